@@ -1,0 +1,28 @@
+import type { Benchmark, BenchResult } from "./result";
+
+/** Benchmarks by name; each module is loaded only when it runs. */
+const benchmarks: Record<string, () => Benchmark> = {
+  "docker-start": () => require("./docker-start.bench").benchmark,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv[0];
+  if (!name) {
+    console.log("usage: npm run bench -- <name>\n\nbenchmarks:");
+    for (const [n, load] of Object.entries(benchmarks)) console.log(`  ${n.padEnd(16)} ${load().summary}`);
+    return 0;
+  }
+  const load = benchmarks[name];
+  if (!load) {
+    console.error(`unknown benchmark "${name}"; run \`npm run bench\` for the list`);
+    return 2;
+  }
+  const result: BenchResult = await load().run();
+  console.log(JSON.stringify(result));
+  return result.ok ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => { console.error(err); process.exit(1); },
+);

@@ -1,0 +1,40 @@
+import { Command, UsageError } from "./command";
+
+/** Subcommands by name; each is required only when it runs. */
+const commands: Record<string, () => Command> = {
+  smoke: () => require("./smoke-command").smokeCommand,
+  lab: () => require("../../test/lab/lab-command").labCommand,
+};
+
+function topUsage(): string {
+  const lines = Object.keys(commands).map((name) => `  ${name.padEnd(10)} ${commands[name]().summary}`);
+  return ["usage: drover <command> [options]", "", "commands:", ...lines, "",
+    "Run `drover <command> --help` for a command's options."].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(topUsage());
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`drover: unknown command "${name}"\n\n${topUsage()}`);
+    return 2;
+  }
+  const command = load();
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      console.error(`drover ${name}: ${(err as Error).message}\n\n${command.usage}`);
+      return 2;
+    }
+    throw err;
+  }
+}
