@@ -25,8 +25,20 @@ SH
   chmod +x "$BIN/pulumi-resource-pulumi-nodejs"
 }
 
+install_node_langhost() {
+  # drover-language-host: copied on every run so the cache follows the checkout's version.
+  cp "$ROOT/scripts/pulumi-engine/language-host.js" "$BIN/drover-language-host.js"
+  cat > "$BIN/pulumi-language-nodejs" <<'SH'
+#!/bin/sh
+# drover-language-host (see drover-language-host.js for why)
+exec node "$(dirname "$0")/drover-language-host.js" "$@"
+SH
+  chmod +x "$BIN/pulumi-language-nodejs"
+}
+
 if fits "$BIN"; then
-  [ -x "$BIN/pulumi-resource-pulumi-nodejs" ] || install_provider_script
+  grep -q drover-language-host "$BIN/pulumi-language-nodejs" && install_node_langhost
+  install_provider_script
   echo "$BIN"; exit 0
 fi
 
@@ -46,30 +58,44 @@ mkdir -p "$WORK/cli" "$WORK/langhost" "$BIN"
 LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
-log "building pulumi v$PULUMI_VERSION in $WORK/cli (several minutes when cold)"
-cp "$ROOT/scripts/pulumi-engine/cli.go.mod" "$WORK/cli/go.mod"
-cp "$ROOT/scripts/pulumi-engine/tools.go" "$WORK/cli/tools.go"
-(cd "$WORK/cli" && go mod tidy >&2 && \
-  go build -trimpath -tags osusergo,grpcnotrace -ldflags "$LDFLAGS" -o "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2)
+if [ "$("$BIN/pulumi" version 2>/dev/null)" != "v$PULUMI_VERSION" ]; then
+  log "building pulumi v$PULUMI_VERSION in $WORK/cli (several minutes when cold)"
+  cp "$ROOT/scripts/pulumi-engine/cli.go.mod" "$WORK/cli/go.mod"
+  cp "$ROOT/scripts/pulumi-engine/tools.go" "$WORK/cli/tools.go"
+  (cd "$WORK/cli" && go mod tidy >&2 && \
+    go build -trimpath -tags osusergo,grpcnotrace -ldflags "$LDFLAGS" -o "$BIN/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2)
+  mv "$BIN/pulumi.tmp" "$BIN/pulumi"
+fi
 
-log "building pulumi-language-nodejs $LANGHOST_VERSION"
-cat > "$WORK/langhost/go.mod" <<MOD
+build_go_langhost() {
+  log "building pulumi-language-nodejs $LANGHOST_VERSION"
+  cat > "$WORK/langhost/go.mod" <<MOD
 module drover/pulumi-langhost
 
 go 1.24
 
 require github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 $LANGHOST_VERSION
 MOD
-cat > "$WORK/langhost/tools.go" <<'GO'
+  cat > "$WORK/langhost/tools.go" <<'GO'
 //go:build tools
 
 package tools
 
 import _ "github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3"
 GO
-(cd "$WORK/langhost" && go mod tidy >&2 && \
-  go build -trimpath -tags osusergo,grpcnotrace -ldflags "$LDFLAGS" -o "$BIN/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 >&2)
+  (cd "$WORK/langhost" && go mod tidy >&2 && \
+    go build -trimpath -tags osusergo,grpcnotrace -ldflags "$LDFLAGS" -o "$BIN/pulumi-language-nodejs" \
+      github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 >&2)
+}
 
+# Pulumi's own language host when the proxy serves its module (tried once per machine);
+# otherwise drover's Node.js implementation of the same gRPC protocol.
+UNAVAILABLE="$CACHE_ROOT/pulumi-v$PULUMI_VERSION/go-langhost.unavailable"
+if [ ! -f "$UNAVAILABLE" ] && ! build_go_langhost 2> "$WORK/langhost.err"; then
+  cp "$WORK/langhost.err" "$UNAVAILABLE"
+  log "Pulumi's Go language host could not be built (see $UNAVAILABLE); using drover's Node.js language host"
+fi
+[ -x "$BIN/pulumi-language-nodejs" ] && ! grep -q drover-language-host "$BIN/pulumi-language-nodejs" 2>/dev/null || install_node_langhost
 install_provider_script
 fits "$BIN" || { log "built binaries do not report v$PULUMI_VERSION"; exit 4; }
 echo "$BIN"
