@@ -1,0 +1,175 @@
+/**
+ * The records drover keeps in Redis and shows through the API, in Rancher's vocabulary.
+ * `XxxSpec` is desired state (what a user or the reconciler asked for), `XxxStatus` is
+ * observed state (what an agent saw). Records carry `rev`, the environment revision at
+ * which they were last written, for optimistic concurrency.
+ */
+
+export type EnvironmentState = "active" | "removing" | "removed";
+export type HostState = "active" | "reconnecting" | "disconnected" | "inactive" | "removing" | "removed";
+export type StackState = "active" | "removing" | "removed";
+export type ServiceState = "active" | "inactive" | "updating" | "removing" | "removed";
+/** Rancher's instance states. `requested` = recorded, not yet on an agent's desired list. */
+export type InstanceState =
+  | "requested" | "activating" | "active" | "stopping" | "stopped" | "error" | "removing" | "removed";
+
+export interface NetworkSpec {
+  /** The environment's overlay range; 10.42.0.0/16 by default. */
+  cidr: string;
+  /** Prefix length of each host's subnet; 24 by default. */
+  hostSubnetPrefix: number;
+}
+
+export interface EnvironmentRecord {
+  id: string;
+  name: string;
+  description?: string;
+  network: NetworkSpec;
+  state: EnvironmentState;
+  createdAt: string;
+  rev: number;
+}
+
+export interface HostRecord {
+  id: string;
+  envId: string;
+  /** The machine's hostname as the agent reported it (unique within an environment). */
+  name: string;
+  /** User labels plus the ones drover adds (`io.rancher.host.*`). */
+  labels: Record<string, string>;
+  /** Where peers reach this host (later: the IPsec underlay address). */
+  underlayIp?: string;
+  /** The host's /24 within the environment network (assigned by IPAM in a later issue). */
+  subnet?: string;
+  state: HostState;
+  /** Set by the deactivate action: the host takes no instances and is evacuated. */
+  deactivated: boolean;
+  agentVersion?: string;
+  dockerVersion?: string;
+  kernelVersion?: string;
+  /** Last heartbeat the server saw (ISO time). */
+  lastSeenAt?: string;
+  createdAt: string;
+  rev: number;
+}
+
+export interface StackRecord {
+  id: string;
+  envId: string;
+  name: string;
+  description?: string;
+  state: StackState;
+  createdAt: string;
+  rev: number;
+}
+
+export interface PortSpec {
+  /** Published host port; absent = container port only (reachable on the overlay later). */
+  hostPort?: number;
+  containerPort: number;
+  protocol: "tcp" | "udp";
+  hostIp?: string;
+}
+
+export interface RestartPolicySpec {
+  name: "no" | "always" | "on-failure" | "unless-stopped";
+  maximumRetryCount?: number;
+}
+
+export interface ServiceSpec {
+  image: string;
+  command?: string[];
+  entrypoint?: string[];
+  env: Record<string, string>;
+  ports: PortSpec[];
+  /** Number of instances; ignored when `global` is set. */
+  scale: number;
+  /** One instance on every eligible host (`io.rancher.scheduler.global=true`). */
+  global: boolean;
+  /** Link alias → target service id (within the environment). */
+  links: Record<string, string>;
+  /** User labels, Rancher scheduling labels included; copied onto the containers. */
+  labels: Record<string, string>;
+  restartPolicy: RestartPolicySpec;
+}
+
+export interface ServiceRecord {
+  id: string;
+  envId: string;
+  stackId: string;
+  name: string;
+  spec: ServiceSpec;
+  /** Bumped whenever `spec` changes in a way that needs new containers (image, command, ...). */
+  specVersion: number;
+  state: ServiceState;
+  createdAt: string;
+  rev: number;
+}
+
+/** What an agent needs to run one container. */
+export interface InstanceSpec {
+  image: string;
+  command?: string[];
+  entrypoint?: string[];
+  env: Record<string, string>;
+  ports: PortSpec[];
+  labels: Record<string, string>;
+  restartPolicy: RestartPolicySpec;
+}
+
+export interface InstanceStatus {
+  state: "creating" | "running" | "exited" | "missing" | "error";
+  containerId?: string;
+  exitCode?: number;
+  startedAt?: string;
+  error?: string;
+  /** Times the agent restarted the container under its restart policy. */
+  restartCount: number;
+}
+
+export interface InstanceRecord {
+  id: string;
+  envId: string;
+  serviceId: string;
+  stackId: string;
+  hostId: string;
+  /** Container name on the host: `<stack>-<service>-<index>`, stable for the instance's life. */
+  name: string;
+  /** 1-based index within the service, as Rancher numbers containers. */
+  index: number;
+  /** The service's specVersion this instance was built from. */
+  specVersion: number;
+  spec: InstanceSpec;
+  /** Overlay address, assigned by IPAM in the network issue. */
+  ip?: string;
+  state: InstanceState;
+  /** What the host's agent last reported for it. */
+  status?: InstanceStatus;
+  createdAt: string;
+  rev: number;
+}
+
+/** The per-host document an agent makes Docker match. */
+export interface HostDesiredState {
+  hostId: string;
+  /** Bumped by every write; the agent reports which generation it has applied. */
+  generation: number;
+  instances: DesiredInstance[];
+}
+
+export interface DesiredInstance {
+  id: string;
+  name: string;
+  serviceId: string;
+  stackId: string;
+  spec: InstanceSpec;
+}
+
+/** What an agent reports back about its host. */
+export interface HostObservedState {
+  hostId: string;
+  /** The desired generation the agent last finished applying. */
+  appliedGeneration: number;
+  instances: Record<string, InstanceStatus>;
+  reportedAt: string;
+}

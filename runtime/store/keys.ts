@@ -1,0 +1,108 @@
+/**
+ * Every Redis key drover uses, built in one place. Keys of an environment carry its id as
+ * a hash tag (`{envId}`) so one environment lives in one Redis Cluster slot and a Lua
+ * script may touch all of them atomically. Host keys share the environment's tag and add
+ * `host:<hostId>:`, the pattern a host's ACL user is confined to.
+ *
+ * `prefix` lets tests (and several drover installations) share one Redis without seeing
+ * each other.
+ */
+export interface Keys {
+  readonly prefix: string;
+
+  /** Hash envId → EnvironmentRecord JSON (the admin's list of environments). */
+  environments(): string;
+  /** Hash sha256(apiKey) → envId. */
+  apiKeys(): string;
+  /** Hash sha256(registration token) → envId. */
+  registrationTokens(): string;
+
+  env(envId: string): EnvKeys;
+  host(envId: string, hostId: string): HostKeys;
+}
+
+export interface EnvKeys {
+  /** String: the environment's revision counter, bumped by every write in it. */
+  rev: string;
+  /** Hash id → record JSON, one per kind. */
+  hosts: string;
+  stacks: string;
+  services: string;
+  instances: string;
+  /** Hash name → id indexes that keep names unique. */
+  hostNames: string;
+  stackNames: string;
+  /** Hash `<stackId>/<name>` → serviceId. */
+  serviceNames: string;
+  /** Hash tokenHash → token metadata JSON (this environment's registration tokens). */
+  tokens: string;
+  /** Hash keyHash → key metadata JSON (this environment's API keys). */
+  keys: string;
+  /** Stream of resource changes (the API's event stream). */
+  events: string;
+  /** Stream of nudges to the reconciler (API writes, agent reports). */
+  reconcile: string;
+  /** String: the reconciler leader lease (value `<serverId>:<fence>`), with a TTL. */
+  leader: string;
+  /** String: fencing counter; every new lease takes the next value. */
+  fence: string;
+  /** String: sequence for ids within the environment. */
+  seq: string;
+}
+
+export interface HostKeys {
+  /** String: HostDesiredState JSON, written by the server. */
+  desired: string;
+  /** Stream: server → agent nudges ("desired changed", "teardown"). */
+  nudges: string;
+  /** String: HostObservedState JSON, written by the agent. */
+  observed: string;
+  /** Stream: agent → server events (instance started/died, report written). */
+  reports: string;
+  /** String with TTL: the agent's heartbeat. */
+  heartbeat: string;
+  /** The ACL key pattern that confines this host's agent to the keys above. */
+  aclPattern: string;
+}
+
+export function makeKeys(prefix = "drover"): Keys {
+  if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) throw new Error(`invalid key prefix ${JSON.stringify(prefix)}`);
+  const tagged = (envId: string) => `${prefix}:{${envId}}`;
+  return {
+    prefix,
+    environments: () => `${prefix}:environments`,
+    apiKeys: () => `${prefix}:apikeys`,
+    registrationTokens: () => `${prefix}:regtokens`,
+    env(envId) {
+      const e = tagged(envId);
+      return {
+        rev: `${e}:rev`,
+        hosts: `${e}:hosts`,
+        stacks: `${e}:stacks`,
+        services: `${e}:services`,
+        instances: `${e}:instances`,
+        hostNames: `${e}:names:hosts`,
+        stackNames: `${e}:names:stacks`,
+        serviceNames: `${e}:names:services`,
+        tokens: `${e}:tokens`,
+        keys: `${e}:keys`,
+        events: `${e}:events`,
+        reconcile: `${e}:reconcile`,
+        leader: `${e}:leader`,
+        fence: `${e}:fence`,
+        seq: `${e}:seq`,
+      };
+    },
+    host(envId, hostId) {
+      const h = `${tagged(envId)}:host:${hostId}`;
+      return {
+        desired: `${h}:desired`,
+        nudges: `${h}:nudges`,
+        observed: `${h}:observed`,
+        reports: `${h}:reports`,
+        heartbeat: `${h}:heartbeat`,
+        aclPattern: `${h}:*`,
+      };
+    },
+  };
+}
