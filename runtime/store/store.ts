@@ -35,6 +35,11 @@ export interface Store {
    */
   write(envId: string, batch: WriteBatch, opts?: { expectRev?: number; fence?: number }): Promise<number>;
 
+  // Per-host Redis ACL users (one per agent, confined to its host's keys)
+  /** Creates or resets the host's ACL user `<prefix>-host-<envId>-<hostId>` with this password. */
+  provisionHostUser(envId: string, hostId: string, password: string): Promise<{ username: string }>;
+  removeHostUser(envId: string, hostId: string): Promise<void>;
+
   // Per-host documents
   setDesired(envId: string, desired: HostDesiredState, opts: { fence?: number }): Promise<void>;
   getDesired(envId: string, hostId: string): Promise<HostDesiredState | undefined>;

@@ -1,0 +1,59 @@
+/**
+ * The agent ↔ server contract. An agent registers once over HTTP with a registration
+ * token; from then on it talks to Redis only, with its own ACL user, through the host keys
+ * of runtime/store/keys.ts (desired, nudges, observed, reports, heartbeat).
+ */
+
+/** POST /v1/register body. */
+export interface RegisterRequest {
+  token: string;
+  /** Stable machine identity (e.g. /etc/machine-id or the agent's state dir id): re-registering returns the same host. */
+  machineId: string;
+  hostname: string;
+  labels: Record<string, string>;
+  agentVersion: string;
+  dockerVersion: string;
+  kernelVersion: string;
+  underlayIp?: string;
+}
+
+/** 201 response to a registration. */
+export interface RegisterResponse {
+  hostId: string;
+  envId: string;
+  redis: {
+    /** redis://host:port the agent connects to (no credentials in it). */
+    url: string;
+    username: string;
+    password: string;
+    /** Key prefix of runtime/store/keys.ts makeKeys(). */
+    keyPrefix: string;
+  };
+  heartbeatIntervalMs: number;
+  /** Heartbeat key TTL: a host whose key expired is `reconnecting`. */
+  heartbeatTtlMs: number;
+  /** Full resync period, in case a nudge was lost. */
+  resyncIntervalMs: number;
+}
+
+/** Entries on a host's nudges stream (field `type`). */
+export type NudgeType = "desired" | "teardown";
+
+/** Entries on a host's reports stream (field `type`). */
+export type ReportType = "observed" | "instance" | "teardown-done";
+
+/** Labels drover puts on every container it creates. */
+export const containerLabels = {
+  managed: "io.drover.managed",
+  env: "io.drover.env",
+  host: "io.drover.host",
+  instance: "io.drover.instance",
+  service: "io.drover.service",
+  stack: "io.drover.stack",
+  /** Hash of the InstanceSpec: a different hash means the container must be recreated. */
+  specHash: "io.drover.spec-hash",
+  // Rancher's own names, which users' scheduling rules refer to.
+  rancherStackName: "io.rancher.stack.name",
+  rancherStackServiceName: "io.rancher.stack_service.name",
+  rancherContainerName: "io.rancher.container.name",
+} as const;
