@@ -47,8 +47,8 @@ export interface HostRecord {
   agentVersion?: string;
   dockerVersion?: string;
   kernelVersion?: string;
-  /** Last heartbeat the server saw (ISO time). */
-  lastSeenAt?: string;
+  /** When the server first found the heartbeat missing (ISO time); cleared when it returns. */
+  reconnectingSince?: string;
   createdAt: string;
   rev: number;
 }
@@ -102,6 +102,9 @@ export interface ServiceRecord {
   /** Bumped whenever `spec` changes in a way that needs new containers (image, command, ...). */
   specVersion: number;
   state: ServiceState;
+  /** Rancher's progress fields: "yes" while converging, "error" when stuck (message says why), "no" when done. */
+  transitioning: "yes" | "no" | "error";
+  transitioningMessage?: string;
   createdAt: string;
   rev: number;
 }

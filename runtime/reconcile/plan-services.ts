@@ -1,0 +1,139 @@
+import type { HostRecord, InstanceRecord, ServiceRecord, StackRecord } from "../protocol/model";
+import { indexSnapshot, scheduleAndCommit, type ClusterSnapshot, type SnapshotIndex } from "../scheduler";
+import { keepsInstances, takesNewInstances } from "./liveness";
+import { newInstance, toInstanceSnapshot } from "./instance-factory";
+
+export interface ServicePlan {
+  /** Instances to create. */
+  create: InstanceRecord[];
+  /** Instance ids to remove, with why (for the log). */
+  remove: { id: string; why: string }[];
+  /** Services whose progress fields or record changed. */
+  services: ServiceRecord[];
+  /** Services and stacks whose removal is complete. */
+  deleteServices: string[];
+  deleteStacks: string[];
+}
+
+/**
+ * Decides, for every service, which instances must go (scaled down, outdated spec, host
+ * gone or deactivated, service removed) and where new ones go (scale up, replacements).
+ * Hosts are the already-updated records. Pure: the scheduler gets `seed`.
+ */
+export function planServices(
+  hosts: HostRecord[], stacks: StackRecord[], services: ServiceRecord[], instances: InstanceRecord[],
+  envRemoving: boolean, seed: number, newId: () => string, now: number,
+): ServicePlan {
+  const plan: ServicePlan = { create: [], remove: [], services: [], deleteServices: [], deleteStacks: [] };
+  const hostById = new Map(hosts.map((h) => [h.id, h]));
+  const stackById = new Map(stacks.map((s) => [s.id, s]));
+  const byService = groupBy(instances, (i) => i.serviceId);
+
+  // Instances that survive this pass, for the scheduler's snapshot.
+  const removed = new Set<string>();
+  const drop = (i: InstanceRecord, why: string) => { removed.add(i.id); plan.remove.push({ id: i.id, why }); };
+
+  for (const service of services) {
+    const stack = stackById.get(service.stackId);
+    const own = byService.get(service.id) ?? [];
+    const goingAway = envRemoving || !stack || stack.state !== "active" || service.state === "removing" || service.state === "removed";
+    if (goingAway || service.state === "inactive") {
+      for (const i of own) drop(i, `service ${service.name} is ${goingAway ? "being removed" : "inactive"}`);
+      if (goingAway) plan.deleteServices.push(service.id);
+      continue;
+    }
+    for (const i of own) {
+      const host = hostById.get(i.hostId);
+      if (!keepsInstances(host)) drop(i, `host ${host?.name ?? i.hostId} is ${host?.deactivated ? "deactivated" : host?.state ?? "gone"}`);
+      else if (i.specVersion < service.specVersion) drop(i, `spec changed (v${i.specVersion} → v${service.specVersion})`);
+    }
+  }
+  for (const stack of stacks) {
+    if (stack.state !== "active" || envRemoving) {
+      const left = services.some((s) => s.stackId === stack.id && !plan.deleteServices.includes(s.id));
+      if (!left) plan.deleteStacks.push(stack.id);
+    }
+  }
+  if (envRemoving) return plan;
+
+  // Scheduler view: hosts that take new instances, with the instances that stay.
+  const index = indexSnapshot(clusterSnapshot(hosts, instances.filter((i) => !removed.has(i.id))));
+  for (const service of services) {
+    if (service.state !== "active" || plan.deleteServices.includes(service.id)) continue;
+    const stack = stackById.get(service.stackId)!;
+    const live = (byService.get(service.id) ?? []).filter((i) => !removed.has(i.id));
+    let transitioning: ServiceRecord["transitioning"] = live.every((i) => i.state === "active") ? "no" : "yes";
+    let message: string | undefined;
+
+    if (!service.spec.global && live.length > service.spec.scale) {
+      // Rancher scales down from the highest index.
+      const extra = [...live].sort((a, b) => b.index - a.index).slice(0, live.length - service.spec.scale);
+      for (const i of extra) { drop(i, `scale ${service.spec.scale}`); index.removeInstance(i.id); }
+    }
+    const want = service.spec.global ? "global" : Math.max(0, service.spec.scale - live.length);
+    if (want === "global" || want > 0) {
+      const used = new Set(live.filter((i) => !removed.has(i.id)).map((i) => i.index));
+      const request = {
+        service: { id: service.id, name: service.name, stackName: stack.name, labels: service.spec.labels, ports: hostPortsOf(service) },
+        count: want,
+      } as const;
+      const result = scheduleAndCommit(index, request, `${seed}:${service.id}`);
+      for (const p of result.placements) {
+        const idx = nextIndex(used);
+        plan.create.push(newInstance(newId(), service, stack, p.hostId, idx, now));
+      }
+      if (!result.ok && result.unplaceable) {
+        transitioning = "error";
+        message = result.unplaceable.message;
+      } else if (result.placements.length > 0) {
+        transitioning = "yes";
+      }
+    }
+    if (service.transitioning !== transitioning || service.transitioningMessage !== message) {
+      const next: ServiceRecord = { ...service, transitioning };
+      if (message === undefined) delete next.transitioningMessage;
+      else next.transitioningMessage = message;
+      plan.services.push(next);
+    }
+  }
+  return plan;
+}
+
+function clusterSnapshot(hosts: HostRecord[], instances: InstanceRecord[]): ClusterSnapshot {
+  const byHost = groupBy(instances, (i) => i.hostId);
+  return {
+    hosts: hosts.filter((h) => h.state !== "removed").map((h) => ({
+      id: h.id,
+      name: h.name,
+      labels: h.labels,
+      // The scheduler places only on `active` hosts; a deactivated host must look inactive to it.
+      state: takesNewInstances(h) ? "active" : h.deactivated ? "inactive" : h.state,
+      instances: (byHost.get(h.id) ?? []).map(toInstanceSnapshot),
+    })),
+  };
+}
+
+function hostPortsOf(service: ServiceRecord) {
+  return service.spec.ports.filter((p) => p.hostPort !== undefined)
+    .map((p) => ({ port: p.hostPort!, protocol: p.protocol, ip: p.hostIp }));
+}
+
+function nextIndex(used: Set<number>): number {
+  let i = 1;
+  while (used.has(i)) i++;
+  used.add(i);
+  return i;
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = map.get(k);
+    if (list) list.push(item);
+    else map.set(k, [item]);
+  }
+  return map;
+}
+
+export type { SnapshotIndex };

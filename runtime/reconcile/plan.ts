@@ -1,0 +1,65 @@
+import type { HostRecord, InstanceRecord, ServiceRecord } from "../protocol/model";
+import type { RecordKind } from "../store/store";
+import { changedDesiredDocs } from "./desired-docs";
+import { withObservedStatus } from "./instance-state";
+import { nextHostState } from "./liveness";
+import type { Plan, PlanInput } from "./plan-types";
+import { planServices } from "./plan-services";
+
+/**
+ * One level-triggered pass over an environment: host liveness, instance states from the
+ * agents' reports, instances to remove and to place, and the per-host desired documents
+ * that follow. Pure: the reconciler does the reading before and the writing after.
+ */
+export function planEnvironment(input: PlanInput): Plan {
+  const { snapshot, now } = input;
+  const plan: Plan = { batch: { put: [], remove: [] }, desired: [], teardownHosts: [], purge: false };
+  const put = (kind: RecordKind, record: HostRecord | InstanceRecord | ServiceRecord) => plan.batch.put.push({ kind, record });
+  const envRemoving = snapshot.env.state === "removing";
+
+  // 1. Host liveness.
+  const hosts = snapshot.hosts.map((h) => {
+    const next = nextHostState(h, input.heartbeats[h.id], now, { graceMs: input.graceMs });
+    if (next) put("host", next);
+    return next ?? h;
+  });
+
+  // 2. Instance states from the agents' reports.
+  const instances = snapshot.instances.map((i) => {
+    const next = withObservedStatus(i, input.observed[i.hostId]?.instances[i.id]);
+    if (next) put("instance", next);
+    return next ?? i;
+  });
+
+  // 3. Teardown: every host cleans up, then the environment's keys go.
+  if (envRemoving) {
+    for (const h of hosts) {
+      const gone = input.teardownDone[h.id] || h.state === "disconnected" || input.heartbeats[h.id] === undefined;
+      if (!gone) plan.teardownHosts.push(h.id);
+    }
+    plan.purge = plan.teardownHosts.length === 0;
+    return plan;
+  }
+
+  // 4. Services: removals and placements.
+  const services = planServices(hosts, snapshot.stacks, snapshot.services, instances, envRemoving, input.seed, input.newId, now);
+  const removedIds = new Set(services.remove.map((r) => r.id));
+  for (const r of services.remove) plan.batch.remove.push({ kind: "instance", id: r.id });
+  for (const i of services.create) put("instance", i);
+  for (const s of services.services) put("service", s);
+  for (const id of services.deleteServices) plan.batch.remove.push({ kind: "service", id });
+  for (const id of services.deleteStacks) plan.batch.remove.push({ kind: "stack", id });
+  // A record both updated (step 2) and removed: the removal wins.
+  plan.batch.put = plan.batch.put.filter((p) => !(p.kind === "instance" && removedIds.has(p.record.id)));
+
+  // 5. Desired documents for the hosts whose instance set changed.
+  const remaining = [...instances.filter((i) => !removedIds.has(i.id)), ...services.create];
+  plan.desired = changedDesiredDocs(hosts, remaining, input.desired);
+  return plan;
+}
+
+/** True when the plan writes nothing. */
+export function isEmptyPlan(plan: Plan): boolean {
+  return plan.batch.put.length === 0 && plan.batch.remove.length === 0 && plan.desired.length === 0
+    && plan.teardownHosts.length === 0 && !plan.purge;
+}
