@@ -1,0 +1,101 @@
+import { randomBytes } from "crypto";
+import type Redis from "ioredis";
+import { DroverError } from "../protocol/errors";
+import type { HostDesiredState, HostObservedState } from "../protocol/model";
+import type { Keys } from "../store/keys";
+import type { Store } from "../store/store";
+import { isEmptyPlan, planEnvironment } from "./plan";
+import type { Plan } from "./plan-types";
+
+export interface EnvReconcilerDeps {
+  store: Store;
+  /** A non-blocking connection for the few reads and nudges that are not in Store. */
+  redis: Redis;
+  keys: Keys;
+  graceMs: number;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+  now?: () => number;
+}
+
+export interface PassResult {
+  /** The hosts seen, so the caller can watch their report streams. */
+  hostIds: string[];
+  changed: boolean;
+  purged: boolean;
+  plan?: Plan;
+}
+
+/**
+ * One environment's level-triggered pass: read everything, plan (pure), write the records
+ * in one fenced batch checked against the revision read, then the desired documents.
+ * A stale leader's writes fail with NotLeader; a concurrent API write with RevisionMismatch,
+ * and the next pass starts over from fresh state.
+ */
+export async function reconcileEnvironment(envId: string, fence: number, deps: EnvReconcilerDeps): Promise<PassResult> {
+  const { store } = deps;
+  const now = (deps.now ?? Date.now)();
+  const snapshot = await store.snapshot(envId);
+  const hostIds = snapshot.hosts.map((h) => h.id);
+  const [heartbeats, observedList, desiredList, teardownList] = await Promise.all([
+    store.heartbeats(envId, hostIds),
+    Promise.all(hostIds.map((h) => store.getObserved(envId, h))),
+    Promise.all(hostIds.map((h) => store.getDesired(envId, h))),
+    snapshot.env.state === "removing" ? Promise.all(hostIds.map((h) => teardownReported(deps, envId, h))) : Promise.resolve(hostIds.map(() => false)),
+  ]);
+  const byHost = <T>(list: T[]) => Object.fromEntries(hostIds.map((h, i) => [h, list[i]])) as Record<string, T>;
+
+  const plan = planEnvironment({
+    snapshot,
+    heartbeats,
+    observed: byHost<HostObservedState | undefined>(observedList),
+    desired: byHost<HostDesiredState | undefined>(desiredList),
+    teardownDone: byHost<boolean>(teardownList),
+    now,
+    seed: snapshot.rev,
+    graceMs: deps.graceMs,
+    newId: () => `i${randomBytes(6).toString("hex")}`,
+  });
+  if (isEmptyPlan(plan)) return { hostIds, changed: false, purged: false, plan };
+
+  if (plan.batch.put.length || plan.batch.remove.length) {
+    await store.write(envId, plan.batch, { expectRev: snapshot.rev, fence });
+  }
+  for (const doc of plan.desired) {
+    await store.setDesired(envId, { hostId: doc.hostId, generation: 0, instances: doc.instances }, { fence });
+  }
+  for (const hostId of plan.teardownHosts) await nudgeTeardown(deps, envId, hostId);
+  if (plan.purge) {
+    for (const hostId of hostIds) await store.removeHostUser(envId, hostId);
+    await store.purgeEnvironment(envId);
+    deps.log("environment purged", { envId });
+    return { hostIds, changed: true, purged: true, plan };
+  }
+  logPlan(deps, envId, plan);
+  return { hostIds, changed: true, purged: false, plan };
+}
+
+/** Teardown nudges repeat each pass until the host reports done or goes away; agents treat them idempotently. */
+async function nudgeTeardown(deps: EnvReconcilerDeps, envId: string, hostId: string): Promise<void> {
+  await deps.redis.xadd(deps.keys.host(envId, hostId).nudges, "MAXLEN", "~", "100", "*", "type", "teardown");
+}
+
+async function teardownReported(deps: EnvReconcilerDeps, envId: string, hostId: string): Promise<boolean> {
+  const entries = await deps.redis.xrevrange(deps.keys.host(envId, hostId).reports, "+", "-", "COUNT", 20);
+  return entries.some(([, fields]) => fieldOf(fields, "type") === "teardown-done");
+}
+
+function fieldOf(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+function logPlan(deps: EnvReconcilerDeps, envId: string, plan: Plan): void {
+  const puts = plan.batch.put.length;
+  const removes = plan.batch.remove.length;
+  deps.log("reconciled", { envId, puts, removes, desiredDocs: plan.desired.length, teardown: plan.teardownHosts.length });
+}
+
+/** Errors after which the next pass simply starts again. */
+export function isTransientPassError(err: unknown): boolean {
+  return err instanceof DroverError && (err.code === "RevisionMismatch" || err.code === "Unavailable");
+}

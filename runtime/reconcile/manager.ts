@@ -1,0 +1,169 @@
+import type Redis from "ioredis";
+import type { Keys } from "../store/keys";
+import type { Store } from "../store/store";
+import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
+
+/** What the manager needs from the leader lease (runtime/store/leader-lease.ts). */
+export interface LeaderLeaseApi {
+  acquireOrRenew(envId: string, serverId: string, ttlMs: number): Promise<{ leader: boolean; fence?: number }>;
+  release(envId: string, serverId: string): Promise<void>;
+}
+
+export interface ManagerOptions {
+  store: Store;
+  lease: LeaderLeaseApi;
+  /** Shared connection for non-blocking commands. */
+  redis: Redis;
+  /** A connection of its own for the blocking XREAD. */
+  blockingRedis: Redis;
+  keys: Keys;
+  serverId: string;
+  graceMs: number;
+  /** Period of passes without any signal (liveness, lost nudges). */
+  tickMs: number;
+  leaseTtlMs: number;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Led {
+  fence: number;
+  hostIds: string[];
+  dirty: boolean;
+  lastPass: number;
+}
+
+/**
+ * Runs the reconcilers of every environment this server leads. Each environment has its
+ * own lease, so several servers share the work and a dead server's environments move to
+ * another within one lease TTL. Passes run when something signals (an API write on the
+ * environment's reconcile stream, an agent report) and at least every tick.
+ */
+export class ReconcileManager {
+  private running = false;
+  private readonly led = new Map<string, Led>();
+  private readonly streamIds = new Map<string, string>();
+  private loop?: Promise<void>;
+  /** Resolves when the loop is idle waiting, for tests that want to observe progress. */
+  passes = 0;
+
+  constructor(private readonly o: ManagerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.o.blockingRedis.disconnect();
+    await this.loop?.catch(() => undefined);
+    for (const envId of this.led.keys()) await this.o.lease.release(envId, this.o.serverId).catch(() => undefined);
+    this.led.clear();
+  }
+
+  /** Environment ids this server leads now. */
+  leading(): string[] {
+    return [...this.led.keys()];
+  }
+
+  private async run(): Promise<void> {
+    let lastLeaseCheck = 0;
+    while (this.running) {
+      try {
+        const now = Date.now();
+        if (now - lastLeaseCheck >= Math.min(this.o.tickMs, this.o.leaseTtlMs / 3)) {
+          await this.refreshLeases();
+          lastLeaseCheck = now;
+        }
+        for (const [envId, led] of this.led) {
+          if (!this.running) break;
+          if (!led.dirty && Date.now() - led.lastPass < this.o.tickMs) continue;
+          await this.pass(envId, led);
+        }
+        await this.waitForSignal();
+      } catch (err) {
+        if (!this.running) break;
+        this.o.log("reconcile loop error", { error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, Math.min(1000, this.o.tickMs)));
+      }
+    }
+  }
+
+  private async refreshLeases(): Promise<void> {
+    const envs = await this.o.store.listEnvironments();
+    const seen = new Set<string>();
+    for (const env of envs) {
+      seen.add(env.id);
+      const lease = await this.o.lease.acquireOrRenew(env.id, this.o.serverId, this.o.leaseTtlMs);
+      const current = this.led.get(env.id);
+      if (lease.leader && lease.fence !== undefined) {
+        if (!current || current.fence !== lease.fence) {
+          this.o.log("leading environment", { envId: env.id, fence: lease.fence });
+          this.led.set(env.id, { fence: lease.fence, hostIds: [], dirty: true, lastPass: 0 });
+        }
+      } else if (current) {
+        this.o.log("lost leadership", { envId: env.id });
+        this.led.delete(env.id);
+      }
+    }
+    for (const envId of [...this.led.keys()]) if (!seen.has(envId)) this.led.delete(envId);
+  }
+
+  private async pass(envId: string, led: Led): Promise<void> {
+    led.dirty = false;
+    led.lastPass = Date.now();
+    try {
+      const res = await reconcileEnvironment(envId, led.fence, {
+        store: this.o.store, redis: this.o.redis, keys: this.o.keys, graceMs: this.o.graceMs, log: this.o.log,
+      });
+      this.passes++;
+      led.hostIds = res.hostIds;
+      if (res.purged) this.led.delete(envId);
+      // A pass that wrote something is followed by another: its own writes may enable more.
+      else if (res.changed) led.dirty = true;
+    } catch (err) {
+      if (isTransientPassError(err)) { led.dirty = true; return; }
+      if ((err as { code?: string }).code === "NotLeader") { this.led.delete(envId); return; }
+      throw err;
+    }
+  }
+
+  /** Blocks until an API write or agent report arrives on a watched stream, or the tick passes. */
+  private async waitForSignal(): Promise<void> {
+    if ([...this.led.values()].some((l) => l.dirty)) return;
+    const streams: string[] = [];
+    for (const [envId, led] of this.led) {
+      streams.push(this.o.keys.env(envId).reconcile);
+      for (const h of led.hostIds) streams.push(this.o.keys.host(envId, h).reports);
+    }
+    if (streams.length === 0) {
+      await new Promise((r) => setTimeout(r, this.o.tickMs));
+      return;
+    }
+    // A stream seen for the first time is read from its current end, found without blocking,
+    // so an entry that lands between two XREADs is never missed.
+    for (const s of streams) {
+      if (this.streamIds.has(s)) continue;
+      const last = await this.o.redis.xrevrange(s, "+", "-", "COUNT", 1);
+      this.streamIds.set(s, last[0]?.[0] ?? "0-0");
+    }
+    const ids = streams.map((s) => this.streamIds.get(s)!);
+    const res = (await this.o.blockingRedis.xread("COUNT", 100, "BLOCK", this.o.tickMs, "STREAMS", ...streams, ...ids)) as
+      [string, [string, string[]][]][] | null;
+    for (const [stream, entries] of res ?? []) {
+      if (entries.length) this.streamIds.set(stream, entries[entries.length - 1][0]);
+      const envId = this.envOfStream(stream);
+      const led = envId ? this.led.get(envId) : undefined;
+      if (led) led.dirty = true;
+    }
+  }
+
+  private envOfStream(stream: string): string | undefined {
+    for (const [envId, led] of this.led) {
+      if (stream === this.o.keys.env(envId).reconcile) return envId;
+      if (led.hostIds.some((h) => stream === this.o.keys.host(envId, h).reports)) return envId;
+    }
+    return undefined;
+  }
+}
