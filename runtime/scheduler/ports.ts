@@ -46,9 +46,13 @@ export class PortUsage {
 
   /** Whether publishing `p` here would clash with a port already published. */
   conflicts(p: HostPort): boolean {
-    const byIp = this.byPort.get(portKey(p));
+    return this.conflictsAt(portKey(p), normalizeIp(p.ip));
+  }
+
+  /** conflicts() with the key and address worked out once by the caller (it runs per host). */
+  conflictsAt(key: string, ip: string): boolean {
+    const byIp = this.byPort.get(key);
     if (!byIp) return false;
-    const ip = normalizeIp(p.ip);
     return ip === "" || byIp.has("") || byIp.has(ip);
   }
 }
@@ -59,4 +63,14 @@ export function portsClash(a: HostPort, b: HostPort): boolean {
   const ia = normalizeIp(a.ip);
   const ib = normalizeIp(b.ip);
   return ia === "" || ib === "" || ia === ib;
+}
+
+/**
+ * The host ports among a service's port specs (the protocol model's shape: `hostPort`,
+ * `hostIp`); ports without a host port publish nothing and cannot clash.
+ */
+export function hostPortsOf<P extends { hostPort?: number; protocol: "tcp" | "udp"; hostIp?: string }>(specs: readonly P[]): HostPort[] {
+  return specs
+    .filter((s) => s.hostPort !== undefined)
+    .map((s) => (s.hostIp === undefined ? { port: s.hostPort!, protocol: s.protocol } : { port: s.hostPort!, protocol: s.protocol, ip: s.hostIp }));
 }

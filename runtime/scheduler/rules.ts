@@ -6,7 +6,7 @@
 import { AffinityKind, AffinityVariant, ruleName } from "./label-keys";
 import { parseSchedulingLabels } from "./labels";
 import { expandMacros } from "./macros";
-import { describePort, portsClash } from "./ports";
+import { describePort, normalizeIp, portKey, portsClash } from "./ports";
 import type { HostSlot } from "./snapshot-index";
 import { labelPairKey } from "./snapshot-index";
 import { STACK_SERVICE_NAME_LABEL } from "./system-labels";
@@ -33,7 +33,8 @@ export interface CompiledRules {
   hard: CompiledCheck[];
   /** Each soft item that holds adds one to a host's score (Rancher kept as many as it could). */
   soft: CompiledCheck[];
-  ports: HostPort[];
+  /** The service's host ports, with their lookup keys worked out once. */
+  ports: Array<{ port: HostPort; key: string; ip: string }>;
 }
 
 export function compileRules(service: ServiceToPlace): CompiledRules {
@@ -47,7 +48,8 @@ export function compileRules(service: ServiceToPlace): CompiledRules {
       (rule.soft ? soft : hard).push(check);
     }
   }
-  return { global: parsed.global, hard, soft, ports: service.ports };
+  const ports = service.ports.map((port) => ({ port, key: portKey(port), ip: normalizeIp(port.ip) }));
+  return { global: parsed.global, hard, soft, ports };
 }
 
 function compileCheck(variant: AffinityVariant, key: string, value: string, stackName: string): CompiledCheck {
@@ -78,7 +80,7 @@ function matches(slot: HostSlot, check: CompiledCheck): boolean {
 /** Hard rules and ports only; host state is the caller's concern. Allocation-free: it runs per host per placement. */
 export function passesHardRules(slot: HostSlot, rules: CompiledRules): boolean {
   for (const check of rules.hard) if (matches(slot, check) === check.negate) return false;
-  for (const p of rules.ports) if (slot.ports.conflicts(p)) return false;
+  for (const p of rules.ports) if (slot.ports.conflictsAt(p.key, p.ip)) return false;
   return true;
 }
 
@@ -98,10 +100,10 @@ export function explainHost(slot: HostSlot, rules: CompiledRules): string[] {
     if (!matched) reasons.push(`${check.rule} ${check.text} not present`);
     else reasons.push(`${check.rule} ${check.text} matched${check.kind === "host_label" ? "" : ` (instance ${culpritName(slot, check)})`}`);
   }
-  for (const p of rules.ports) {
-    if (!slot.ports.conflicts(p)) continue;
-    const holder = [...slot.instances.values()].find((e) => e.instance.ports.some((q) => portsClash(p, q)));
-    reasons.push(`port ${describePort(p)} in use${holder ? ` (instance ${displayName(holder.instance)})` : ""}`);
+  for (const { port, key, ip } of rules.ports) {
+    if (!slot.ports.conflictsAt(key, ip)) continue;
+    const holder = [...slot.instances.values()].find((e) => e.instance.ports.some((q) => portsClash(port, q)));
+    reasons.push(`port ${describePort(port)} in use${holder ? ` (instance ${displayName(holder.instance)})` : ""}`);
   }
   return reasons;
 }

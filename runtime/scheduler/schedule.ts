@@ -7,7 +7,7 @@ import { DroverError } from "../protocol/errors";
 import { HostQueue } from "./host-queue";
 import { CompiledRules, compileRules, explainHost, passesHardRules, softScore } from "./rules";
 import { seedHash, tieBreakRank } from "./seed";
-import { IndexedInstance, SnapshotIndex, indexSnapshot, instanceKeys, labelPairsOf } from "./snapshot-index";
+import { HostSlot, IndexedInstance, InstanceKeys, SnapshotIndex, indexSnapshot, instanceKeys, labelPairsOf } from "./snapshot-index";
 import { newInstanceLabels } from "./system-labels";
 import type { ClusterSnapshot, InstanceSnapshot, Placement, ScheduleRequest, ScheduleResult, Seed } from "./types";
 import { describeUnplaceable } from "./unplaceable";
@@ -41,18 +41,22 @@ function run(index: SnapshotIndex, request: ScheduleRequest, seed: Seed, commit:
 
   // Everything added to the index during the call, so it can be taken back out.
   const added: IndexedInstance[] = [];
+  let done = false;
   try {
     for (const p of request.placed ?? []) {
       if (!index.hasInstance(p.id) && index.host(p.hostId)) added.push(index.addInstance(p.hostId, p));
     }
     const maker = instanceMaker(index, request);
-    return global ? placeGlobal(index, rules, request, maker, added) : placeCount(index, rules, request, request.count as number, seed, maker, added);
+    const result = global ? placeGlobal(index, rules, request, maker, added) : placeCount(index, rules, request, request.count as number, seed, maker, added);
+    done = true;
+    return result;
   } finally {
-    if (!commit) for (let i = added.length - 1; i >= 0; i--) index.removeInstance(added[i].instance.id);
+    // A call that throws (a duplicate instance id, say) never leaves half its placements behind.
+    if (!commit || !done) for (let i = added.length - 1; i >= 0; i--) index.removeInstance(added[i].instance.id);
   }
 }
 
-type InstanceMaker = (n: number) => { instance: InstanceSnapshot; keys: ReturnType<typeof instanceKeys> };
+type InstanceMaker = (n: number) => { instance: InstanceSnapshot; keys: InstanceKeys };
 
 /**
  * Builds the n-th new instance; the label keys are computed once and shared. Instances the
@@ -126,7 +130,7 @@ function placeCount(
   if (placements.length === count) return { ok: true, placements };
 
   const reasons: Record<string, string[]> = {};
-  for (const slot of hosts) reasons[slot.name] = explainHost(slot, rules);
+  for (const slot of hosts) reasons[reasonKey(reasons, slot)] = explainHost(slot, rules);
   return { ok: false, placements, unplaceable: describeUnplaceable(request.service, count, count - placements.length, reasons) };
 }
 
@@ -143,7 +147,7 @@ function placeGlobal(
   for (const slot of index.hosts) {
     if (slot.countOfService(request.service.id) > 0) continue;
     if (slot.state !== "active" || !passesHardRules(slot, rules)) {
-      skipped[slot.name] = explainHost(slot, rules);
+      skipped[reasonKey(skipped, slot)] = explainHost(slot, rules);
       continue;
     }
     const { instance, keys } = makeInstance(placements.length);
@@ -151,4 +155,9 @@ function placeGlobal(
     placements.push({ hostId: slot.id, hostName: slot.name, instance });
   }
   return { ok: true, placements, skipped };
+}
+
+/** Reasons are keyed by host name; two hosts sharing a name are told apart by id. */
+function reasonKey(reasons: Record<string, string[]>, slot: HostSlot): string {
+  return reasons[slot.name] === undefined ? slot.name : `${slot.name} (${slot.id})`;
 }

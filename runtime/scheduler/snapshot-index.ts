@@ -11,7 +11,7 @@ import type { ClusterSnapshot, HostSnapshot, HostState, InstanceSnapshot } from 
 
 /** How a container label `k=v` is keyed: lowercased, joined by NUL so keys with "=" stay unambiguous. */
 export function labelPairKey(key: string, value: string): string {
-  return `${key.toLowerCase()}\u0000${value.toLowerCase()}`;
+  return `${key.toLowerCase()}\u0000${String(value).toLowerCase()}`;
 }
 
 /** Keys an instance contributes to its host's counters; shareable between instances of a service. */
