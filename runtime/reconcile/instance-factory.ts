@@ -1,5 +1,5 @@
 import type { InstanceRecord, ServiceRecord, StackRecord } from "../protocol/model";
-import { newInstanceLabels, type InstanceSnapshot } from "../scheduler";
+import { hostPortsOf, newInstanceLabels, type InstanceSnapshot } from "../scheduler";
 
 /** Container name of an instance, Rancher's `<stack>-<service>-<index>`. */
 export function instanceName(stackName: string, serviceName: string, index: number): string {
@@ -44,6 +44,6 @@ export function toInstanceSnapshot(i: InstanceRecord): InstanceSnapshot {
     serviceId: i.serviceId,
     name: i.name,
     labels: i.spec.labels,
-    ports: i.spec.ports.filter((p) => p.hostPort !== undefined).map((p) => ({ port: p.hostPort!, protocol: p.protocol, ip: p.hostIp })),
+    ports: hostPortsOf(i.spec.ports),
   };
 }

@@ -1,5 +1,5 @@
 import type { HostRecord, InstanceRecord, ServiceRecord, StackRecord } from "../protocol/model";
-import { indexSnapshot, scheduleAndCommit, type ClusterSnapshot, type SnapshotIndex } from "../scheduler";
+import { hostPortsOf, indexSnapshot, scheduleAndCommit, type ClusterSnapshot, type SnapshotIndex } from "../scheduler";
 import { keepsInstances, takesNewInstances } from "./liveness";
 import { newInstance, toInstanceSnapshot } from "./instance-factory";
 
@@ -74,7 +74,7 @@ export function planServices(
     if (want === "global" || want > 0) {
       const used = new Set(live.filter((i) => !removed.has(i.id)).map((i) => i.index));
       const request = {
-        service: { id: service.id, name: service.name, stackName: stack.name, labels: service.spec.labels, ports: hostPortsOf(service) },
+        service: { id: service.id, name: service.name, stackName: stack.name, labels: service.spec.labels, ports: hostPortsOf(service.spec.ports) },
         count: want,
       } as const;
       const result = scheduleAndCommit(index, request, `${seed}:${service.id}`);
@@ -111,11 +111,6 @@ function clusterSnapshot(hosts: HostRecord[], instances: InstanceRecord[]): Clus
       instances: (byHost.get(h.id) ?? []).map(toInstanceSnapshot),
     })),
   };
-}
-
-function hostPortsOf(service: ServiceRecord) {
-  return service.spec.ports.filter((p) => p.hostPort !== undefined)
-    .map((p) => ({ port: p.hostPort!, protocol: p.protocol, ip: p.hostIp }));
 }
 
 function nextIndex(used: Set<number>): number {
