@@ -4,6 +4,7 @@ import { Command, UsageError } from "./command";
 const commands: Record<string, () => Command> = {
   smoke: () => require("./smoke-command").smokeCommand,
   lab: () => require("../../test/lab/lab-command").labCommand,
+  agent: () => require("../../agent/agent-command").agentCommand,
 };
 
 function topUsage(): string {

@@ -33,6 +33,8 @@ export interface EnvironmentRecord {
 export interface HostRecord {
   id: string;
   envId: string;
+  /** RegisterRequest.machineId: the same machine registering again gets the same host. */
+  machineId?: string;
   /** The machine's hostname as the agent reported it (unique within an environment). */
   name: string;
   /** User labels plus the ones drover adds (`io.rancher.host.*`). */

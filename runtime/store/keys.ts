@@ -1,3 +1,5 @@
+import { DroverError } from "../protocol/errors";
+
 /**
  * Every Redis key drover uses, built in one place. Keys of an environment carry its id as
  * a hash tag (`{envId}`) so one environment lives in one Redis Cluster slot and a Lua
@@ -61,8 +63,24 @@ export interface HostKeys {
   reports: string;
   /** String with TTL: the agent's heartbeat. */
   heartbeat: string;
-  /** The ACL key pattern that confines this host's agent to the keys above. */
+  /**
+   * The pattern covering this host's keys above. The agent's ACL user (host-acl.ts) is
+   * granted narrower per-key selectors within it (desired and nudges read-only).
+   */
   aclPattern: string;
+}
+
+/**
+ * Ids that go into key names: letters, digits, `_`, `.`, `-`. This keeps hash tags intact
+ * (no `{` `}`) and ACL key patterns exact (no glob characters `*?[]\`, which would let
+ * a host's user reach other hosts' keys).
+ */
+const keyIdPattern = /^[A-Za-z0-9_.-]+$/;
+
+function checkKeyId(field: "envId" | "hostId", id: string): void {
+  if (typeof id !== "string" || !keyIdPattern.test(id)) {
+    throw new DroverError("InvalidField", `invalid ${field} ${JSON.stringify(id)}: use letters, digits, '_', '.', '-'`, { field });
+  }
 }
 
 export function makeKeys(prefix = "drover"): Keys {
@@ -74,6 +92,7 @@ export function makeKeys(prefix = "drover"): Keys {
     apiKeys: () => `${prefix}:apikeys`,
     registrationTokens: () => `${prefix}:regtokens`,
     env(envId) {
+      checkKeyId("envId", envId);
       const e = tagged(envId);
       return {
         rev: `${e}:rev`,
@@ -94,6 +113,8 @@ export function makeKeys(prefix = "drover"): Keys {
       };
     },
     host(envId, hostId) {
+      checkKeyId("envId", envId);
+      checkKeyId("hostId", hostId);
       const h = `${tagged(envId)}:host:${hostId}`;
       return {
         desired: `${h}:desired`,
@@ -105,4 +126,9 @@ export function makeKeys(prefix = "drover"): Keys {
       };
     },
   };
+}
+
+/** The data keys of a host (everything but the ACL pattern): what removing a host or purging its environment deletes. */
+export function hostDataKeys(host: HostKeys): string[] {
+  return [host.desired, host.nudges, host.observed, host.reports, host.heartbeat];
 }

@@ -1,5 +1,5 @@
 import type {
-  EnvironmentRecord, HostDesiredState, HostObservedState, HostRecord, InstanceRecord,
+  EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, HostRecord, InstanceRecord,
   ServiceRecord, StackRecord,
 } from "../protocol/model";
 
@@ -18,8 +18,21 @@ export interface Store {
   envIdForApiKey(apiKeyHash: string): Promise<string | undefined>;
   envIdForRegistrationToken(tokenHash: string): Promise<string | undefined>;
   addRegistrationToken(envId: string, tokenHash: string, meta: Record<string, string>): Promise<void>;
+  /** The environment's registration tokens (hash and the meta given at creation; `{}` for the first one). */
+  listRegistrationTokens(envId: string): Promise<Array<{ tokenHash: string; meta: Record<string, string> }>>;
+  /**
+   * Sets the environment's state (the API's teardown sets "removing"), bumps its revision and
+   * nudges the reconciler and the event stream like write(). Undefined when there is no such env.
+   */
+  setEnvironmentState(envId: string, state: EnvironmentState): Promise<EnvironmentRecord | undefined>;
   /** Deletes every key of the environment (after teardown finished). */
   purgeEnvironment(envId: string): Promise<void>;
+
+  /**
+   * A reader of the environment's event stream on its own connection (it blocks in XREAD),
+   * one per API event subscriber; the caller closes it.
+   */
+  openEventReader(envId: string): EventReader;
 
   /** A consistent read of everything the reconciler needs for one environment. */
   snapshot(envId: string): Promise<EnvSnapshot>;
@@ -41,10 +54,18 @@ export interface Store {
   removeHostUser(envId: string, hostId: string): Promise<void>;
 
   // Per-host documents
-  setDesired(envId: string, desired: HostDesiredState, opts: { fence?: number }): Promise<void>;
+  /**
+   * Replaces the host's desired document and nudges its agent. The stored generation is the
+   * previous one + 1 whatever `desired.generation` says; returns it. Fails "NotFound" for a
+   * host the environment does not know and "NotLeader" like `write` when `fence` is given.
+   */
+  setDesired(envId: string, desired: HostDesiredState, opts: { fence?: number }): Promise<number>;
   getDesired(envId: string, hostId: string): Promise<HostDesiredState | undefined>;
   getObserved(envId: string, hostId: string): Promise<HostObservedState | undefined>;
-  /** Milliseconds until each host's heartbeat key expires (absent = no heartbeat). */
+  /**
+   * Milliseconds until each host's heartbeat key expires (absent = no heartbeat; a key
+   * without a TTL, which agents never write, reads as Infinity).
+   */
   heartbeats(envId: string, hostIds: string[]): Promise<Record<string, number | undefined>>;
 }
 
@@ -64,4 +85,21 @@ export interface EnvSnapshot {
   stacks: StackRecord[];
   services: ServiceRecord[];
   instances: InstanceRecord[];
+}
+
+export interface EventReader {
+  /** Id of the stream's newest entry ("0-0" when empty): reading after it yields only new events. */
+  latestId(): Promise<string>;
+  /** Entries after `afterId`, waiting up to `blockMs` for one; [] on timeout. */
+  read(afterId: string, blockMs: number): Promise<StoreEvent[]>;
+  /** Closes the connection; a pending read then resolves [] or rejects. */
+  close(): Promise<void>;
+}
+
+/** One entry of an environment's event stream. */
+export interface StoreEvent {
+  /** The stream entry id (the API sends it as the SSE event id). */
+  id: string;
+  /** The entry's fields as the store's scripts wrote them (values that hold JSON are left as strings). */
+  fields: Record<string, string>;
 }

@@ -1,0 +1,85 @@
+import * as os from "os";
+import { parseArgs } from "util";
+import { Command, UsageError } from "../runtime/cli/command";
+import { isDroverError } from "../runtime/protocol/errors";
+import { parseHostLabels } from "./host-labels";
+import { createLogger, errorMessage } from "./log";
+
+/** `drover agent`: parses flags and environment, runs the agent until teardown or a signal. */
+export const agentCommand: Command = {
+  name: "agent",
+  summary: "run the host agent: register, then make the local dockerd match the server's desired state",
+  usage: [
+    "usage: drover agent --url URL --token TOKEN [options]",
+    "",
+    "  --url URL              drover server URL (default $DROVER_URL)",
+    "  --token TOKEN          registration token (default $DROVER_TOKEN)",
+    "  --labels k=v,...       host labels (default $DROVER_HOST_LABELS)",
+    "  --state-dir DIR        where the identity is kept (default /var/lib/drover-agent)",
+    "  --docker-socket PATH   dockerd socket (default /var/run/docker.sock)",
+    "  --hostname NAME        name to register under (default: the machine's hostname)",
+    "  --underlay-ip IP       address peers reach this host at",
+    "",
+    "--url and --token are needed only to register: an agent restarted with a saved identity",
+    "that Redis still accepts reuses it. Logs are JSON lines on stdout.",
+  ].join("\n"),
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        url: { type: "string", default: process.env.DROVER_URL },
+        token: { type: "string", default: process.env.DROVER_TOKEN },
+        labels: { type: "string", default: process.env.DROVER_HOST_LABELS ?? "" },
+        "state-dir": { type: "string", default: "/var/lib/drover-agent" },
+        "docker-socket": { type: "string", default: "/var/run/docker.sock" },
+        hostname: { type: "string", default: os.hostname() },
+        "underlay-ip": { type: "string" },
+      },
+      strict: true,
+      allowPositionals: true,
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    let labels: Record<string, string>;
+    try {
+      const fromFlag = argv.some((a) => a === "--labels" || a.startsWith("--labels="));
+      labels = parseHostLabels(values.labels ?? "", fromFlag || !process.env.DROVER_HOST_LABELS ? "--labels" : "DROVER_HOST_LABELS");
+    } catch (err) {
+      throw new UsageError(errorMessage(err));
+    }
+    if (values.url !== undefined && !/^https?:\/\/[^\s]+$/.test(values.url)) throw new UsageError(`--url: ${JSON.stringify(values.url)} is not an http(s) URL`);
+    if (values["underlay-ip"] !== undefined && !isIp(values["underlay-ip"])) throw new UsageError(`--underlay-ip: ${JSON.stringify(values["underlay-ip"])} is not an IP address`);
+    if (!values.hostname) throw new UsageError("--hostname: must not be empty");
+
+    const { Agent } = require("./agent") as typeof import("./agent");
+    const log = createLogger();
+    const agent = new Agent({
+      url: values.url || undefined,
+      token: values.token || undefined,
+      labels,
+      stateDir: values["state-dir"]!,
+      dockerSocket: values["docker-socket"]!,
+      hostname: values.hostname,
+      underlayIp: values["underlay-ip"],
+      log,
+    });
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info("signal received: stopping (containers keep running)", { signal });
+      agent.stop();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    try {
+      return await agent.run();
+    } catch (err) {
+      log.error("agent failed", { reason: errorMessage(err), code: isDroverError(err) ? err.code : undefined });
+      return 1;
+    } finally {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    }
+  },
+};
+
+function isIp(text: string): boolean {
+  return require("net").isIP(text) !== 0;
+}

@@ -1,0 +1,119 @@
+import Docker from "dockerode";
+import type { RegisterRequest } from "../runtime/protocol/agent-protocol";
+import { DroverError } from "../runtime/protocol/errors";
+import { makeKeys } from "../runtime/store/keys";
+import { delay } from "./backoff";
+import { HostFacts, mergeHostLabels } from "./host-labels";
+import { readHostFacts } from "./host-facts";
+import { HostSession } from "./host-session";
+import { SavedIdentity, StateDir } from "./identity";
+import type { Logger } from "./log";
+import { probeCredentials } from "./redis-link";
+import { register } from "./registration";
+import { agentVersion } from "./version";
+
+export interface AgentOptions {
+  /** Server URL and registration token: needed only when there is no usable saved identity. */
+  url?: string;
+  token?: string;
+  labels: Record<string, string>;
+  stateDir: string;
+  dockerSocket: string;
+  hostname: string;
+  underlayIp?: string;
+  log: Logger;
+}
+
+/**
+ * The agent's lifecycle: wait for dockerd, get an identity (the saved one if Redis still
+ * accepts it, else register), run a host session; register again if Redis refuses the
+ * credentials mid-run. Resolves with the process exit code.
+ */
+export class Agent {
+  private readonly abort = new AbortController();
+  private session?: HostSession;
+
+  constructor(private readonly options: AgentOptions) {}
+
+  /** Graceful stop: containers keep running. */
+  stop(): void {
+    this.abort.abort();
+    this.session?.stop();
+  }
+
+  async run(): Promise<number> {
+    const { log } = this.options;
+    const state = new StateDir(this.options.stateDir);
+    state.ensure();
+    const docker = new Docker({ socketPath: this.options.dockerSocket });
+    const version = agentVersion();
+    log.info("drover agent starting", { version, stateDir: this.options.stateDir, dockerSocket: this.options.dockerSocket });
+
+    const facts = await readHostFacts(docker, this.options.hostname, log, this.abort.signal);
+    if (!facts) return 0;
+    for (let rejections = 0; !this.abort.signal.aborted; ) {
+      const identity = await this.identity(state, facts, version);
+      if (!identity) return 0;
+      this.session = new HostSession(identity, docker, state, version, log);
+      if (this.abort.signal.aborted) this.session.stop();
+      const outcome = await this.session.run();
+      this.session = undefined;
+      if (outcome !== "rejected") return 0;
+      log.warn("redis refused this host's credentials: registering again (containers keep running)", { hostId: identity.response.hostId });
+      state.deleteIdentity();
+      // Back off if the fresh credentials are refused too, rather than hammer the server.
+      await delay(Math.min(30_000, 1_000 * 2 ** rejections++), this.abort.signal);
+    }
+    return 0;
+  }
+
+  /** The saved identity when Redis accepts it (or cannot be asked right now); otherwise a new registration. */
+  private async identity(state: StateDir, facts: HostFacts, version: string): Promise<SavedIdentity | undefined> {
+    const { log } = this.options;
+    const saved = state.loadIdentity();
+    if (saved) {
+      const r = saved.response;
+      const probe = await probeCredentials(r.redis, makeKeys(r.redis.keyPrefix).host(r.envId, r.hostId).desired);
+      if (probe.ok) {
+        log.info("using saved identity", { hostId: r.hostId, envId: r.envId });
+        return saved;
+      }
+      if (!probe.rejected) {
+        // Redis being down says nothing about the credentials: keep them, the session reconnects.
+        log.warn("redis unreachable: starting with the saved identity", { hostId: r.hostId, reason: probe.reason });
+        return saved;
+      }
+      log.warn("saved credentials refused by redis: registering again", { hostId: r.hostId, reason: probe.reason });
+      state.deleteIdentity();
+    }
+    const { url, token } = this.options;
+    if (!url || !token) {
+      throw new DroverError("MissingField", `no saved identity in ${state.dir}: --url and --token (or DROVER_URL and DROVER_TOKEN) are needed to register`, { field: url ? "token" : "url", retryable: false });
+    }
+    const merged = mergeHostLabels(this.options.labels, facts);
+    for (const o of merged.overridden) log.warn("host label set by the agent overrides the user's", { label: o.key, userValue: o.userValue, agentValue: o.systemValue });
+    const request: RegisterRequest = {
+      token,
+      machineId: state.machineId(),
+      hostname: facts.hostname,
+      labels: merged.labels,
+      agentVersion: version,
+      dockerVersion: facts.dockerVersion,
+      kernelVersion: facts.kernelVersion,
+      ...(this.options.underlayIp ? { underlayIp: this.options.underlayIp } : {}),
+    };
+    const registeredAt = new Date().toISOString();
+    log.info("registering", { url, hostname: request.hostname, machineId: request.machineId, labels: request.labels });
+    let response;
+    try {
+      response = await register(url, request, log, this.abort.signal);
+    } catch (err) {
+      if (this.abort.signal.aborted) return undefined;
+      throw err;
+    }
+    const identity: SavedIdentity = { registeredAt, url, response };
+    state.saveIdentity(identity);
+    log.info("registered", { hostId: response.hostId, envId: response.envId, redis: response.redis.url, redisUser: response.redis.username });
+    return identity;
+  }
+}

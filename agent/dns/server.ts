@@ -1,0 +1,113 @@
+import * as dgram from "dgram";
+import { isIPv6 } from "net";
+import type { Logger } from "../log";
+import type { DnsDirectory } from "./directory";
+import { Forwarder, ForwarderStats } from "./forwarder";
+import { DnsHandler, HandlerStats } from "./handler";
+import { literalLookup, parseUpstream } from "./upstream";
+
+export interface DnsServerOptions {
+  /** Where to listen: 169.254.169.250 on a host; 127.0.0.1 in tests. */
+  address: string;
+  /** 53 by default; 0 picks a free port (tests). */
+  port?: number;
+  /** The directory to serve from the start; later ones come through `setDirectory`. */
+  directory?: DnsDirectory;
+  /** The host's resolvers, e.g. `readHostUpstreams()`; "ip", "ip:port" or "[ipv6]:port". */
+  upstreams: string[];
+  /**
+   * TTL of drover's own answers, 5 s by default. Short on purpose: instances come and go
+   * on every upgrade, reschedule and health flip, and a client that caches (a JVM, nginx, a
+   * glibc nscd) must let go of a dead address within seconds — Rancher's 600 s kept clients
+   * on gone containers for ten minutes. Asking again is cheap: the server is on the host.
+   */
+  ttlSeconds?: number;
+  /** Entries of the cache of upstream answers (1000 by default; 0 turns it off). */
+  cacheSize?: number;
+  /** Entries of encoded drover answers (10,000 by default; 0 encodes every answer afresh). */
+  answerCacheSize?: number;
+  /** How long each upstream gets before the next is tried (1000 ms by default). */
+  upstreamTimeoutMs?: number;
+  log?: Logger;
+}
+
+export interface DnsServerStats extends HandlerStats {
+  upstream: ForwarderStats;
+  forwardCacheEntries: number;
+}
+
+export interface DnsServer {
+  readonly address: string;
+  readonly port: number;
+  /** Replaces the directory wholesale; answers change with the next query. */
+  setDirectory(directory: DnsDirectory): void;
+  stats(): DnsServerStats;
+  close(): Promise<void>;
+}
+
+/**
+ * drover's DNS responder over UDP. TCP is not served yet: drover's own answers are trimmed
+ * to fit UDP rather than truncated, so only a forwarded answer that the upstream truncated
+ * (TC, relayed as is) would need it — a client retrying that over TCP finds no listener.
+ */
+export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  const port = options.port ?? 53;
+  // Never forward to ourselves: that would loop until every attempt timed out.
+  const upstreams = options.upstreams.filter((u) => {
+    const up = parseUpstream(u);
+    return !(up.host === options.address && up.port === port);
+  });
+  const forwarder = await Forwarder.create({
+    upstreams,
+    timeoutMs: options.upstreamTimeoutMs ?? 1000,
+    cacheSize: options.cacheSize ?? 1000,
+  });
+  const handler = new DnsHandler({
+    ttlSeconds: options.ttlSeconds ?? 5,
+    answerCacheSize: options.answerCacheSize ?? 10_000,
+    forward: (msg, q, reply) => forwarder.forward(msg, q, reply),
+  });
+  if (options.directory) handler.setDirectory(options.directory);
+
+  const family = isIPv6(options.address) ? 6 : 4;
+  const socket = dgram.createSocket({ type: family === 6 ? "udp6" : "udp4", lookup: literalLookup(family) });
+  socket.on("error", (err) => options.log?.warn("dns socket error", { err }));
+  socket.on("message", (msg, rinfo) => {
+    // On an IPv6 socket an IPv4 container shows up as ::ffff:a.b.c.d; the directory has a.b.c.d.
+    const source = family === 6 && rinfo.address.startsWith("::ffff:") ? rinfo.address.slice(7) : rinfo.address;
+    handler.handle(msg, source, (packet) => {
+      try {
+        socket.send(packet, rinfo.port, rinfo.address);
+      } catch {
+        // the socket closed while an upstream answer was on its way
+      }
+    });
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(port, options.address, () => { socket.off("error", reject); resolve(); });
+    });
+  } catch (err) {
+    forwarder.close();
+    throw err;
+  }
+  try {
+    socket.setRecvBufferSize(4 * 1024 * 1024); // absorb bursts (e.g. every container starting at once)
+  } catch {
+    // the kernel's limit applies
+  }
+  const bound = socket.address();
+  options.log?.info("dns responder listening", { address: bound.address, port: bound.port, upstreams });
+
+  return {
+    address: bound.address,
+    port: bound.port,
+    setDirectory: (directory) => handler.setDirectory(directory),
+    stats: () => ({ ...handler.stats, upstream: { ...forwarder.stats }, forwardCacheEntries: forwarder.cacheSize }),
+    close: () => new Promise<void>((resolve) => {
+      forwarder.close();
+      socket.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,61 @@
+import type { ContainerCreateOptions } from "dockerode";
+import { containerLabels } from "../../runtime/protocol/agent-protocol";
+import type { DesiredInstance } from "../../runtime/protocol/model";
+import { specHash } from "../spec-hash";
+
+/** Where a container belongs: written into its labels, which is how drover finds it again. */
+export interface HostContext {
+  envId: string;
+  hostId: string;
+}
+
+/**
+ * The labels of an instance's container: the spec's own labels (Rancher scheduling labels,
+ * io.rancher.stack.name if the server set it, ...) under drover's, which always win so a user
+ * label can never make a container look like another instance or another host's.
+ */
+export function instanceLabels(instance: DesiredInstance, ctx: HostContext): Record<string, string> {
+  return {
+    ...instance.spec.labels,
+    [containerLabels.rancherContainerName]: instance.name,
+    [containerLabels.managed]: "true",
+    [containerLabels.env]: ctx.envId,
+    [containerLabels.host]: ctx.hostId,
+    [containerLabels.instance]: instance.id,
+    [containerLabels.service]: instance.serviceId,
+    [containerLabels.stack]: instance.stackId,
+    [containerLabels.specHash]: specHash(instance.spec),
+  };
+}
+
+/** docker create options for an instance (pure). */
+export function createOptions(instance: DesiredInstance, ctx: HostContext): ContainerCreateOptions {
+  const spec = instance.spec;
+  const exposed: Record<string, {}> = {};
+  const bindings: Record<string, { HostPort: string; HostIp?: string }[]> = {};
+  for (const port of spec.ports ?? []) {
+    const key = `${port.containerPort}/${port.protocol ?? "tcp"}`;
+    exposed[key] = {};
+    if (port.hostPort !== undefined) {
+      bindings[key] = [...(bindings[key] ?? []), { HostPort: String(port.hostPort), ...(port.hostIp ? { HostIp: port.hostIp } : {}) }];
+    }
+  }
+  const policy = spec.restartPolicy ?? { name: "no" };
+  return {
+    name: instance.name,
+    Image: spec.image,
+    Cmd: spec.command,
+    Entrypoint: spec.entrypoint,
+    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    Labels: instanceLabels(instance, ctx),
+    ExposedPorts: exposed,
+    HostConfig: {
+      PortBindings: bindings,
+      // Docker's own restart policy keeps containers running while the agent is down.
+      RestartPolicy: {
+        Name: policy.name,
+        ...(policy.name === "on-failure" && policy.maximumRetryCount !== undefined ? { MaximumRetryCount: policy.maximumRetryCount } : {}),
+      },
+    },
+  };
+}

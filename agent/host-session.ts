@@ -1,0 +1,132 @@
+import type Docker from "dockerode";
+import { makeKeys } from "../runtime/store/keys";
+import { backoffMs, delay } from "./backoff";
+import { Coalescer } from "./coalescer";
+import { DockerContainers } from "./docker/containers";
+import { ContainerEvent, DockerEventWatcher } from "./docker/events";
+import { Heartbeat } from "./heartbeat";
+import type { SavedIdentity, StateDir } from "./identity";
+import { errorMessage, Logger } from "./log";
+import { initialCursor, Nudge, NudgeReader } from "./nudges";
+import { Reconciler } from "./reconcile";
+import { RedisLink, whenReady } from "./redis-link";
+import { Reports } from "./reports";
+
+/** How a session ended: asked to stop, torn down by the server, or its credentials refused. */
+export type SessionOutcome = "stopped" | "teardown" | "rejected";
+
+/**
+ * Everything the agent runs for one registered identity: Redis link, heartbeat, reconcile
+ * triggers (start, nudges, Docker events, periodic resync) and teardown. Stopping a session
+ * never touches containers; only a teardown nudge removes them.
+ */
+export class HostSession {
+  private finish!: (outcome: SessionOutcome) => void;
+  private readonly finished = new Promise<SessionOutcome>((resolve) => { this.finish = resolve; });
+
+  constructor(
+    private readonly identity: SavedIdentity,
+    private readonly docker: Docker,
+    private readonly state: StateDir,
+    private readonly agentVersion: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Ends the session without touching containers (SIGTERM, SIGINT). */
+  stop(): void {
+    this.finish("stopped");
+  }
+
+  async run(): Promise<SessionOutcome> {
+    const r = this.identity.response;
+    const keys = makeKeys(r.redis.keyPrefix).host(r.envId, r.hostId);
+    const log = this.log;
+    const link = new RedisLink(r.redis, r.hostId, log);
+    const reports = new Reports(link, keys);
+    const containers = new DockerContainers(this.docker, { envId: r.envId, hostId: r.hostId }, log);
+    const reconciler = new Reconciler(link, keys, r.hostId, containers, reports, log);
+    const coalescer = new Coalescer((reasons) => reconciler.reconcile(reasons));
+    const heartbeat = new Heartbeat(link, keys.heartbeat, r.heartbeatIntervalMs, r.heartbeatTtlMs, this.agentVersion, log);
+    const events = new DockerEventWatcher(this.docker, r.hostId, log, (e) => this.onContainerEvent(e, reports, link, coalescer), () => coalescer.trigger("docker-events-connected"));
+    const cursor = this.state.loadCursor(r.hostId) ?? initialCursor(this.identity.registeredAt);
+    const nudges = new NudgeReader(link, keys.nudges, cursor, (id) => this.state.saveCursor(r.hostId, id), (n) => this.onNudge(n, coalescer), log);
+
+    link.onReady(() => coalescer.trigger("redis-ready"));
+    link.onRejected(() => this.finish("rejected"));
+    link.connect();
+    heartbeat.start();
+    events.start();
+    nudges.start();
+    // The start reconcile waits (briefly) for Redis so it can read the desired state; if Redis
+    // is down it runs anyway and the redis-ready trigger catches up later.
+    void whenReady(link.cmd, 5_000).then(() => coalescer.trigger("start"));
+    const resync = setInterval(() => coalescer.trigger("resync"), r.resyncIntervalMs);
+    log.info("agent running", { hostId: r.hostId, envId: r.envId, heartbeatIntervalMs: r.heartbeatIntervalMs, resyncIntervalMs: r.resyncIntervalMs });
+
+    const outcome = await this.finished;
+    clearInterval(resync);
+    await Promise.all([nudges.stop(), events.stop()]);
+    await coalescer.stop();
+    if (outcome === "teardown") await this.teardown(containers, reports);
+    heartbeat.stop();
+    link.close();
+    if (outcome === "teardown") this.state.deleteIdentity();
+    log.info("agent session ended", { outcome, hostId: r.hostId });
+    return outcome;
+  }
+
+  private async onNudge(nudge: Nudge, coalescer: Coalescer): Promise<boolean> {
+    if (nudge.type === "teardown") {
+      this.log.info("teardown requested", { nudge: nudge.id });
+      this.finish("teardown");
+      return false;
+    }
+    if (nudge.type !== "desired") this.log.warn("unknown nudge type; reconciling anyway", { nudge: nudge.id, type: nudge.type });
+    coalescer.trigger("nudge");
+    return true;
+  }
+
+  private onContainerEvent(e: ContainerEvent, reports: Reports, link: RedisLink, coalescer: Coalescer): void {
+    this.log.info(`container ${e.action}`, { name: e.name, instance: e.instanceId, containerId: e.containerId, exitCode: e.exitCode });
+    if (e.instanceId && (e.action === "start" || e.action === "die")) {
+      const state = e.action === "start" ? "running" : "exited";
+      reports.instance(e.instanceId, state, { containerId: e.containerId, exitCode: e.exitCode }).catch((err) => {
+        link.noteError(err);
+        this.log.debug("instance report not written", { instance: e.instanceId, reason: errorMessage(err) });
+      });
+    }
+    if (e.action !== "start") coalescer.trigger(`docker-${e.action}`);
+  }
+
+  /** Removes every drover container of this host, then tells the server (retrying while Redis is away). */
+  private async teardown(containers: DockerContainers, reports: Reports): Promise<void> {
+    let removed = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        for (const c of await containers.list()) {
+          await containers.remove(c.id, { name: c.name, reason: "teardown" });
+          removed++;
+        }
+        break;
+      } catch (err) {
+        if (attempt >= 10) throw err;
+        const wait = backoffMs(attempt, 500, 5_000);
+        this.log.error("teardown: removing containers failed; retrying", { reason: errorMessage(err), retryInMs: wait });
+        await delay(wait);
+      }
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await reports.teardownDone(removed);
+        this.log.info("teardown done", { removed });
+        return;
+      } catch (err) {
+        if (attempt >= 20) {
+          this.log.error("teardown-done not reported: giving up", { reason: errorMessage(err) });
+          return;
+        }
+        await delay(backoffMs(attempt, 250, 3_000));
+      }
+    }
+  }
+}

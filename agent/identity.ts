@@ -1,0 +1,97 @@
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import type { RegisterResponse } from "../runtime/protocol/agent-protocol";
+
+/**
+ * What the agent keeps in its state dir (default /var/lib/drover-agent):
+ *   machine-id     random id made once; re-registering with it returns the same host
+ *   identity.json  the RegisterResponse (Redis credentials inside: mode 0600)
+ *   nudge-cursor   last nudge stream id handled, so a restart neither replays nor misses nudges
+ */
+export interface SavedIdentity {
+  registeredAt: string;
+  /** The registration URL this identity came from. */
+  url: string;
+  response: RegisterResponse;
+}
+
+const files = { machineId: "machine-id", identity: "identity.json", cursor: "nudge-cursor" };
+
+export class StateDir {
+  constructor(readonly dir: string) {}
+
+  ensure(): void {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  /** The machine id, created on first use. */
+  machineId(): string {
+    const file = path.join(this.dir, files.machineId);
+    try {
+      const id = fs.readFileSync(file, "utf8").trim();
+      if (/^[0-9a-f]{32}$/.test(id)) return id;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    const id = randomBytes(16).toString("hex");
+    writeAtomic(file, id + "\n", 0o644);
+    return id;
+  }
+
+  loadIdentity(): SavedIdentity | undefined {
+    const text = readIfExists(path.join(this.dir, files.identity));
+    if (text === undefined) return undefined;
+    try {
+      const saved = JSON.parse(text) as SavedIdentity;
+      const r = saved?.response;
+      if (!r || typeof r.hostId !== "string" || typeof r.envId !== "string" || typeof r.redis?.password !== "string") return undefined;
+      return saved;
+    } catch {
+      return undefined;
+    }
+  }
+
+  saveIdentity(identity: SavedIdentity): void {
+    writeAtomic(path.join(this.dir, files.identity), JSON.stringify(identity, null, 2) + "\n", 0o600);
+  }
+
+  /** Forgets the identity and its nudge cursor (teardown, or credentials Redis refused). */
+  deleteIdentity(): void {
+    fs.rmSync(path.join(this.dir, files.identity), { force: true });
+    fs.rmSync(path.join(this.dir, files.cursor), { force: true });
+  }
+
+  /** The last handled nudge id for this host, or undefined for a fresh identity. */
+  loadCursor(hostId: string): string | undefined {
+    const text = readIfExists(path.join(this.dir, files.cursor));
+    if (text === undefined) return undefined;
+    try {
+      const saved = JSON.parse(text) as { hostId?: string; id?: string };
+      return saved.hostId === hostId && typeof saved.id === "string" ? saved.id : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  saveCursor(hostId: string, id: string): void {
+    writeAtomic(path.join(this.dir, files.cursor), JSON.stringify({ hostId, id }) + "\n", 0o600);
+  }
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** Write-then-rename so a crash never leaves a half-written file; the mode is set before any byte lands. */
+function writeAtomic(file: string, content: string, mode: number): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, content, { mode });
+  fs.chmodSync(tmp, mode);
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,149 @@
+import type { ContainerInspectInfo } from "dockerode";
+import { containerLabels } from "../runtime/protocol/agent-protocol";
+import type { HostDesiredState } from "../runtime/protocol/model";
+import type { HostKeys } from "../runtime/store/keys";
+import { parseDesired } from "./desired";
+import type { DockerContainers } from "./docker/containers";
+import { errorMessage, Logger } from "./log";
+import { buildObserved } from "./observed";
+import { PlanAction, planHost } from "./plan";
+import { RedisLink, redisReason } from "./redis-link";
+import type { Reports } from "./reports";
+
+/** Plan/apply passes per reconcile: a second one only follows an adoption. */
+const maxPasses = 3;
+
+/**
+ * One level-triggered reconcile: read the desired document (or keep the last one seen when
+ * Redis is away), plan against this host's drover containers, apply, then report observed.
+ */
+export class Reconciler {
+  private lastDesired?: HostDesiredState;
+  private lastDesiredText?: string;
+  private waitingLogged = false;
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly keys: HostKeys,
+    private readonly hostId: string,
+    private readonly containers: DockerContainers,
+    private readonly reports: Reports,
+    private readonly log: Logger,
+  ) {}
+
+  /** The desired document the agent is working from (for tests and logs). */
+  get desired(): HostDesiredState | undefined {
+    return this.lastDesired;
+  }
+
+  async reconcile(reasons: string[]): Promise<void> {
+    const desired = await this.readDesired(reasons);
+    if (!desired) return;
+    const errors = new Map<string, string>();
+    let acted = 0;
+    try {
+      for (let pass = 0; pass < maxPasses; pass++) {
+        const actions = planHost(desired, await this.containers.list());
+        if (actions.length === 0) break;
+        acted += actions.length;
+        let adopted = false;
+        for (const action of actions) adopted = (await this.apply(action, errors)) || adopted;
+        if (!adopted) break;
+      }
+    } catch (err) {
+      // Docker unreachable or similar: the next trigger (or resync) tries again.
+      this.log.error("reconcile failed", { generation: desired.generation, reason: errorMessage(err) });
+      return;
+    }
+    const summary = { generation: desired.generation, actions: acted, errors: errors.size, reasons };
+    if (acted > 0) this.log.info("reconciled", summary);
+    else this.log.debug("reconciled", summary);
+    await this.report(desired, errors);
+  }
+
+  /** The desired document from Redis, else the last one seen; undefined (logged) when there is none yet. */
+  private async readDesired(reasons: string[]): Promise<HostDesiredState | undefined> {
+    let text: string | null;
+    try {
+      text = await this.link.cmd.get(this.keys.desired);
+    } catch (err) {
+      this.link.noteError(err);
+      if (this.lastDesired) this.log.warn("redis unavailable: applying the last desired state seen", { generation: this.lastDesired.generation, reason: redisReason(err) });
+      // Before the first connection this is the normal start-up order, not news.
+      else if (this.link.everReady) this.log.info("redis unavailable and no desired state seen yet: leaving containers as they are", { reasons, reason: redisReason(err) });
+      return this.lastDesired;
+    }
+    if (text === null) {
+      // Never treated as "no instances": a missing key must not remove every container.
+      if (!this.lastDesired && !this.waitingLogged) this.log.info("no desired state yet: leaving containers as they are", { reasons });
+      this.waitingLogged = true;
+      return this.lastDesired;
+    }
+    if (text === this.lastDesiredText) return this.lastDesired;
+    try {
+      this.lastDesired = parseDesired(text, this.hostId);
+      this.lastDesiredText = text;
+    } catch (err) {
+      this.log.error("ignoring invalid desired state", { reason: errorMessage(err), keptGeneration: this.lastDesired?.generation });
+    }
+    return this.lastDesired;
+  }
+
+  /** Applies one action; returns true when an existing container was adopted (re-plan needed). */
+  private async apply(action: PlanAction, errors: Map<string, string>): Promise<boolean> {
+    try {
+      switch (action.kind) {
+        case "remove":
+          await this.containers.remove(action.containerId, { name: action.name, instance: action.instanceId, reason: action.reason });
+          return false;
+        case "recreate":
+          this.log.info("recreating container", { instance: action.instance.id, name: action.instance.name, reason: action.reason });
+          await this.containers.remove(action.containerId, { name: action.instance.name, instance: action.instance.id, reason: action.reason });
+          return (await this.containers.createAndStart(action.instance)).adopted;
+        case "create":
+          return (await this.containers.createAndStart(action.instance)).adopted;
+        case "start":
+          await this.containers.start(action.containerId, action.instance);
+          return false;
+      }
+    } catch (err) {
+      const id = action.kind === "remove" ? action.instanceId : action.instance.id;
+      this.log.error(`${action.kind} failed`, { instance: id, containerId: "containerId" in action ? action.containerId : undefined, reason: errorMessage(err) });
+      if (id) errors.set(id, errorMessage(err));
+      if (isDockerDown(err)) throw err;
+      return false;
+    }
+  }
+
+  private async report(desired: HostDesiredState, errors: Map<string, string>): Promise<void> {
+    let observed;
+    try {
+      const inspected = new Map<string, ContainerInspectInfo>();
+      for (const c of await this.containers.list()) {
+        const id = c.labels[containerLabels.instance];
+        if (!id || (inspected.has(id) && c.name !== desiredName(desired, id))) continue;
+        const info = await this.containers.inspect(c.id);
+        if (info) inspected.set(id, info);
+      }
+      observed = buildObserved(desired, inspected, errors);
+    } catch (err) {
+      this.log.error("could not inspect containers for the observed report", { reason: errorMessage(err) });
+      return;
+    }
+    try {
+      await this.reports.observed(observed);
+    } catch (err) {
+      this.link.noteError(err);
+      this.log.warn("observed state not written (redis unavailable); will write after the next reconcile", { generation: desired.generation, reason: redisReason(err) });
+    }
+  }
+}
+
+function desiredName(desired: HostDesiredState, instanceId: string): string | undefined {
+  return desired.instances.find((i) => i.id === instanceId)?.name;
+}
+
+function isDockerDown(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === "ECONNREFUSED" || code === "ENOENT" || code === "EPIPE" || code === "ECONNRESET";
+}

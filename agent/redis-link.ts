@@ -1,0 +1,169 @@
+import Redis, { RedisOptions } from "ioredis";
+import type { RegisterResponse } from "../runtime/protocol/agent-protocol";
+import { errorMessage, Logger } from "./log";
+
+/**
+ * The agent's two Redis connections, both as the host's own ACL user: `cmd` for GET/SET/XADD
+ * and `blocking` for XREAD BLOCK (a blocked connection cannot serve anything else).
+ *
+ * Commands fail at once while disconnected (no offline queue): the agent then works from the
+ * last desired state it saw instead of waiting, and ioredis reconnects in the background.
+ */
+export type RedisCredentials = RegisterResponse["redis"];
+
+/** A log-friendly reason for a failed command ("not connected" instead of ioredis' offline-queue wording). */
+export function redisReason(err: unknown): string {
+  const msg = errorMessage(err);
+  return /enableOfflineQueue|Connection is closed/.test(msg) ? "redis not connected" : msg;
+}
+
+/** Redis refused the credentials themselves (the user was removed, reset or confined elsewhere). */
+export function isAuthError(err: unknown): boolean {
+  return /^(WRONGPASS|NOPERM|NOAUTH)\b/.test(errorMessage(err));
+}
+
+export function redisOptions(creds: RedisCredentials, connectionName: string): RedisOptions {
+  const url = new URL(creds.url);
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error(`redis.url ${creds.url}: expected redis:// or rediss://`);
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
+  return {
+    host: url.hostname || "127.0.0.1",
+    port: url.port ? Number(url.port) : 6379,
+    db,
+    tls: url.protocol === "rediss:" ? {} : undefined,
+    username: creds.username,
+    password: creds.password,
+    connectionName,
+    // INFO and CLIENT SETINFO are not granted to an agent user.
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    connectTimeout: 5_000,
+    // A Redis that stops answering (partition) must not hang a reconcile: fail and use the last state.
+    commandTimeout: 5_000,
+    keepAlive: 10_000,
+    // Reconnect forever, at most every 2 s: a Redis outage must only pause the agent.
+    retryStrategy: (times) => Math.min(100 * times, 2_000),
+  };
+}
+
+export type ProbeResult = { ok: true } | { ok: false; rejected: boolean; reason: string };
+
+/**
+ * One-shot check of saved credentials: AUTH, then GET of the host's own desired key (so a
+ * user whose key pattern no longer covers this host counts as rejected too).
+ */
+export async function probeCredentials(creds: RedisCredentials, desiredKey: string): Promise<ProbeResult> {
+  const client = new Redis({
+    ...redisOptions(creds, "drover-agent-probe"),
+    enableOfflineQueue: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  });
+  client.on("error", () => { /* reported through the command's rejection */ });
+  try {
+    await client.get(desiredKey);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, rejected: isAuthError(err), reason: errorMessage(err) };
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Upper bound of the nudge reader's XREAD BLOCK, plus slack for a slow reply. */
+export const nudgeBlockMs = 5_000;
+const blockingCommandTimeoutMs = nudgeBlockMs + 10_000;
+
+export class RedisLink {
+  readonly cmd: Redis;
+  readonly blocking: Redis;
+  private readonly readyListeners: (() => void)[] = [];
+  private readonly rejectedListeners: ((reason: string) => void)[] = [];
+  private wasReady = false;
+  private connectedOnce = false;
+  private closed = false;
+
+  constructor(creds: RedisCredentials, hostId: string, private readonly log: Logger) {
+    this.cmd = new Redis(redisOptions(creds, `drover-agent-${hostId}`));
+    // XREAD BLOCK waits up to blockMs by design; its timeout only catches a dead connection.
+    this.blocking = new Redis({ ...redisOptions(creds, `drover-agent-${hostId}-nudges`), commandTimeout: blockingCommandTimeoutMs });
+    this.blocking.on("error", (err) => this.onError(err, false));
+    this.cmd.on("error", (err) => this.onError(err, true));
+    this.cmd.on("ready", () => {
+      if (this.closed) return;
+      this.log.info("redis connected", { url: creds.url, user: creds.username });
+      this.wasReady = true;
+      this.connectedOnce = true;
+      for (const listener of this.readyListeners) listener();
+    });
+    this.cmd.on("close", () => {
+      if (this.closed || !this.wasReady) return;
+      this.wasReady = false;
+      this.log.warn("redis connection lost: containers keep running, working from the last desired state", { url: creds.url });
+    });
+  }
+
+  connect(): void {
+    this.cmd.connect().catch(() => { /* retried by retryStrategy; errors arrive as events */ });
+    this.blocking.connect().catch(() => { /* as above */ });
+  }
+
+  isReady(): boolean {
+    return this.cmd.status === "ready";
+  }
+
+  /** Whether the command connection has been ready at least once in this session. */
+  get everReady(): boolean {
+    return this.connectedOnce;
+  }
+
+  /** Called on every (re)connection of the command connection. */
+  onReady(listener: () => void): void {
+    this.readyListeners.push(listener);
+  }
+
+  /** Called when Redis refuses the credentials (WRONGPASS / NOPERM): the identity is no longer valid. */
+  onRejected(listener: (reason: string) => void): void {
+    this.rejectedListeners.push(listener);
+  }
+
+  /** Lets command callers hand in their errors, so a NOPERM on a command also counts as rejection. */
+  noteError(err: unknown): void {
+    if (isAuthError(err)) for (const listener of this.rejectedListeners) listener(errorMessage(err));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cmd.disconnect();
+    this.blocking.disconnect();
+  }
+
+  private onError(err: Error, main: boolean): void {
+    if (this.closed) return;
+    if (isAuthError(err)) {
+      this.log.error("redis refused the host's credentials", { reason: err.message });
+      this.noteError(err);
+      return;
+    }
+    if (main) this.log.debug("redis error", { reason: err.message });
+  }
+}
+
+/** Resolves when `client` is ready or after `ms`, whichever comes first. */
+export function whenReady(client: Redis, ms: number, signal?: AbortSignal): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.removeListener("ready", done);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once("ready", done);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,72 @@
+/** /v1/environments: the admin creates, lists and tears down; an env key sees its own. */
+import { DroverError } from "../../protocol/errors";
+import type { EnvironmentRecord } from "../../protocol/model";
+import { requireAdmin, visibleEnv } from "../auth";
+import { readJsonBody } from "../body";
+import type { AuthedContext } from "../context";
+import type { FilterSpec } from "../filters";
+import { presentEnvironment } from "../present/environment";
+import type { Reply } from "../respond";
+import { newSecret, sha256Hex } from "../secrets";
+import { actionName, validateNoInput } from "../validate/actions";
+import { validateEnvironmentCreate } from "../validate/environment";
+import { commonFields, listReply } from "./list";
+
+const filterSpec: FilterSpec<EnvironmentRecord> = { fields: commonFields<EnvironmentRecord>() };
+
+export async function listEnvironments(ctx: AuthedContext): Promise<Reply> {
+  const { principal, api } = ctx;
+  const envs = principal.kind === "admin"
+    ? await api.store.listEnvironments()
+    : [await api.store.getEnvironment(principal.envId)].filter((e): e is EnvironmentRecord => e !== undefined);
+  return listReply(ctx, {
+    resourceType: "environment",
+    records: envs,
+    spec: filterSpec,
+    present: (env) => presentEnvironment(env, ctx.urls, principal.kind === "admin"),
+    createTypes: principal.kind === "admin" ? { environment: ctx.urls.to(["environments"]) } : {},
+  });
+}
+
+/** 201 with the environment's first API key and registration token: the only time they are shown. */
+export async function createEnvironment(ctx: AuthedContext): Promise<Reply> {
+  requireAdmin(ctx.principal, "creating an environment");
+  const input = validateEnvironmentCreate(await readJsonBody(ctx.req));
+  const { store } = ctx.api;
+  if ((await store.listEnvironments()).some((e) => e.name === input.name)) {
+    throw new DroverError("Conflict", `name: an environment named ${input.name} already exists`, { field: "name" });
+  }
+  const apiKey = newSecret("drk");
+  const registrationToken = newSecret("drt");
+  const env = await store.createEnvironment({
+    id: ctx.api.newId("environment"),
+    name: input.name,
+    ...(input.description !== undefined ? { description: input.description } : {}),
+    network: input.network,
+    state: "active",
+    createdAt: ctx.api.now(),
+  }, sha256Hex(apiKey), sha256Hex(registrationToken));
+  ctx.api.nudge(env.id);
+  return { status: 201, body: { ...presentEnvironment(env, ctx.urls, true), apiKey, registrationToken } };
+}
+
+export async function getEnvironment(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  return { status: 200, body: presentEnvironment(env, ctx.urls, ctx.principal.kind === "admin") };
+}
+
+/** `?action=teardown`: records `removing`; the reconciler has the agents clean up, then purges. */
+export async function environmentAction(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  actionName(ctx.query, ["teardown"]);
+  requireAdmin(ctx.principal, "tearing down an environment");
+  validateNoInput(await readJsonBody(ctx.req));
+  let current = env;
+  if (env.state === "active") {
+    const updated = await ctx.api.store.setEnvironmentState(env.id, "removing");
+    if (!updated) throw new DroverError("NotFound", `no environment ${env.id}`);
+    current = updated;
+    ctx.api.nudge(env.id);
+  }
+  return { status: 202, body: presentEnvironment(current, ctx.urls, true) };
+}

@@ -1,0 +1,68 @@
+/**
+ * /v1/environments/:envId/hosts. Hosts are created by registration; here they are listed,
+ * deactivated (no new instances; the reconciler evacuates), activated, and deleted once
+ * they are deactivated or gone (`removing`; the reconciler finishes the removal).
+ */
+import { DroverError } from "../../protocol/errors";
+import type { HostRecord } from "../../protocol/model";
+import { visibleEnv } from "../auth";
+import { readJsonBody } from "../body";
+import type { AuthedContext } from "../context";
+import type { FilterSpec } from "../filters";
+import { hostRemovable, presentHost } from "../present/host";
+import type { Reply } from "../respond";
+import { actionName, validateNoInput } from "../validate/actions";
+import { writeEnv } from "../write";
+import { commonFields, listReply } from "./list";
+import { findIn, visibleRecord } from "./records";
+
+const filterSpec: FilterSpec<HostRecord> = {
+  fields: {
+    ...commonFields<HostRecord>(),
+    deactivated: (h) => String(h.deactivated),
+    underlayIp: (h) => h.underlayIp,
+    agentVersion: (h) => h.agentVersion,
+  },
+  labels: (h) => h.labels,
+};
+
+export async function listHosts(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const hosts = await ctx.api.store.list(env.id, "host");
+  return listReply(ctx, { resourceType: "host", records: hosts, spec: filterSpec, present: (h) => presentHost(h, ctx.urls) });
+}
+
+export async function getHost(ctx: AuthedContext): Promise<Reply> {
+  return { status: 200, body: presentHost(await visibleRecord(ctx, "host"), ctx.urls) };
+}
+
+export async function hostAction(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const action = actionName(ctx.query, ["deactivate", "activate"]);
+  validateNoInput(await readJsonBody(ctx.req));
+  const host = await writeEnv(ctx.api, env.id, (snap) => {
+    const current = findIn(snap.hosts, "host", ctx.params.id);
+    if (current.state === "removing" || current.state === "removed") {
+      throw new DroverError("Conflict", `host ${current.id} is ${current.state}`);
+    }
+    const deactivated = action === "deactivate";
+    if (current.deactivated === deactivated) return { result: current };
+    const next: HostRecord = { ...current, deactivated };
+    return { batch: { put: [{ kind: "host", record: next }] }, result: next };
+  });
+  return { status: 202, body: presentHost(host, ctx.urls) };
+}
+
+export async function deleteHost(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const host = await writeEnv(ctx.api, env.id, (snap) => {
+    const current = findIn(snap.hosts, "host", ctx.params.id);
+    if (current.state === "removing" || current.state === "removed") return { result: current };
+    if (!hostRemovable(current)) {
+      throw new DroverError("Conflict", `host ${current.id} is active; deactivate it first (?action=deactivate)`);
+    }
+    const next: HostRecord = { ...current, state: "removing" };
+    return { batch: { put: [{ kind: "host", record: next }] }, result: next };
+  });
+  return { status: 202, body: presentHost(host, ctx.urls) };
+}

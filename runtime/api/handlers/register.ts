@@ -1,0 +1,77 @@
+/**
+ * POST /v1/register: an agent trades a registration token for its host id and its own
+ * Redis credentials. The same machineId within an environment always gets the same host
+ * (an agent restarting, or reinstalled on the same machine, is not a new host); a hostname
+ * already held by a different machine is a Conflict.
+ */
+import type { RegisterResponse } from "../../protocol/agent-protocol";
+import { DroverError } from "../../protocol/errors";
+import type { HostRecord } from "../../protocol/model";
+import { readJsonBody } from "../body";
+import type { RequestContext } from "../context";
+import type { Reply } from "../respond";
+import { newSecret, sha256Hex } from "../secrets";
+import { validateRegisterRequest } from "../validate/register";
+import { writeEnv } from "../write";
+
+/** Host labels drover sets itself, with Rancher's names (scheduling rules refer to them). */
+export const DOCKER_VERSION_LABEL = "io.rancher.host.docker_version";
+export const KERNEL_VERSION_LABEL = "io.rancher.host.linux_kernel_version";
+
+export async function register(ctx: RequestContext): Promise<Reply> {
+  const request = validateRegisterRequest(await readJsonBody(ctx.req));
+  const { api } = ctx;
+  const envId = await api.store.envIdForRegistrationToken(sha256Hex(request.token));
+  if (envId === undefined) throw new DroverError("Unauthorized", "unknown registration token");
+  const password = newSecret("drp");
+  // Fixed across write retries, so a retry re-provisions the same user instead of leaking one.
+  const newHostId = api.newId("host");
+  let username = "";
+  let provisionedNew = false;
+
+  try {
+    const host = await writeEnv(api, envId, async (snap) => {
+      const existing = snap.hosts.find((h) => h.machineId === request.machineId);
+      if (existing && (existing.state === "removing" || existing.state === "removed")) {
+        throw new DroverError("Conflict", `host ${existing.id} of this machine is being removed; register again once it is gone`, { retryable: true });
+      }
+      const holder = snap.hosts.find((h) => h.name === request.hostname && h.id !== existing?.id);
+      if (holder) {
+        throw new DroverError("Conflict", `hostname: host ${holder.id} of another machine is already named ${request.hostname}`, { field: "hostname" });
+      }
+      const record: HostRecord = {
+        ...(existing ?? { id: newHostId, envId, deactivated: false, createdAt: api.now(), rev: snap.rev }),
+        machineId: request.machineId,
+        name: request.hostname,
+        labels: { ...request.labels, [DOCKER_VERSION_LABEL]: request.dockerVersion, [KERNEL_VERSION_LABEL]: request.kernelVersion },
+        agentVersion: request.agentVersion,
+        dockerVersion: request.dockerVersion,
+        kernelVersion: request.kernelVersion,
+        state: "active",
+      };
+      if (request.underlayIp !== undefined) record.underlayIp = request.underlayIp;
+      // Last step before the write: everything that could reject the request has passed.
+      username = (await api.store.provisionHostUser(envId, record.id, password)).username;
+      if (!existing) provisionedNew = true;
+      return { batch: { put: [{ kind: "host", record }] }, result: record };
+    });
+    if (provisionedNew && host.id !== newHostId) await dropUser(ctx, envId, newHostId);
+    const response: RegisterResponse = {
+      hostId: host.id,
+      envId,
+      redis: { url: api.registration.redisUrl, username, password, keyPrefix: api.registration.keyPrefix },
+      heartbeatIntervalMs: api.registration.heartbeatIntervalMs,
+      heartbeatTtlMs: api.registration.heartbeatTtlMs,
+      resyncIntervalMs: api.registration.resyncIntervalMs,
+    };
+    return { status: 201, body: response };
+  } catch (err) {
+    // A new host's user must not outlive a registration that failed after provisioning it.
+    if (provisionedNew) await dropUser(ctx, envId, newHostId);
+    throw err;
+  }
+}
+
+async function dropUser(ctx: RequestContext, envId: string, hostId: string): Promise<void> {
+  await ctx.api.store.removeHostUser(envId, hostId).catch((e) => ctx.api.log("api: removing a stray host user failed", e));
+}

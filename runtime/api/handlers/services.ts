@@ -1,0 +1,127 @@
+/**
+ * /v1/environments/:envId/services. Any change to what the containers are made of bumps
+ * `specVersion`, which tells the reconciler to replace instances; scale, global and links
+ * do not. Actions: scale, restart (a bare specVersion bump), deactivate, activate.
+ */
+import { DroverError } from "../../protocol/errors";
+import type { ServiceRecord, ServiceSpec } from "../../protocol/model";
+import { visibleEnv } from "../auth";
+import { readJsonBody } from "../body";
+import type { AuthedContext } from "../context";
+import type { FilterSpec } from "../filters";
+import { presentService } from "../present/service";
+import type { Reply } from "../respond";
+import { actionName, validateNoInput, validateScaleInput } from "../validate/actions";
+import { specNeedsNewContainers, validateServiceCreate, validateServiceUpdate } from "../validate/service";
+import type { UpdateMode } from "../validate/stack";
+import { writeEnv } from "../write";
+import { commonFields, listReply } from "./list";
+import { findIn, visibleRecord } from "./records";
+
+const filterSpec: FilterSpec<ServiceRecord> = {
+  fields: {
+    ...commonFields<ServiceRecord>(),
+    stackId: (s) => s.stackId,
+    image: (s) => s.spec.image,
+    global: (s) => String(s.spec.global),
+  },
+  labels: (s) => s.spec.labels,
+};
+
+export async function listServices(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  return listReply(ctx, {
+    resourceType: "service",
+    records: await ctx.api.store.list(env.id, "service"),
+    spec: filterSpec,
+    present: (s) => presentService(s, ctx.urls),
+    createTypes: { service: ctx.urls.env(env.id, "services") },
+  });
+}
+
+export async function getService(ctx: AuthedContext): Promise<Reply> {
+  return { status: 200, body: presentService(await visibleRecord(ctx, "service"), ctx.urls) };
+}
+
+export async function createService(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const body = await readJsonBody(ctx.req);
+  const id = ctx.api.newId("service");
+  const service = await writeEnv(ctx.api, env.id, (snap) => {
+    const input = validateServiceCreate(body, snap);
+    const record: ServiceRecord = {
+      id, envId: env.id, stackId: input.stackId, name: input.name, spec: input.spec,
+      specVersion: 1, state: "active", transitioning: "yes", createdAt: ctx.api.now(), rev: snap.rev,
+    };
+    return { batch: { put: [{ kind: "service", record }] }, result: record };
+  });
+  return { status: 201, body: presentService(service, ctx.urls) };
+}
+
+export function updateService(mode: UpdateMode) {
+  return async (ctx: AuthedContext): Promise<Reply> => {
+    const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+    const body = await readJsonBody(ctx.req);
+    const service = await writeEnv(ctx.api, env.id, (snap) => {
+      const current = liveService(snap.services, ctx.params.id);
+      return withSpec(current, validateServiceUpdate(body, current, snap, mode));
+    });
+    return { status: 200, body: presentService(service, ctx.urls) };
+  };
+}
+
+export async function deleteService(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const service = await writeEnv(ctx.api, env.id, (snap) => {
+    const current = findIn(snap.services, "service", ctx.params.id);
+    if (current.state === "removing" || current.state === "removed") return { result: current };
+    return changed({ ...current, state: "removing" });
+  });
+  return { status: 202, body: presentService(service, ctx.urls) };
+}
+
+const ACTIONS = ["scale", "restart", "deactivate", "activate"];
+
+export async function serviceAction(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const action = actionName(ctx.query, ACTIONS);
+  const body = await readJsonBody(ctx.req);
+  const scale = action === "scale" ? validateScaleInput(body) : (validateNoInput(body), undefined);
+  const service = await writeEnv(ctx.api, env.id, (snap) => {
+    const current = liveService(snap.services, ctx.params.id);
+    switch (action) {
+      case "scale":
+        return withSpec(current, { ...current.spec, scale: scale! });
+      case "restart":
+        return changed({ ...current, specVersion: current.specVersion + 1 });
+      case "deactivate":
+        return current.state === "inactive" ? { result: current } : changed({ ...current, state: "inactive" });
+      default:
+        return current.state === "inactive" ? changed({ ...current, state: "active" }) : { result: current };
+    }
+  });
+  return { status: 202, body: presentService(service, ctx.urls) };
+}
+
+/** A service that can still be changed (404 when missing, 409 when being removed). */
+function liveService(services: ServiceRecord[], id: string): ServiceRecord {
+  const current = findIn(services, "service", id);
+  if (current.state === "removing" || current.state === "removed") {
+    throw new DroverError("Conflict", `service ${id} is ${current.state}`);
+  }
+  return current;
+}
+
+/** The plan for a new spec: nothing when unchanged, a specVersion bump when containers must change. */
+function withSpec(current: ServiceRecord, spec: ServiceSpec) {
+  if (JSON.stringify(spec) === JSON.stringify(current.spec)) return { result: current };
+  const specVersion = current.specVersion + (specNeedsNewContainers(current.spec, spec) ? 1 : 0);
+  return changed({ ...current, spec, specVersion });
+}
+
+/** Any change the reconciler must act on: the service is converging again (Rancher's `transitioning`). */
+function changed(next: ServiceRecord) {
+  const record: ServiceRecord = { ...next, transitioning: "yes" };
+  delete record.transitioningMessage;
+  return { batch: { put: [{ kind: "service" as const, record }] }, result: record };
+}

@@ -1,0 +1,74 @@
+/**
+ * /v1/environments/:envId/stacks. DELETE marks the stack and all its services `removing`;
+ * the reconciler removes their instances and then the records.
+ */
+import type { ServiceRecord, StackRecord } from "../../protocol/model";
+import { visibleEnv } from "../auth";
+import { readJsonBody } from "../body";
+import type { AuthedContext } from "../context";
+import type { FilterSpec } from "../filters";
+import { presentStack } from "../present/stack";
+import type { Reply } from "../respond";
+import { UpdateMode, validateStackCreate, validateStackUpdate } from "../validate/stack";
+import { writeEnv } from "../write";
+import { commonFields, listReply } from "./list";
+import { findIn, visibleRecord } from "./records";
+
+const filterSpec: FilterSpec<StackRecord> = {
+  fields: { ...commonFields<StackRecord>(), description: (s) => s.description },
+};
+
+export async function listStacks(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  return listReply(ctx, {
+    resourceType: "stack",
+    records: await ctx.api.store.list(env.id, "stack"),
+    spec: filterSpec,
+    present: (s) => presentStack(s, ctx.urls),
+    createTypes: { stack: ctx.urls.env(env.id, "stacks") },
+  });
+}
+
+export async function getStack(ctx: AuthedContext): Promise<Reply> {
+  return { status: 200, body: presentStack(await visibleRecord(ctx, "stack"), ctx.urls) };
+}
+
+export async function createStack(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const body = await readJsonBody(ctx.req);
+  const id = ctx.api.newId("stack");
+  const stack = await writeEnv(ctx.api, env.id, (snap) => {
+    const input = validateStackCreate(body, snap.stacks);
+    const record: StackRecord = { id, envId: env.id, ...input, state: "active", createdAt: ctx.api.now(), rev: snap.rev };
+    return { batch: { put: [{ kind: "stack", record }] }, result: record };
+  });
+  return { status: 201, body: presentStack(stack, ctx.urls) };
+}
+
+export function updateStack(mode: UpdateMode) {
+  return async (ctx: AuthedContext): Promise<Reply> => {
+    const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+    const body = await readJsonBody(ctx.req);
+    const stack = await writeEnv(ctx.api, env.id, (snap) => {
+      const current = findIn(snap.stacks, "stack", ctx.params.id);
+      const next = validateStackUpdate(body, current, mode);
+      if (JSON.stringify(next) === JSON.stringify(current)) return { result: current };
+      return { batch: { put: [{ kind: "stack", record: next }] }, result: next };
+    });
+    return { status: 200, body: presentStack(stack, ctx.urls) };
+  };
+}
+
+export async function deleteStack(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const stack = await writeEnv(ctx.api, env.id, (snap) => {
+    const current = findIn(snap.stacks, "stack", ctx.params.id);
+    const services = snap.services.filter((s) => s.stackId === current.id && s.state !== "removing" && s.state !== "removed");
+    if (current.state !== "active" && services.length === 0) return { result: current };
+    const next: StackRecord = { ...current, state: "removing" };
+    const put: Array<{ kind: "stack" | "service"; record: StackRecord | ServiceRecord }> = [{ kind: "stack", record: next }];
+    for (const s of services) put.push({ kind: "service", record: { ...s, state: "removing", transitioning: "yes" } });
+    return { batch: { put }, result: next };
+  });
+  return { status: 202, body: presentStack(stack, ctx.urls) };
+}

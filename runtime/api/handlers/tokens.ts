@@ -1,0 +1,50 @@
+/** /v1/environments/:envId/registrationtokens: tokens agents register with (secret shown once). */
+import { visibleEnv } from "../auth";
+import { readJsonBody } from "../body";
+import type { AuthedContext } from "../context";
+import type { FilterSpec } from "../filters";
+import { TokenInfo, presentToken, tokenId } from "../present/token";
+import type { Reply } from "../respond";
+import { newSecret, sha256Hex } from "../secrets";
+import { Problems } from "../validate/problems";
+import { ObjectReader } from "../validate/reader";
+import { DESCRIPTION } from "../validate/rules";
+import { assertEnvWritable } from "../write";
+import { listReply } from "./list";
+
+const filterSpec: FilterSpec<TokenInfo> = {
+  fields: { id: (t) => t.id, description: (t) => t.description, createdAt: (t) => t.createdAt },
+};
+
+export async function listTokens(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const tokens = await ctx.api.store.listRegistrationTokens(env.id);
+  const infos: TokenInfo[] = tokens.map(({ tokenHash, meta }) => ({
+    id: tokenId(tokenHash),
+    envId: env.id,
+    // The first token is made with the environment and carries no meta of its own.
+    createdAt: meta.createdAt ?? env.createdAt,
+    ...(meta.description !== undefined ? { description: meta.description } : {}),
+  }));
+  return listReply(ctx, {
+    resourceType: "registrationToken",
+    records: infos,
+    spec: filterSpec,
+    present: (t) => presentToken(t, ctx.urls),
+    createTypes: { registrationToken: ctx.urls.env(env.id, "registrationtokens") },
+  });
+}
+
+export async function createToken(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const p = new Problems();
+  const description = new ObjectReader(p, await readJsonBody(ctx.req), "", ["description"]).string("description", DESCRIPTION);
+  p.throwIfAny();
+  assertEnvWritable(env);
+  const secret = newSecret("drt");
+  const hash = sha256Hex(secret);
+  const meta: Record<string, string> = { createdAt: ctx.api.now(), ...(description !== undefined ? { description } : {}) };
+  await ctx.api.store.addRegistrationToken(env.id, hash, meta);
+  const info: TokenInfo = { id: tokenId(hash), envId: env.id, createdAt: meta.createdAt, ...(description !== undefined ? { description } : {}) };
+  return { status: 201, body: presentToken(info, ctx.urls, secret) };
+}

@@ -1,0 +1,66 @@
+/**
+ * What createApi() needs, and the resolved form the handlers share. Everything a request
+ * touches comes from here (no module-scope state), so several APIs can run in one process.
+ */
+import { randomBytes } from "crypto";
+import type { Store } from "../store/store";
+
+export type IdKind = "environment" | "host" | "stack" | "service";
+
+export interface RegistrationSettings {
+  /** redis://host:port that agents connect to (no credentials in it). */
+  redisUrl: string;
+  /** The store's key prefix (runtime/store/keys.ts makeKeys), handed to agents. */
+  keyPrefix: string;
+  heartbeatIntervalMs: number;
+  heartbeatTtlMs: number;
+  resyncIntervalMs: number;
+}
+
+export interface ApiOptions {
+  store: Store;
+  /** The admin key: may create, list and tear down environments and see all of them. */
+  adminKey: string;
+  registration: RegistrationSettings;
+  /** Called after every successful write (e.g. to wake an in-process reconciler at once). */
+  nudge?: (envId: string) => void;
+  clock?: () => Date;
+  /** New record ids; Rancher-like `1a…`, `1h…`, `1st…`, `1s…` by default. */
+  ids?: (kind: IdKind) => string;
+  /** Where unexpected errors are logged (500s); console.error by default. */
+  log?: (message: string, err?: unknown) => void;
+  /** How long one blocking read of the event stream waits before a keep-alive comment. */
+  eventsBlockMs?: number;
+}
+
+export interface ApiContext {
+  store: Store;
+  adminKey: string;
+  registration: RegistrationSettings;
+  nudge: (envId: string) => void;
+  now: () => string;
+  newId: (kind: IdKind) => string;
+  log: (message: string, err?: unknown) => void;
+  eventsBlockMs: number;
+}
+
+const idPrefix: Record<IdKind, string> = { environment: "1a", host: "1h", stack: "1st", service: "1s" };
+
+export function defaultId(kind: IdKind): string {
+  return idPrefix[kind] + randomBytes(6).toString("hex");
+}
+
+export function resolveOptions(opts: ApiOptions): ApiContext {
+  if (!opts.adminKey || opts.adminKey.length < 16) throw new Error("createApi: adminKey must be at least 16 characters");
+  const clock = opts.clock ?? (() => new Date());
+  return {
+    store: opts.store,
+    adminKey: opts.adminKey,
+    registration: opts.registration,
+    nudge: opts.nudge ?? (() => {}),
+    now: () => clock().toISOString(),
+    newId: opts.ids ?? defaultId,
+    log: opts.log ?? ((message, err) => console.error(message, err)),
+    eventsBlockMs: opts.eventsBlockMs ?? 15_000,
+  };
+}

@@ -1,0 +1,21 @@
+import type { EnvironmentRecord } from "../../protocol/model";
+import type { Urls } from "../urls";
+import { ResourceJson, actionLinks, resource } from "./resource";
+
+/** Environment actions; teardown is the admin's only. */
+export function environmentActions(env: EnvironmentRecord, admin: boolean): string[] {
+  return admin && env.state === "active" ? ["teardown"] : [];
+}
+
+export function presentEnvironment(env: EnvironmentRecord, urls: Urls, admin: boolean): ResourceJson {
+  const self = urls.env(env.id);
+  return resource("environment", env, {
+    self,
+    hosts: urls.env(env.id, "hosts"),
+    stacks: urls.env(env.id, "stacks"),
+    services: urls.env(env.id, "services"),
+    instances: urls.env(env.id, "instances"),
+    registrationTokens: urls.env(env.id, "registrationtokens"),
+    events: urls.env(env.id, "events"),
+  }, actionLinks(self, environmentActions(env, admin)));
+}

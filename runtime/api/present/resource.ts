@@ -1,0 +1,23 @@
+/** The common shape of every resource: `id`, `type`, the record's fields, `links`, `actions`. */
+export interface ResourceJson {
+  id: string;
+  type: string;
+  links: Record<string, string>;
+  actions: Record<string, string>;
+  [field: string]: unknown;
+}
+
+export function resource<R extends { id: string }>(
+  type: string,
+  record: R,
+  links: Record<string, string>,
+  actions: Record<string, string>,
+): ResourceJson {
+  // id and type first, as Rancher shows them.
+  return Object.assign({ id: record.id, type }, record, { links, actions });
+}
+
+/** `{name: url}` for the actions a resource offers in its current state. */
+export function actionLinks(selfUrl: string, names: string[]): Record<string, string> {
+  return Object.fromEntries(names.map((name) => [name, `${selfUrl}?action=${encodeURIComponent(name)}`]));
+}

@@ -1,0 +1,124 @@
+/**
+ * The route table of drover's HTTP API. Every path below is under the server's base URL;
+ * all but /healthz and /v1/register need `Authorization: Bearer <key>` (401 without).
+ *
+ *   GET    /healthz                                             liveness, no key
+ *   GET    /v1                                                  API root (links)
+ *   POST   /v1/register                                         agent registration: RegisterRequest with a
+ *                                                                registration token (no bearer) → 201 RegisterResponse
+ *   GET    /v1/environments                                     admin: all; env key: just its own
+ *   POST   /v1/environments                                     admin only (env key → 403 Forbidden) → 201 with
+ *                                                                `apiKey` and `registrationToken`, shown only here
+ *   GET    /v1/environments/:envId
+ *   POST   /v1/environments/:envId?action=teardown              admin only → 202, state `removing`
+ *   GET    /v1/environments/:envId/registrationtokens
+ *   POST   /v1/environments/:envId/registrationtokens           {description?} → 201 with `token`, shown only here
+ *   GET    /v1/environments/:envId/hosts
+ *   GET    /v1/environments/:envId/hosts/:id
+ *   POST   /v1/environments/:envId/hosts/:id?action=deactivate|activate            → 202
+ *   DELETE /v1/environments/:envId/hosts/:id                    → 202 `removing`; 409 while active and not deactivated
+ *   GET    /v1/environments/:envId/stacks
+ *   POST   /v1/environments/:envId/stacks                       {name, description?} → 201
+ *   GET    /v1/environments/:envId/stacks/:id
+ *   PUT    /v1/environments/:envId/stacks/:id                   replace (description; name is fixed)
+ *   PATCH  /v1/environments/:envId/stacks/:id                   merge
+ *   DELETE /v1/environments/:envId/stacks/:id                   → 202, stack and its services `removing`
+ *   GET    /v1/environments/:envId/services
+ *   POST   /v1/environments/:envId/services                     {stackId, name, image, ...} → 201
+ *   GET    /v1/environments/:envId/services/:id
+ *   PUT    /v1/environments/:envId/services/:id                 replace the spec (absent fields → defaults)
+ *   PATCH  /v1/environments/:envId/services/:id                 change only the given fields
+ *   POST   /v1/environments/:envId/services/:id?action=scale|restart|deactivate|activate   → 202
+ *   DELETE /v1/environments/:envId/services/:id                 → 202 `removing`
+ *   GET    /v1/environments/:envId/instances
+ *   GET    /v1/environments/:envId/instances/:id
+ *   GET    /v1/environments/:envId/events                       text/event-stream; resume with Last-Event-ID (or ?lastEventId=)
+ *
+ * Isolation: an environment API key addressing any other environment gets 404 (never 403,
+ * never data). Errors are DroverError bodies `{type: "error", status, code, message,
+ * retryable, fieldName?, detail?}`. An environment being torn down takes no writes (409).
+ * Asking for the state a resource is already in (deactivate twice, DELETE of a removing
+ * record) writes nothing and answers as if it had. Collections take `name=`, `<field>_ne=`, `<field>_like=` (% and _ wildcards),
+ * `<field>_notlike=`, `labels.<key>=`, `sort=`, `order=`, `limit=` (≤ 1000) and `marker=`.
+ */
+import FindMyWay from "find-my-way";
+import type { AuthedContext, Handler, RequestContext } from "./context";
+import { createEnvironment, environmentAction, getEnvironment, listEnvironments } from "./handlers/environments";
+import { streamEvents } from "./handlers/events";
+import { deleteHost, getHost, hostAction, listHosts } from "./handlers/hosts";
+import { getInstance, listInstances } from "./handlers/instances";
+import { register } from "./handlers/register";
+import { apiRoot, health } from "./handlers/root";
+import { createService, deleteService, getService, listServices, serviceAction, updateService } from "./handlers/services";
+import { createStack, deleteStack, getStack, listStacks, updateStack } from "./handlers/stacks";
+import { createToken, listTokens } from "./handlers/tokens";
+
+export type Route =
+  | { auth: false; handler: Handler<RequestContext> }
+  | { auth: true; handler: Handler<AuthedContext> };
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+const open = (handler: Handler<RequestContext>): Route => ({ auth: false, handler });
+const authed = (handler: Handler<AuthedContext>): Route => ({ auth: true, handler });
+
+const env = "/v1/environments/:envId";
+
+export const routeTable: Array<[Method, string, Route]> = [
+  ["GET", "/healthz", open(health)],
+  ["GET", "/v1", authed(apiRoot)],
+  ["POST", "/v1/register", open(register)],
+  ["GET", "/v1/environments", authed(listEnvironments)],
+  ["POST", "/v1/environments", authed(createEnvironment)],
+  ["GET", env, authed(getEnvironment)],
+  ["POST", env, authed(environmentAction)],
+  ["GET", `${env}/registrationtokens`, authed(listTokens)],
+  ["POST", `${env}/registrationtokens`, authed(createToken)],
+  ["GET", `${env}/hosts`, authed(listHosts)],
+  ["GET", `${env}/hosts/:id`, authed(getHost)],
+  ["POST", `${env}/hosts/:id`, authed(hostAction)],
+  ["DELETE", `${env}/hosts/:id`, authed(deleteHost)],
+  ["GET", `${env}/stacks`, authed(listStacks)],
+  ["POST", `${env}/stacks`, authed(createStack)],
+  ["GET", `${env}/stacks/:id`, authed(getStack)],
+  ["PUT", `${env}/stacks/:id`, authed(updateStack("replace"))],
+  ["PATCH", `${env}/stacks/:id`, authed(updateStack("merge"))],
+  ["DELETE", `${env}/stacks/:id`, authed(deleteStack)],
+  ["GET", `${env}/services`, authed(listServices)],
+  ["POST", `${env}/services`, authed(createService)],
+  ["GET", `${env}/services/:id`, authed(getService)],
+  ["PUT", `${env}/services/:id`, authed(updateService("replace"))],
+  ["PATCH", `${env}/services/:id`, authed(updateService("merge"))],
+  ["POST", `${env}/services/:id`, authed(serviceAction)],
+  ["DELETE", `${env}/services/:id`, authed(deleteService)],
+  ["GET", `${env}/instances`, authed(listInstances)],
+  ["GET", `${env}/instances/:id`, authed(getInstance)],
+  ["GET", `${env}/events`, authed(streamEvents)],
+];
+
+export interface RouteMatch {
+  route: Route;
+  params: Record<string, string>;
+}
+
+export interface Router {
+  find(method: string, path: string): RouteMatch | undefined;
+  /** Methods that do have a route for the path (for 404 messages). */
+  methodsFor(path: string): Method[];
+}
+
+export function buildRouter(): Router {
+  const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 200 });
+  for (const [method, path, route] of routeTable) router.on(method, path, () => {}, route);
+  const methods = [...new Set(routeTable.map(([m]) => m))];
+  return {
+    find(method, path) {
+      const found = router.find(method as Method, path);
+      if (!found) return undefined;
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(found.params)) if (v !== undefined) params[k] = v;
+      return { route: found.store as Route, params };
+    },
+    methodsFor: (path) => methods.filter((m) => router.find(m, path) !== null),
+  };
+}

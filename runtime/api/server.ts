@@ -1,0 +1,83 @@
+/**
+ * createApi() builds the request listener (routing, auth, error mapping);
+ * startApiServer() puts it on a node http server.
+ */
+import { createServer, IncomingMessage, RequestListener, ServerResponse } from "http";
+import type { AddressInfo } from "net";
+import { DroverError } from "../protocol/errors";
+import { authenticate } from "./auth";
+import type { RequestContext } from "./context";
+import { errorResponse } from "./http-errors";
+import { ApiContext, ApiOptions, resolveOptions } from "./options";
+import { sendJson } from "./respond";
+import { Router, buildRouter } from "./routes";
+import { baseUrl, makeUrls } from "./urls";
+
+export function createApi(opts: ApiOptions): RequestListener {
+  const api = resolveOptions(opts);
+  const router = buildRouter();
+  return (req, res) => {
+    void handle(api, router, req, res);
+  };
+}
+
+async function handle(api: ApiContext, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const method = req.method ?? "GET";
+    const rawUrl = req.url ?? "/";
+    const url = new URL(rawUrl, "http://drover.invalid");
+    const match = router.find(method, url.pathname);
+    if (!match) {
+      const allowed = router.methodsFor(url.pathname);
+      const hint = allowed.length ? `; ${url.pathname} takes ${allowed.join(", ")}` : "";
+      throw new DroverError("NotFound", `no route for ${method} ${url.pathname}${hint}`);
+    }
+    const base = baseUrl(req);
+    const ctx: RequestContext = {
+      api, req, res,
+      params: match.params,
+      query: url.searchParams,
+      urls: makeUrls(base),
+      selfUrl: `${base}${url.pathname}${url.search}`,
+    };
+    const reply = match.route.auth
+      ? await match.route.handler({ ...ctx, principal: await authenticate(api, req) })
+      : await match.route.handler(ctx);
+    if (reply) sendJson(res, reply);
+  } catch (err) {
+    if (res.headersSent) {
+      // A stream already under way (SSE) cannot turn into an error response.
+      api.log("api: error after the response started", err);
+      res.destroy();
+      return;
+    }
+    const { status, body, headers } = errorResponse(err, api.log);
+    sendJson(res, { status, body, headers });
+  }
+}
+
+export interface ApiServer {
+  /** http://host:port of the listening server. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export function startApiServer(opts: ApiOptions, listen: { host: string; port: number }): Promise<ApiServer> {
+  const server = createServer(createApi(opts));
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off("error", reject);
+      const { address, port } = server.address() as AddressInfo;
+      const host = address.includes(":") ? `[${address}]` : address;
+      resolve({
+        url: `http://${host}:${port}`,
+        close: () => new Promise<void>((done, fail) => {
+          server.close((err) => (err ? fail(err) : done()));
+          // Event streams and idle keep-alive sockets would otherwise hold close() open.
+          server.closeAllConnections();
+        }),
+      });
+    });
+  });
+}

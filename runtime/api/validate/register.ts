@@ -1,0 +1,29 @@
+/** POST /v1/register bodies (RegisterRequest). */
+import type { RegisterRequest } from "../../protocol/agent-protocol";
+import { isIpAddress } from "./net";
+import { Problems } from "./problems";
+import { ObjectReader } from "./reader";
+import { HOSTNAME, LABEL_KEY, LABEL_VALUE, SECRET, VERSION } from "./rules";
+
+const FIELDS = ["token", "machineId", "hostname", "labels", "agentVersion", "dockerVersion", "kernelVersion", "underlayIp"];
+const MACHINE_ID = { expected: "a machine id of letters, digits, _ . : -, at most 128 characters", pattern: /^[A-Za-z0-9_.:-]+$/, maxLength: 128 };
+
+export function validateRegisterRequest(body: unknown): RegisterRequest {
+  const p = new Problems();
+  const r = new ObjectReader(p, body, "", FIELDS);
+  const req = {
+    token: r.string("token", { ...SECRET, required: true }),
+    machineId: r.string("machineId", { ...MACHINE_ID, required: true }),
+    hostname: r.string("hostname", { ...HOSTNAME, required: true }),
+    labels: r.stringMap("labels", 256, LABEL_KEY, LABEL_VALUE) ?? {},
+    agentVersion: r.string("agentVersion", { ...VERSION, required: true }),
+    dockerVersion: r.string("dockerVersion", { ...VERSION, required: true }),
+    kernelVersion: r.string("kernelVersion", { ...VERSION, required: true }),
+    underlayIp: r.string("underlayIp", { expected: "an IP address", maxLength: 64 }),
+  };
+  if (req.underlayIp !== undefined && !isIpAddress(req.underlayIp)) p.invalid("underlayIp", "an IP address", req.underlayIp);
+  p.throwIfAny();
+  const out = req as RegisterRequest;
+  if (out.underlayIp === undefined) delete out.underlayIp;
+  return out;
+}

@@ -1,0 +1,40 @@
+/**
+ * Lua helpers shared by several scripts, pasted into their text (Redis scripts cannot
+ * import). Every helper is `local`: Redis 7 forbids scripts from creating globals.
+ */
+
+/**
+ * `withField(body, name, value)`: appends `"name":value` to the text of a JSON object.
+ * Scripts add `rev`/`generation` this way rather than with cjson.encode, because Redis 7.0's
+ * cjson turns empty arrays into `{}` and rounds numbers beyond 14 significant digits, which
+ * would corrupt records (e.g. `ports: []`). Callers send objects without that field.
+ */
+export const withFieldLua = `
+local function withField(body, name, value)
+  local text = string.format('%d', value)
+  if body == '{}' then return '{"' .. name .. '":' .. text .. '}' end
+  return string.sub(body, 1, -2) .. ',"' .. name .. '":' .. text .. '}'
+end
+`;
+
+/**
+ * `fenceHeld(leaderKey, fence)`: true when the environment's leader lease (value
+ * `<serverId>:<fence>`) exists and carries exactly this fence. A lease that expired or was
+ * taken over by another server carries another fence, so a stale leader is refused.
+ */
+export const fenceHeldLua = `
+local function fenceHeld(leaderKey, fence)
+  local lease = redis.call('GET', leaderKey)
+  if not lease then return false end
+  return string.match(lease, ':(%d+)$') == fence
+end
+`;
+
+/** `decodeObject(text)`: cjson.decode that yields nil instead of raising on bad input or non-objects. */
+export const decodeObjectLua = `
+local function decodeObject(text)
+  local ok, value = pcall(cjson.decode, text)
+  if ok and type(value) == 'table' then return value end
+  return nil
+end
+`;

@@ -1,0 +1,137 @@
+import type { LuaScript } from "../scripts";
+import { decodeObjectLua, fenceHeldLua, withFieldLua } from "./common";
+
+/** The generic batch write of RedisStore.write. */
+export const writeScript: LuaScript = {
+  name: "droverWrite",
+  lua: `
+-- write: puts and removes records of one environment, all or nothing.
+-- Validates everything first (the script has no rollback), then applies.
+--
+-- KEYS[1]  env rev             KEYS[2]  env leader          KEYS[3] env events stream
+-- KEYS[4]  env reconcile stream
+-- KEYS[5..8]  record hashes: hosts, stacks, services, instances
+-- KEYS[9..11] name indexes: hostNames, stackNames, serviceNames
+-- KEYS[12..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
+--             heartbeat (deleted with the host record)
+-- ARGV[1] expected env rev, or ''      ARGV[2] leader fence, or ''
+-- ARGV[3] P = number of puts, then P triples: kind, id, record JSON (an object without rev)
+-- ARGV[4+3P] R = number of removes, then R pairs: kind, id
+--
+-- Name indexes: host name -> id, stack name -> id, '<stackId>/<name>' -> service id.
+-- A record whose state is 'removed' (or that is deleted) releases its name.
+-- Each changed record gets rev = the new env rev and one events entry
+-- (type=<kind> action=created|updated|removed id rev); one reconcile nudge per batch.
+-- Removing an absent record changes nothing; a batch that changes nothing keeps the rev.
+--
+-- Returns {'OK', rev} | {'NO_ENV'} | {'REV_MISMATCH', currentRev} | {'NOT_LEADER'}
+--       | {'CONFLICT', kind, name, holderId} | {'BAD_RECORD', kind, id, reason}
+${withFieldLua}${fenceHeldLua}${decodeObjectLua}
+local currentRev = redis.call('GET', KEYS[1])
+if not currentRev then return {'NO_ENV'} end
+if ARGV[1] ~= '' and ARGV[1] ~= currentRev then return {'REV_MISMATCH', tonumber(currentRev)} end
+if ARGV[2] ~= '' and not fenceHeld(KEYS[2], ARGV[2]) then return {'NOT_LEADER'} end
+
+local recordHashes = { host = KEYS[5], stack = KEYS[6], service = KEYS[7], instance = KEYS[8] }
+local nameIndexes = { host = KEYS[9], stack = KEYS[10], service = KEYS[11] }
+
+-- What the batch has done so far, over what Redis holds: false = gone.
+local pendingRecords = { host = {}, stack = {}, service = {}, instance = {} }
+local pendingNames = { host = {}, stack = {}, service = {} }
+
+local function currentRecord(kind, id)
+  local pending = pendingRecords[kind][id]
+  if pending ~= nil then return pending or nil end
+  local raw = redis.call('HGET', recordHashes[kind], id)
+  if not raw then return nil end
+  return decodeObject(raw) or {}
+end
+
+local function nameHolder(kind, name)
+  local pending = pendingNames[kind][name]
+  if pending ~= nil then return pending or nil end
+  return redis.call('HGET', nameIndexes[kind], name) or nil
+end
+
+-- The index entry a record holds: none for unindexed kinds and removed records.
+local function indexedName(kind, record)
+  if not record or nameIndexes[kind] == nil or record.state == 'removed' then return nil end
+  if type(record.name) ~= 'string' then return nil end
+  if kind == 'service' then return tostring(record.stackId) .. '/' .. record.name end
+  return record.name
+end
+
+local function releaseName(kind, name, id)
+  if name and nameHolder(kind, name) == id then pendingNames[kind][name] = false end
+end
+
+local changes = {}
+local hostKeysCursor = 12
+local arg = 3
+local putCount = tonumber(ARGV[arg])
+for _ = 1, putCount do
+  local kind, id, body = ARGV[arg + 1], ARGV[arg + 2], ARGV[arg + 3]
+  arg = arg + 3
+  if recordHashes[kind] == nil then return {'BAD_RECORD', kind, id, 'unknown kind'} end
+  local record = decodeObject(body)
+  if not record then return {'BAD_RECORD', kind, id, 'not a JSON object'} end
+  if record.id ~= id then return {'BAD_RECORD', kind, id, 'id does not match'} end
+  if record.rev ~= nil then return {'BAD_RECORD', kind, id, 'rev is set by the script'} end
+
+  local previous = currentRecord(kind, id)
+  local oldName, newName = indexedName(kind, previous), indexedName(kind, record)
+  if newName ~= oldName then
+    releaseName(kind, oldName, id)
+    if newName then
+      local holder = nameHolder(kind, newName)
+      if holder and holder ~= id then return {'CONFLICT', kind, newName, holder} end
+      pendingNames[kind][newName] = id
+    end
+  end
+  pendingRecords[kind][id] = record
+  changes[#changes + 1] = { kind = kind, id = id, body = body, action = previous and 'updated' or 'created' }
+end
+
+arg = arg + 1
+local removeCount = tonumber(ARGV[arg])
+for _ = 1, removeCount do
+  local kind, id = ARGV[arg + 1], ARGV[arg + 2]
+  arg = arg + 2
+  if recordHashes[kind] == nil then return {'BAD_RECORD', kind, id, 'unknown kind'} end
+  local hostKeys = nil
+  if kind == 'host' then
+    hostKeys = { KEYS[hostKeysCursor], KEYS[hostKeysCursor + 1], KEYS[hostKeysCursor + 2],
+                 KEYS[hostKeysCursor + 3], KEYS[hostKeysCursor + 4] }
+    hostKeysCursor = hostKeysCursor + 5
+  end
+  local previous = currentRecord(kind, id)
+  if previous then
+    releaseName(kind, indexedName(kind, previous), id)
+    pendingRecords[kind][id] = false
+    changes[#changes + 1] = { kind = kind, id = id, action = 'removed', hostKeys = hostKeys }
+  end
+end
+
+if #changes == 0 then return {'OK', tonumber(currentRev)} end
+
+local rev = redis.call('INCR', KEYS[1])
+for _, change in ipairs(changes) do
+  if change.action == 'removed' then
+    redis.call('HDEL', recordHashes[change.kind], change.id)
+    if change.hostKeys then redis.call('DEL', unpack(change.hostKeys)) end
+  else
+    redis.call('HSET', recordHashes[change.kind], change.id, withField(change.body, 'rev', rev))
+  end
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*',
+    'type', change.kind, 'action', change.action, 'id', change.id, 'rev', rev)
+end
+for kind, names in pairs(pendingNames) do
+  for name, holder in pairs(names) do
+    if holder then redis.call('HSET', nameIndexes[kind], name, holder)
+    else redis.call('HDEL', nameIndexes[kind], name) end
+  end
+end
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', '1000', '*', 'type', 'write', 'rev', rev)
+return {'OK', rev}
+`,
+};

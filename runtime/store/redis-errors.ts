@@ -1,0 +1,35 @@
+import { ReplyError } from "ioredis";
+import { DroverError, isDroverError } from "../protocol/errors";
+
+/**
+ * Redis replies that mean "not now" rather than "wrong": the server is loading, busy with a
+ * script, a read-only replica after failover, or a cluster in transition.
+ */
+const transientReplies = ["LOADING", "BUSY", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "MOVED", "ASK"];
+
+/**
+ * Turns whatever ioredis threw into a DroverError: connection failures and transient
+ * replies are retryable "Unavailable"; other replies (a script bug, WRONGTYPE, NOPERM) are
+ * "Internal". DroverErrors pass through.
+ */
+export function toDroverError(err: unknown): DroverError {
+  if (isDroverError(err)) return err;
+  if (err instanceof (ReplyError as new () => Error)) {
+    const word = String(err.message).split(" ", 1)[0];
+    if (transientReplies.includes(word)) {
+      return new DroverError("Unavailable", `Redis is unavailable: ${err.message}`, { retryable: true, cause: err });
+    }
+    return new DroverError("Internal", `Redis refused a command: ${err.message}`, { retryable: false, cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new DroverError("Unavailable", `Redis is unavailable: ${message}`, { retryable: true, cause: err });
+}
+
+/** Runs one Redis interaction, rethrowing its failures as DroverErrors. */
+export async function withRedis<T>(action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (err) {
+    throw toDroverError(err);
+  }
+}

@@ -1,0 +1,265 @@
+import { once } from "events";
+import Redis, { type RedisOptions } from "ioredis";
+import { DroverError, isDroverError } from "../protocol/errors";
+import type { EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState } from "../protocol/model";
+import { RedisEventReader } from "./event-reader";
+import { provisionHostUser, removeHostUser } from "./host-acl";
+import { hostDataKeys, type Keys } from "./keys";
+import { addRegistrationTokenScript } from "./lua/add-registration-token";
+import { createEnvironmentScript } from "./lua/create-environment";
+import { purgeEnvironmentScript } from "./lua/purge-environment";
+import { setDesiredScript } from "./lua/set-desired";
+import { updateEnvironmentScript } from "./lua/update-environment";
+import { writeScript } from "./lua/write";
+import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
+import { toDroverError, withRedis } from "./redis-errors";
+import { type LuaScript, runScript, scriptReply } from "./scripts";
+import { scriptRefusal } from "./script-refusals";
+import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, WriteBatch } from "./store";
+import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
+
+export type EnvironmentPatch = Partial<Pick<EnvironmentRecord, "name" | "description" | "state">>;
+
+/** Attempts for read-then-script operations that lost a race (updateEnvironment, purgeEnvironment). */
+const raceAttempts = 5;
+
+/**
+ * The Store on Redis: every atomic write is one Lua script under lua/, reads are plain
+ * commands (snapshot in one MULTI/EXEC). All failures surface as DroverErrors; a Redis that
+ * cannot be reached is "Unavailable" (retryable).
+ *
+ * Give it the server's (admin) ioredis client, or options to make one it then owns and
+ * `close()`s. A server client should fail fast when Redis is down rather than queue for
+ * long, e.g. `{ maxRetriesPerRequest: 1 }`.
+ */
+export class RedisStore implements Store {
+  readonly redis: Redis;
+  private readonly ownsClient: boolean;
+
+  constructor(redis: Redis | RedisOptions, readonly keys: Keys) {
+    this.ownsClient = !(redis instanceof Redis);
+    this.redis = redis instanceof Redis ? redis : new Redis(redis);
+  }
+
+  /** Disconnects the client if this store created it. */
+  async close(): Promise<void> {
+    if (!this.ownsClient || this.redis.status === "end") return;
+    const ended = once(this.redis, "end");
+    await this.redis.quit().catch(() => this.redis.disconnect());
+    await ended;
+  }
+
+  // Environments
+
+  async createEnvironment(env: Omit<EnvironmentRecord, "rev">, apiKeyHash: string, tokenHash: string): Promise<EnvironmentRecord> {
+    const envKeys = this.keys.env(env.id);
+    const createdAt = new Date().toISOString();
+    const rev = await this.script(createEnvironmentScript, `create environment ${env.id}`, [
+      this.keys.environments(), this.keys.apiKeys(), this.keys.registrationTokens(),
+      envKeys.rev, envKeys.keys, envKeys.tokens, envKeys.events,
+    ], [
+      env.id, jsonWithout(env, "rev"), apiKeyHash, tokenHash,
+      JSON.stringify({ createdAt }), JSON.stringify({}),
+    ]);
+    return { ...env, rev: Number(rev) };
+  }
+
+  async getEnvironment(envId: string): Promise<EnvironmentRecord | undefined> {
+    const raw = await withRedis(() => this.redis.hget(this.keys.environments(), envId));
+    return parseStoredOrUndefined<EnvironmentRecord>(raw, "environment");
+  }
+
+  async listEnvironments(): Promise<EnvironmentRecord[]> {
+    const raws = await withRedis(() => this.redis.hvals(this.keys.environments()));
+    return raws.map((raw) => parseStored<EnvironmentRecord>(raw, "environment")).sort(byCreation);
+  }
+
+  async setEnvironmentState(envId: string, state: EnvironmentState): Promise<EnvironmentRecord | undefined> {
+    try {
+      return await this.updateEnvironment(envId, { state });
+    } catch (err) {
+      if (isDroverError(err) && err.code === "NotFound") return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Changes an environment's name, description or state: a compare-and-set on the record's
+   * rev, retried when another update got there first. Bumps the environment revision and
+   * appends an `environment` event. NotFound if absent.
+   */
+  async updateEnvironment(envId: string, patch: EnvironmentPatch): Promise<EnvironmentRecord> {
+    const envKeys = this.keys.env(envId);
+    for (const field of Object.keys(patch)) {
+      if (!["name", "description", "state"].includes(field)) {
+        throw new DroverError("UnknownField", `environment field ${field} cannot be changed`, { field });
+      }
+    }
+    for (let attempt = 0; attempt < raceAttempts; attempt++) {
+      const current = await this.getEnvironment(envId);
+      if (!current) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
+      const next = { ...current, ...patch };
+      const reply = scriptReply(await withRedis(() => runScript(this.redis, updateEnvironmentScript, [
+        this.keys.environments(), envKeys.rev, envKeys.events, envKeys.reconcile,
+      ], [envId, String(current.rev), jsonWithout(next, "rev")])));
+      if (reply.status === "OK") return { ...next, rev: Number(reply.details[0]) };
+      if (reply.status !== "STALE") throw scriptRefusal(reply.status, reply.details, `update environment ${envId}`);
+    }
+    throw new DroverError("Conflict", `environment ${envId} kept changing while being updated`, { retryable: true });
+  }
+
+  async listRegistrationTokens(envId: string): Promise<Array<{ tokenHash: string; meta: Record<string, string> }>> {
+    const tokens = await withRedis(() => this.redis.hgetall(this.keys.env(envId).tokens));
+    return Object.entries(tokens)
+      .map(([tokenHash, meta]) => ({ tokenHash, meta: parseStored<Record<string, string>>(meta, "token metadata") }))
+      .sort((a, b) => (a.tokenHash < b.tokenHash ? -1 : a.tokenHash > b.tokenHash ? 1 : 0));
+  }
+
+  async envIdForApiKey(apiKeyHash: string): Promise<string | undefined> {
+    return (await withRedis(() => this.redis.hget(this.keys.apiKeys(), apiKeyHash))) ?? undefined;
+  }
+
+  async envIdForRegistrationToken(tokenHash: string): Promise<string | undefined> {
+    return (await withRedis(() => this.redis.hget(this.keys.registrationTokens(), tokenHash))) ?? undefined;
+  }
+
+  async addRegistrationToken(envId: string, tokenHash: string, meta: Record<string, string>): Promise<void> {
+    const envKeys = this.keys.env(envId);
+    await this.script(addRegistrationTokenScript, `add registration token to ${envId}`,
+      [this.keys.registrationTokens(), envKeys.rev, envKeys.tokens], [envId, tokenHash, JSON.stringify(meta)]);
+  }
+
+  /**
+   * Deletes the ACL users of the environment's hosts (Redis also drops their connections, so
+   * no agent recreates a key afterwards), then all its keys and global index entries in one
+   * script.
+   */
+  async purgeEnvironment(envId: string): Promise<void> {
+    const envKeys = this.keys.env(envId);
+    for (let attempt = 0; attempt < raceAttempts; attempt++) {
+      const hostIds = await withRedis(() => this.redis.hkeys(envKeys.hosts));
+      for (const hostId of hostIds) await removeHostUser(this.redis, this.keys, envId, hostId);
+      const hostKeys = hostIds.flatMap((hostId) => hostDataKeys(this.keys.host(envId, hostId)));
+      const reply = scriptReply(await withRedis(() => runScript(this.redis, purgeEnvironmentScript, [
+        this.keys.environments(), this.keys.apiKeys(), this.keys.registrationTokens(),
+        envKeys.keys, envKeys.tokens, envKeys.hosts,
+        // Every key keys.ts defines for an environment, so keys added there are purged too.
+        ...Object.values(envKeys).filter((key) => ![envKeys.keys, envKeys.tokens, envKeys.hosts].includes(key)),
+        ...hostKeys,
+      ], [envId, ...hostIds])));
+      if (reply.status === "OK") return;
+      if (reply.status !== "HOSTS_CHANGED") throw scriptRefusal(reply.status, reply.details, `purge environment ${envId}`);
+    }
+    throw new DroverError("Conflict", `hosts of environment ${envId} kept changing during the purge`, { retryable: true });
+  }
+
+  /** Opens a reader on a duplicate of the store's connection (same server, same credentials). */
+  openEventReader(envId: string): EventReader {
+    return new RedisEventReader(this.redis.duplicate(), this.keys.env(envId).events);
+  }
+
+  // Records
+
+  /**
+   * One MULTI/EXEC: the rev and all four record hashes as of one instant (Redis runs the
+   * transaction without interleaving). The environment record comes from the global hash,
+   * fine on one Redis; on Redis Cluster it would be read separately, like createEnvironment's
+   * global writes.
+   */
+  async snapshot(envId: string): Promise<EnvSnapshot> {
+    const envKeys = this.keys.env(envId);
+    const results = await withRedis(() => this.redis.multi()
+      .hget(this.keys.environments(), envId)
+      .get(envKeys.rev)
+      .hvals(envKeys.hosts)
+      .hvals(envKeys.stacks)
+      .hvals(envKeys.services)
+      .hvals(envKeys.instances)
+      .exec());
+    if (!results) throw new DroverError("Unavailable", `snapshot of ${envId} was aborted`, { retryable: true });
+    const [envRaw, rev, hosts, stacks, services, instances] = results.map(([err, value]) => {
+      if (err) throw toDroverError(err);
+      return value;
+    }) as [string | null, string | null, string[], string[], string[], string[]];
+    if (envRaw === null || rev === null) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
+    const parseAll = <T extends { id: string; createdAt?: string }>(raws: string[], what: string) =>
+      raws.map((raw) => parseStored<T>(raw, what)).sort(byCreation);
+    return {
+      env: parseStored<EnvironmentRecord>(envRaw, "environment"),
+      rev: Number(rev),
+      hosts: parseAll(hosts, "host"),
+      stacks: parseAll(stacks, "stack"),
+      services: parseAll(services, "service"),
+      instances: parseAll(instances, "instance"),
+    };
+  }
+
+  async get<K extends RecordKind>(envId: string, kind: K, id: string): Promise<RecordOf<K> | undefined> {
+    const hash = recordHash(this.keys.env(envId), kind);
+    const raw = await withRedis(() => this.redis.hget(hash, id));
+    return parseStoredOrUndefined<RecordOf<K>>(raw, kind);
+  }
+
+  async list<K extends RecordKind>(envId: string, kind: K): Promise<RecordOf<K>[]> {
+    const hash = recordHash(this.keys.env(envId), kind);
+    const raws = await withRedis(() => this.redis.hvals(hash));
+    return raws.map((raw) => parseStored<RecordOf<K>>(raw, kind)).sort(byCreation);
+  }
+
+  async write(envId: string, batch: WriteBatch, opts: { expectRev?: number; fence?: number } = {}): Promise<number> {
+    const call = writeScriptCall(this.keys, envId, batch, opts);
+    return Number(await this.script(writeScript, `write to ${envId}`, call.keys, call.args));
+  }
+
+  // Host users
+
+  provisionHostUser(envId: string, hostId: string, password: string): Promise<{ username: string }> {
+    return provisionHostUser(this.redis, this.keys, envId, hostId, password);
+  }
+
+  removeHostUser(envId: string, hostId: string): Promise<void> {
+    return removeHostUser(this.redis, this.keys, envId, hostId);
+  }
+
+  // Per-host documents
+
+  async setDesired(envId: string, desired: HostDesiredState, opts: { fence?: number } = {}): Promise<number> {
+    const envKeys = this.keys.env(envId);
+    const host = this.keys.host(envId, desired.hostId);
+    const generation = await this.script(setDesiredScript, `set desired state of host ${desired.hostId}`,
+      [envKeys.rev, envKeys.hosts, envKeys.leader, host.desired, host.nudges],
+      [desired.hostId, jsonWithout(desired, "generation"), optionalInteger(opts.fence, "fence", 1)]);
+    return Number(generation);
+  }
+
+  async getDesired(envId: string, hostId: string): Promise<HostDesiredState | undefined> {
+    const raw = await withRedis(() => this.redis.get(this.keys.host(envId, hostId).desired));
+    return parseStoredOrUndefined<HostDesiredState>(raw, "desired state");
+  }
+
+  async getObserved(envId: string, hostId: string): Promise<HostObservedState | undefined> {
+    const raw = await withRedis(() => this.redis.get(this.keys.host(envId, hostId).observed));
+    return parseStoredOrUndefined<HostObservedState>(raw, "observed state");
+  }
+
+  async heartbeats(envId: string, hostIds: string[]): Promise<Record<string, number | undefined>> {
+    if (hostIds.length === 0) return {};
+    const pipeline = this.redis.pipeline();
+    for (const hostId of hostIds) pipeline.pttl(this.keys.host(envId, hostId).heartbeat);
+    const results = await withRedis(async () => (await pipeline.exec()) ?? []);
+    const ttls: Record<string, number | undefined> = {};
+    hostIds.forEach((hostId, i) => {
+      const [err, ttl] = results[i] ?? [new Error("missing reply"), undefined];
+      if (err) throw toDroverError(err);
+      ttls[hostId] = ttl === -2 ? undefined : ttl === -1 ? Infinity : Number(ttl);
+    });
+    return ttls;
+  }
+
+  /** Runs a script whose reply is `{'OK', value}` or a refusal, and returns the value. */
+  private async script(script: LuaScript, subject: string, keys: string[], args: string[]): Promise<unknown> {
+    const reply = scriptReply(await withRedis(() => runScript(this.redis, script, keys, args)));
+    if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, subject);
+    return reply.details[0];
+  }
+}
