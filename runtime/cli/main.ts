@@ -5,6 +5,7 @@ const commands: Record<string, () => Command> = {
   smoke: () => require("./smoke-command").smokeCommand,
   lab: () => require("../../test/lab/lab-command").labCommand,
   agent: () => require("../../agent/agent-command").agentCommand,
+  server: () => require("../server/server-command").serverCommand,
 };
 
 function topUsage(): string {
@@ -25,7 +26,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const command = load();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  // Only `drover <cmd> --help` is ours; a later --help belongs to the command (or, after
+  // `--`, to a program it runs, as in `drover lab exec h1 -- docker --help`).
+  if (rest[0] === "--help" || rest[0] === "-h") {
     console.log(command.usage);
     return 0;
   }

@@ -6,7 +6,7 @@ import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
 /** What the manager needs from the leader lease (runtime/store/leader-lease.ts). */
 export interface LeaderLeaseApi {
   acquireOrRenew(envId: string, serverId: string, ttlMs: number): Promise<{ leader: boolean; fence?: number }>;
-  release(envId: string, serverId: string): Promise<void>;
+  release(envId: string, serverId: string): Promise<unknown>;
 }
 
 export interface ManagerOptions {

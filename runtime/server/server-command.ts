@@ -1,0 +1,39 @@
+import { parseArgs } from "util";
+import type { Command } from "../cli/command";
+
+export const serverCommand: Command = {
+  name: "server",
+  summary: "run the API and reconciler against Redis",
+  usage: [
+    "usage: drover server [options]",
+    "",
+    "  --redis URL              Redis the server uses ($DROVER_REDIS, default redis://127.0.0.1:6379)",
+    "  --agent-redis URL        Redis URL handed to agents ($DROVER_AGENT_REDIS, default: --redis without credentials)",
+    "  --listen HOST:PORT       API address ($DROVER_LISTEN, default 127.0.0.1:8080)",
+    "  --admin-key-file FILE    file holding the admin key ($DROVER_ADMIN_KEY_FILE or $DROVER_ADMIN_KEY;",
+    "                           default: /var/lib/drover/admin-key, created once with mode 0600)",
+    "  --key-prefix NAME        Redis key prefix ($DROVER_KEY_PREFIX, default drover)",
+    "  --server-id ID           this server's id for leases ($DROVER_SERVER_ID, default random)",
+    "  --disconnect-grace DUR   missed-heartbeat time before a host's instances move elsewhere",
+    "                           ($DROVER_DISCONNECT_GRACE, default 30s)",
+  ].join("\n"),
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        redis: { type: "string" }, "agent-redis": { type: "string" }, listen: { type: "string" },
+        "admin-key-file": { type: "string" }, "key-prefix": { type: "string" }, "server-id": { type: "string" },
+        "disconnect-grace": { type: "string" },
+      },
+    });
+    const { resolveServerConfig } = require("./config") as typeof import("./config");
+    const { startServer } = require("./server") as typeof import("./server");
+    const server = await startServer(resolveServerConfig(values));
+    await new Promise<void>((resolve) => {
+      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => resolve());
+    });
+    await server.close();
+    return 0;
+  },
+};
