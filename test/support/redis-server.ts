@@ -34,6 +34,8 @@ export async function startPrivateRedis(bind: string[] = ["127.0.0.1"]): Promise
     url,
     client() {
       const c = new Redis(url, { maxRetriesPerRequest: 2 });
+      // After stop() (or a lab teardown) reconnect attempts fail; they are not test failures.
+      c.on("error", () => undefined);
       clients.push(c);
       return c;
     },

@@ -1,0 +1,132 @@
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import type { Lab, LabHost } from "../lab";
+import { freePort } from "./free-port";
+import { startPrivateRedis, type PrivateRedis } from "./redis-server";
+import { waitFor } from "./wait";
+
+const repoRoot = path.resolve(__dirname, "../../..");
+const droverBin = path.join(repoRoot, "bin", "drover.js");
+
+/** A JSON client for drover's API with one bearer key. */
+export class ApiClient {
+  constructor(readonly baseUrl: string, private readonly key: string) {}
+
+  async call(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(this.baseUrl + urlPath, {
+      method,
+      headers: { authorization: `Bearer ${this.key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body: parsed };
+  }
+
+  async ok(method: string, urlPath: string, body?: unknown): Promise<any> {
+    const res = await this.call(method, urlPath, body);
+    if (res.status >= 300) throw new Error(`${method} ${urlPath} → ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+}
+
+export interface EnvAccess {
+  id: string;
+  apiKey: string;
+  registrationToken: string;
+  api: ApiClient;
+  /** Path prefix of the environment's collections. */
+  base: string;
+}
+
+/**
+ * The control plane around a lab: a private Redis and drover servers listening on the lab's
+ * gateway (so agents in lab hosts reach them), agents started inside hosts. Every process is
+ * a child of the test, stopped by pid at teardown.
+ */
+export class ControlPlane {
+  readonly servers = new Map<string, ChildProcess>();
+  readonly agents = new Map<string, ChildProcess>();
+  readonly adminKey = "admin-" + Math.random().toString(36).slice(2) + "-0123456789";
+  readonly keyPrefix = "cp" + Math.random().toString(36).slice(2, 8);
+  private adminKeyFile = "";
+  port = 0;
+
+  private constructor(readonly lab: Lab, readonly redis: PrivateRedis, readonly logDir: string, readonly graceMs: number) {}
+
+  static async start(lab: Lab, opts: { graceMs: number }): Promise<ControlPlane> {
+    const redis = await startPrivateRedis([lab.gatewayIp, "127.0.0.1"]);
+    const logDir = path.join(lab.runDir, "control-plane");
+    fs.mkdirSync(logDir, { recursive: true });
+    const cp = new ControlPlane(lab, redis, logDir, opts.graceMs);
+    cp.adminKeyFile = path.join(logDir, "admin-key");
+    fs.writeFileSync(cp.adminKeyFile, cp.adminKey, { mode: 0o600 });
+    cp.port = await freePort(lab.gatewayIp);
+    return cp;
+  }
+
+  get url(): string { return `http://${this.lab.gatewayIp}:${this.port}`; }
+
+  admin(): ApiClient { return new ApiClient(this.url, this.adminKey); }
+
+  /** Starts a server (id `name`); several may run, on ports of their own (the first one on `port`). */
+  async startServer(name = "s1", port = this.port): Promise<string> {
+    const out = fs.openSync(path.join(this.logDir, `${name}.log`), "a");
+    const proc = spawn(process.execPath, [droverBin, "server",
+      "--redis", this.redis.url, "--listen", `${this.lab.gatewayIp}:${port}`, "--admin-key-file", this.adminKeyFile,
+      "--key-prefix", this.keyPrefix, "--server-id", name, "--disconnect-grace", `${this.graceMs}ms`],
+    { stdio: ["ignore", out, out] });
+    fs.closeSync(out);
+    this.servers.set(name, proc);
+    const url = `http://${this.lab.gatewayIp}:${port}`;
+    await waitFor(async () => (await fetch(`${url}/healthz`)).ok, { what: `server ${name} to answer`, timeoutMs: 15_000 });
+    return url;
+  }
+
+  async stopServer(name: string, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const proc = this.servers.get(name);
+    this.servers.delete(name);
+    if (proc) await stopProc(proc, signal);
+  }
+
+  async createEnvironment(name: string): Promise<EnvAccess> {
+    const env = await this.admin().ok("POST", "/v1/environments", { name });
+    return { id: env.id, apiKey: env.apiKey, registrationToken: env.registrationToken, api: new ApiClient(this.url, env.apiKey), base: `/v1/environments/${env.id}` };
+  }
+
+  /** Starts the agent inside `host`, registering with `env`'s token. */
+  startAgent(host: LabHost, env: EnvAccess, labels: Record<string, string> = {}): ChildProcess {
+    const out = fs.openSync(path.join(this.logDir, `agent-${host.index}.log`), "a");
+    const labelText = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+    const proc = host.spawn([process.execPath, droverBin, "agent", "--url", this.url, "--token", env.registrationToken,
+      "--state-dir", path.join(host.dir, "drover-agent"), ...(labelText ? ["--labels", labelText] : [])],
+    { stdio: ["ignore", out, out] });
+    fs.closeSync(out);
+    this.agents.set(host.name, proc);
+    return proc;
+  }
+
+  async killAgent(host: LabHost): Promise<void> {
+    const proc = this.agents.get(host.name);
+    this.agents.delete(host.name);
+    if (proc) await stopProc(proc, "SIGKILL");
+  }
+
+  async stop(): Promise<void> {
+    for (const name of [...this.servers.keys()]) await this.stopServer(name, "SIGTERM");
+    for (const proc of this.agents.values()) await stopProc(proc, "SIGTERM");
+    this.agents.clear();
+    await this.redis.stop();
+  }
+}
+
+async function stopProc(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.kill(signal);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
