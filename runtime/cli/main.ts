@@ -3,6 +3,7 @@ import { Command, UsageError } from "./command";
 /** Subcommands by name; each is required only when it runs. */
 const commands: Record<string, () => Command> = {
   smoke: () => require("./smoke-command").smokeCommand,
+  quickstart: () => require("./quickstart-command").quickstartCommand,
   lab: () => require("../../test/lab/lab-command").labCommand,
   agent: () => require("../../agent/agent-command").agentCommand,
   server: () => require("../server/server-command").serverCommand,

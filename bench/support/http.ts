@@ -1,0 +1,74 @@
+/** HTTP helpers for benchmarks: a fast readiness probe and a JSON client for drover's API. */
+import * as http from "http";
+import { performance } from "perf_hooks";
+
+/** One GET; resolves with the status, or undefined when the connection failed (not listening yet). */
+export function getStatus(url: string, timeoutMs = 1000): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode));
+      res.on("error", () => resolve(undefined));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(undefined));
+  });
+}
+
+/**
+ * Polls `url` every `intervalMs` until it answers 200; resolves with performance.now() of that
+ * answer. Gives up when `alive()` turns false or after `timeoutMs`.
+ */
+export async function waitForOk(url: string, opts: { intervalMs?: number; timeoutMs?: number; alive?: () => boolean } = {}): Promise<number> {
+  const deadline = performance.now() + (opts.timeoutMs ?? 15_000);
+  const interval = opts.intervalMs ?? 2;
+  for (;;) {
+    if (await getStatus(url) === 200) return performance.now();
+    if (opts.alive && !opts.alive()) throw new Error(`process serving ${url} exited before it answered`);
+    if (performance.now() > deadline) throw new Error(`${url} did not answer 200 within ${opts.timeoutMs ?? 15_000} ms`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** drover's API with one bearer key (keep-alive connections through fetch). */
+export class Api {
+  constructor(readonly baseUrl: string, private readonly key?: string) {}
+
+  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const headers: Record<string, string> = {};
+    if (this.key) headers.authorization = `Bearer ${this.key}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await fetch(this.baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, body: parsed };
+  }
+
+  async ok(method: string, path: string, body?: unknown): Promise<any> {
+    const res = await this.call(method, path, body);
+    if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(res.body).slice(0, 500)}`);
+    return res.body;
+  }
+
+  /** `pagination.total` of a collection query (e.g. `instances?state=active`). */
+  async total(path: string): Promise<number> {
+    const sep = path.includes("?") ? "&" : "?";
+    const body = await this.ok("GET", `${path}${sep}limit=1`);
+    return Number(body.pagination?.total);
+  }
+}
+
+export interface EnvHandle {
+  id: string;
+  apiKey: string;
+  registrationToken: string;
+  api: Api;
+  /** /v1/environments/<id> */
+  base: string;
+}
+
+export async function createEnvironment(baseUrl: string, adminKey: string, name: string): Promise<EnvHandle> {
+  const env = await new Api(baseUrl, adminKey).ok("POST", "/v1/environments", { name });
+  return { id: env.id, apiKey: env.apiKey, registrationToken: env.registrationToken, api: new Api(baseUrl, env.apiKey), base: `/v1/environments/${env.id}` };
+}
