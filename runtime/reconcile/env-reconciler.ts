@@ -40,7 +40,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     store.heartbeats(envId, hostIds),
     Promise.all(hostIds.map((h) => store.getObserved(envId, h))),
     Promise.all(hostIds.map((h) => store.getDesired(envId, h))),
-    snapshot.env.state === "removing" ? Promise.all(hostIds.map((h) => teardownReported(deps, envId, h))) : Promise.resolve(hostIds.map(() => false)),
+    snapshot.env.state === "removing" || snapshot.hosts.some((h) => h.state === "removing") ? Promise.all(hostIds.map((h) => teardownReported(deps, envId, h))) : Promise.resolve(hostIds.map(() => false)),
   ]);
   const byHost = <T>(list: T[]) => Object.fromEntries(hostIds.map((h, i) => [h, list[i]])) as Record<string, T>;
 
@@ -64,6 +64,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     await store.setDesired(envId, { hostId: doc.hostId, generation: 0, instances: doc.instances }, { fence });
   }
   for (const hostId of plan.teardownHosts) await nudgeTeardown(deps, envId, hostId);
+  for (const hostId of plan.removedHosts) await store.removeHostUser(envId, hostId);
   if (plan.purge) {
     for (const hostId of hostIds) await store.removeHostUser(envId, hostId);
     await store.purgeEnvironment(envId);

@@ -24,6 +24,8 @@ export interface Plan {
   desired: { hostId: string; instances: HostDesiredState["instances"] }[];
   /** Hosts to send a teardown nudge to. */
   teardownHosts: string[];
+  /** Hosts whose record is removed in this batch: their ACL users go too. */
+  removedHosts: string[];
   /** The environment is torn down on every host: purge its keys. */
   purge: boolean;
 }

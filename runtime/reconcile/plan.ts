@@ -13,7 +13,7 @@ import { planServices } from "./plan-services";
  */
 export function planEnvironment(input: PlanInput): Plan {
   const { snapshot, now } = input;
-  const plan: Plan = { batch: { put: [], remove: [] }, desired: [], teardownHosts: [], purge: false };
+  const plan: Plan = { batch: { put: [], remove: [] }, desired: [], teardownHosts: [], removedHosts: [], purge: false };
   const put = (kind: RecordKind, record: HostRecord | InstanceRecord | ServiceRecord) => plan.batch.put.push({ kind, record });
   const envRemoving = snapshot.env.state === "removing";
 
@@ -41,7 +41,16 @@ export function planEnvironment(input: PlanInput): Plan {
     return plan;
   }
 
-  // 4. Services: removals and placements.
+  // 4. Hosts being removed (API DELETE): the agent cleans up, then the record and its keys go.
+  for (const h of hosts.filter((h) => h.state === "removing")) {
+    const gone = input.teardownDone[h.id] || input.heartbeats[h.id] === undefined;
+    if (gone) {
+      plan.batch.remove.push({ kind: "host", id: h.id });
+      plan.removedHosts.push(h.id);
+    } else plan.teardownHosts.push(h.id);
+  }
+
+  // 5. Services: removals and placements.
   const services = planServices(hosts, snapshot.stacks, snapshot.services, instances, envRemoving, input.seed, input.newId, now);
   const removedIds = new Set(services.remove.map((r) => r.id));
   for (const r of services.remove) plan.batch.remove.push({ kind: "instance", id: r.id });
@@ -52,7 +61,7 @@ export function planEnvironment(input: PlanInput): Plan {
   // A record both updated (step 2) and removed: the removal wins.
   plan.batch.put = plan.batch.put.filter((p) => !(p.kind === "instance" && removedIds.has(p.record.id)));
 
-  // 5. Desired documents for the hosts whose instance set changed.
+  // 6. Desired documents for the hosts whose instance set changed.
   const remaining = [...instances.filter((i) => !removedIds.has(i.id)), ...services.create];
   plan.desired = changedDesiredDocs(hosts, remaining, input.desired);
   return plan;
@@ -61,5 +70,5 @@ export function planEnvironment(input: PlanInput): Plan {
 /** True when the plan writes nothing. */
 export function isEmptyPlan(plan: Plan): boolean {
   return plan.batch.put.length === 0 && plan.batch.remove.length === 0 && plan.desired.length === 0
-    && plan.teardownHosts.length === 0 && !plan.purge;
+    && plan.teardownHosts.length === 0 && plan.removedHosts.length === 0 && !plan.purge;
 }

@@ -136,3 +136,16 @@ t.test("environment teardown nudges live hosts, purges when all are done", async
   t.same(done.teardownHosts, []);
   t.ok(done.purge);
 });
+
+t.test("a host being removed is torn down, then its record goes", async (t) => {
+  const inp = input({ hosts: [host("h1"), host("h2", {}, { state: "removing" })], services: [service("web", { scale: 1 })], instances: [instance("i1", "web", "h2", 1)] });
+  const plan = planEnvironment(inp);
+  t.same(plan.teardownHosts, ["h2"], "its agent is told to clean up");
+  t.same(removedIds(plan), ["i1"], "its instance is removed");
+  t.same(created(plan).map((i) => i.hostId), ["h1"], "and replaced on another host");
+  t.same(plan.removedHosts, []);
+  inp.teardownDone = { h2: true };
+  const done = planEnvironment(inp);
+  t.ok(done.batch.remove.some((r) => r.kind === "host" && r.id === "h2"), "then the record is removed");
+  t.same(done.removedHosts, ["h2"]);
+});

@@ -1,0 +1,193 @@
+/**
+ * Simulated agents: hosts that speak drover's real agent protocol over Redis, each as its
+ * own ACL user, but start no containers. Every desired document is answered at once with an
+ * observed document that has every instance `running`, built and written by the agent's own
+ * code (agent/observed.ts buildObserved, agent/reports.ts Reports: SET observed, then XADD
+ * reports `type observed generation N`).
+ *
+ * Per host, like the real agent (agent/redis-link.ts): one command connection (GET desired,
+ * SET observed, SET heartbeat PX, XADD reports) and one blocking connection for XREAD BLOCK
+ * on its nudges stream. A host's user may read only its own keys, so nudge readers cannot
+ * be shared between hosts.
+ */
+import { createHash } from "crypto";
+import type { ContainerInspectInfo } from "dockerode";
+import Redis from "ioredis";
+import { parseDesired } from "../../agent/desired";
+import { initialCursor } from "../../agent/nudges";
+import { buildObserved } from "../../agent/observed";
+import type { RedisLink } from "../../agent/redis-link";
+import { Reports } from "../../agent/reports";
+import type { RegisterRequest, RegisterResponse } from "../../runtime/protocol/agent-protocol";
+import type { HostDesiredState } from "../../runtime/protocol/model";
+import { hostAgentRedisOptions } from "../../runtime/store/agent-redis-options";
+import { HostKeys, makeKeys } from "../../runtime/store/keys";
+
+/** Counters shared by all simulated hosts of a process (epoch ms times). */
+export interface SimStats {
+  desiredSeen: number;
+  observedWritten: number;
+  instancesReported: number;
+  firstDesiredAt?: number;
+  lastDesiredAt?: number;
+  lastObservedAt?: number;
+  heartbeatsFailed: number;
+  errors: number;
+  lastError?: string;
+}
+
+export function newSimStats(): SimStats {
+  return { desiredSeen: 0, observedWritten: 0, instancesReported: 0, heartbeatsFailed: 0, errors: 0 };
+}
+
+const agentVersion = "0.1.0-sim";
+
+/** A docker inspect result just rich enough for statusFromInspect: running since now. */
+function fakeInspect(instanceId: string, startedAt: string): ContainerInspectInfo {
+  const id = createHash("sha256").update(instanceId).digest("hex");
+  return { Id: id, State: { Running: true, StartedAt: startedAt, ExitCode: 0 }, RestartCount: 0 } as unknown as ContainerInspectInfo;
+}
+
+/** The observed document a real agent writes once every desired container runs. */
+export function allRunning(desired: HostDesiredState, now = new Date()): ReturnType<typeof buildObserved> {
+  const startedAt = now.toISOString();
+  const inspected = new Map(desired.instances.map((i) => [i.id, fakeInspect(i.id, startedAt)]));
+  return buildObserved(desired, inspected, new Map(), now);
+}
+
+export interface SimHostOptions {
+  /** Answer desired documents with observed ones (false: heartbeat only). */
+  reportObserved: boolean;
+}
+
+export class SimHost {
+  readonly keys: HostKeys;
+  readonly cmd: Redis;
+  readonly blocking: Redis;
+  private readonly reports: Reports;
+  private heartbeatTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private cursor: string;
+  private lastGeneration = 0;
+  private running?: Promise<void>;
+  private pending = false;
+
+  constructor(readonly response: RegisterResponse, registeredAt: string, private readonly stats: SimStats, private readonly opts: SimHostOptions) {
+    this.keys = makeKeys(response.redis.keyPrefix).host(response.envId, response.hostId);
+    const base = { lazyConnect: true, maxRetriesPerRequest: 2, retryStrategy: (n: number) => Math.min(100 * n, 2000) };
+    this.cmd = new Redis(hostAgentRedisOptions(response.redis, { ...base, connectionName: `sim-${response.hostId}` }));
+    this.blocking = new Redis(hostAgentRedisOptions(response.redis, { ...base, connectionName: `sim-${response.hostId}-nudges` }));
+    for (const c of [this.cmd, this.blocking]) c.on("error", (err) => this.fail(err));
+    // Reports needs only `link.cmd`.
+    this.reports = new Reports({ cmd: this.cmd } as unknown as RedisLink, this.keys);
+    this.cursor = initialCursor(registeredAt);
+  }
+
+  get hostId(): string { return this.response.hostId; }
+
+  async start(): Promise<void> {
+    await Promise.all([this.cmd.connect(), this.blocking.connect()]);
+    await this.beat();
+    // Spread the beats over the interval, as independent agents would be.
+    const interval = this.response.heartbeatIntervalMs;
+    setTimeout(() => {
+      if (this.stopped) return;
+      void this.beat();
+      this.heartbeatTimer = setInterval(() => void this.beat(), interval);
+    }, Math.random() * interval);
+    void this.nudgeLoop();
+    if (this.opts.reportObserved) this.trigger();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.cmd.disconnect();
+    this.blocking.disconnect();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.cmd.set(this.keys.heartbeat, JSON.stringify({ at: new Date().toISOString(), agentVersion }), "PX", this.response.heartbeatTtlMs);
+    } catch (err) {
+      this.stats.heartbeatsFailed++;
+      this.fail(err);
+    }
+  }
+
+  private async nudgeLoop(): Promise<void> {
+    while (!this.stopped) {
+      let reply: [string, [string, string[]][]][] | null;
+      try {
+        reply = (await this.blocking.xread("COUNT", 100, "BLOCK", 5000, "STREAMS", this.keys.nudges, this.cursor)) as typeof reply;
+      } catch (err) {
+        if (this.stopped) return;
+        this.fail(err);
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      for (const [, entries] of reply ?? []) {
+        for (const [id] of entries) this.cursor = id;
+        if (entries.length && this.opts.reportObserved) this.trigger();
+      }
+    }
+  }
+
+  /** Coalesced like agent/coalescer.ts: one run at a time, one more if triggered meanwhile. */
+  private trigger(): void {
+    this.pending = true;
+    if (this.running) return;
+    this.running = (async () => {
+      while (this.pending && !this.stopped) {
+        this.pending = false;
+        try { await this.reconcile(); } catch (err) { this.fail(err); }
+      }
+    })().finally(() => { this.running = undefined; });
+  }
+
+  private async reconcile(): Promise<void> {
+    const text = await this.cmd.get(this.keys.desired);
+    if (text === null) return;
+    const desired = parseDesired(text, this.hostId);
+    if (desired.generation <= this.lastGeneration) return;
+    const now = Date.now();
+    this.stats.desiredSeen++;
+    this.stats.firstDesiredAt ??= now;
+    this.stats.lastDesiredAt = now;
+    await this.reports.observed(allRunning(desired));
+    this.lastGeneration = desired.generation;
+    this.stats.observedWritten++;
+    this.stats.instancesReported += desired.instances.length;
+    this.stats.lastObservedAt = Date.now();
+  }
+
+  private fail(err: unknown): void {
+    if (this.stopped) return;
+    this.stats.errors++;
+    this.stats.lastError = (err as Error)?.message ?? String(err);
+  }
+}
+
+/** A registration request for simulated host `name`. */
+export function simRegisterRequest(token: string, name: string, labels: Record<string, string> = {}): RegisterRequest {
+  return {
+    token, machineId: `sim-${name}`, hostname: name, labels,
+    agentVersion, dockerVersion: "20.10.24", kernelVersion: "6.1.0",
+  };
+}
+
+/** POST /v1/register, retried while the server says the error is retryable (revision races). */
+export async function registerSimHost(serverUrl: string, request: RegisterRequest): Promise<{ response: RegisterResponse; retries: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${serverUrl}/v1/register`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request),
+    });
+    const text = await res.text();
+    if (res.status === 201) return { response: JSON.parse(text) as RegisterResponse, retries: attempt };
+    let retryable = res.status >= 500;
+    try { retryable ||= JSON.parse(text).retryable === true; } catch { /* not JSON */ }
+    if (!retryable || attempt >= 20) throw new Error(`register ${request.hostname}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));
+  }
+}
