@@ -1,5 +1,6 @@
 import Redis, { RedisOptions } from "ioredis";
 import type { RegisterResponse } from "../runtime/protocol/agent-protocol";
+import { agentRedisOptions } from "../runtime/protocol/agent-redis-options";
 import { errorMessage, Logger } from "./log";
 
 /**
@@ -22,31 +23,9 @@ export function isAuthError(err: unknown): boolean {
   return /^(WRONGPASS|NOPERM|NOAUTH)\b/.test(errorMessage(err));
 }
 
+/** See runtime/protocol/agent-redis-options.ts: one definition for the agent and its tests. */
 export function redisOptions(creds: RedisCredentials, connectionName: string): RedisOptions {
-  const url = new URL(creds.url);
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error(`redis.url ${creds.url}: expected redis:// or rediss://`);
-  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
-  return {
-    host: url.hostname || "127.0.0.1",
-    port: url.port ? Number(url.port) : 6379,
-    db,
-    tls: url.protocol === "rediss:" ? {} : undefined,
-    username: creds.username,
-    password: creds.password,
-    connectionName,
-    // INFO and CLIENT SETINFO are not granted to an agent user.
-    enableReadyCheck: false,
-    disableClientInfo: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    lazyConnect: true,
-    connectTimeout: 5_000,
-    // A Redis that stops answering (partition) must not hang a reconcile: fail and use the last state.
-    commandTimeout: 5_000,
-    keepAlive: 10_000,
-    // Reconnect forever, at most every 2 s: a Redis outage must only pause the agent.
-    retryStrategy: (times) => Math.min(100 * times, 2_000),
-  };
+  return agentRedisOptions(creds, connectionName);
 }
 
 export type ProbeResult = { ok: true } | { ok: false; rejected: boolean; reason: string };

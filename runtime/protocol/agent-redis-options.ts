@@ -1,0 +1,37 @@
+import type { RedisOptions } from "ioredis";
+import type { RegisterResponse } from "./agent-protocol";
+
+/**
+ * ioredis options for an agent logging in as its host's ACL user (runtime/store/host-acl.ts).
+ * The user may run only the agent's commands, so the client must not send others on connect:
+ * no INFO ready check, no CLIENT SETINFO, no SELECT (the URL must name db 0 or none).
+ * Commands fail at once while disconnected (no offline queue): the agent then works from the
+ * last desired state it saw instead of waiting, and ioredis reconnects in the background.
+ */
+export function agentRedisOptions(creds: RegisterResponse["redis"], connectionName: string, extra: RedisOptions = {}): RedisOptions {
+  const url = new URL(creds.url);
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error(`redis.url ${creds.url}: expected redis:// or rediss://`);
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
+  return {
+    host: url.hostname || "127.0.0.1",
+    port: url.port ? Number(url.port) : 6379,
+    db,
+    tls: url.protocol === "rediss:" ? {} : undefined,
+    username: creds.username,
+    password: creds.password,
+    connectionName,
+    // INFO and CLIENT SETINFO are not granted to an agent user.
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    lazyConnect: true,
+    connectTimeout: 5_000,
+    // A Redis that stops answering (partition) must not hang a reconcile: fail and use the last state.
+    commandTimeout: 5_000,
+    keepAlive: 10_000,
+    // Reconnect forever, at most every 2 s: a Redis outage must only pause the agent.
+    retryStrategy: (times) => Math.min(100 * times, 2_000),
+    ...extra,
+  };
+}
