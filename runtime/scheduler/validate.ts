@@ -3,6 +3,7 @@
  * not read, so a typo meant a rule that never applied; drover rejects it instead and says
  * which label is wrong and what was expected.
  */
+import { editDistance } from "../protocol/suggest";
 import { DroverError } from "../protocol/errors";
 import {
   AFFINITY_KINDS,
@@ -155,14 +156,3 @@ function unknownKeyMessage(key: string): string {
   return `unknown scheduling label${hint}; expected one of ${KNOWN_SCHEDULER_LABELS.join(", ")}`;
 }
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}

@@ -3,7 +3,7 @@
  * path, e.g. `ports[1].protocol`) instead of throwing, and flagging fields it was not told about.
  */
 import { Problems } from "./problems";
-import { closest } from "./suggest";
+import { closest } from "../../protocol/suggest";
 
 export function fieldPath(parent: string, key: string): string {
   return parent === "" ? key : `${parent}.${key}`;

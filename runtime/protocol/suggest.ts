@@ -9,7 +9,8 @@ export function closest(word: string, candidates: readonly string[], maxDistance
   return bestDistance <= Math.min(maxDistance, Math.max(1, Math.floor(word.length / 2))) ? best : undefined;
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance. */
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
