@@ -5,6 +5,9 @@ const benchmarks: Record<string, () => Benchmark> = {
   "docker-start": () => require("./docker-start.bench").benchmark,
   "dns": () => require("./dns.bench").benchmark,
   "scheduler": () => require("./scheduler.bench").benchmark,
+  "server-start": () => require("./server-start.bench").benchmark,
+  "control-plane": () => require("./control-plane.bench").benchmark,
+  "overhead": () => require("./overhead.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -27,6 +27,7 @@ export async function startPrivateRedis(bind: string[] = ["127.0.0.1"]): Promise
   await waitFor(async () => {
     if (proc.exitCode !== null) throw new Error(`redis-server exited ${proc.exitCode}: ${stderr}`);
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on("error", () => undefined); // the first tries are refused until redis-server listens
     try { await probe.connect(); return (await probe.ping()) === "PONG"; } finally { probe.disconnect(); }
   }, { what: `redis-server on ${url}`, timeoutMs: 10_000 });
   return {
