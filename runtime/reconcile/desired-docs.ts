@@ -8,9 +8,16 @@ export function changedDesiredDocs(
   hosts: HostRecord[], instances: InstanceRecord[], stored: Record<string, HostDesiredState | undefined>,
 ): { hostId: string; instances: DesiredInstance[] }[] {
   const out: { hostId: string; instances: DesiredInstance[] }[] = [];
+  // Grouped once: filtering all instances for every host is hosts × instances per pass.
+  const byHost = new Map<string, InstanceRecord[]>();
+  for (const i of instances) {
+    const list = byHost.get(i.hostId);
+    if (list) list.push(i);
+    else byHost.set(i.hostId, [i]);
+  }
   for (const host of hosts) {
     if (host.state === "removed" || host.state === "removing") continue;
-    const wanted = instances.filter((i) => i.hostId === host.id).map(toDesired).sort((a, b) => a.id.localeCompare(b.id));
+    const wanted = (byHost.get(host.id) ?? []).map(toDesired).sort((a, b) => a.id.localeCompare(b.id));
     const current = stored[host.id]?.instances ?? [];
     if (canonical(wanted) !== canonical([...current].sort((a, b) => a.id.localeCompare(b.id)))) {
       out.push({ hostId: host.id, instances: wanted });

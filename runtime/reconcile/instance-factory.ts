@@ -6,8 +6,8 @@ export function instanceName(stackName: string, serviceName: string, index: numb
   return `${stackName}-${serviceName}-${index}`;
 }
 
-/** A new instance record for `service`, placed on `hostId`. */
-export function newInstance(id: string, service: ServiceRecord, stack: StackRecord, hostId: string, index: number, now: number): InstanceRecord {
+/** A new instance record for `service`, placed on `hostId` with overlay address `ip`. */
+export function newInstance(id: string, service: ServiceRecord, stack: StackRecord, hostId: string, index: number, now: number, ip: string): InstanceRecord {
   const name = instanceName(stack.name, service.name, index);
   const labels = {
     ...newInstanceLabels({ id: service.id, name: service.name, stackName: stack.name, labels: service.spec.labels }),
@@ -31,6 +31,7 @@ export function newInstance(id: string, service: ServiceRecord, stack: StackReco
       labels,
       restartPolicy: service.spec.restartPolicy,
     },
+    ip,
     state: "requested",
     createdAt: new Date(now).toISOString(),
     rev: 0,

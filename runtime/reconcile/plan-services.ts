@@ -2,6 +2,7 @@ import type { HostRecord, InstanceRecord, ServiceRecord, StackRecord } from "../
 import { hostPortsOf, indexSnapshot, scheduleAndCommit, type ClusterSnapshot, type SnapshotIndex } from "../scheduler";
 import { keepsInstances, takesNewInstances } from "./liveness";
 import { newInstance, toInstanceSnapshot } from "./instance-factory";
+import type { InstanceAddresses } from "./plan-network";
 
 export interface ServicePlan {
   /** Instances to create. */
@@ -17,12 +18,13 @@ export interface ServicePlan {
 
 /**
  * Decides, for every service, which instances must go (scaled down, outdated spec, host
- * gone or deactivated, service removed) and where new ones go (scale up, replacements).
- * Hosts are the already-updated records. Pure: the scheduler gets `seed`.
+ * gone or deactivated, service removed) and where new ones go (scale up, replacements),
+ * each new one with an address from its host's subnet (none left: not created, the service
+ * shows why). Hosts are the already-updated records. Pure: the scheduler gets `seed`.
  */
 export function planServices(
   hosts: HostRecord[], stacks: StackRecord[], services: ServiceRecord[], instances: InstanceRecord[],
-  envRemoving: boolean, seed: number, newId: () => string, now: number,
+  envRemoving: boolean, seed: number, newId: () => string, now: number, addresses: InstanceAddresses,
 ): ServicePlan {
   const plan: ServicePlan = { create: [], remove: [], services: [], deleteServices: [], deleteStacks: [] };
   const hostById = new Map(hosts.map((h) => [h.id, h]));
@@ -78,13 +80,24 @@ export function planServices(
         count: want,
       } as const;
       const result = scheduleAndCommit(index, request, `${seed}:${service.id}`);
+      const noAddress: string[] = [];
       for (const p of result.placements) {
-        const idx = nextIndex(used);
-        plan.create.push(newInstance(newId(), service, stack, p.hostId, idx, now));
+        const addr = addresses.take(p.hostId);
+        if ("reason" in addr) {
+          // Not created: take it back out of the scheduler's view so later services don't count it.
+          index.removeInstance(p.instance.id);
+          noAddress.push(addr.reason);
+          continue;
+        }
+        plan.create.push(newInstance(newId(), service, stack, p.hostId, nextIndex(used), now, addr.ip));
       }
-      if (!result.ok && result.unplaceable) {
+      const problems = [
+        ...(!result.ok && result.unplaceable ? [result.unplaceable.message] : []),
+        ...(noAddress.length > 0 ? [addressProblem(`${stack.name}/${service.name}`, noAddress)] : []),
+      ];
+      if (problems.length > 0) {
         transitioning = "error";
-        message = result.unplaceable.message;
+        message = problems.join("; ");
       } else if (result.placements.length > 0) {
         transitioning = "yes";
       }
@@ -113,10 +126,19 @@ function clusterSnapshot(hosts: HostRecord[], instances: InstanceRecord[]): Clus
   };
 }
 
+/** `2 instances of app/web got no address: host h1: subnet ... has no free address`. */
+function addressProblem(service: string, reasons: string[]): string {
+  return `${reasons.length} instance${reasons.length === 1 ? "" : "s"} of ${service} got no address: ${[...new Set(reasons)].join("; ")}`;
+}
+
+/** Per `used` set: no free index below this one (indexes are only ever added), so n placements cost O(n), not O(n²). */
+const lowestFree = new WeakMap<Set<number>, number>();
+
 function nextIndex(used: Set<number>): number {
-  let i = 1;
+  let i = lowestFree.get(used) ?? 1;
   while (used.has(i)) i++;
   used.add(i);
+  lowestFree.set(used, i + 1);
   return i;
 }
 

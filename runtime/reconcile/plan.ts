@@ -3,11 +3,12 @@ import type { RecordKind } from "../store/store";
 import { changedDesiredDocs } from "./desired-docs";
 import { withObservedStatus } from "./instance-state";
 import { nextHostState } from "./liveness";
+import { assignHostSubnets, InstanceAddresses } from "./plan-network";
 import type { Plan, PlanInput } from "./plan-types";
 import { planServices } from "./plan-services";
 
 /**
- * One level-triggered pass over an environment: host liveness, instance states from the
+ * One level-triggered pass over an environment: host liveness and subnets, instance states from the
  * agents' reports, instances to remove and to place, and the per-host desired documents
  * that follow. Pure: the reconciler does the reading before and the writing after.
  */
@@ -17,12 +18,11 @@ export function planEnvironment(input: PlanInput): Plan {
   const put = (kind: RecordKind, record: HostRecord | InstanceRecord | ServiceRecord) => plan.batch.put.push({ kind, record });
   const envRemoving = snapshot.env.state === "removing";
 
-  // 1. Host liveness.
-  const hosts = snapshot.hosts.map((h) => {
-    const next = nextHostState(h, input.heartbeats[h.id], now, { graceMs: input.graceMs });
-    if (next) put("host", next);
-    return next ?? h;
-  });
+  // 1. Host liveness, then a subnet for every host that lacks one (one write per host).
+  const live = snapshot.hosts.map((h) => nextHostState(h, input.heartbeats[h.id], now, { graceMs: input.graceMs }) ?? h);
+  const subnets = envRemoving ? { hosts: live, missing: new Map<string, string>() } : assignHostSubnets(snapshot.env.network, live);
+  const hosts = subnets.hosts;
+  hosts.forEach((h, k) => { if (h !== snapshot.hosts[k]) put("host", h); });
 
   // 2. Instance states from the agents' reports.
   const instances = snapshot.instances.map((i) => {
@@ -51,7 +51,8 @@ export function planEnvironment(input: PlanInput): Plan {
   }
 
   // 5. Services: removals and placements.
-  const services = planServices(hosts, snapshot.stacks, snapshot.services, instances, envRemoving, input.seed, input.newId, now);
+  const addresses = new InstanceAddresses(hosts, instances, subnets.missing);
+  const services = planServices(hosts, snapshot.stacks, snapshot.services, instances, envRemoving, input.seed, input.newId, now, addresses);
   const removedIds = new Set(services.remove.map((r) => r.id));
   for (const r of services.remove) plan.batch.remove.push({ kind: "instance", id: r.id });
   for (const i of services.create) put("instance", i);

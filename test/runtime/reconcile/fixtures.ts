@@ -7,8 +7,17 @@ export function env(state: EnvironmentRecord["state"] = "active"): EnvironmentRe
   return { id: "e1", name: "env", network: { cidr: "10.42.0.0/16", hostSubnetPrefix: 24 }, state, createdAt: "x", rev: 1 };
 }
 
+/** An established host: it has its subnet already (`h3` → 10.42.3.0/24), so passes don't assign one. */
 export function host(id: string, labels: Record<string, string> = {}, extra: Partial<HostRecord> = {}): HostRecord {
-  return { id, envId: "e1", name: id, labels, state: "active", deactivated: false, createdAt: "x", rev: 1, ...extra };
+  const n = Number(/\d+$/.exec(id)?.[0] ?? 0);
+  return { id, envId: "e1", name: id, labels, subnet: `10.42.${n}.0/24`, state: "active", deactivated: false, createdAt: "x", rev: 1, ...extra };
+}
+
+/** A host that just registered: no subnet yet. */
+export function newHost(id: string, extra: Partial<HostRecord> = {}): HostRecord {
+  const h = host(id, {}, extra);
+  if (!("subnet" in extra)) delete h.subnet;
+  return h;
 }
 
 export function stack(id = "s1", name = "app", state: StackRecord["state"] = "active"): StackRecord {

@@ -1,0 +1,127 @@
+/**
+ * `drover:Environment`: an isolated environment on a drover server, created with the admin
+ * key. Its API key and registration token are shown by the server only at creation, so they
+ * are kept as secret outputs. The API has no update for environments: every field of the
+ * environment itself replaces it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { validateEnvironmentCreate } from "../runtime/api/validate/environment";
+import { bodyOf, checkResult, connectionFailures, validatorFailures } from "./check";
+import { callApi, describeFailure, expectOk } from "./client";
+import { diffInputs } from "./diff";
+import { canonical, sanitize } from "./sanitize";
+import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
+import { pollUntil } from "./wait";
+
+export interface EnvironmentArgs {
+  name: pulumi.Input<string>;
+  description?: pulumi.Input<string>;
+  network?: pulumi.Input<{ cidr?: pulumi.Input<string>; hostSubnetPrefix?: pulumi.Input<number> }>;
+  /** drover server URL; default: config `drover:endpoint`. */
+  endpoint?: pulumi.Input<string>;
+  /** Admin key (kept secret); default: config `drover:adminKey`. */
+  adminKey?: pulumi.Input<string>;
+  /** How long delete waits for the teardown to finish (default 180). */
+  waitTimeoutSeconds?: pulumi.Input<number>;
+}
+
+const BODY_FIELDS = ["name", "description", "network"] as const;
+// serverUrl: the endpoint actually used (input or config), so dependants get a known value in preview.
+const COMPUTED = ["envId", "apiKey", "registrationToken", "state", "serverUrl"] as const;
+
+export const environmentProvider = {
+  settings: undefined as ProviderSettings | undefined,
+
+  async configure(req: { config: { get(key: string): string | undefined } }): Promise<void> {
+    this.settings = settingsFromConfig(req.config);
+  },
+
+  async check(_olds: any, news: any) {
+    const failures = [
+      ...validatorFailures(() => validateEnvironmentCreate(bodyOf(news, BODY_FIELDS))),
+      ...connectionFailures(news, this.settings, "adminKey"),
+    ];
+    return checkResult(news, failures);
+  },
+
+  async diff(_id: string, olds: any, news: any) {
+    return diffInputs(olds, news, {
+      replace: ["endpoint", ...BODY_FIELDS],
+      update: ["adminKey", "waitTimeoutSeconds"],
+      nameField: "name",
+    });
+  },
+
+  async create(inputs: any) {
+    const conn = connectionFor(inputs, this.settings, "adminKey");
+    const env = await expectOk(conn, "POST", "/v1/environments", bodyOf(inputs, BODY_FIELDS));
+    return {
+      id: env.id as string,
+      outs: sanitize({ ...inputs, envId: env.id, apiKey: env.apiKey, registrationToken: env.registrationToken, state: env.state, serverUrl: conn.endpoint }),
+    };
+  },
+
+  async read(id: string, props: any) {
+    const conn = connectionFor(props, this.settings, "adminKey");
+    const reply = await callApi(conn, "GET", `/v1/environments/${encodeURIComponent(id)}`);
+    if (reply.status === 404) return { id: undefined as unknown as string, props: {} };
+    if (reply.status !== 200) throw new Error(describeFailure("GET", `${conn.endpoint}/v1/environments/${id}`, reply));
+    const env = reply.body;
+    if (env.state === "removing" || env.state === "removed") return { id: undefined as unknown as string, props: {} };
+    // The inputs as given, unless the server holds something else (drift shows in the next diff).
+    const outs: Record<string, unknown> = { ...props, envId: env.id, state: env.state, serverUrl: conn.endpoint };
+    if (env.name !== props.name) outs.name = env.name;
+    if ((env.description ?? undefined) !== (props.description ?? undefined)) outs.description = env.description;
+    if (props.network !== undefined && props.network !== null) {
+      const given = props.network;
+      const server = env.network ?? {};
+      const same = Object.keys(given).every((k) => given[k] === undefined || given[k] === null || canonical(given[k]) === canonical(server[k]));
+      if (!same) outs.network = server;
+    }
+    return { id: env.id as string, props: sanitize(outs) };
+  },
+
+  async update(_id: string, olds: any, news: any) {
+    // Only provider-side fields (the admin key, the wait) can change in place: keep what the server gave.
+    const kept: Record<string, unknown> = {};
+    for (const k of COMPUTED) kept[k] = olds[k];
+    return { outs: sanitize({ ...news, ...kept }) };
+  },
+
+  async delete(id: string, props: any) {
+    const conn = connectionFor(props, this.settings, "adminKey");
+    const path = `/v1/environments/${encodeURIComponent(id)}`;
+    const reply = await callApi(conn, "POST", `${path}?action=teardown`, {});
+    if (reply.status === 404) return;
+    if (reply.status >= 300) throw new Error(describeFailure("POST", `${conn.endpoint}${path}?action=teardown`, reply));
+    // The teardown removes every container on every host before the record goes away.
+    const timeoutMs = (Number(props.waitTimeoutSeconds) || 180) * 1000;
+    await pollUntil(async () => {
+      const r = await callApi(conn, "GET", path);
+      if (r.status === 404) return { done: true, pending: "" };
+      if (r.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + path, r));
+      return { done: false, pending: `environment ${id} is ${r.body.state} (its hosts are removing their containers)` };
+    }, { what: `environment ${id} to be torn down`, timeoutMs });
+  },
+};
+
+/** An environment: `envId`, `apiKey` and `registrationToken` for stacks, services and hosts. */
+export class Environment extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly endpoint: pulumi.Output<string | undefined>;
+  declare readonly envId: pulumi.Output<string>;
+  declare readonly apiKey: pulumi.Output<string>;
+  declare readonly registrationToken: pulumi.Output<string>;
+  declare readonly state: pulumi.Output<string>;
+  declare readonly serverUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: EnvironmentArgs, opts?: pulumi.CustomResourceOptions) {
+    const props: Record<string, unknown> = { ...args };
+    for (const k of COMPUTED) props[k] = undefined;
+    if (args.adminKey !== undefined) props.adminKey = pulumi.secret(args.adminKey);
+    super(environmentProvider, name, props, {
+      ...opts,
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "registrationToken", "adminKey"],
+    }, "drover", "Environment");
+  }
+}

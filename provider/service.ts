@@ -1,0 +1,179 @@
+/**
+ * `drover:Service`: containers of one image in a stack, `scale` of them or one per host
+ * (`global`). Its stack and name are fixed for its life (replace); everything else updates
+ * in place. create and update return only once the server reports the service converged.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
+import { callApi, describeFailure, expectOk } from "./client";
+import { probeService } from "./converge";
+import { diffInputs } from "./diff";
+import { canonical, sanitize } from "./sanitize";
+import { normalizeServiceInputs, serviceBody, SPEC_FIELDS } from "./service-spec";
+import { connectionFor, settingsFromConfig, type Connection, type ProviderSettings } from "./settings";
+import { definedOnly, type Stack } from "./stack";
+import { containsUnknown } from "./unknown";
+import { pollUntil } from "./wait";
+
+export interface PortInput { containerPort: number; hostPort?: number; protocol?: "tcp" | "udp"; hostIp?: string }
+export interface SchedulingInput {
+  hostLabels?: Record<string, string>;
+  [rule: string]: unknown;
+}
+
+export interface ServiceArgs {
+  name: pulumi.Input<string>;
+  image: pulumi.Input<string>;
+  command?: pulumi.Input<pulumi.Input<string>[]>;
+  entrypoint?: pulumi.Input<pulumi.Input<string>[]>;
+  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** `"8080:80/tcp"` or `{containerPort, hostPort?, protocol?, hostIp?}`. */
+  ports?: pulumi.Input<pulumi.Input<string | PortInput>[]>;
+  scale?: pulumi.Input<number>;
+  global?: pulumi.Input<boolean>;
+  /** Link alias → service id (another Service's `serviceId`). */
+  links?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The typed form of Rancher's scheduling labels (see runtime/scheduler/typed-form.ts). */
+  scheduling?: pulumi.Input<SchedulingInput>;
+  restartPolicy?: pulumi.Input<string | { name: string; maximumRetryCount?: number }>;
+  /** Fills stackId, envId, endpoint and apiKey from the stack's outputs. */
+  stack?: Stack;
+  stackId?: pulumi.Input<string>;
+  envId?: pulumi.Input<string>;
+  endpoint?: pulumi.Input<string>;
+  apiKey?: pulumi.Input<string>;
+  /** How long create/update wait for convergence and delete for removal (default 300). */
+  waitTimeoutSeconds?: pulumi.Input<number>;
+}
+
+const COMPUTED = ["serviceId", "state", "specVersion"] as const;
+
+const servicePath = (envId: string, id?: string) =>
+  `/v1/environments/${encodeURIComponent(envId)}/services${id === undefined ? "" : `/${encodeURIComponent(id)}`}`;
+
+async function waitConverged(conn: Connection, inputs: any, id: string): Promise<any> {
+  const timeoutMs = (Number(inputs.waitTimeoutSeconds) || 300) * 1000;
+  return pollUntil(() => probeService(conn, inputs.envId, id), { what: `service ${inputs.name} (${id}) to converge`, timeoutMs });
+}
+
+function outputsOf(inputs: any, svc: any) {
+  return sanitize({ ...inputs, serviceId: svc.id, state: svc.state, specVersion: svc.specVersion });
+}
+
+export const serviceProvider = {
+  settings: undefined as ProviderSettings | undefined,
+
+  async configure(req: { config: { get(key: string): string | undefined } }): Promise<void> {
+    this.settings = settingsFromConfig(req.config);
+  },
+
+  async check(_olds: any, news: any) {
+    const failures: CheckFailure[] = [
+      ...validatorFailures(() => normalizeServiceInputs(news)),
+      ...idFailures(news, "envId"),
+      ...connectionFailures(news, this.settings, "apiKey"),
+    ];
+    const wait = news.waitTimeoutSeconds;
+    if (wait !== undefined && !containsUnknown(wait) && !(typeof wait === "number" && wait > 0 && wait <= 86400)) {
+      failures.push({ property: "waitTimeoutSeconds", reason: "waitTimeoutSeconds: expected a number of seconds from 1 to 86400" });
+    }
+    return checkResult(news, failures);
+  },
+
+  async diff(_id: string, olds: any, news: any) {
+    return diffInputs(olds, news, {
+      replace: ["endpoint", "envId", "stackId", "name"],
+      update: [...SPEC_FIELDS, "apiKey", "waitTimeoutSeconds"],
+      nameField: "name",
+    });
+  },
+
+  async create(inputs: any) {
+    const conn = connectionFor(inputs, this.settings, "apiKey");
+    const created = await expectOk(conn, "POST", servicePath(inputs.envId), serviceBody(inputs));
+    try {
+      const svc = await waitConverged(conn, inputs, created.id);
+      return { id: created.id as string, outs: outputsOf(inputs, svc) };
+    } catch (err: any) {
+      // Recorded as partially created, so the next `up` retries the wait and `destroy` can delete it.
+      const partial: any = new Error(err?.message ?? String(err));
+      partial.id = created.id;
+      partial.properties = { ...outputsOf(inputs, created), __provider: inputs.__provider };
+      throw partial;
+    }
+  },
+
+  async read(id: string, props: any) {
+    const conn = connectionFor(props, this.settings, "apiKey");
+    const reply = await callApi(conn, "GET", servicePath(props.envId, id));
+    if (reply.status === 404) return { id: undefined as unknown as string, props: {} };
+    if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + servicePath(props.envId, id), reply));
+    const svc = reply.body;
+    if (svc.state === "removing" || svc.state === "removed") return { id: undefined as unknown as string, props: {} };
+    return { id: svc.id as string, props: outputsOf(withDrift(props, svc), svc) };
+  },
+
+  async update(id: string, _olds: any, news: any) {
+    const conn = connectionFor(news, this.settings, "apiKey");
+    // PUT replaces the spec: a field removed from the program goes back to its default.
+    await expectOk(conn, "PUT", servicePath(news.envId, id), serviceBody(news));
+    const svc = await waitConverged(conn, news, id);
+    return { outs: outputsOf(news, svc) };
+  },
+
+  async delete(id: string, props: any) {
+    const conn = connectionFor(props, this.settings, "apiKey");
+    const path = servicePath(props.envId, id);
+    const reply = await callApi(conn, "DELETE", path);
+    if (reply.status === 404) return;
+    if (reply.status >= 300) throw new Error(describeFailure("DELETE", conn.endpoint + path, reply));
+    await pollUntil(async () => {
+      const r = await callApi(conn, "GET", path);
+      if (r.status === 404 || r.body?.state === "removed") return { done: true, pending: "" };
+      if (r.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + path, r));
+      return { done: false, pending: `service ${r.body.name} is ${r.body.state}${r.body.transitioningMessage ? `: ${r.body.transitioningMessage}` : ""}` };
+    }, { what: `service ${id} to be removed`, timeoutMs: (Number(props.waitTimeoutSeconds) || 300) * 1000 });
+  },
+};
+
+/**
+ * The given inputs, except fields whose normalized value differs from the server's spec:
+ * those take the server's value, so the next diff shows the drift (and only the drift).
+ */
+function withDrift(props: any, svc: any): any {
+  let mine: any;
+  try { mine = normalizeServiceInputs(props); } catch { return props; }
+  const out = { ...props };
+  const server = svc.spec ?? {};
+  for (const k of ["image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "restartPolicy"]) {
+    if (canonical(mine[k] ?? null) === canonical(server[k] ?? null)) continue;
+    out[k] = server[k];
+    // Labels hold the typed scheduling rules too: the server's labels say it all.
+    if (k === "labels") delete out.scheduling;
+  }
+  return out;
+}
+
+export class Service extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly serviceId: pulumi.Output<string>;
+  declare readonly stackId: pulumi.Output<string>;
+  declare readonly envId: pulumi.Output<string>;
+  declare readonly state: pulumi.Output<string>;
+  declare readonly specVersion: pulumi.Output<number>;
+
+  constructor(name: string, args: ServiceArgs, opts?: pulumi.CustomResourceOptions) {
+    const { stack, ...rest } = args;
+    const props: Record<string, unknown> = {
+      ...(stack ? { stackId: stack.stackId, envId: stack.envId, endpoint: stack.serverUrl, apiKey: stack.apiKey } : {}),
+      ...definedOnly(rest),
+    };
+    for (const k of COMPUTED) props[k] = undefined;
+    if (props.apiKey !== undefined) props.apiKey = pulumi.secret(props.apiKey as pulumi.Input<string>);
+    super(serviceProvider, name, props, {
+      ...opts,
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
+    }, "drover", "Service");
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * `drover:Stack`: a named group of services in an environment. The name is baked into
+ * container and DNS names, so a new name (or another environment) replaces the stack; the
+ * description updates in place.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { validateStackCreate } from "../runtime/api/validate/stack";
+import { bodyOf, checkResult, connectionFailures, idFailures, validatorFailures } from "./check";
+import { callApi, describeFailure, expectOk } from "./client";
+import { diffInputs } from "./diff";
+import type { Environment } from "./environment";
+import { sanitize } from "./sanitize";
+import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
+import { pollUntil } from "./wait";
+
+export interface StackArgs {
+  name: pulumi.Input<string>;
+  description?: pulumi.Input<string>;
+  /** Fills envId, endpoint and apiKey from the environment's outputs. */
+  environment?: Environment;
+  envId?: pulumi.Input<string>;
+  endpoint?: pulumi.Input<string>;
+  /** The environment's API key (secret); default: config `drover:apiKey`. */
+  apiKey?: pulumi.Input<string>;
+  waitTimeoutSeconds?: pulumi.Input<number>;
+}
+
+const BODY_FIELDS = ["name", "description"] as const;
+const COMPUTED = ["stackId", "state", "serverUrl"] as const;
+
+const stackPath = (envId: string, id?: string) =>
+  `/v1/environments/${encodeURIComponent(envId)}/stacks${id === undefined ? "" : `/${encodeURIComponent(id)}`}`;
+
+export const stackProvider = {
+  settings: undefined as ProviderSettings | undefined,
+
+  async configure(req: { config: { get(key: string): string | undefined } }): Promise<void> {
+    this.settings = settingsFromConfig(req.config);
+  },
+
+  async check(_olds: any, news: any) {
+    const failures = [
+      ...validatorFailures(() => validateStackCreate(bodyOf(news, BODY_FIELDS), [])),
+      ...idFailures(news, "envId"),
+      ...connectionFailures(news, this.settings, "apiKey"),
+    ];
+    return checkResult(news, failures);
+  },
+
+  async diff(_id: string, olds: any, news: any) {
+    return diffInputs(olds, news, {
+      replace: ["endpoint", "envId", "name"],
+      update: ["description", "apiKey", "waitTimeoutSeconds"],
+      nameField: "name",
+    });
+  },
+
+  async create(inputs: any) {
+    const conn = connectionFor(inputs, this.settings, "apiKey");
+    const stack = await expectOk(conn, "POST", stackPath(inputs.envId), bodyOf(inputs, BODY_FIELDS));
+    return { id: stack.id as string, outs: sanitize({ ...inputs, stackId: stack.id, state: stack.state, serverUrl: conn.endpoint }) };
+  },
+
+  async read(id: string, props: any) {
+    const conn = connectionFor(props, this.settings, "apiKey");
+    const reply = await callApi(conn, "GET", stackPath(props.envId, id));
+    if (reply.status === 404) return { id: undefined as unknown as string, props: {} };
+    if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + stackPath(props.envId, id), reply));
+    const stack = reply.body;
+    if (stack.state === "removing" || stack.state === "removed") return { id: undefined as unknown as string, props: {} };
+    const outs: Record<string, unknown> = { ...props, stackId: stack.id, state: stack.state, serverUrl: conn.endpoint };
+    if (stack.name !== props.name) outs.name = stack.name;
+    if ((stack.description ?? "") !== (props.description ?? "")) outs.description = stack.description;
+    return { id: stack.id as string, props: sanitize(outs) };
+  },
+
+  async update(id: string, _olds: any, news: any) {
+    const conn = connectionFor(news, this.settings, "apiKey");
+    // PUT replaces: a description removed from the program is removed on the server.
+    const stack = await expectOk(conn, "PUT", stackPath(news.envId, id), bodyOf(news, BODY_FIELDS));
+    return { outs: sanitize({ ...news, stackId: stack.id, state: stack.state, serverUrl: conn.endpoint }) };
+  },
+
+  async delete(id: string, props: any) {
+    const conn = connectionFor(props, this.settings, "apiKey");
+    const path = stackPath(props.envId, id);
+    const reply = await callApi(conn, "DELETE", path);
+    if (reply.status === 404) return;
+    if (reply.status >= 300) throw new Error(describeFailure("DELETE", conn.endpoint + path, reply));
+    // Its services' containers go first; the stack record is purged after them.
+    await pollUntil(async () => {
+      const r = await callApi(conn, "GET", path);
+      if (r.status === 404) return { done: true, pending: "" };
+      if (r.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + path, r));
+      return { done: false, pending: `stack ${id} is ${r.body.state} (its services' instances are being removed)` };
+    }, { what: `stack ${id} to be removed`, timeoutMs: (Number(props.waitTimeoutSeconds) || 120) * 1000 });
+  },
+};
+
+/** Keys given as undefined must not hide the ones taken from a parent resource. */
+export function definedOnly(obj: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
+}
+
+export class Stack extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly envId: pulumi.Output<string>;
+  declare readonly endpoint: pulumi.Output<string | undefined>;
+  declare readonly apiKey: pulumi.Output<string | undefined>;
+  declare readonly stackId: pulumi.Output<string>;
+  declare readonly state: pulumi.Output<string>;
+  declare readonly serverUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: StackArgs, opts?: pulumi.CustomResourceOptions) {
+    const { environment, ...rest } = args;
+    const props: Record<string, unknown> = {
+      ...(environment ? { envId: environment.envId, endpoint: environment.serverUrl, apiKey: environment.apiKey } : {}),
+      ...definedOnly(rest),
+    };
+    for (const k of COMPUTED) props[k] = undefined;
+    if (props.apiKey !== undefined) props.apiKey = pulumi.secret(props.apiKey as pulumi.Input<string>);
+    super(stackProvider, name, props, {
+      ...opts,
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
+    }, "drover", "Stack");
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Polling under the provider's own deadline. Each probe says whether it is done and, if
+ * not, what is still pending, so a timeout can tell the user why.
+ */
+export interface Probe<T> {
+  done: boolean;
+  pending: string;
+  value?: T;
+  /** A state that will not resolve by waiting (e.g. the record vanished): stop now. */
+  failed?: boolean;
+}
+
+export async function pollUntil<T>(probe: () => Promise<Probe<T>>, opts: { what: string; timeoutMs: number }): Promise<T | undefined> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let interval = 100;
+  let last: Probe<T> | undefined;
+  let lastError: string | undefined;
+  for (;;) {
+    try {
+      last = await probe();
+      lastError = undefined;
+      if (last.done) return last.value;
+      if (last.failed) throw new Error(`${opts.what} failed: ${last.pending}`);
+    } catch (err: any) {
+      if (last?.failed) throw err;
+      lastError = err?.message ?? String(err);
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      const pending = last ? last.pending : "no answer yet";
+      throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${opts.what}; still pending: ${pending}` +
+        (lastError ? `; last error: ${lastError}` : ""));
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, left)));
+    interval = Math.min(interval * 2, 1000);
+  }
+}
