@@ -2,7 +2,6 @@ import type { Benchmark, BenchResult } from "./result";
 
 /** Benchmarks by name; each module is loaded only when it runs. */
 const benchmarks: Record<string, () => Benchmark> = {
-  "docker-start": () => require("./docker-start.bench").benchmark,
   "dns": () => require("./dns.bench").benchmark,
   "scheduler": () => require("./scheduler.bench").benchmark,
   "server-start": () => require("./server-start.bench").benchmark,

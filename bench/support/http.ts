@@ -68,7 +68,9 @@ export interface EnvHandle {
   base: string;
 }
 
-export async function createEnvironment(baseUrl: string, adminKey: string, name: string): Promise<EnvHandle> {
-  const env = await new Api(baseUrl, adminKey).ok("POST", "/v1/environments", { name });
+export async function createEnvironment(
+  baseUrl: string, adminKey: string, name: string, network?: { cidr: string; hostSubnetPrefix: number },
+): Promise<EnvHandle> {
+  const env = await new Api(baseUrl, adminKey).ok("POST", "/v1/environments", { name, ...(network ? { network } : {}) });
   return { id: env.id, apiKey: env.apiKey, registrationToken: env.registrationToken, api: new Api(baseUrl, env.apiKey), base: `/v1/environments/${env.id}` };
 }

@@ -53,7 +53,9 @@ export function spawnServer(opts: {
   listen: string; redis: string; adminKeyFile: string; keyPrefix: string; logFile: string;
   agentRedis?: string; disconnectGrace?: string; serverId?: string;
 }): Child {
-  return spawnLogged([process.execPath, droverBin, "server",
+  // DROVER_BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. --cpu-prof), to look into a run.
+  const nodeArgs = (process.env.DROVER_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  return spawnLogged([process.execPath, ...nodeArgs, droverBin, "server",
     "--listen", opts.listen, "--redis", opts.redis, "--admin-key-file", opts.adminKeyFile, "--key-prefix", opts.keyPrefix,
     ...(opts.agentRedis ? ["--agent-redis", opts.agentRedis] : []),
     ...(opts.disconnectGrace ? ["--disconnect-grace", opts.disconnectGrace] : []),

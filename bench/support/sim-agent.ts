@@ -37,7 +37,10 @@ export interface SimStats {
 }
 
 export function newSimStats(): SimStats {
-  return { desiredSeen: 0, observedWritten: 0, instancesReported: 0, heartbeatsFailed: 0, errors: 0 };
+  return {
+    desiredSeen: 0, observedWritten: 0, instancesReported: 0, heartbeatsFailed: 0, errors: 0,
+    firstDesiredAt: undefined, lastDesiredAt: undefined, lastObservedAt: undefined, lastError: undefined,
+  };
 }
 
 const agentVersion = "0.1.0-sim";
@@ -69,6 +72,8 @@ export class SimHost {
   private stopped = false;
   private cursor: string;
   private lastGeneration = 0;
+  /** The last desired document answered. */
+  lastDesired?: HostDesiredState;
   private running?: Promise<void>;
   private pending = false;
 
@@ -155,11 +160,17 @@ export class SimHost {
     this.stats.desiredSeen++;
     this.stats.firstDesiredAt ??= now;
     this.stats.lastDesiredAt = now;
-    await this.reports.observed(allRunning(desired));
+    await this.writeObserved(allRunning(desired));
     this.lastGeneration = desired.generation;
+    this.lastDesired = desired;
     this.stats.observedWritten++;
     this.stats.instancesReported += desired.instances.length;
     this.stats.lastObservedAt = Date.now();
+  }
+
+  /** SET observed, then XADD reports `type observed generation N` (agent/reports.ts). */
+  writeObserved(observed: ReturnType<typeof buildObserved>): Promise<void> {
+    return this.reports.observed(observed);
   }
 
   private fail(err: unknown): void {

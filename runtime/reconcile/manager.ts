@@ -113,6 +113,11 @@ export class ReconcileManager {
   private async pass(envId: string, led: Led): Promise<void> {
     led.dirty = false;
     led.lastPass = Date.now();
+    // A long pass (a large environment) must not outlive its lease: renew it meanwhile, so
+    // the pass's fenced writes are not refused because this server lost leadership to itself.
+    const renew = setInterval(() => {
+      this.o.lease.acquireOrRenew(envId, this.o.serverId, this.o.leaseTtlMs).catch(() => undefined);
+    }, Math.max(100, Math.floor(this.o.leaseTtlMs / 3)));
     try {
       const res = await reconcileEnvironment(envId, led.fence, {
         store: this.o.store, redis: this.o.redis, keys: this.o.keys, graceMs: this.o.graceMs, log: this.o.log,
@@ -126,6 +131,8 @@ export class ReconcileManager {
       if (isTransientPassError(err)) { led.dirty = true; return; }
       if ((err as { code?: string }).code === "NotLeader") { this.led.delete(envId); return; }
       throw err;
+    } finally {
+      clearInterval(renew);
     }
   }
 

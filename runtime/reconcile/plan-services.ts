@@ -119,8 +119,9 @@ function clusterSnapshot(hosts: HostRecord[], instances: InstanceRecord[]): Clus
       id: h.id,
       name: h.name,
       labels: h.labels,
-      // The scheduler places only on `active` hosts; a deactivated host must look inactive to it.
-      state: takesNewInstances(h) ? "active" : h.deactivated ? "inactive" : h.state,
+      // The scheduler places only on `active` hosts: a deactivated host must look inactive to
+      // it, and a host without a subnet (the network is full) has no address to give.
+      state: !takesNewInstances(h) ? (h.deactivated ? "inactive" : h.state) : h.subnet ? "active" : "without a subnet (network full)",
       instances: (byHost.get(h.id) ?? []).map(toInstanceSnapshot),
     })),
   };

@@ -125,13 +125,22 @@ t.test("a full host subnet: the instance is not created and the service says why
   t.equal(plan.desired[0].instances.length, 5, "the agent gets only the created ones");
 });
 
-t.test("a full network: the extra host gets no subnet and its instances report it", async (t) => {
+t.test("a full network: the extra host gets no subnet and takes no instance", async (t) => {
   const e = { ...env(), network: { cidr: "10.42.0.0/23", hostSubnetPrefix: 24 } };
   const hosts = [newHost("h1", { createdAt: "1" }), newHost("h2", { createdAt: "2" }), newHost("h3", { createdAt: "3" })];
   const plan = planEnvironment(input({ env: e, hosts, services: [service("agent", { global: true })] }));
   t.same(puts<HostRecord>(plan, "host").map((h) => h.id).sort(), ["h1", "h2"]);
-  t.same(created(plan).map((i) => i.hostId).sort(), ["h1", "h2"]);
+  t.same(created(plan).map((i) => i.hostId).sort(), ["h1", "h2"], "a global service skips the host without a subnet");
   const svc = puts<ServiceRecord>(plan, "service")[0];
-  t.equal(svc.transitioning, "error");
-  t.match(svc.transitioningMessage, /host h3: no free \/24 subnet left in 10.42.0.0\/23 \(2 of 2 in use\)/);
+  t.not(svc.transitioning, "error", "skipping a host is not an error for a global service");
+});
+
+t.test("a host left without a subnet (network full) takes no instances", async (t) => {
+  const { planEnvironment } = await import("../../../runtime/reconcile/plan");
+  const f = await import("./fixtures");
+  const inp = f.input({ hosts: [f.host("h1"), f.newHost("h2")], services: [f.service("web", { scale: 2 })] });
+  inp.snapshot.env = { ...inp.snapshot.env, network: { cidr: "10.42.1.0/24", hostSubnetPrefix: 24 } };
+  const plan = planEnvironment(inp);
+  const made = plan.batch.put.filter((p) => p.kind === "instance").map((p) => p.record as { hostId: string });
+  t.same(made.map((i) => i.hostId), ["h1", "h1"], "both instances go to the host that has a subnet");
 });
