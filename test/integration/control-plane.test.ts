@@ -3,6 +3,7 @@ import t from "tap";
 import { labForTest, type Lab, type LabHost } from "../lab";
 import { ControlPlane, type EnvAccess } from "../support/control-plane";
 import { waitFor } from "../support/wait";
+import { makeKeys } from "../../runtime/store/keys";
 
 // Issue 3 end to end: a server, Redis and an agent per lab host, driven through the API,
 // checked in each host's own dockerd.
@@ -178,7 +179,7 @@ t.test("control plane on three lab hosts", async (t) => {
   await t.test("two servers: one leader, no double placement", async (t) => {
     const port2 = await (await import("../support/free-port")).freePort(lab.gatewayIp);
     await cp.startServer("s2", port2);
-    const leader = await cp.redis.client().get(`${cp.keyPrefix}:{${env.id}}:leader`);
+    const leader = await cp.redis.client().get(makeKeys(cp.keyPrefix).env(env.id).leader);
     t.match(leader, /^s[12]:\d+$/, "one server holds the environment's lease");
     await env.api.ok("POST", `${env.base}/services/${web.id}?action=scale`, { scale: 5 });
     await converged(lab, env, web.id, "app-web-", 5, "web scale 5 with two servers");

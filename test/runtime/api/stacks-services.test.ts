@@ -1,5 +1,6 @@
 /** CRUD of stacks and services, and what each change and action does to the records. */
 import t from "tap";
+import { makeKeys } from "../../../runtime/store/keys";
 import { apiFixture, seedEnv } from "./api-fixture";
 
 t.test("stacks: create, read, update, list, delete (with its services)", async (t) => {
@@ -206,7 +207,7 @@ t.test("teardown marks the environment removing; it then takes no changes", asyn
   t.same(down.body.actions, {});
   const again = await f.call("POST", `/v1/environments/${env.id}?action=teardown`, { key: f.adminKey });
   t.equal(again.status, 202, "tearing down twice is harmless");
-  const reconcile = await f.redis.xlen(`${f.prefix}:{${env.id}}:reconcile`);
+  const reconcile = await f.redis.xlen(makeKeys(f.prefix).env(env.id).reconcile);
   t.ok(reconcile > 0, "the reconciler was nudged");
   await f.unchanged([env.id], "writes into a removing environment", async () => {
     const r = await f.call("POST", `/v1/environments/${env.id}/services`, { key: env.apiKey, body: { stackId: stack.id, name: "late", image: "busybox" } });
