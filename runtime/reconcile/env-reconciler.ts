@@ -5,6 +5,7 @@ import type { HostDesiredState, HostObservedState } from "../protocol/model";
 import type { Keys } from "../store/keys";
 import type { Store } from "../store/store";
 import { isEmptyPlan, planEnvironment } from "./plan";
+import { quietStateOf, type QuietState } from "./quiet";
 import type { Plan } from "./plan-types";
 
 export interface EnvReconcilerDeps {
@@ -20,6 +21,11 @@ export interface EnvReconcilerDeps {
 export interface PassResult {
   /** The hosts seen, so the caller can watch their report streams. */
   hostIds: string[];
+  /**
+   * When the pass found nothing to do: what it saw, so the next periodic pass can be skipped
+   * while the revision and every host's heartbeat presence stay the same (see quiet.ts).
+   */
+  quiet?: QuietState;
   changed: boolean;
   purged: boolean;
   plan?: Plan;
@@ -55,7 +61,10 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     graceMs: deps.graceMs,
     newId: () => `i${randomBytes(6).toString("hex")}`,
   });
-  if (isEmptyPlan(plan)) return { hostIds, changed: false, purged: false, plan };
+  if (isEmptyPlan(plan)) {
+    const quiet = quietStateOf(snapshot, heartbeats);
+    return { hostIds, quiet, changed: false, purged: false, plan };
+  }
 
   if (plan.batch.put.length || plan.batch.remove.length) {
     await store.write(envId, plan.batch, { expectRev: snapshot.rev, fence });

@@ -2,6 +2,7 @@ import type Redis from "ioredis";
 import type { Keys } from "../store/keys";
 import type { Store } from "../store/store";
 import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
+import { stillQuiet, type QuietState } from "./quiet";
 
 /** What the manager needs from the leader lease (runtime/store/leader-lease.ts). */
 export interface LeaderLeaseApi {
@@ -28,6 +29,8 @@ export interface ManagerOptions {
 interface Led {
   fence: number;
   hostIds: string[];
+  /** Set after a pass that planned nothing; cleared by any signal. */
+  quiet?: QuietState;
   dirty: boolean;
   lastPass: number;
 }
@@ -79,6 +82,10 @@ export class ReconcileManager {
         for (const [envId, led] of this.led) {
           if (!this.running) break;
           if (!led.dirty && Date.now() - led.lastPass < this.o.tickMs) continue;
+          if (!led.dirty && led.quiet && await this.isStillQuiet(envId, led, led.quiet)) {
+            led.lastPass = Date.now();
+            continue;
+          }
           await this.pass(envId, led);
         }
         await this.waitForSignal();
@@ -110,8 +117,17 @@ export class ReconcileManager {
     for (const envId of [...this.led.keys()]) if (!seen.has(envId)) this.led.delete(envId);
   }
 
+  private async isStillQuiet(envId: string, led: Led, quiet: QuietState): Promise<boolean> {
+    const [rev, heartbeats] = await Promise.all([
+      this.o.redis.get(this.o.keys.env(envId).rev),
+      this.o.store.heartbeats(envId, led.hostIds),
+    ]);
+    return stillQuiet(quiet, Number(rev ?? 0), heartbeats);
+  }
+
   private async pass(envId: string, led: Led): Promise<void> {
     led.dirty = false;
+    led.quiet = undefined;
     led.lastPass = Date.now();
     // A long pass (a large environment) must not outlive its lease: renew it meanwhile, so
     // the pass's fenced writes are not refused because this server lost leadership to itself.
@@ -124,6 +140,7 @@ export class ReconcileManager {
       });
       this.passes++;
       led.hostIds = res.hostIds;
+      led.quiet = res.quiet;
       if (res.purged) this.led.delete(envId);
       // A pass that wrote something is followed by another: its own writes may enable more.
       else if (res.changed) led.dirty = true;
@@ -162,7 +179,7 @@ export class ReconcileManager {
       if (entries.length) this.streamIds.set(stream, entries[entries.length - 1][0]);
       const envId = this.envOfStream(stream);
       const led = envId ? this.led.get(envId) : undefined;
-      if (led) led.dirty = true;
+      if (led) { led.dirty = true; led.quiet = undefined; }
     }
   }
 

@@ -1,0 +1,15 @@
+import t from "tap";
+import { quietStateOf, stillQuiet } from "../../../runtime/reconcile/quiet";
+import { env, host, input } from "./fixtures";
+
+t.test("a quiet environment stays quiet only while nothing a pass reads changes", async (t) => {
+  const snap = input({ hosts: [host("h1"), host("h2")] }).snapshot;
+  const quiet = quietStateOf({ ...snap, rev: 7 }, { h1: 3000, h2: 3000 })!;
+  t.ok(stillQuiet(quiet, 7, { h1: 1200, h2: 900 }), "same revision, same heartbeats present: skip");
+  t.notOk(stillQuiet(quiet, 8, { h1: 1200, h2: 900 }), "a record changed");
+  t.notOk(stillQuiet(quiet, 7, { h1: 1200, h2: undefined }), "a heartbeat vanished");
+  t.notOk(stillQuiet(quiet, 7, { h1: 1200, h2: 900, h3: 100 }), "a host appeared");
+  const counting = quietStateOf({ ...snap, hosts: [host("h1", {}, { state: "reconnecting" })] }, { h1: undefined })!;
+  t.notOk(stillQuiet(counting, snap.rev, { h1: undefined }), "a reconnecting host changes with time alone");
+  t.equal(quietStateOf({ ...snap, env: env("removing") }, {}), undefined, "an environment being torn down is never quiet");
+});
