@@ -5,7 +5,7 @@ import { Forwarder } from "../../../agent/dns/forwarder";
 import { ForwardCache } from "../../../agent/dns/forward-cache";
 import { ip, sampleDirectory, withBigService } from "./support/directory";
 import { aRecords } from "./support/fake-upstream";
-import { prng } from "./support/prng";
+import { prng } from "../../support/prng";
 import { queryPacket } from "./support/udp";
 
 // Thousands of hostile datagrams straight into the handler (no socket, so it is fast and

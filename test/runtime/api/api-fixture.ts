@@ -3,6 +3,7 @@
  * createApi() on 127.0.0.1:0, and an HTTP client. At teardown the server closes and every
  * key and ACL user under the prefix is deleted.
  */
+import { keysUnder } from "../store/store-fixture";
 import { randomBytes } from "crypto";
 import { request } from "http";
 import Redis from "ioredis";
@@ -141,16 +142,6 @@ export function httpCall(base: string, method: string, path: string, o: CallOpti
   });
 }
 
-async function keysUnder(redis: Redis, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    found.push(...batch);
-    cursor = next;
-  } while (cursor !== "0");
-  return found.sort();
-}
 
 async function dumpPrefix(redis: Redis, prefix: string): Promise<unknown> {
   const out: Record<string, unknown> = {};

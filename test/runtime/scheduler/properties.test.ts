@@ -5,6 +5,7 @@
  * was a best one at the time, unplaceable only when no host could take one more, and the
  * same answer twice.
  */
+import { prng } from "../../support/prng";
 import t from "tap";
 import {
   AFFINITY_VARIANTS,
@@ -19,16 +20,6 @@ import {
   validateSchedulingLabels,
 } from "../../../runtime/scheduler";
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed from its number. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const webService = { id: "svc-web", name: "web", stackName: "shop", labels: {} as Record<string, string>, ports: [] as HostPort[] };
 
