@@ -3,7 +3,8 @@
  * createApi() on 127.0.0.1:0, and an HTTP client. At teardown the server closes and every
  * key and ACL user under the prefix is deleted.
  */
-import { keysUnder } from "../store/store-fixture";
+import { keysUnder, pollUntil } from "../store/store-fixture";
+export { pollUntil };
 import { randomBytes } from "crypto";
 import { request } from "http";
 import Redis from "ioredis";
@@ -167,16 +168,6 @@ async function deleteUnderPrefix(redis: Redis, prefix: string): Promise<void> {
   for (const user of users.filter((u) => u.startsWith(`${prefix}-`))) await redis.call("ACL", "DELUSER", user);
 }
 
-/** Polls `check` until it returns true, failing after `timeoutMs` (never a fixed sleep). */
-export async function pollUntil(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let pause = 5;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, pause));
-    pause = Math.min(pause * 2, 100);
-  }
-}
 
 /** A stack and a service in a fresh environment, for tests that need something to work on. */
 export async function seedEnv(f: ApiFixture, name?: string) {

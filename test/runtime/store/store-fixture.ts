@@ -1,3 +1,4 @@
+import { waitFor } from "../../support/wait";
 import { randomBytes } from "crypto";
 import Redis, { type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../../../runtime/protocol/errors";
@@ -74,15 +75,9 @@ export async function droverError(promise: Promise<unknown>, code: DroverError["
   throw new Error(`expected DroverError ${code}, but it succeeded`);
 }
 
-/** Polls `check` until it returns true, failing after `timeoutMs` (never a fixed sleep). */
+/** Polls `check` until it returns true, failing after `timeoutMs`: test/support/wait.ts with this file's argument order. */
 export async function pollUntil(what: string, check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let pause = 5;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, pause));
-    pause = Math.min(pause * 2, 100);
-  }
+  await waitFor(check, { what, timeoutMs, intervalMs: 5, maxIntervalMs: 100 });
 }
 
 /** Stream entries as {id, fields} objects. */
