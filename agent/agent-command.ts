@@ -22,6 +22,9 @@ export const agentCommand: Command = {
     "",
     "--url and --token are needed only to register: an agent restarted with a saved identity",
     "that Redis still accepts reuses it. Logs are JSON lines on stdout.",
+    "",
+    "Environment: DROVER_DNS_LISTEN=off|IP[:PORT] where the DNS responder listens",
+    "(default 169.254.169.250:53; off = no responder, for an agent sharing a namespace with another).",
   ].join("\n"),
   async run(argv) {
     const { values, positionals } = parseArgs({

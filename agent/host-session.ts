@@ -2,13 +2,15 @@ import type Docker from "dockerode";
 import { makeKeys } from "../runtime/store/keys";
 import { backoffMs, delay } from "./backoff";
 import { Coalescer } from "./coalescer";
+import { dnsListenFromEnv, HostDns } from "./dns/host-dns";
 import { DockerContainers } from "./docker/containers";
 import { ContainerEvent, DockerEventWatcher } from "./docker/events";
 import { Heartbeat } from "./heartbeat";
 import type { SavedIdentity, StateDir } from "./identity";
 import { errorMessage, Logger } from "./log";
 import { initialCursor, Nudge, NudgeReader } from "./nudges";
-import { Reconciler } from "./reconcile";
+import { NetworkManager } from "./network/manager";
+import { networkStatusReason, Reconciler } from "./reconcile";
 import { RedisLink, whenReady } from "./redis-link";
 import { Reports } from "./reports";
 
@@ -23,6 +25,8 @@ export type SessionOutcome = "stopped" | "teardown" | "rejected";
 export class HostSession {
   private finish!: (outcome: SessionOutcome) => void;
   private readonly finished = new Promise<SessionOutcome>((resolve) => { this.finish = resolve; });
+  /** The host's DNS responder (absent with DROVER_DNS_LISTEN=off). */
+  private dns?: HostDns;
 
   constructor(
     private readonly identity: SavedIdentity,
@@ -44,30 +48,41 @@ export class HostSession {
     const link = new RedisLink(r.redis, r.hostId, log);
     const reports = new Reports(link, keys);
     const containers = new DockerContainers(this.docker, { envId: r.envId, hostId: r.hostId }, log);
-    const reconciler = new Reconciler(link, keys, r.hostId, containers, reports, log);
+    const network = new NetworkManager(this.docker, this.state.dir, log);
+    const reconciler = new Reconciler(link, keys, r.hostId, containers, reports, log, network);
     const coalescer = new Coalescer((reasons) => reconciler.reconcile(reasons));
+    network.on("change", () => coalescer.trigger(networkStatusReason));
     const heartbeat = new Heartbeat(link, keys.heartbeat, r.heartbeatIntervalMs, r.heartbeatTtlMs, this.agentVersion, log);
     const events = new DockerEventWatcher(this.docker, r.hostId, log, (e) => this.onContainerEvent(e, reports, link, coalescer), () => coalescer.trigger("docker-events-connected"));
     const cursor = this.state.loadCursor(r.hostId) ?? initialCursor(this.identity.registeredAt);
     const nudges = new NudgeReader(link, keys.nudges, cursor, (id) => this.state.saveCursor(r.hostId, id), (n) => this.onNudge(n, coalescer), log);
 
-    link.onReady(() => coalescer.trigger("redis-ready"));
+    const dnsListen = dnsListenFromEnv();
+    if (dnsListen !== "off") {
+      this.dns = new HostDns({
+        source: link.cmd, key: makeKeys(r.redis.keyPrefix).env(r.envId).dns, ...dnsListen, ensureAddress: true, log: log.child({ component: "dns" }),
+      });
+    }
+    const dns = this.dns;
+    link.onReady(() => { coalescer.trigger("redis-ready"); dns?.onRedisReady(); });
     link.onRejected(() => this.finish("rejected"));
     link.connect();
     heartbeat.start();
     events.start();
     nudges.start();
+    dns?.start();
     // The start reconcile waits (briefly) for Redis so it can read the desired state; if Redis
     // is down it runs anyway and the redis-ready trigger catches up later.
     void whenReady(link.cmd, 5_000).then(() => coalescer.trigger("start"));
-    const resync = setInterval(() => coalescer.trigger("resync"), r.resyncIntervalMs);
+    const resync = setInterval(() => { coalescer.trigger("resync"); dns?.refresh("resync"); }, r.resyncIntervalMs);
     log.info("agent running", { hostId: r.hostId, envId: r.envId, heartbeatIntervalMs: r.heartbeatIntervalMs, resyncIntervalMs: r.resyncIntervalMs });
 
     const outcome = await this.finished;
     clearInterval(resync);
-    await Promise.all([nudges.stop(), events.stop()]);
+    await Promise.all([nudges.stop(), events.stop(), dns?.stop()]);
     await coalescer.stop();
-    if (outcome === "teardown") await this.teardown(containers, reports);
+    if (outcome === "teardown") await this.teardown(containers, reports, network);
+    else await network.stop();
     heartbeat.stop();
     link.close();
     if (outcome === "teardown") this.state.deleteIdentity();
@@ -80,6 +95,11 @@ export class HostSession {
       this.log.info("teardown requested", { nudge: nudge.id });
       this.finish("teardown");
       return false;
+    }
+    if (nudge.type === "dns") {
+      const version = Number(nudge.fields.version);
+      this.dns?.refresh("nudge", Number.isSafeInteger(version) ? version : undefined);
+      return true;
     }
     if (nudge.type !== "desired") this.log.warn("unknown nudge type; reconciling anyway", { nudge: nudge.id, type: nudge.type });
     coalescer.trigger("nudge");
@@ -99,7 +119,7 @@ export class HostSession {
   }
 
   /** Removes every drover container of this host, then tells the server (retrying while Redis is away). */
-  private async teardown(containers: DockerContainers, reports: Reports): Promise<void> {
+  private async teardown(containers: DockerContainers, reports: Reports, network: NetworkManager): Promise<void> {
     let removed = 0;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -115,6 +135,8 @@ export class HostSession {
         await delay(wait);
       }
     }
+    // After the containers: the bridge network can only go once nothing is attached.
+    await network.teardown().catch((err) => this.log.error("teardown: removing the overlay failed", { reason: errorMessage(err) }));
     for (let attempt = 0; ; attempt++) {
       try {
         await reports.teardownDone(removed);

@@ -1,5 +1,5 @@
 import type { ContainerInspectInfo } from "dockerode";
-import type { HostDesiredState, HostObservedState, InstanceStatus } from "../runtime/protocol/model";
+import type { HostDesiredState, HostNetworkStatus, HostObservedState, InstanceStatus } from "../runtime/protocol/model";
 
 /** An InstanceStatus from `docker inspect` (pure). */
 export function statusFromInspect(info: ContainerInspectInfo): InstanceStatus {
@@ -17,13 +17,15 @@ export function statusFromInspect(info: ContainerInspectInfo): InstanceStatus {
 /**
  * The observed document for one applied generation. Instances are the desired ones only:
  * a container being removed is not reported, an instance without a container is `missing`,
- * and an instance whose action failed is `error` with the reason.
+ * and an instance whose action failed is `error` with the reason. `network` is the overlay
+ * as the agent last saw it (absent before the host had a network spec).
  */
 export function buildObserved(
   desired: HostDesiredState,
   inspected: Map<string, ContainerInspectInfo>,
   errors: Map<string, string>,
   now: Date = new Date(),
+  network?: HostNetworkStatus,
 ): HostObservedState {
   const instances: Record<string, InstanceStatus> = {};
   for (const instance of desired.instances) {
@@ -32,5 +34,5 @@ export function buildObserved(
     const base: InstanceStatus = info ? statusFromInspect(info) : { state: "missing", restartCount: 0 };
     instances[instance.id] = error && base.state !== "running" ? { ...base, state: "error", error } : base;
   }
-  return { hostId: desired.hostId, appliedGeneration: desired.generation, instances, reportedAt: now.toISOString() };
+  return { hostId: desired.hostId, appliedGeneration: desired.generation, instances, ...(network ? { network } : {}), reportedAt: now.toISOString() };
 }

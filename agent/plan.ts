@@ -1,6 +1,6 @@
 import { containerLabels } from "../runtime/protocol/agent-protocol";
 import type { DesiredInstance, HostDesiredState, RestartPolicySpec } from "../runtime/protocol/model";
-import { specHash } from "./spec-hash";
+import { instanceHash } from "./docker/container-config";
 
 /**
  * Pure reconcile planning: what to do to make a host's drover containers match its desired
@@ -55,7 +55,7 @@ export function planHost(desired: HostDesiredState, containers: ManagedContainer
   for (const instance of desired.instances) {
     if (wanted.has(instance.id)) continue; // a duplicate id in the document: the first one wins
     wanted.add(instance.id);
-    const hash = specHash(instance.spec);
+    const hash = instanceHash(instance);
     const candidates = byInstance.get(instance.id) ?? [];
     if (candidates.length === 0) {
       actions.push({ kind: "create", instance });

@@ -1,14 +1,18 @@
 import type { ContainerInspectInfo } from "dockerode";
 import { containerLabels } from "../runtime/protocol/agent-protocol";
-import type { HostDesiredState } from "../runtime/protocol/model";
+import type { HostDesiredState, HostObservedState } from "../runtime/protocol/model";
 import type { HostKeys } from "../runtime/store/keys";
 import { parseDesired } from "./desired";
 import type { DockerContainers } from "./docker/containers";
+import type { NetworkManager } from "./network/manager";
 import { errorMessage, Logger } from "./log";
 import { buildObserved } from "./observed";
 import { PlanAction, planHost } from "./plan";
 import { RedisLink, redisReason } from "./redis-link";
 import type { Reports } from "./reports";
+
+/** The coalescer reason for "only the overlay status changed". */
+export const networkStatusReason = "network-status";
 
 /** Plan/apply passes per reconcile: a second one only follows an adoption. */
 const maxPasses = 3;
@@ -21,6 +25,8 @@ export class Reconciler {
   private lastDesired?: HostDesiredState;
   private lastDesiredText?: string;
   private waitingLogged = false;
+  /** The last observed document written, so a network status change can be reported without a Docker pass. */
+  private lastObserved?: HostObservedState;
 
   constructor(
     private readonly link: RedisLink,
@@ -29,6 +35,7 @@ export class Reconciler {
     private readonly containers: DockerContainers,
     private readonly reports: Reports,
     private readonly log: Logger,
+    private readonly network?: NetworkManager,
   ) {}
 
   /** The desired document the agent is working from (for tests and logs). */
@@ -37,8 +44,15 @@ export class Reconciler {
   }
 
   async reconcile(reasons: string[]): Promise<void> {
+    // Only the overlay status changed: write it into the last report, no Docker pass needed.
+    if (reasons.length === 1 && reasons[0] === networkStatusReason && this.lastObserved) {
+      await this.write({ ...this.lastObserved, network: this.network?.status(), reportedAt: new Date().toISOString() });
+      return;
+    }
     const desired = await this.readDesired(reasons);
     if (!desired) return;
+    // The bridge network must exist before containers join it.
+    await this.network?.apply(desired.network);
     const errors = new Map<string, string>();
     let acted = 0;
     try {
@@ -125,16 +139,21 @@ export class Reconciler {
         const info = await this.containers.inspect(c.id);
         if (info) inspected.set(id, info);
       }
-      observed = buildObserved(desired, inspected, errors);
+      observed = buildObserved(desired, inspected, errors, new Date(), this.network?.status());
     } catch (err) {
       this.log.error("could not inspect containers for the observed report", { reason: errorMessage(err) });
       return;
     }
+    await this.write(observed);
+  }
+
+  private async write(observed: HostObservedState): Promise<void> {
+    this.lastObserved = observed;
     try {
       await this.reports.observed(observed);
     } catch (err) {
       this.link.noteError(err);
-      this.log.warn("observed state not written (redis unavailable); will write after the next reconcile", { generation: desired.generation, reason: redisReason(err) });
+      this.log.warn("observed state not written (redis unavailable); will write after the next reconcile", { generation: observed.appliedGeneration, reason: redisReason(err) });
     }
   }
 }

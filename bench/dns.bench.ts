@@ -9,6 +9,8 @@
  * A single Node client is also the ceiling dnsmasq reaches here, so the server CPU used
  * is reported beside the rates. drover also runs once with its encoded-answer cache off,
  * to show what the cache buys ("before").
+ * drover's responder is started the way the agent starts it (agent/dns/host-dns.ts: the
+ * directory read as an EnvDnsDocument, UDP and TCP on one port); the load is UDP.
  */
 import { ChildProcess, execFileSync, fork, spawn } from "child_process";
 import * as dgram from "dgram";
@@ -17,7 +19,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import type { DnsDirectory } from "../agent/dns/directory";
-import { startDnsServer, DnsServer } from "../agent/dns/server";
+import { HostDns } from "../agent/dns/host-dns";
+import { createLogger } from "../agent/log";
 import type { Benchmark, BenchResult } from "./result";
 import { percentile, round } from "./result";
 
@@ -184,6 +187,20 @@ async function ask(port: number, name: string, timeoutMs = 500): Promise<string[
   }
 }
 
+/** The agent's DNS component on 127.0.0.1 (any port), its document from a fixed source instead of Redis. */
+async function startAsAgent(directory: DnsDirectory, answerCacheSize?: number): Promise<{ port: number; stop(): Promise<void> }> {
+  const raw = JSON.stringify({ version: 1, directory });
+  const dns = new HostDns({
+    source: { get: async () => raw }, key: "bench", address: "127.0.0.1", port: 0, ensureAddress: false, upstreams: [],
+    server: answerCacheSize === undefined ? {} : { answerCacheSize }, log: createLogger(() => undefined),
+  });
+  dns.start();
+  await dns.ready();
+  await dns.settled();
+  if (dns.port === undefined || dns.version !== 1) throw new Error("drover's responder did not start with the document");
+  return { port: dns.port, stop: () => dns.stop() };
+}
+
 interface Dnsmasq { port: number; proc: ChildProcess; stop(): Promise<void> }
 
 async function startDnsmasq(hostsPath: string, dir: string): Promise<Dnsmasq> {
@@ -260,11 +277,11 @@ export const benchmark: Benchmark = {
     const hostsPath = join(dir, "hosts");
     writeFileSync(hostsPath, hostsFile(records));
     const names = [...records.keys()];
-    const servers: DnsServer[] = [];
+    const servers: { stop(): Promise<void> }[] = [];
     let dnsmasq: Dnsmasq | undefined;
     try {
-      const drover = await startDnsServer({ address: "127.0.0.1", port: 0, directory, upstreams: [] });
-      const uncached = await startDnsServer({ address: "127.0.0.1", port: 0, directory, upstreams: [], answerCacheSize: 0 });
+      const drover = await startAsAgent(directory);
+      const uncached = await startAsAgent(directory, 0);
       servers.push(drover, uncached);
       dnsmasq = await startDnsmasq(hostsPath, dir);
       await checkSameAnswers(drover.port, records, "drover");
@@ -321,7 +338,7 @@ export const benchmark: Benchmark = {
         },
       };
     } finally {
-      await Promise.all(servers.map((s) => s.close()));
+      await Promise.all(servers.map((s) => s.stop()));
       await dnsmasq?.stop();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,6 +7,10 @@ const benchmarks: Record<string, () => Benchmark> = {
   "server-start": () => require("./server-start.bench").benchmark,
   "control-plane": () => require("./control-plane.bench").benchmark,
   "overhead": () => require("./overhead.bench").benchmark,
+  "preview": () => require("./preview.bench").benchmark,
+  "up": () => require("./up.bench").benchmark,
+  "overlay": () => require("./overlay.bench").benchmark,
+  "mesh-ready": () => require("./mesh-ready.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

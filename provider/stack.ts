@@ -1,7 +1,7 @@
 /**
  * `drover:Stack`: a named group of services in an environment. The name is baked into
  * container and DNS names, so a new name (or another environment) replaces the stack; the
- * description updates in place.
+ * description and stack-wide discovery update in place.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { validateStackCreate } from "../runtime/api/validate/stack";
@@ -16,6 +16,8 @@ import { pollUntil } from "./wait";
 export interface StackArgs {
   name: pulumi.Input<string>;
   description?: pulumi.Input<string>;
+  /** Every container of the stack resolves every service of the stack by name, links or not (Rancher's stack-wide discovery). */
+  stackWideDiscovery?: pulumi.Input<boolean>;
   /** Fills envId, endpoint and apiKey from the environment's outputs. */
   environment?: Environment;
   envId?: pulumi.Input<string>;
@@ -25,7 +27,7 @@ export interface StackArgs {
   waitTimeoutSeconds?: pulumi.Input<number>;
 }
 
-const BODY_FIELDS = ["name", "description"] as const;
+const BODY_FIELDS = ["name", "description", "stackWideDiscovery"] as const;
 const COMPUTED = ["stackId", "state", "serverUrl"] as const;
 
 const stackPath = (envId: string, id?: string) =>
@@ -50,7 +52,7 @@ export const stackProvider = {
   async diff(_id: string, olds: any, news: any) {
     return diffInputs(olds, news, {
       replace: ["endpoint", "envId", "name"],
-      update: ["description", "apiKey", "waitTimeoutSeconds"],
+      update: ["description", "stackWideDiscovery", "apiKey", "waitTimeoutSeconds"],
       nameField: "name",
     });
   },
@@ -71,6 +73,7 @@ export const stackProvider = {
     const outs: Record<string, unknown> = { ...props, stackId: stack.id, state: stack.state, serverUrl: conn.endpoint };
     if (stack.name !== props.name) outs.name = stack.name;
     if ((stack.description ?? "") !== (props.description ?? "")) outs.description = stack.description;
+    if ((stack.stackWideDiscovery === true) !== (props.stackWideDiscovery === true)) outs.stackWideDiscovery = stack.stackWideDiscovery === true;
     return { id: stack.id as string, props: sanitize(outs) };
   },
 

@@ -1,6 +1,6 @@
 import { encodeDroverResponse, shuffled, udpLimit } from "./answers";
 import type { Query } from "./query";
-import { HEADER_BYTES, questionLength, recordLength } from "./wire";
+import { FLAG, HEADER_BYTES, questionLength, recordLength } from "./wire";
 
 /**
  * A drover response encoded once by dns-packet for one query, with where its A records
@@ -13,14 +13,18 @@ export interface EncodedAnswer {
   answersAt: number;
   stride: number;
   count: number;
-  /** Records sent: all of them, or as many as fit the asker's UDP limit. */
+  /** Records sent over UDP: all of them, or as many as fit the asker's UDP limit. */
   send: number;
+  /** Records sent over TCP: all of them, or as many as fit a 65,535-byte message. */
+  tcpSend: number;
   /** Bytes after the answers: the SOA of a negative answer and/or our OPT record. */
   tail: number;
 }
 
 /** More records than fit in any UDP response are pointless; a big service gets a random subset. */
 const MAX_RECORDS = 1024;
+/** A DNS message over TCP carries a 16-bit length. */
+export const TCP_MESSAGE_LIMIT = 65_535;
 
 export function encodeAnswer(q: Query, rcode: number, ips: readonly string[], ttl: number): EncodedAnswer {
   const kept = ips.length > MAX_RECORDS ? shuffled(ips, MAX_RECORDS) : ips;
@@ -28,21 +32,22 @@ export function encodeAnswer(q: Query, rcode: number, ips: readonly string[], tt
   const answersAt = HEADER_BYTES + questionLength(packet);
   const stride = kept.length ? recordLength({ name: q.name, type: "A", class: "IN", ttl, data: kept[0] }) : 0;
   const tail = packet.length - answersAt - kept.length * stride;
-  const limit = udpLimit(q);
-  const send = packet.length <= limit || stride === 0 ? kept.length : Math.max(0, Math.floor((limit - answersAt - tail) / stride));
-  return { packet, answersAt, stride, count: kept.length, send, tail };
+  const fit = (limit: number) =>
+    packet.length <= limit || stride === 0 ? kept.length : Math.max(0, Math.floor((limit - answersAt - tail) / stride));
+  return { packet, answersAt, stride, count: kept.length, send: fit(udpLimit(q)), tcpSend: fit(TCP_MESSAGE_LIMIT), tail };
 }
 
 let scratch = new Uint16Array(64);
 
 /**
  * The answer for one query: a copy of the encoded packet with the query's id and its A
- * records in random order; when they do not all fit the asker's UDP limit, a random subset
- * that does (ANCOUNT patched; not TC: any live instance will do, and a TCP retry would gain
- * the client nothing it needs). The cached packet itself is never touched.
+ * records in random order; when they do not all fit (the asker's UDP limit, or 65,535
+ * bytes over TCP), a random subset that does, ANCOUNT patched. Over UDP such a subset
+ * carries TC (RFC 1035 §4.1.1): a resolver that can retries over TCP and gets them all,
+ * one that cannot still has usable addresses. The cached packet itself is never touched.
  */
-export function serveAnswer(e: EncodedAnswer, id: number): Buffer {
-  const k = e.send;
+export function serveAnswer(e: EncodedAnswer, id: number, tcp = false): Buffer {
+  const k = tcp ? e.tcpSend : e.send;
   const out = Buffer.allocUnsafe(e.answersAt + k * e.stride + e.tail);
   if (k === e.count) {
     // All records fit: copy once, then shuffle the 4-byte addresses in place with plain
@@ -68,6 +73,7 @@ export function serveAnswer(e: EncodedAnswer, id: number): Buffer {
     }
     e.packet.copy(out, e.answersAt + k * e.stride, e.packet.length - e.tail);
     out.writeUInt16BE(k, 6);
+    if (!tcp) out.writeUInt16BE(out.readUInt16BE(2) | FLAG.TC, 2);
   }
   out.writeUInt16BE(id, 0);
   return out;

@@ -8,6 +8,8 @@ import { buildDnsIndex, DnsIndex } from "./view-index";
 import { decodeIdIndependent, RCODE } from "./wire";
 
 export type Reply = (packet: Buffer) => void;
+/** How the query came: over TCP an answer may be as big as 65,535 bytes and is never marked truncated. */
+export type Transport = "udp" | "tcp";
 /** Hands a question drover does not own to the upstream resolvers; `msg` is the raw query. */
 export type ForwardFn = (msg: Buffer, query: Query, reply: Reply) => void;
 
@@ -29,7 +31,7 @@ export interface HandlerStats {
 }
 
 /**
- * One datagram in, at most one reply out (now, or later for forwarded names). Holds the
+ * One message (a UDP datagram or one framed TCP message) in, at most one reply out (now, or later for forwarded names). Holds the
  * current index; a new directory replaces it in one assignment, and the last good one
  * stays in service for as long as no new one comes (losing Redis must not empty DNS).
  * Never throws: anything unexpected drops the datagram.
@@ -54,15 +56,15 @@ export class DnsHandler {
     return this.index !== undefined;
   }
 
-  handle(msg: Buffer, sourceIp: string, reply: Reply): void {
+  handle(msg: Buffer, sourceIp: string, reply: Reply, transport: Transport = "udp"): void {
     try {
-      this.handleUnsafe(msg, sourceIp, reply);
+      this.handleUnsafe(msg, sourceIp, reply, transport === "tcp");
     } catch {
       this.stats.crashes++;
     }
   }
 
-  private handleUnsafe(msg: Buffer, sourceIp: string, reply: Reply): void {
+  private handleUnsafe(msg: Buffer, sourceIp: string, reply: Reply, tcp: boolean): void {
     const index = this.index;
     const view = index ? viewFor(index, sourceIp) : undefined;
     // Hot path: these exact bytes (but the id) were answered before for this view.
@@ -72,7 +74,7 @@ export class DnsHandler {
       if (hit) {
         this.stats.queries++;
         this.stats.answered++;
-        reply(serveAnswer(hit, msg.readUInt16BE(0)));
+        reply(serveAnswer(hit, msg.readUInt16BE(0), tcp));
         return;
       }
     }
@@ -113,7 +115,7 @@ export class DnsHandler {
     this.stats.answered++;
     const e = encodeAnswer(q, rcode, ips, this.options.ttlSeconds);
     if (key !== undefined && idIndependent(msg)) this.cache.set(view.id, key, e);
-    reply(serveAnswer(e, q.id));
+    reply(serveAnswer(e, q.id, tcp));
   }
 
   private forwardTo(msg: Buffer, q: Query, reply: Reply): void {

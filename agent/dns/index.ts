@@ -5,3 +5,5 @@ export { resolve, indexFor, Resolution } from "./view";
 export { buildDnsIndex } from "./view-index";
 export { startDnsServer, DnsServer, DnsServerOptions, DnsServerStats } from "./server";
 export { parseResolvConf, readHostUpstreams, upstreamsFromResolvConf } from "./resolv-conf";
+export { HostDns, HostDnsOptions, dnsListenFromEnv } from "./host-dns";
+export { parseEnvDnsDocument } from "./document";

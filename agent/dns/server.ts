@@ -4,6 +4,7 @@ import type { Logger } from "../log";
 import type { DnsDirectory } from "./directory";
 import { Forwarder, ForwarderStats } from "./forwarder";
 import { DnsHandler, HandlerStats } from "./handler";
+import { listenTcp, TcpDnsListener } from "./tcp";
 import { literalLookup, parseUpstream } from "./upstream";
 
 export interface DnsServerOptions {
@@ -28,12 +29,18 @@ export interface DnsServerOptions {
   answerCacheSize?: number;
   /** How long each upstream gets before the next is tried (1000 ms by default). */
   upstreamTimeoutMs?: number;
+  /** Also serve TCP on the same port (true by default): clients retry there after a TC answer. */
+  tcp?: boolean;
+  /** A TCP connection idle this long is closed (10 s by default). */
+  tcpIdleMs?: number;
   log?: Logger;
 }
 
 export interface DnsServerStats extends HandlerStats {
   upstream: ForwarderStats;
   forwardCacheEntries: number;
+  /** TCP connections open now. */
+  tcpConnections: number;
 }
 
 export interface DnsServer {
@@ -46,11 +53,23 @@ export interface DnsServer {
 }
 
 /**
- * drover's DNS responder over UDP. TCP is not served yet: drover's own answers are trimmed
- * to fit UDP rather than truncated, so only a forwarded answer that the upstream truncated
- * (TC, relayed as is) would need it — a client retrying that over TCP finds no listener.
+ * drover's DNS responder over UDP and TCP on one port, one handler for both. A drover
+ * answer too big for the asker's UDP limit goes out as a random subset marked TC; the
+ * client's TCP retry gets every address. (Forwarded names are asked upstream over UDP only:
+ * an upstream's TC answer is relayed as it came.)
  */
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  // Port 0 (tests): UDP picks a free port; TCP may find that number taken, so try again.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (options.port !== 0 || attempt >= 4 || (err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    }
+  }
+}
+
+async function startOnce(options: DnsServerOptions): Promise<DnsServer> {
   const port = options.port ?? 53;
   // Never forward to ourselves: that would loop until every attempt timed out.
   const upstreams = options.upstreams.filter((u) => {
@@ -90,6 +109,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     });
   } catch (err) {
     forwarder.close();
+    try {
+      socket.close(); // a caller that retries (HostDns) must not pile up sockets
+    } catch {
+      // already closed by the failed bind
+    }
     throw err;
   }
   try {
@@ -98,16 +122,36 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     // the kernel's limit applies
   }
   const bound = socket.address();
-  options.log?.info("dns responder listening", { address: bound.address, port: bound.port, upstreams });
+  let tcp: TcpDnsListener | undefined;
+  if (options.tcp ?? true) {
+    try {
+      tcp = await listenTcp({
+        address: options.address,
+        port: bound.port,
+        idleMs: options.tcpIdleMs,
+        onMessage: (msg, source, reply) => handler.handle(msg, source, reply, "tcp"),
+      });
+    } catch (err) {
+      forwarder.close();
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      throw err;
+    }
+  }
+  options.log?.info("dns responder listening", { address: bound.address, port: bound.port, tcp: tcp !== undefined, upstreams });
 
   return {
     address: bound.address,
     port: bound.port,
     setDirectory: (directory) => handler.setDirectory(directory),
-    stats: () => ({ ...handler.stats, upstream: { ...forwarder.stats }, forwardCacheEntries: forwarder.cacheSize }),
-    close: () => new Promise<void>((resolve) => {
-      forwarder.close();
-      socket.close(() => resolve());
+    stats: () => ({
+      ...handler.stats, upstream: { ...forwarder.stats }, forwardCacheEntries: forwarder.cacheSize, tcpConnections: tcp?.connections() ?? 0,
     }),
+    close: async () => {
+      forwarder.close();
+      await Promise.all([
+        new Promise<void>((resolve) => socket.close(() => resolve())),
+        tcp?.close(),
+      ]);
+    },
   };
 }

@@ -121,8 +121,11 @@ export function buildDnsIndex(directory: DnsDirectory): DnsIndex {
       if (!target) continue; // a link to a service that is gone: the alias stays unresolvable
       b.set(normalizeName(alias), addresses(target.id), Rank.Alias);
       const targetStack = stackNameOf(target);
-      // The target's bare name stays hidden: a linked service is reached by its alias.
       if (targetStack) b.addQualified(normalizeName(target.name), targetStack, addresses(target.id));
+      // A linked service of the asker's own stack also answers to its bare name (Rancher's
+      // "svc within the stack"); one of another stack does not: there the bare name could
+      // mean a service of the asker's stack, so it is reached by its alias or svc.stack.
+      if (target.stackId === svc.stackId) b.set(normalizeName(target.name), addresses(target.id), Rank.OwnName);
     }
     view = { id: nextId++, own: b.table, stack: stackTables.get(svc.stackId) };
     viewByService.set(svc.id, view);

@@ -1,7 +1,9 @@
 import type { ContainerCreateOptions } from "dockerode";
 import { containerLabels } from "../../runtime/protocol/agent-protocol";
-import type { DesiredInstance } from "../../runtime/protocol/model";
-import { specHash } from "../spec-hash";
+import { createHash } from "crypto";
+import { DNS_IP, type DesiredInstance } from "../../runtime/protocol/model";
+import { overlayNetworkName } from "../network/bridge";
+import { canonicalJson, specHash } from "../spec-hash";
 
 /** Where a container belongs: written into its labels, which is how drover finds it again. */
 export interface HostContext {
@@ -24,8 +26,18 @@ export function instanceLabels(instance: DesiredInstance, ctx: HostContext): Rec
     [containerLabels.instance]: instance.id,
     [containerLabels.service]: instance.serviceId,
     [containerLabels.stack]: instance.stackId,
-    [containerLabels.specHash]: specHash(instance.spec),
+    [containerLabels.specHash]: instanceHash(instance),
   };
+}
+
+/**
+ * The spec-hash label's value: the spec's hash, and with an overlay address the address
+ * too, so a new address recreates the container. Without one it is the plain spec hash, as
+ * before the overlay existed (existing containers are not recreated by an upgrade).
+ */
+export function instanceHash(instance: Pick<DesiredInstance, "spec" | "ip">): string {
+  if (!instance.ip) return specHash(instance.spec);
+  return createHash("sha256").update(canonicalJson({ spec: instance.spec, ip: instance.ip, network: overlayNetworkName })).digest("hex");
 }
 
 /** docker create options for an instance (pure). */
@@ -41,6 +53,13 @@ export function createOptions(instance: DesiredInstance, ctx: HostContext): Cont
     }
   }
   const policy = spec.restartPolicy ?? { name: "no" };
+  // With an overlay address: on the host's overlay bridge at that address, DNS from drover's responder.
+  const overlay = instance.ip
+    ? {
+      network: { NetworkMode: overlayNetworkName, Dns: [DNS_IP] },
+      config: { NetworkingConfig: { EndpointsConfig: { [overlayNetworkName]: { IPAMConfig: { IPv4Address: instance.ip } } } } },
+    }
+    : undefined;
   return {
     name: instance.name,
     Image: spec.image,
@@ -56,6 +75,8 @@ export function createOptions(instance: DesiredInstance, ctx: HostContext): Cont
         Name: policy.name,
         ...(policy.name === "on-failure" && policy.maximumRetryCount !== undefined ? { MaximumRetryCount: policy.maximumRetryCount } : {}),
       },
+      ...overlay?.network,
     },
+    ...overlay?.config,
   };
 }

@@ -11,6 +11,7 @@
  *                                                                `apiKey` and `registrationToken`, shown only here
  *   GET    /v1/environments/:envId
  *   POST   /v1/environments/:envId?action=teardown              admin only → 202, state `removing`
+ *   POST   /v1/environments/:envId?action=rotateipseckey        → 202 with the new key's `ipsecKeyId` (never the key)
  *   GET    /v1/environments/:envId/registrationtokens
  *   POST   /v1/environments/:envId/registrationtokens           {description?} → 201 with `token`, shown only here
  *   GET    /v1/environments/:envId/hosts
@@ -30,6 +31,12 @@
  *   PATCH  /v1/environments/:envId/services/:id                 change only the given fields
  *   POST   /v1/environments/:envId/services/:id?action=scale|restart|deactivate|activate   → 202
  *   DELETE /v1/environments/:envId/services/:id                 → 202 `removing`
+ *   GET    /v1/environments/:envId/loadbalancers                same filters as services (stackId, global, labels.*, ...)
+ *   POST   /v1/environments/:envId/loadbalancers                {stackId, name, portRules, ...} → 201; stored, not served yet
+ *   GET    /v1/environments/:envId/loadbalancers/:id
+ *   PUT    /v1/environments/:envId/loadbalancers/:id            replace the spec (portRules required)
+ *   PATCH  /v1/environments/:envId/loadbalancers/:id            change only the given fields
+ *   DELETE /v1/environments/:envId/loadbalancers/:id            → 200 `removed` (the record goes at once)
  *   GET    /v1/environments/:envId/instances
  *   GET    /v1/environments/:envId/instances/:id
  *   GET    /v1/environments/:envId/events                       text/event-stream; resume with Last-Event-ID (or ?lastEventId=)
@@ -47,6 +54,7 @@ import { createEnvironment, environmentAction, getEnvironment, listEnvironments 
 import { streamEvents } from "./handlers/events";
 import { deleteHost, getHost, hostAction, listHosts } from "./handlers/hosts";
 import { getInstance, listInstances } from "./handlers/instances";
+import { createLoadBalancer, deleteLoadBalancer, getLoadBalancer, listLoadBalancers, updateLoadBalancer } from "./handlers/load-balancers";
 import { register } from "./handlers/register";
 import { apiRoot, health } from "./handlers/root";
 import { createService, deleteService, getService, listServices, serviceAction, updateService } from "./handlers/services";
@@ -91,6 +99,12 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["PATCH", `${env}/services/:id`, authed(updateService("merge"))],
   ["POST", `${env}/services/:id`, authed(serviceAction)],
   ["DELETE", `${env}/services/:id`, authed(deleteService)],
+  ["GET", `${env}/loadbalancers`, authed(listLoadBalancers)],
+  ["POST", `${env}/loadbalancers`, authed(createLoadBalancer)],
+  ["GET", `${env}/loadbalancers/:id`, authed(getLoadBalancer)],
+  ["PUT", `${env}/loadbalancers/:id`, authed(updateLoadBalancer("replace"))],
+  ["PATCH", `${env}/loadbalancers/:id`, authed(updateLoadBalancer("merge"))],
+  ["DELETE", `${env}/loadbalancers/:id`, authed(deleteLoadBalancer)],
   ["GET", `${env}/instances`, authed(listInstances)],
   ["GET", `${env}/instances/:id`, authed(getInstance)],
   ["GET", `${env}/events`, authed(streamEvents)],

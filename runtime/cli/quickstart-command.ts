@@ -3,25 +3,29 @@ import type { Command } from "./command";
 
 export const quickstartCommand: Command = {
   name: "quickstart",
-  summary: "run a server and an agent here and deploy a linked web + cache stack",
+  summary: "start a server here and `pulumi up` examples/quickstart (local host, web + cache, load balancer)",
   usage: [
-    "usage: drover quickstart [--redis URL] [--state-dir DIR] [--keep]",
+    "usage: drover quickstart [--redis URL] [--state-dir DIR] [--keep] [--quiet]",
     "",
     "  --redis URL       Redis to use (default $DROVER_REDIS or redis://127.0.0.1:6379)",
-    "  --state-dir DIR   where the admin key, agent identity and logs go (default /var/lib/drover/quickstart)",
-    "  --keep            leave the server, agent and containers running (default: tear down after the report)",
+    "  --state-dir DIR   admin key, server pid file and log, Pulumi state and stack config, agent files",
+    "                    (default $DROVER_STATE/quickstart, i.e. /var/lib/drover/quickstart)",
+    "  --keep            leave the server, agent and containers running (default: `pulumi destroy` after the",
+    "                    report, then stop the server); running again reuses the kept server and stack",
+    "  --quiet           do not show Pulumi's progress output",
   ].join("\n"),
   async run(argv) {
     const { values } = parseArgs({
       args: argv, strict: true,
-      options: { redis: { type: "string" }, "state-dir": { type: "string" }, keep: { type: "boolean" } },
+      options: { redis: { type: "string" }, "state-dir": { type: "string" }, keep: { type: "boolean" }, quiet: { type: "boolean" } },
     });
     const { runQuickstart } = require("./quickstart") as typeof import("./quickstart");
     const ok = await runQuickstart({
       redisUrl: values.redis ?? process.env.DROVER_REDIS ?? "redis://127.0.0.1:6379",
-      stateDir: values["state-dir"] ?? "/var/lib/drover/quickstart",
+      stateDir: values["state-dir"] ?? `${process.env.DROVER_STATE ?? "/var/lib/drover"}/quickstart`,
       keep: !!values.keep,
       out: (l) => console.log(l),
+      progress: values.quiet ? undefined : (chunk) => process.stdout.write(chunk),
     });
     return ok ? 0 : 1;
   },

@@ -1,113 +1,125 @@
-import { ChildProcess, spawn } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
+import { QuickstartPulumi } from "./quickstart-pulumi";
+import { ensureServer, stopServer } from "./quickstart-server";
+import { until } from "./quickstart-wait";
 
 export interface QuickstartOptions {
   stateDir: string;
   redisUrl: string;
   keep: boolean;
   out: (line: string) => void;
+  /** Pulumi's own progress output (default: none). */
+  progress?: (chunk: string) => void;
 }
 
-const bin = path.resolve(__dirname, "../../../bin/drover.js");
+const repoRoot = path.resolve(__dirname, "../../..");
+export const quickstartProgram = path.join(repoRoot, "examples", "quickstart");
+const STACK = "quickstart";
+
+/** Ports chosen on the first run and kept, so a `--keep` stack updates nothing when run again. */
+interface Ports { api: number; web: number; lb: number }
 
 /**
- * drover's main job on the embedded default: a server and an agent on this machine, local
- * Redis and Docker; an environment with a stack whose web service (busybox httpd, port
- * published) links to a cache service; waits until both run, checks the web answers,
- * prints what runs where, then tears the environment down (unless `keep`).
+ * drover's main job on the embedded default: a drover server on this machine (detached, pid
+ * file, admin key in the state dir), then `pulumi up` of examples/quickstart (one local host,
+ * local Redis and Docker; web linked to cache; a load balancer in front of web). Prints what
+ * runs where, fetches the page once, and unless `keep` runs `pulumi destroy` and stops the server.
  */
 export async function runQuickstart(o: QuickstartOptions): Promise<boolean> {
   fs.mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
   const adminKeyFile = path.join(o.stateDir, "admin-key");
   if (!fs.existsSync(adminKeyFile)) fs.writeFileSync(adminKeyFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
   const adminKey = fs.readFileSync(adminKeyFile, "utf8").trim();
-  const apiPort = await freePort();
-  const webPort = await freePort();
-  const url = `http://127.0.0.1:${apiPort}`;
-  const procs: ChildProcess[] = [];
-  const log = fs.openSync(path.join(o.stateDir, "quickstart.log"), "w");
+  const ports = await portsFor(o.stateDir);
+  linkDrover();
   const started = Date.now();
+
+  const server = await ensureServer({ stateDir: o.stateDir, redisUrl: o.redisUrl, port: ports.api, adminKeyFile });
+  o.out(`drover quickstart: server ${server.url} (pid ${server.pid}${server.started ? "" : ", already running"}), Redis ${o.redisUrl}`);
+  const pulumi = new QuickstartPulumi(quickstartProgram, STACK, o.stateDir);
+  let deployed = false;
   try {
-    procs.push(spawn(process.execPath, [bin, "server", "--redis", o.redisUrl, "--listen", `127.0.0.1:${apiPort}`,
-      "--admin-key-file", adminKeyFile, "--key-prefix", "quickstart", "--server-id", "quickstart"], { stdio: ["ignore", log, log] }));
-    await until(async () => (await fetch(`${url}/healthz`)).ok, "the server to answer", 15_000);
-    const call = api(url);
-    const env = await call(adminKey, "POST", "/v1/environments", { name: `quickstart-${Date.now()}` });
-    const base = `/v1/environments/${env.id}`;
-    procs.push(spawn(process.execPath, [bin, "agent", "--url", url, "--token", env.registrationToken,
-      "--state-dir", path.join(o.stateDir, "agent"), "--labels", "role=quickstart"], { stdio: ["ignore", log, log] }));
-    await until(async () => (await call(env.apiKey, "GET", `${base}/hosts`)).data.some((h: any) => h.state === "active"), "the local host to register", 30_000);
-
-    const stack = await call(env.apiKey, "POST", `${base}/stacks`, { name: "demo" });
-    const cache = await call(env.apiKey, "POST", `${base}/services`, {
-      name: "cache", stackId: stack.id, image: "local/busybox", command: ["sh", "-c", "while true; do echo PONG | nc -l -p 6379; done"], scale: 1,
-    });
-    const web = await call(env.apiKey, "POST", `${base}/services`, {
-      name: "web", stackId: stack.id, image: "local/busybox", command: ["httpd", "-f", "-p", "80", "-h", "/www"], scale: 1,
-      ports: [{ hostPort: webPort, containerPort: 80, protocol: "tcp" }], links: { cache: cache.id },
-    });
-    const instances = await until(async () => {
-      const list = (await call(env.apiKey, "GET", `${base}/instances`)).data as any[];
-      return list.length === 2 && list.every((i) => i.state === "active") ? list : undefined;
-    }, "web and cache to run", 60_000);
-    const page = await until(async () => {
-      const res = await fetch(`http://127.0.0.1:${webPort}/`);
-      return res.ok ? (await res.text()).trim() : undefined;
-    }, "web to answer on its published port", 15_000);
-
-    const hosts = (await call(env.apiKey, "GET", `${base}/hosts`)).data as any[];
-    o.out(`drover quickstart: environment ${env.name} (${env.id}), converged in ${Date.now() - started} ms`);
-    o.out(`  API ${url}   Redis ${o.redisUrl}   logs ${path.join(o.stateDir, "quickstart.log")}`);
-    for (const h of hosts) o.out(`  host ${h.name} (${h.id}) ${h.state}, docker ${h.labels["io.rancher.host.docker_version"]}`);
-    o.out(`  ${"INSTANCE".padEnd(16)}${"SERVICE".padEnd(12)}${"HOST".padEnd(18)}${"STATE".padEnd(9)}CONTAINER`);
-    for (const i of instances) {
-      const svc = i.serviceId === web.id ? "demo/web" : "demo/cache";
-      const host = hosts.find((h) => h.id === i.hostId)?.name ?? i.hostId;
-      o.out(`  ${i.name.padEnd(16)}${svc.padEnd(12)}${host.padEnd(18)}${i.state.padEnd(9)}${(i.status?.containerId ?? "").slice(0, 12)}`);
-    }
-    o.out(`  web answers on http://127.0.0.1:${webPort}/ : ${JSON.stringify(page)}`);
+    await pulumi.selectOrCreate();
+    await pulumi.setConfig("drover:endpoint", server.url);
+    await pulumi.setConfig("drover:adminKey", adminKey, true);
+    await pulumi.setConfig("webPort", String(ports.web));
+    await pulumi.setConfig("lbPort", String(ports.lb));
+    await pulumi.setConfig("agentStateDir", path.join(o.stateDir, "agent"));
+    o.out(`  pulumi up examples/quickstart (stack ${STACK}, state in ${o.stateDir})`);
+    deployed = true;
+    await pulumi.ok(["up", "--yes", "--skip-preview", "--config-file", pulumi.configFile], { echo: o.progress });
+    const outputs = JSON.parse(await pulumi.ok(["stack", "output", "--json", "--show-secrets"]));
+    await report(o, outputs, Date.now() - started);
     if (o.keep) {
-      o.out(`  kept running (admin key in ${adminKeyFile}); stop the server and agent with: kill ${procs.map((p) => p.pid).join(" ")}`);
-      for (const p of procs) p.unref();
+      o.out(`  kept running (admin key in ${adminKeyFile}); tear down later with: npm run quickstart -- --state-dir ${o.stateDir} (without --keep)`);
       return true;
     }
-    await call(adminKey, "POST", `${base}?action=teardown`);
-    await until(async () => (await fetch(`${url}${base}`, { headers: { authorization: `Bearer ${adminKey}` } })).status === 404,
-      "the environment to be torn down", 30_000);
-    o.out(`  torn down: containers removed, environment purged (run with --keep to leave it running)`);
+    o.out("  pulumi destroy (run with --keep to leave it running)");
+    await pulumi.ok(["destroy", "--yes", "--skip-preview", "--config-file", pulumi.configFile], { echo: o.progress });
+    deployed = false;
+    fs.rmSync(path.join(o.stateDir, "ports.json"), { force: true });
+    o.out("  torn down: pulumi destroy removed the load balancer, services, stack, host (agent stopped) and environment");
     return true;
+  } catch (err) {
+    // A failed run must not leave an agent and containers behind unless asked to keep them.
+    if (deployed && !o.keep) {
+      const r = await pulumi.run(["destroy", "--yes", "--skip-preview", "--config-file", pulumi.configFile]).catch((e) => ({ code: -1, output: String(e) }));
+      o.out(r.code === 0 ? "  the failed run was torn down (pulumi destroy)" : `  pulumi destroy after the failure also failed:\n${r.output}`);
+    }
+    throw err;
   } finally {
-    fs.closeSync(log);
-    if (!o.keep) for (const p of procs) if (p.exitCode === null) p.kill("SIGTERM");
+    if (!o.keep) await stopServer(o.stateDir, server);
   }
 }
 
-function api(url: string) {
-  return async (key: string, method: string, p: string, body?: unknown): Promise<any> => {
-    const res = await fetch(url + p, {
-      method, headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const json = (await res.json()) as any;
-    if (res.status >= 300) throw new Error(`${method} ${p} → ${res.status}: ${json.message ?? JSON.stringify(json)}`);
-    return json;
+/** What runs where, from the API, and the page fetched once through the published port. */
+async function report(o: QuickstartOptions, outputs: Record<string, any>, elapsedMs: number): Promise<void> {
+  const call = async (p: string) => {
+    const res = await fetch(`${outputs.serverUrl}/v1/environments/${outputs.envId}${p}`, { headers: { authorization: `Bearer ${outputs.apiKey}` } });
+    if (!res.ok) throw new Error(`GET ${p} → ${res.status}`);
+    return (await res.json()) as any;
   };
+  const [hosts, instances, services, lb] = await Promise.all([
+    call("/hosts"), call("/instances"), call("/services"), call(`/loadbalancers/${outputs.loadBalancerId}`),
+  ]);
+  const page = await until(async () => {
+    const res = await fetch(outputs.webUrl);
+    return res.ok ? (await res.text()).trim() : undefined;
+  }, "web to answer on its published port", 15_000);
+  const serviceName = new Map<string, string>(services.data.map((s: any) => [s.id, `demo/${s.name}`]));
+  o.out(`  environment ${outputs.envId} up in ${elapsedMs} ms`);
+  for (const h of hosts.data) {
+    o.out(`  host ${h.name} (${h.id}) ${h.state}, docker ${h.labels["io.rancher.host.docker_version"] ?? "?"}, subnet ${h.subnet ?? "-"}`);
+  }
+  o.out(`  ${"INSTANCE".padEnd(16)}${"SERVICE".padEnd(12)}${"HOST".padEnd(18)}${"STATE".padEnd(9)}${"IP".padEnd(14)}CONTAINER`);
+  for (const i of instances.data) {
+    const host = hosts.data.find((h: any) => h.id === i.hostId)?.name ?? i.hostId;
+    o.out(`  ${i.name.padEnd(16)}${(serviceName.get(i.serviceId) ?? i.serviceId).padEnd(12)}${host.padEnd(18)}${i.state.padEnd(9)}${(i.ip ?? "-").padEnd(14)}${(i.status?.containerId ?? "").slice(0, 12)}`);
+  }
+  const rules = lb.spec.portRules.map((r: any) => `:${r.sourcePort} ${r.protocol} → ${serviceName.get(r.targetServiceId) ?? r.targetServiceId}:${r.targetPort}`).join(", ");
+  o.out(`  load balancer demo/${lb.name}: ${rules} (stored; served: ${lb.served})`);
+  o.out(`  web answers on ${outputs.webUrl} : ${JSON.stringify(page)}`);
 }
 
-async function until<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) { last = err; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, pause));
-  }
+/** examples/ require("drover"): node_modules is not in git, so the link is made here. */
+function linkDrover(): void {
+  const dir = path.join(repoRoot, "examples", "node_modules");
+  const link = path.join(dir, "drover");
+  fs.mkdirSync(dir, { recursive: true });
+  try { if (fs.readlinkSync(link) === "../..") return; } catch { /* absent */ }
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync("../..", link);
+}
+
+async function portsFor(stateDir: string): Promise<Ports> {
+  const file = path.join(stateDir, "ports.json");
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as Ports;
+  const ports = { api: await freePort(), web: await freePort(), lb: await freePort() };
+  fs.writeFileSync(file, JSON.stringify(ports));
+  return ports;
 }
 
 function freePort(): Promise<number> {

@@ -37,7 +37,8 @@ export interface RegisterResponse {
 }
 
 /** Entries on a host's nudges stream (field `type`). */
-export type NudgeType = "desired" | "teardown";
+/** `dns`: the environment's DNS document (EnvKeys.dns) changed. */
+export type NudgeType = "desired" | "teardown" | "dns";
 
 /** Entries on a host's reports stream (field `type`). */
 export type ReportType = "observed" | "instance" | "teardown-done";

@@ -60,6 +60,8 @@ export interface StackRecord {
   envId: string;
   name: string;
   description?: string;
+  /** Every container of the stack may resolve every service of the stack (Rancher's stack-wide discovery). */
+  stackWideDiscovery?: boolean;
   state: StackState;
   createdAt: string;
   rev: number;
@@ -107,6 +109,52 @@ export interface ServiceRecord {
   /** Rancher's progress fields: "yes" while converging, "error" when stuck (message says why), "no" when done. */
   transitioning: "yes" | "no" | "error";
   transitioningMessage?: string;
+  createdAt: string;
+  rev: number;
+}
+
+/** One HAProxy frontend → backend mapping of a load balancer (Rancher's port rule). */
+export interface PortRuleSpec {
+  /** The port the load balancer listens on. */
+  sourcePort: number;
+  protocol: "http" | "tcp" | "https";
+  /** http/https only: the Host header to match (`*.example.com` and `example.*` wildcards allowed). */
+  hostname?: string;
+  /** http/https only: the path prefix to match (starts with `/`). */
+  path?: string;
+  targetServiceId: string;
+  targetPort: number;
+  /** Lower numbers match first among rules on the same source port (Rancher's order). */
+  priority?: number;
+}
+
+export interface LoadBalancerSpec {
+  portRules: PortRuleSpec[];
+  /** Certificates offered by SNI on https rules (ids; the certificate store comes with the HAProxy issue). */
+  certificateIds: string[];
+  defaultCertificateId?: string;
+  /** Number of HAProxy instances; ignored when `global` is set. */
+  scale: number;
+  global: boolean;
+  /** User labels, Rancher scheduling labels included (they place the HAProxy instances). */
+  labels: Record<string, string>;
+}
+
+/**
+ * A load balancer in a stack. Accepted, validated and stored; agents do not run HAProxy for
+ * it yet, so `served` is false and the record is `active` with `transitioning: "no"`
+ * (nothing to converge). DELETE removes the record at once.
+ */
+export interface LoadBalancerRecord {
+  id: string;
+  envId: string;
+  stackId: string;
+  name: string;
+  spec: LoadBalancerSpec;
+  state: "active" | "removed";
+  transitioning: "no";
+  /** Whether agents run HAProxy for it: false until the load balancer issue lands. */
+  served: boolean;
   createdAt: string;
   rev: number;
 }
@@ -160,6 +208,8 @@ export interface HostDesiredState {
   /** Bumped by every write; the agent reports which generation it has applied. */
   generation: number;
   instances: DesiredInstance[];
+  /** The host's part of the overlay; absent until IPAM gave the host a subnet. */
+  network?: HostNetworkSpec;
 }
 
 export interface DesiredInstance {
@@ -168,6 +218,60 @@ export interface DesiredInstance {
   serviceId: string;
   stackId: string;
   spec: InstanceSpec;
+  /** Overlay address from the host's subnet; absent = no address (the container gets none). */
+  ip?: string;
+}
+
+/** The fixed address every host's DNS responder listens on. */
+export const DNS_IP = "169.254.169.250";
+
+/** What the agent needs to wire its host into the environment's overlay. */
+export interface HostNetworkSpec {
+  /** The environment's overlay range (10.42.0.0/16 by default): NAT exemption and blackhole route. */
+  cidr: string;
+  /** This host's subnet; its bridge takes `gateway`, its containers the addresses IPAM gave them. */
+  subnet: string;
+  gateway: string;
+  /** This host's underlay address, as registered (the IKE/ESP endpoint). */
+  underlayIp?: string;
+  /** Every other host of the environment with a subnet and an underlay address (not removed), sorted by hostId. */
+  peers: NetworkPeer[];
+  ipsec: IpsecSpec;
+}
+
+export interface NetworkPeer {
+  hostId: string;
+  name: string;
+  underlayIp: string;
+  subnet: string;
+}
+
+/** The environment's pre-shared key. Stored secret; never shown by the API. */
+export interface IpsecSpec {
+  /** Changes with every rotation, so agents can tell a new key from the one they loaded. */
+  pskId: string;
+  psk: string;
+}
+
+/** Tunnel to one peer, as the host's agent sees it. */
+export interface TunnelStatus {
+  state: "up" | "connecting" | "down";
+  /** When `state` last changed (ISO time). */
+  since: string;
+  error?: string;
+}
+
+/** What the agent reports about its host's overlay. */
+export interface HostNetworkStatus {
+  /** How ESP is done: the kernel's XFRM ESP, strongSwan's userspace kernel-libipsec, or not at all (no peers / not set up). */
+  ipsecMode: "kernel" | "libipsec" | "none";
+  /** Is the host's charon answering on vici. */
+  charon: "running" | "starting" | "down" | "not-needed";
+  /** The pskId of the key charon has loaded. */
+  pskId?: string;
+  /** Peer hostId → tunnel. */
+  tunnels: Record<string, TunnelStatus>;
+  error?: string;
 }
 
 /** What an agent reports back about its host. */
@@ -176,5 +280,7 @@ export interface HostObservedState {
   /** The desired generation the agent last finished applying. */
   appliedGeneration: number;
   instances: Record<string, InstanceStatus>;
+  /** The overlay as the agent last saw it; absent from agents that do not run it yet. */
+  network?: HostNetworkStatus;
   reportedAt: string;
 }

@@ -1,13 +1,20 @@
-import type { DesiredInstance, HostDesiredState, HostRecord, InstanceRecord } from "../protocol/model";
+import type { DesiredInstance, HostDesiredState, HostNetworkSpec, HostRecord, InstanceRecord } from "../protocol/model";
+
+export interface DesiredDoc {
+  hostId: string;
+  instances: DesiredInstance[];
+  network?: HostNetworkSpec;
+}
 
 /**
  * The desired documents that differ from what is stored: for every host that still has an
- * agent to listen, the instances that should run there. Pure.
+ * agent to listen, the instances that should run there and its part of the overlay. Pure.
  */
 export function changedDesiredDocs(
   hosts: HostRecord[], instances: InstanceRecord[], stored: Record<string, HostDesiredState | undefined>,
-): { hostId: string; instances: DesiredInstance[] }[] {
-  const out: { hostId: string; instances: DesiredInstance[] }[] = [];
+  networks: Map<string, HostNetworkSpec> = new Map(),
+): DesiredDoc[] {
+  const out: DesiredDoc[] = [];
   // Grouped once: filtering all instances for every host is hosts × instances per pass.
   const byHost = new Map<string, InstanceRecord[]>();
   for (const i of instances) {
@@ -18,16 +25,18 @@ export function changedDesiredDocs(
   for (const host of hosts) {
     if (host.state === "removed" || host.state === "removing") continue;
     const wanted = (byHost.get(host.id) ?? []).map(toDesired).sort((a, b) => a.id.localeCompare(b.id));
+    const network = networks.get(host.id);
     const current = stored[host.id]?.instances ?? [];
-    if (canonical(wanted) !== canonical([...current].sort((a, b) => a.id.localeCompare(b.id)))) {
-      out.push({ hostId: host.id, instances: wanted });
+    const sameInstances = canonical(wanted) === canonical([...current].sort((a, b) => a.id.localeCompare(b.id)));
+    if (!sameInstances || canonical(network ?? null) !== canonical(stored[host.id]?.network ?? null)) {
+      out.push({ hostId: host.id, instances: wanted, ...(network ? { network } : {}) });
     }
   }
   return out;
 }
 
 function toDesired(i: InstanceRecord): DesiredInstance {
-  return { id: i.id, name: i.name, serviceId: i.serviceId, stackId: i.stackId, spec: i.spec };
+  return { id: i.id, name: i.name, serviceId: i.serviceId, stackId: i.stackId, spec: i.spec, ...(i.ip ? { ip: i.ip } : {}) };
 }
 
 /** JSON with sorted object keys, so equal documents compare equal whatever their key order. */

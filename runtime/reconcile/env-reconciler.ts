@@ -4,6 +4,7 @@ import { DroverError } from "../protocol/errors";
 import type { HostDesiredState, HostObservedState } from "../protocol/model";
 import type { Keys } from "../store/keys";
 import type { Store } from "../store/store";
+import { newIpsecSpec } from "./ipsec-key";
 import { isEmptyPlan, planEnvironment } from "./plan";
 import { quietStateOf, type QuietState } from "./quiet";
 import type { Plan } from "./plan-types";
@@ -40,6 +41,8 @@ export interface PassResult {
 export async function reconcileEnvironment(envId: string, fence: number, deps: EnvReconcilerDeps): Promise<PassResult> {
   const { store } = deps;
   const now = (deps.now ?? Date.now)();
+  // Before the snapshot: making the first key bumps the revision the batch is checked against.
+  const ipsec = await environmentKey(deps, envId);
   const snapshot = await store.snapshot(envId);
   const hostIds = snapshot.hosts.map((h) => h.id);
   const [heartbeats, observedList, desiredList, teardownList] = await Promise.all([
@@ -48,6 +51,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     Promise.all(hostIds.map((h) => store.getDesired(envId, h))),
     snapshot.env.state === "removing" || snapshot.hosts.some((h) => h.state === "removing") ? Promise.all(hostIds.map((h) => teardownReported(deps, envId, h))) : Promise.resolve(hostIds.map(() => false)),
   ]);
+  const dns = await store.getDns(envId);
   const byHost = <T>(list: T[]) => Object.fromEntries(hostIds.map((h, i) => [h, list[i]])) as Record<string, T>;
 
   const plan = planEnvironment({
@@ -56,6 +60,8 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     observed: byHost<HostObservedState | undefined>(observedList),
     desired: byHost<HostDesiredState | undefined>(desiredList),
     teardownDone: byHost<boolean>(teardownList),
+    ipsec,
+    dns,
     now,
     seed: snapshot.rev,
     graceMs: deps.graceMs,
@@ -70,7 +76,11 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     await store.write(envId, plan.batch, { expectRev: snapshot.rev, fence });
   }
   for (const doc of plan.desired) {
-    await store.setDesired(envId, { hostId: doc.hostId, generation: 0, instances: doc.instances }, { fence });
+    await store.setDesired(envId, { generation: 0, ...doc }, { fence });
+  }
+  if (plan.dns) {
+    const listening = snapshot.hosts.filter((h) => h.state !== "removing" && h.state !== "removed" && !plan.removedHosts.includes(h.id));
+    await store.setDns(envId, plan.dns, listening.map((h) => h.id), { fence });
   }
   for (const hostId of plan.teardownHosts) await nudgeTeardown(deps, envId, hostId);
   for (const hostId of plan.removedHosts) await store.removeHostUser(envId, hostId);
@@ -82,6 +92,19 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   }
   logPlan(deps, envId, plan);
   return { hostIds, changed: true, purged: false, plan };
+}
+
+/** The environment's pre-shared key, made on the first pass that finds none (environments made before keys existed). */
+async function environmentKey(deps: EnvReconcilerDeps, envId: string) {
+  const stored = await deps.store.getIpsec(envId);
+  if (stored) return stored;
+  try {
+    await deps.store.setIpsec(envId, newIpsecSpec(), { onlyIfAbsent: true });
+  } catch (err) {
+    if (err instanceof DroverError && err.code === "NotFound") return undefined; // purged meanwhile: the snapshot says so
+    throw err;
+  }
+  return deps.store.getIpsec(envId);
 }
 
 /** Teardown nudges repeat each pass until the host reports done or goes away; agents treat them idempotently. */
@@ -102,7 +125,7 @@ function fieldOf(fields: string[], name: string): string | undefined {
 function logPlan(deps: EnvReconcilerDeps, envId: string, plan: Plan): void {
   const puts = plan.batch.put.length;
   const removes = plan.batch.remove.length;
-  deps.log("reconciled", { envId, puts, removes, desiredDocs: plan.desired.length, teardown: plan.teardownHosts.length });
+  deps.log("reconciled", { envId, puts, removes, desiredDocs: plan.desired.length, dns: plan.dns !== undefined, teardown: plan.teardownHosts.length });
 }
 
 /** Errors after which the next pass simply starts again. */

@@ -1,4 +1,6 @@
-import type { HostDesiredState, HostObservedState } from "../protocol/model";
+import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
+import type { HostDesiredState, HostObservedState, IpsecSpec } from "../protocol/model";
+import type { DesiredDoc } from "./desired-docs";
 import type { EnvSnapshot, WriteBatch } from "../store/store";
 
 /** Everything the planner reads; gathered by the reconciler in one pass. */
@@ -9,6 +11,10 @@ export interface PlanInput {
   observed: Record<string, HostObservedState | undefined>;
   /** The desired documents as stored now, to write only those that change. */
   desired: Record<string, HostDesiredState | undefined>;
+  /** The environment's pre-shared key (absent: no overlay yet, hosts get no network spec). */
+  ipsec?: IpsecSpec;
+  /** The DNS document as stored now, to write it only when the directory changes. */
+  dns?: EnvDnsDocument;
   /** Hosts whose agent has reported `teardown-done`. */
   teardownDone: Record<string, boolean>;
   now: number;
@@ -21,7 +27,9 @@ export interface PlanInput {
 export interface Plan {
   batch: Required<WriteBatch>;
   /** Desired documents to write (generation is assigned by the store). */
-  desired: { hostId: string; instances: HostDesiredState["instances"] }[];
+  desired: DesiredDoc[];
+  /** The environment's new DNS directory, when it differs from the stored one. */
+  dns?: DnsDirectory;
   /** Hosts to send a teardown nudge to. */
   teardownHosts: string[];
   /** Hosts whose record is removed in this batch: their ACL users go too. */

@@ -1,6 +1,8 @@
 import type { HostRecord, InstanceRecord, ServiceRecord } from "../protocol/model";
 import type { RecordKind } from "../store/store";
-import { changedDesiredDocs } from "./desired-docs";
+import { canonical, changedDesiredDocs } from "./desired-docs";
+import { buildDnsDirectory } from "./dns-directory";
+import { hostNetworkSpecs } from "./network-spec";
 import { withObservedStatus } from "./instance-state";
 import { nextHostState } from "./liveness";
 import { assignHostSubnets, InstanceAddresses } from "./plan-network";
@@ -62,14 +64,20 @@ export function planEnvironment(input: PlanInput): Plan {
   // A record both updated (step 2) and removed: the removal wins.
   plan.batch.put = plan.batch.put.filter((p) => !(p.kind === "instance" && removedIds.has(p.record.id)));
 
-  // 6. Desired documents for the hosts whose instance set changed.
+  // 6. Desired documents for the hosts whose instance set or overlay part changed.
   const remaining = [...instances.filter((i) => !removedIds.has(i.id)), ...services.create];
-  plan.desired = changedDesiredDocs(hosts, remaining, input.desired);
+  plan.desired = changedDesiredDocs(hosts, remaining, input.desired, hostNetworkSpecs(snapshot.env, hosts, input.ipsec));
+
+  // 7. The DNS directory, from the records as this pass leaves them.
+  const deleted = new Set([...services.deleteServices, ...services.deleteStacks]);
+  const finalServices = [...new Map([...snapshot.services, ...services.services].map((s) => [s.id, s])).values()].filter((s) => !deleted.has(s.id));
+  const directory = buildDnsDirectory(snapshot.stacks.filter((s) => !deleted.has(s.id)), finalServices, remaining);
+  if (canonical(directory) !== canonical(input.dns?.directory ?? null)) plan.dns = directory;
   return plan;
 }
 
 /** True when the plan writes nothing. */
 export function isEmptyPlan(plan: Plan): boolean {
-  return plan.batch.put.length === 0 && plan.batch.remove.length === 0 && plan.desired.length === 0
+  return plan.batch.put.length === 0 && plan.batch.remove.length === 0 && plan.desired.length === 0 && !plan.dns
     && plan.teardownHosts.length === 0 && plan.removedHosts.length === 0 && !plan.purge;
 }

@@ -36,11 +36,13 @@ export const AFFINITY_VARIANTS: readonly AffinityVariant[] = [false, true].flatM
   AFFINITY_KINDS.flatMap((kind) => [false, true].map((negate) => ({ kind, soft, negate }))),
 );
 
-const variantByKey = new Map<string, AffinityVariant>(AFFINITY_VARIANTS.map((v) => [affinityLabelKey(v), v]));
+// A plain object, not a Map: Pulumi's closure serializer turns a module-level Map into a plain object.
+const variantByKey: Readonly<Record<string, AffinityVariant>> = Object.fromEntries(AFFINITY_VARIANTS.map((v) => [affinityLabelKey(v), v]));
 
 /** Rancher lowercased label keys before matching them, so `IO.Rancher...` works too. */
 export function affinityVariantOf(labelKey: string): AffinityVariant | undefined {
-  return variantByKey.get(labelKey.toLowerCase());
+  const key = labelKey.toLowerCase();
+  return Object.prototype.hasOwnProperty.call(variantByKey, key) ? variantByKey[key] : undefined;
 }
 
 export function isSchedulerLabel(labelKey: string): boolean {

@@ -49,7 +49,8 @@ export const SPEC_FIELDS: ReadonlyArray<{ field: RuleField; variant: AffinityVar
   { field: "containersAvoided", variant: { kind: "container", soft: true, negate: true } },
 ];
 
-const knownFields = new Set<string>(["global", ...SPEC_FIELDS.map((f) => f.field)]);
+// An array, not a Set: Pulumi's closure serializer turns a module-level Set or Map into a plain object.
+const knownFields: readonly string[] = ["global", ...SPEC_FIELDS.map((f) => f.field)];
 
 /** Rancher labels equivalent to `spec` (only the keys it sets). */
 export function schedulingSpecToLabels(spec: SchedulingSpec): Record<string, string> {
@@ -97,7 +98,7 @@ export function validateSchedulingSpec(spec: SchedulingSpec, fieldPrefix = "sche
   const errors: SchedulingLabelError[] = [];
   const report = (field: string, labelKey: string, message: string) => errors.push({ field, labelKey, message: `${field}: ${message}` });
   for (const key of Object.keys(spec)) {
-    if (!knownFields.has(key)) report(`${fieldPrefix}.${key}`, "", `unknown field; expected one of ${[...knownFields].join(", ")}`);
+    if (!knownFields.includes(key)) report(`${fieldPrefix}.${key}`, "", `unknown field; expected one of ${knownFields.join(", ")}`);
   }
   if (spec.global !== undefined && typeof spec.global !== "boolean") report(`${fieldPrefix}.global`, GLOBAL_LABEL, "expected a boolean");
   for (const { field, variant } of SPEC_FIELDS) {

@@ -30,6 +30,7 @@ import { withRedis } from "./redis-errors";
  *
  * Keys are narrower than the host's `aclPattern`: the desired document and the nudges stream
  * are read-only (`%R~`), so a compromised host cannot forge its own desired state or nudges;
+ * so is the environment's DNS document, the one key a host shares with its peers;
  * observed, reports and heartbeat are read-write. No pub/sub channels.
  */
 export const hostAgentCommands = [
@@ -45,11 +46,12 @@ export function hostUsername(keys: Keys, envId: string, hostId: string): string 
 /** Everything after `ACL SETUSER <username>`. The password goes in as its SHA-256 (`#`), never in clear. */
 export function hostUserAclRules(keys: Keys, envId: string, hostId: string, password: string): string[] {
   const host = keys.host(envId, hostId);
+  const env = keys.env(envId);
   const passwordSha256 = createHash("sha256").update(password, "utf8").digest("hex");
   return [
     "reset", "on", `#${passwordSha256}`,
     "resetkeys",
-    `%R~${host.desired}`, `%R~${host.nudges}`,
+    `%R~${host.desired}`, `%R~${host.nudges}`, `%R~${env.dns}`,
     `~${host.observed}`, `~${host.reports}`, `~${host.heartbeat}`,
     "resetchannels",
     "-@all", ...hostAgentCommands.map((command) => `+${command}`),

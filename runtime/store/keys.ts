@@ -36,6 +36,10 @@ export interface EnvKeys {
   stackNames: string;
   /** Hash `<stackId>/<name>` → serviceId. */
   serviceNames: string;
+  /** Hash id → LoadBalancerRecord JSON. */
+  loadBalancers: string;
+  /** Hash `<stackId>/<name>` → loadBalancerId. */
+  loadBalancerNames: string;
   /** Hash tokenHash → token metadata JSON (this environment's registration tokens). */
   tokens: string;
   /** Hash keyHash → key metadata JSON (this environment's API keys). */
@@ -50,6 +54,10 @@ export interface EnvKeys {
   fence: string;
   /** String: sequence for ids within the environment. */
   seq: string;
+  /** String: EnvDnsDocument JSON (runtime/protocol/dns.ts); every host of the environment may read it. */
+  dns: string;
+  /** String: IpsecSpec JSON, the environment's current pre-shared key (secret; never shown by the API). */
+  psk: string;
 }
 
 export interface HostKeys {
@@ -103,6 +111,8 @@ export function makeKeys(prefix = "drover"): Keys {
         hostNames: `${e}:names:hosts`,
         stackNames: `${e}:names:stacks`,
         serviceNames: `${e}:names:services`,
+        loadBalancers: `${e}:loadbalancers`,
+        loadBalancerNames: `${e}:names:loadbalancers`,
         tokens: `${e}:tokens`,
         keys: `${e}:keys`,
         events: `${e}:events`,
@@ -110,6 +120,8 @@ export function makeKeys(prefix = "drover"): Keys {
         leader: `${e}:leader`,
         fence: `${e}:fence`,
         seq: `${e}:seq`,
+        dns: `${e}:dns`,
+        psk: `${e}:psk`,
       };
     },
     host(envId, hostId) {

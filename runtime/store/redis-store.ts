@@ -1,7 +1,8 @@
 import { once } from "events";
 import Redis, { type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../protocol/errors";
-import type { EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState } from "../protocol/model";
+import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
+import type { EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, IpsecSpec } from "../protocol/model";
 import { RedisEventReader } from "./event-reader";
 import { provisionHostUser, removeHostUser } from "./host-acl";
 import { hostDataKeys, type Keys } from "./keys";
@@ -9,6 +10,8 @@ import { addRegistrationTokenScript } from "./lua/add-registration-token";
 import { createEnvironmentScript } from "./lua/create-environment";
 import { purgeEnvironmentScript } from "./lua/purge-environment";
 import { setDesiredScript } from "./lua/set-desired";
+import { setDnsScript } from "./lua/set-dns";
+import { setIpsecScript } from "./lua/set-ipsec";
 import { updateEnvironmentScript } from "./lua/update-environment";
 import { writeScript } from "./lua/write";
 import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
@@ -161,7 +164,7 @@ export class RedisStore implements Store {
   // Records
 
   /**
-   * One MULTI/EXEC: the rev and all four record hashes as of one instant (Redis runs the
+   * One MULTI/EXEC: the rev and all five record hashes as of one instant (Redis runs the
    * transaction without interleaving). The environment record comes from the global hash,
    * fine on one Redis; on Redis Cluster it would be read separately, like createEnvironment's
    * global writes.
@@ -175,12 +178,13 @@ export class RedisStore implements Store {
       .hvals(envKeys.stacks)
       .hvals(envKeys.services)
       .hvals(envKeys.instances)
+      .hvals(envKeys.loadBalancers)
       .exec());
     if (!results) throw new DroverError("Unavailable", `snapshot of ${envId} was aborted`, { retryable: true });
-    const [envRaw, rev, hosts, stacks, services, instances] = results.map(([err, value]) => {
+    const [envRaw, rev, hosts, stacks, services, instances, loadBalancers] = results.map(([err, value]) => {
       if (err) throw toDroverError(err);
       return value;
-    }) as [string | null, string | null, string[], string[], string[], string[]];
+    }) as [string | null, string | null, string[], string[], string[], string[], string[]];
     if (envRaw === null || rev === null) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
     const parseAll = <T extends { id: string; createdAt?: string }>(raws: string[], what: string) =>
       raws.map((raw) => parseStored<T>(raw, what)).sort(byCreation);
@@ -191,6 +195,7 @@ export class RedisStore implements Store {
       stacks: parseAll(stacks, "stack"),
       services: parseAll(services, "service"),
       instances: parseAll(instances, "instance"),
+      loadBalancers: parseAll(loadBalancers, "load balancer"),
     };
   }
 
@@ -230,6 +235,33 @@ export class RedisStore implements Store {
       [envKeys.rev, envKeys.hosts, envKeys.leader, host.desired, host.nudges],
       [desired.hostId, jsonWithout(desired, "generation"), optionalInteger(opts.fence, "fence", 1)]);
     return Number(generation);
+  }
+
+  async getIpsec(envId: string): Promise<IpsecSpec | undefined> {
+    const raw = await withRedis(() => this.redis.get(this.keys.env(envId).psk));
+    return parseStoredOrUndefined<IpsecSpec>(raw, "pre-shared key");
+  }
+
+  async setIpsec(envId: string, spec: IpsecSpec, opts: { onlyIfAbsent?: boolean } = {}): Promise<boolean> {
+    const env = this.keys.env(envId);
+    const reply = scriptReply(await withRedis(() => runScript(this.redis, setIpsecScript,
+      [env.rev, env.psk, env.reconcile], [JSON.stringify(spec), opts.onlyIfAbsent ? "absent" : ""])));
+    if (reply.status === "EXISTS") return false;
+    if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `set the pre-shared key of environment ${envId}`);
+    return true;
+  }
+
+  async getDns(envId: string): Promise<EnvDnsDocument | undefined> {
+    const raw = await withRedis(() => this.redis.get(this.keys.env(envId).dns));
+    return parseStoredOrUndefined<EnvDnsDocument>(raw, "dns document");
+  }
+
+  async setDns(envId: string, directory: DnsDirectory, hostIds: string[], opts: { fence?: number } = {}): Promise<number> {
+    const env = this.keys.env(envId);
+    const version = await this.script(setDnsScript, `set the dns document of environment ${envId}`,
+      [env.rev, env.leader, env.dns, ...hostIds.map((h) => this.keys.host(envId, h).nudges)],
+      [optionalInteger(opts.fence, "fence", 1), JSON.stringify({ directory })]);
+    return Number(version);
   }
 
   async getDesired(envId: string, hostId: string): Promise<HostDesiredState | undefined> {

@@ -19,7 +19,7 @@ export function scriptRefusal(status: string, details: unknown[], subject: strin
       return new DroverError("NotLeader", `${subject}: this server no longer holds the environment's leader lease`, { retryable: true });
     case "CONFLICT": {
       const [kind, name, holderId] = details.map(String);
-      const shown = kind === "service" ? name.slice(name.indexOf("/") + 1) : name;
+      const shown = kind === "service" || kind === "loadBalancer" ? name.slice(name.indexOf("/") + 1) : name;
       return new DroverError("Conflict", `${subject}: a ${kind} named "${shown}" already exists (${holderId})`, {
         field: "name",
         detail: { kind, name: shown, existingId: holderId },

@@ -1,6 +1,7 @@
+import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
 import type {
   EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, HostRecord, InstanceRecord,
-  ServiceRecord, StackRecord,
+  IpsecSpec, LoadBalancerRecord, ServiceRecord, StackRecord,
 } from "../protocol/model";
 
 /**
@@ -61,6 +62,13 @@ export interface Store {
    */
   setDesired(envId: string, desired: HostDesiredState, opts: { fence?: number }): Promise<number>;
   getDesired(envId: string, hostId: string): Promise<HostDesiredState | undefined>;
+  /** The environment's pre-shared key, if one was set. */
+  getIpsec(envId: string): Promise<IpsecSpec | undefined>;
+  /** Sets (or with onlyIfAbsent, only creates) the key and wakes the reconciler; false when onlyIfAbsent found one. */
+  setIpsec(envId: string, spec: IpsecSpec, opts?: { onlyIfAbsent?: boolean }): Promise<boolean>;
+  getDns(envId: string): Promise<EnvDnsDocument | undefined>;
+  /** Writes the DNS document (version + 1) and sends a `dns` nudge to each host. Returns the version. */
+  setDns(envId: string, directory: DnsDirectory, hostIds: string[], opts: { fence?: number }): Promise<number>;
   getObserved(envId: string, hostId: string): Promise<HostObservedState | undefined>;
   /**
    * Milliseconds until each host's heartbeat key expires (absent = no heartbeat; a key
@@ -69,12 +77,13 @@ export interface Store {
   heartbeats(envId: string, hostIds: string[]): Promise<Record<string, number | undefined>>;
 }
 
-export type RecordKind = "host" | "stack" | "service" | "instance";
+export type RecordKind = "host" | "stack" | "service" | "instance" | "loadBalancer";
 export type RecordOf<K extends RecordKind> =
-  K extends "host" ? HostRecord : K extends "stack" ? StackRecord : K extends "service" ? ServiceRecord : InstanceRecord;
+  K extends "host" ? HostRecord : K extends "stack" ? StackRecord : K extends "service" ? ServiceRecord
+    : K extends "loadBalancer" ? LoadBalancerRecord : InstanceRecord;
 
 export interface WriteBatch {
-  put?: { kind: RecordKind; record: HostRecord | StackRecord | ServiceRecord | InstanceRecord }[];
+  put?: { kind: RecordKind; record: HostRecord | StackRecord | ServiceRecord | InstanceRecord | LoadBalancerRecord }[];
   remove?: { kind: RecordKind; id: string }[];
 }
 
@@ -85,6 +94,8 @@ export interface EnvSnapshot {
   stacks: StackRecord[];
   services: ServiceRecord[];
   instances: InstanceRecord[];
+  /** Absent only in hand-made snapshots (tests); the store always fills it. */
+  loadBalancers?: LoadBalancerRecord[];
 }
 
 export interface EventReader {

@@ -3,7 +3,7 @@ import { type EnvKeys, hostDataKeys, type Keys } from "./keys";
 import { jsonWithout } from "./record-json";
 import type { RecordKind, WriteBatch } from "./store";
 
-export const recordKinds: readonly RecordKind[] = ["host", "stack", "service", "instance"];
+export const recordKinds: readonly RecordKind[] = ["host", "stack", "service", "instance", "loadBalancer"];
 
 /** The hash that holds records of a kind. */
 export function recordHash(env: EnvKeys, kind: RecordKind): string {
@@ -12,12 +12,13 @@ export function recordHash(env: EnvKeys, kind: RecordKind): string {
     case "stack": return env.stacks;
     case "service": return env.services;
     case "instance": return env.instances;
+    case "loadBalancer": return env.loadBalancers;
     default: throw new DroverError("InvalidField", `unknown record kind ${JSON.stringify(kind)}`, { field: "kind" });
   }
 }
 
-/** Kinds whose names are unique (hosts and stacks per environment, services per stack). */
-const namedKinds = new Set<RecordKind>(["host", "stack", "service"]);
+/** Kinds whose names are unique (hosts and stacks per environment, services and load balancers per stack). */
+const namedKinds = new Set<RecordKind>(["host", "stack", "service", "loadBalancer"]);
 
 /** KEYS and ARGV of lua/write.ts for one batch, after checking what the script relies on. */
 export function writeScriptCall(
@@ -28,6 +29,7 @@ export function writeScriptCall(
     env.rev, env.leader, env.events, env.reconcile,
     env.hosts, env.stacks, env.services, env.instances,
     env.hostNames, env.stackNames, env.serviceNames,
+    env.loadBalancers, env.loadBalancerNames,
   ];
   const puts = batch.put ?? [];
   const removes = batch.remove ?? [];
@@ -60,8 +62,8 @@ function checkRecord(envId: string, kind: RecordKind, record: Record<string, unk
   if (namedKinds.has(kind) && (typeof record.name !== "string" || record.name === "")) {
     throw new DroverError("MissingField", `${kind} ${record.id} has no name`, { field: "name" });
   }
-  if (kind === "service" && (typeof record.stackId !== "string" || record.stackId === "")) {
-    throw new DroverError("MissingField", `service ${record.id} has no stackId`, { field: "stackId" });
+  if ((kind === "service" || kind === "loadBalancer") && (typeof record.stackId !== "string" || record.stackId === "")) {
+    throw new DroverError("MissingField", `${kind} ${record.id} has no stackId`, { field: "stackId" });
   }
 }
 

@@ -13,6 +13,7 @@ t.test("check failures name their field", async (t) => {
   t.same(await props(environmentProvider, { adminKey: "k", name: "ok" }), ["endpoint"], "endpoint required without config");
   t.same(await props(environmentProvider, { endpoint: "ftp://x", adminKey: "k", name: "ok" }), ["endpoint"]);
   t.same(await props(stackProvider, { ...conn, name: "demo", description: 5 }), ["description"]);
+  t.same(await props(stackProvider, { ...conn, name: "demo", stackWideDiscovery: "yes" }), ["stackWideDiscovery"]);
   t.same(await props(stackProvider, { endpoint: conn.endpoint, name: "demo" }), ["envId"]);
   const bad = await serviceProvider.check({}, {
     ...svc, image: "", ports: ["80:80", { containerPort: 70000 }], env: { "1BAD": "x" }, scale: -1, global: "yes",
@@ -55,6 +56,8 @@ t.test("diff: replace for immutable fields, update for the rest, unknown is a ch
   t.same(env.replaces, ["description"], "an environment cannot be updated: description replaces");
   const stack = await stackProvider.diff("k1", { ...conn, name: "demo", stackId: "k1" }, { ...conn, name: "demo", description: "d" });
   t.same([stack.changes, stack.replaces], [true, []], "stack description updates");
+  const discovery = await stackProvider.diff("k1", { ...conn, name: "demo", stackId: "k1" }, { ...conn, name: "demo", stackWideDiscovery: true });
+  t.same([discovery.changes, discovery.replaces], [true, []], "stack-wide discovery updates in place");
   const keyOrder = await serviceProvider.diff("s1", { ...old, env: { A: "1", B: "2" } }, { ...svc, scale: 1, env: { B: "2", A: "1" } });
   t.equal(keyOrder.changes, false, "maps compare by content");
 });

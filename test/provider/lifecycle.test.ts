@@ -34,6 +34,10 @@ t.test("Environment, Stack and Service through create, read, update and delete",
   const described = await configured.update(stack.id, stack.outs, { ...stackInputs, description: "the demo" });
   t.equal(described.outs.description, "the demo", "description updated");
   t.same((await configured.read(stack.id, described.outs)).props, described.outs, "read: no drift");
+  const discovering = await configured.update(stack.id, described.outs, { ...stackInputs, description: "the demo", stackWideDiscovery: true });
+  t.equal(discovering.outs.stackWideDiscovery, true);
+  t.equal((await configured.read(stack.id, discovering.outs)).props.stackWideDiscovery, true, "the server has it");
+  t.same((await configured.read(stack.id, discovering.outs)).props, discovering.outs, "read after the switch: no drift");
 
   const conn = { endpoint: server.url, apiKey: env.outs.apiKey, envId: env.id };
   const svcInputs = { ...conn, stackId: stack.id, name: "web", image: "local/busybox", command: ["sleep", "3600"], scale: 0,

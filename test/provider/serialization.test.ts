@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import t from "tap";
-import { environmentProvider, serviceProvider, stackProvider } from "../../provider";
+import { environmentProvider, loadBalancerProvider, serviceProvider, stackProvider } from "../../provider";
 import { serverForTest } from "./server-fixture";
 
 // Each provider serialized exactly as the SDK does, linted, then loaded in a fresh Node
@@ -22,7 +22,7 @@ const requireFromString = require("require-from-string");
 const fs = require("fs");
 const load = (f) => requireFromString(fs.readFileSync(f, "utf8")).handler();
 (async () => {
-  const [envP, stackP, svcP] = ["env", "stack", "svc"].map((n) => load(process.env.DIR + "/" + n + ".js"));
+  const [envP, stackP, svcP, lbP] = ["env", "stack", "svc", "lb"].map((n) => load(process.env.DIR + "/" + n + ".js"));
   const url = process.env.URL, adminKey = process.env.ADMIN_KEY;
   const envIn = { endpoint: url, adminKey, name: process.env.ENV_NAME };
   const checked = await envP.check({}, envIn);
@@ -35,11 +35,18 @@ const load = (f) => requireFromString(fs.readFileSync(f, "utf8")).handler();
   const svc = await svcP.create(svcIn);
   const read = await svcP.read(svc.id, svc.outs);
   const diff = await svcP.diff(svc.id, read.props, svcIn);
+  const lbIn = { ...conn, stackId: stack.id, name: "edge", portRules: [{ sourcePort: 80, targetServiceId: svc.id, targetPort: 80 }] };
+  const lbBad = await lbP.check({}, { ...lbIn, portRules: [{ sourcePort: 0, targetServiceId: svc.id, targetPort: 80 }] });
+  const lb = await lbP.create(lbIn);
+  const lbRead = await lbP.read(lb.id, lb.outs);
+  await lbP.delete(lb.id, lb.outs);
+  const lbGone = await lbP.read(lb.id, lb.outs);
   await svcP.delete(svc.id, svc.outs);
   await stackP.delete(stack.id, stack.outs);
   await envP.delete(env.id, env.outs);
   const gone = await envP.read(env.id, env.outs);
-  console.log(JSON.stringify({ badFields: bad.failures.map((f) => f.property), svcState: svc.outs.state, readSame: JSON.stringify(read.props) === JSON.stringify(svc.outs), diffChanges: diff.changes, gone: gone.id === undefined }));
+  console.log(JSON.stringify({ badFields: bad.failures.map((f) => f.property), svcState: svc.outs.state, readSame: JSON.stringify(read.props) === JSON.stringify(svc.outs), diffChanges: diff.changes, gone: gone.id === undefined,
+    lbBadFields: lbBad.failures.map((f) => f.property), lbServed: lb.outs.served, lbReadSame: JSON.stringify(lbRead.props) === JSON.stringify(lb.outs), lbGone: lbGone.id === undefined }));
 })().catch((e) => { console.error(e && e.stack || e); process.exit(1); });
 `;
 
@@ -59,6 +66,7 @@ t.test("serialized providers are lean, portable and work in a fresh process", as
   const server = await serverForTest(t);
   const texts: Record<string, string> = {
     env: await serialize(environmentProvider), stack: await serialize(stackProvider), svc: await serialize(serviceProvider),
+    lb: await serialize(loadBalancerProvider),
   };
   for (const [name, text] of Object.entries(texts)) {
     t.ok(text.length < SIZE_BUDGET, `${name}: ${text.length} bytes, within ${SIZE_BUDGET}`);
@@ -72,5 +80,8 @@ t.test("serialized providers are lean, portable and work in a fresh process", as
   const res = await runChild({ DIR: server.dir, URL: server.url, ADMIN_KEY: server.adminKey, ENV_NAME: `ser-${server.prefix}` });
   t.equal(res.code, 0, "child ran the lifecycle", { stderr: res.err });
   const result = JSON.parse(res.out.trim().split("\n").pop() || "{}");
-  t.same(result, { badFields: ["name"], svcState: "active", readSame: true, diffChanges: false, gone: true }, "check, create, read, diff and delete behave as in-process");
+  t.same(result, {
+    badFields: ["name"], svcState: "active", readSame: true, diffChanges: false, gone: true,
+    lbBadFields: ["portRules[0].sourcePort"], lbServed: false, lbReadSame: true, lbGone: true,
+  }, "check, create, read, diff and delete behave as in-process");
 });

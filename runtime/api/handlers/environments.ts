@@ -10,6 +10,7 @@ import type { Reply } from "../respond";
 import { newSecret, sha256Hex } from "../secrets";
 import { actionName, validateNoInput } from "../validate/actions";
 import { validateEnvironmentCreate } from "../validate/environment";
+import { newIpsecSpec } from "../../reconcile/ipsec-key";
 import { commonFields, listReply } from "./list";
 
 const filterSpec: FilterSpec<EnvironmentRecord> = { fields: commonFields<EnvironmentRecord>() };
@@ -55,10 +56,15 @@ export async function getEnvironment(ctx: AuthedContext): Promise<Reply> {
   return { status: 200, body: presentEnvironment(env, ctx.urls, ctx.principal.kind === "admin") };
 }
 
-/** `?action=teardown`: records `removing`; the reconciler has the agents clean up, then purges. */
+/**
+ * `?action=teardown`: records `removing`; the reconciler has the agents clean up, then purges.
+ * `?action=rotateipseckey`: a new pre-shared key; the reconciler hands it to every host, whose
+ * charon loads it without closing established tunnels.
+ */
 export async function environmentAction(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
-  actionName(ctx.query, ["teardown"]);
+  const action = actionName(ctx.query, ["teardown", "rotateipseckey"]);
+  if (action === "rotateipseckey") return rotateIpsecKey(ctx, env);
   requireAdmin(ctx.principal, "tearing down an environment");
   validateNoInput(await readJsonBody(ctx.req));
   let current = env;
@@ -69,4 +75,14 @@ export async function environmentAction(ctx: AuthedContext): Promise<Reply> {
     ctx.api.nudge(env.id);
   }
   return { status: 202, body: presentEnvironment(current, ctx.urls, true) };
+}
+
+async function rotateIpsecKey(ctx: AuthedContext, env: EnvironmentRecord): Promise<Reply> {
+  validateNoInput(await readJsonBody(ctx.req));
+  if (env.state !== "active") throw new DroverError("Conflict", `environment ${env.id} is ${env.state}: its key is not rotated`, { field: "state" });
+  const spec = newIpsecSpec();
+  await ctx.api.store.setIpsec(env.id, spec);
+  ctx.api.nudge(env.id);
+  // The key itself is never shown; its id lets a caller follow the rollout in the hosts' network status.
+  return { status: 202, body: { ...presentEnvironment(env, ctx.urls, true), ipsecKeyId: spec.pskId } };
 }

@@ -11,6 +11,7 @@ import type { AuthedContext } from "../context";
 import { presentEnvironment } from "../present/environment";
 import { presentHost } from "../present/host";
 import { presentInstance } from "../present/instance";
+import { presentLoadBalancer } from "../present/load-balancer";
 import { presentService } from "../present/service";
 import { presentStack } from "../present/stack";
 import { sseComment, sseEvent, startSse, writeSse } from "../sse";
@@ -110,6 +111,10 @@ async function presentedRecord(ctx: AuthedContext, envId: string, type: string |
     case "instance": {
       const instance = await store.get(envId, "instance", id);
       return instance && presentInstance(instance, ctx.urls);
+    }
+    case "loadBalancer": {
+      const lb = await store.get(envId, "loadBalancer", id);
+      return lb && presentLoadBalancer(lb, ctx.urls);
     }
     default:
       return undefined;

@@ -4,7 +4,7 @@
  * they are deactivated or gone (`removing`; the reconciler finishes the removal).
  */
 import { DroverError } from "../../protocol/errors";
-import type { HostRecord } from "../../protocol/model";
+import type { HostNetworkStatus, HostRecord } from "../../protocol/model";
 import { visibleEnv } from "../auth";
 import { readJsonBody } from "../body";
 import type { AuthedContext } from "../context";
@@ -29,11 +29,22 @@ const filterSpec: FilterSpec<HostRecord> = {
 export async function listHosts(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const hosts = await ctx.api.store.list(env.id, "host");
-  return listReply(ctx, { resourceType: "host", records: hosts, spec: filterSpec, present: (h) => presentHost(h, ctx.urls) });
+  const network = await networkStatuses(ctx, env.id, hosts);
+  const names = Object.fromEntries(hosts.map((h) => [h.id, h.name]));
+  return listReply(ctx, { resourceType: "host", records: hosts, spec: filterSpec, present: (h) => presentHost(h, ctx.urls, network[h.id], names) });
 }
 
 export async function getHost(ctx: AuthedContext): Promise<Reply> {
-  return { status: 200, body: presentHost(await visibleRecord(ctx, "host"), ctx.urls) };
+  const host = await visibleRecord(ctx, "host");
+  const network = await networkStatuses(ctx, host.envId, [host]);
+  const hosts = await ctx.api.store.list(host.envId, "host");
+  return { status: 200, body: presentHost(host, ctx.urls, network[host.id], Object.fromEntries(hosts.map((h) => [h.id, h.name]))) };
+}
+
+/** Each host's overlay status from its agent's observed document. */
+async function networkStatuses(ctx: AuthedContext, envId: string, hosts: HostRecord[]): Promise<Record<string, HostNetworkStatus | undefined>> {
+  const observed = await Promise.all(hosts.map((h) => ctx.api.store.getObserved(envId, h.id)));
+  return Object.fromEntries(hosts.map((h, i) => [h.id, observed[i]?.network]));
 }
 
 export async function hostAction(ctx: AuthedContext): Promise<Reply> {

@@ -15,7 +15,9 @@ import { actionName, validateNoInput, validateScaleInput } from "../validate/act
 import { specNeedsNewContainers, validateServiceCreate, validateServiceUpdate } from "../validate/service";
 import type { UpdateMode } from "../validate/stack";
 import { writeEnv } from "../write";
+import type { WriteBatch } from "../../store/store";
 import { commonFields, listReply } from "./list";
+import { rulesWithoutTargets } from "./load-balancers";
 import { findIn, visibleRecord } from "./records";
 
 const filterSpec: FilterSpec<ServiceRecord> = {
@@ -75,7 +77,10 @@ export async function deleteService(ctx: AuthedContext): Promise<Reply> {
   const service = await writeEnv(ctx.api, env.id, (snap) => {
     const current = findIn(snap.services, "service", ctx.params.id);
     if (current.state === "removing" || current.state === "removed") return { result: current };
-    return changed({ ...current, state: "removing" });
+    const plan = changed({ ...current, state: "removing" });
+    // Load balancer rules that target it go in the same write (Rancher drops them too).
+    for (const lb of rulesWithoutTargets(snap.loadBalancers, new Set([current.id]))) plan.batch.put.push({ kind: "loadBalancer", record: lb });
+    return plan;
   });
   return { status: 202, body: presentService(service, ctx.urls) };
 }
@@ -123,5 +128,6 @@ function withSpec(current: ServiceRecord, spec: ServiceSpec) {
 function changed(next: ServiceRecord) {
   const record: ServiceRecord = { ...next, transitioning: "yes" };
   delete record.transitioningMessage;
-  return { batch: { put: [{ kind: "service" as const, record }] }, result: record };
+  const put: NonNullable<WriteBatch["put"]> = [{ kind: "service", record }];
+  return { batch: { put }, result: record };
 }

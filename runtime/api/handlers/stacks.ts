@@ -2,7 +2,8 @@
  * /v1/environments/:envId/stacks. DELETE marks the stack and all its services `removing`;
  * the reconciler removes their instances and then the records.
  */
-import type { ServiceRecord, StackRecord } from "../../protocol/model";
+import type { StackRecord } from "../../protocol/model";
+import type { WriteBatch } from "../../store/store";
 import { visibleEnv } from "../auth";
 import { readJsonBody } from "../body";
 import type { AuthedContext } from "../context";
@@ -12,10 +13,11 @@ import type { Reply } from "../respond";
 import { UpdateMode, validateStackCreate, validateStackUpdate } from "../validate/stack";
 import { writeEnv } from "../write";
 import { commonFields, listReply } from "./list";
+import { loadBalancersOfStack, rulesWithoutTargets } from "./load-balancers";
 import { findIn, visibleRecord } from "./records";
 
 const filterSpec: FilterSpec<StackRecord> = {
-  fields: { ...commonFields<StackRecord>(), description: (s) => s.description },
+  fields: { ...commonFields<StackRecord>(), description: (s) => s.description, stackWideDiscovery: (s) => String(s.stackWideDiscovery === true) },
 };
 
 export async function listStacks(ctx: AuthedContext): Promise<Reply> {
@@ -64,11 +66,16 @@ export async function deleteStack(ctx: AuthedContext): Promise<Reply> {
   const stack = await writeEnv(ctx.api, env.id, (snap) => {
     const current = findIn(snap.stacks, "stack", ctx.params.id);
     const services = snap.services.filter((s) => s.stackId === current.id && s.state !== "removing" && s.state !== "removed");
-    if (current.state !== "active" && services.length === 0) return { result: current };
+    const balancers = loadBalancersOfStack(snap.loadBalancers, current.id);
+    if (current.state !== "active" && services.length === 0 && balancers.length === 0) return { result: current };
     const next: StackRecord = { ...current, state: "removing" };
-    const put: Array<{ kind: "stack" | "service"; record: StackRecord | ServiceRecord }> = [{ kind: "stack", record: next }];
+    const put: NonNullable<WriteBatch["put"]> = [{ kind: "stack", record: next }];
     for (const s of services) put.push({ kind: "service", record: { ...s, state: "removing", transitioning: "yes" } });
-    return { batch: { put }, result: next };
+    // The stack's load balancers go at once (nothing runs for them); other stacks' rules that target its services are dropped.
+    const remove = balancers.map((lb) => ({ kind: "loadBalancer" as const, id: lb.id }));
+    const others = (snap.loadBalancers ?? []).filter((lb) => lb.stackId !== current.id);
+    for (const lb of rulesWithoutTargets(others, new Set(services.map((s) => s.id)))) put.push({ kind: "loadBalancer", record: lb });
+    return { batch: { put, remove }, result: next };
   });
   return { status: 202, body: presentStack(stack, ctx.urls) };
 }

@@ -1,4 +1,4 @@
-import type { HostRecord } from "../../protocol/model";
+import type { HostNetworkStatus, HostRecord } from "../../protocol/model";
 import type { Urls } from "../urls";
 import { ResourceJson, actionLinks, resource } from "./resource";
 
@@ -12,9 +12,15 @@ export function hostRemovable(host: HostRecord): boolean {
   return host.deactivated || host.state !== "active";
 }
 
-export function presentHost(host: HostRecord, urls: Urls): ResourceJson {
+/**
+ * A host as the API shows it. `network` is the agent's own account of its overlay (how ESP is
+ * done, charon, the loaded key's id, a tunnel per peer), absent until the agent reported one;
+ * `network.peers` names each tunnel's peer host.
+ */
+export function presentHost(host: HostRecord, urls: Urls, network?: HostNetworkStatus, peerNames: Record<string, string> = {}): ResourceJson {
   const self = urls.env(host.envId, "hosts", host.id);
-  return resource("host", host, {
+  const shown = network ? { ...host, network: { ...network, peers: Object.fromEntries(Object.keys(network.tunnels).map((id) => [id, peerNames[id] ?? id])) } } : host;
+  return resource("host", shown, {
     self,
     environment: urls.env(host.envId),
     instances: urls.to(["environments", host.envId, "instances"], { hostId: host.id }),

@@ -31,7 +31,8 @@ export class Problems {
 
   unknown(field: string, allowed: readonly string[], suggestion?: string): void {
     const hint = suggestion ? ` (did you mean ${suggestion}?)` : "";
-    this.add("UnknownField", field, `unknown field${hint}; expected one of ${allowed.join(", ")}`);
+    const expected = allowed.length ? `expected one of ${allowed.join(", ")}` : "this call takes no fields";
+    this.add("UnknownField", field, `unknown field${hint}; ${expected}`);
   }
 
   get ok(): boolean {

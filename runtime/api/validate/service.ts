@@ -4,7 +4,7 @@
  * only the fields it names. References are checked against the environment's snapshot:
  * the stack must exist, every link must name a live service of the same environment.
  */
-import type { RestartPolicySpec, ServiceRecord, ServiceSpec, StackRecord } from "../../protocol/model";
+import type { LoadBalancerRecord, RestartPolicySpec, ServiceRecord, ServiceSpec, StackRecord } from "../../protocol/model";
 import { MAX_SCALE } from "./actions";
 import { checkSchedulingLabels, mergeSchedulingSpec } from "./labels";
 import { validatePorts } from "./ports";
@@ -17,6 +17,7 @@ import { GLOBAL_LABEL } from "../../scheduler";
 export interface ServiceRefs {
   stacks: StackRecord[];
   services: ServiceRecord[];
+  loadBalancers?: LoadBalancerRecord[];
 }
 
 export interface ServiceCreate {
@@ -46,6 +47,8 @@ export function validateServiceCreate(body: unknown, refs: ServiceRefs): Service
   else if (stack && stack.state !== "active") p.invalid("stackId", `a stack that is not being removed (${stack.id} is ${stack.state})`, stackId);
   if (p.ok && refs.services.some((s) => s.stackId === stackId && s.name === name)) {
     p.add("Conflict", "name", `a service named ${name} already exists in stack ${stack!.name}`);
+  } else if (p.ok && (refs.loadBalancers ?? []).some((lb) => lb.stackId === stackId && lb.name === name)) {
+    p.add("Conflict", "name", `a load balancer named ${name} already exists in stack ${stack!.name}`);
   }
   p.throwIfAny();
   return { stackId: stackId!, name: name!, spec: finishSpec({ ...defaultSpec(image!), ...given }, given) };

@@ -12,13 +12,14 @@ export const writeScript: LuaScript = {
 -- KEYS[4]  env reconcile stream
 -- KEYS[5..8]  record hashes: hosts, stacks, services, instances
 -- KEYS[9..11] name indexes: hostNames, stackNames, serviceNames
--- KEYS[12..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
+-- KEYS[12] loadBalancers record hash   KEYS[13] loadBalancerNames index
+-- KEYS[14..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
 --             heartbeat (deleted with the host record)
 -- ARGV[1] expected env rev, or ''      ARGV[2] leader fence, or ''
 -- ARGV[3] P = number of puts, then P triples: kind, id, record JSON (an object without rev)
 -- ARGV[4+3P] R = number of removes, then R pairs: kind, id
 --
--- Name indexes: host name -> id, stack name -> id, '<stackId>/<name>' -> service id.
+-- Name indexes: host name -> id, stack name -> id, '<stackId>/<name>' -> service or load balancer id.
 -- A record whose state is 'removed' (or that is deleted) releases its name.
 -- Each changed record gets rev = the new env rev and one events entry
 -- (type=<kind> action=created|updated|removed id rev); one reconcile nudge per batch.
@@ -32,12 +33,12 @@ if not currentRev then return {'NO_ENV'} end
 if ARGV[1] ~= '' and ARGV[1] ~= currentRev then return {'REV_MISMATCH', tonumber(currentRev)} end
 if ARGV[2] ~= '' and not fenceHeld(KEYS[2], ARGV[2]) then return {'NOT_LEADER'} end
 
-local recordHashes = { host = KEYS[5], stack = KEYS[6], service = KEYS[7], instance = KEYS[8] }
-local nameIndexes = { host = KEYS[9], stack = KEYS[10], service = KEYS[11] }
+local recordHashes = { host = KEYS[5], stack = KEYS[6], service = KEYS[7], instance = KEYS[8], loadBalancer = KEYS[12] }
+local nameIndexes = { host = KEYS[9], stack = KEYS[10], service = KEYS[11], loadBalancer = KEYS[13] }
 
 -- What the batch has done so far, over what Redis holds: false = gone.
-local pendingRecords = { host = {}, stack = {}, service = {}, instance = {} }
-local pendingNames = { host = {}, stack = {}, service = {} }
+local pendingRecords = { host = {}, stack = {}, service = {}, instance = {}, loadBalancer = {} }
+local pendingNames = { host = {}, stack = {}, service = {}, loadBalancer = {} }
 
 local function currentRecord(kind, id)
   local pending = pendingRecords[kind][id]
@@ -57,7 +58,7 @@ end
 local function indexedName(kind, record)
   if not record or nameIndexes[kind] == nil or record.state == 'removed' then return nil end
   if type(record.name) ~= 'string' then return nil end
-  if kind == 'service' then return tostring(record.stackId) .. '/' .. record.name end
+  if kind == 'service' or kind == 'loadBalancer' then return tostring(record.stackId) .. '/' .. record.name end
   return record.name
 end
 
@@ -66,7 +67,7 @@ local function releaseName(kind, name, id)
 end
 
 local changes = {}
-local hostKeysCursor = 12
+local hostKeysCursor = 14
 local arg = 3
 local putCount = tonumber(ARGV[arg])
 for _ = 1, putCount do

@@ -1,6 +1,6 @@
 import t, { Test } from "tap";
 import * as dnsPacket from "dns-packet";
-import { DnsHandler } from "../../../agent/dns/handler";
+import { DnsHandler, Transport } from "../../../agent/dns/handler";
 import { Forwarder } from "../../../agent/dns/forwarder";
 import { ForwardCache } from "../../../agent/dns/forward-cache";
 import { ip, sampleDirectory, withBigService } from "./support/directory";
@@ -55,10 +55,10 @@ function isQuery(msg: Buffer): boolean {
 }
 
 /** Returns whether the handler replied (so a test can show its cases reached past the first checks). */
-function check(handler: DnsHandler, msg: Buffer, source: string, failures: Failure[]): boolean {
+function check(handler: DnsHandler, msg: Buffer, source: string, failures: Failure[], transport: Transport): boolean {
   const replies: Buffer[] = [];
   try {
-    handler.handle(msg, source, (r) => replies.push(r));
+    handler.handle(msg, source, (r) => replies.push(r), transport);
   } catch (err) {
     failures.push({ why: `threw ${(err as Error).message}`, hex: msg.toString("hex") });
     return false;
@@ -77,7 +77,8 @@ function check(handler: DnsHandler, msg: Buffer, source: string, failures: Failu
     const p = dnsPacket.decode(reply);
     if (p.id !== msg.readUInt16BE(0)) failures.push({ why: "id not echoed", hex: msg.toString("hex") });
     if (!p.flag_qr) failures.push({ why: "reply without QR", hex: msg.toString("hex") });
-    if (reply.length > 1232) failures.push({ why: `reply of ${reply.length} bytes`, hex: msg.toString("hex") });
+    // UDP: never beyond the EDNS size we advertise; TCP: whatever a 16-bit length can frame.
+    if (reply.length > (transport === "udp" ? 1232 : 65535)) failures.push({ why: `reply of ${reply.length} bytes over ${transport}`, hex: msg.toString("hex") });
   } catch (err) {
     failures.push({ why: `malformed reply: ${(err as Error).message}`, hex: msg.toString("hex") });
   }
@@ -90,8 +91,9 @@ function report(t: Test, failures: Failure[], cases: number, replied: number, ha
   t.equal(handler.stats.crashes, 0, "no exception was caught inside the handler");
 }
 
-for (const answerCacheSize of [1000, 0]) {
-  const mode = answerCacheSize ? "cached answers" : "encoded per query";
+// Every case through both transports: TCP messages reach the same handler, with other size limits.
+for (const [answerCacheSize, transport] of [[1000, "udp"], [0, "udp"], [1000, "tcp"], [0, "tcp"]] as const) {
+  const mode = `${answerCacheSize ? "cached answers" : "encoded per query"}, ${transport}`;
 
   t.test(`${mode}: random bytes`, async (t) => {
     const { handler, forwarder } = await makeHandler(answerCacheSize);
@@ -107,7 +109,7 @@ for (const answerCacheSize of [1000, 0]) {
       // Half of them with a plausible header (QR=0, opcode 0, one question, at most one
       // additional record) to get past the first checks.
       if (i % 2 === 0 && len >= 12) { msg[2] &= 0x07; msg.writeUInt16BE(1, 4); msg.writeUInt32BE(0, 6); msg.writeUInt16BE(i % 4 ? 0 : 1, 10); }
-      if (check(handler, msg, i % 3 ? "127.0.0.1" : ip.api1, failures)) replied++;
+      if (check(handler, msg, i % 3 ? "127.0.0.1" : ip.api1, failures, transport)) replied++;
     }
     report(t, failures, cases, replied, handler);
   });
@@ -119,7 +121,7 @@ for (const answerCacheSize of [1000, 0]) {
     let cases = 0;
     let replied = 0;
     for (const q of corpus()) {
-      for (let len = 0; len <= q.length; len++, cases++) if (check(handler, q.subarray(0, len), "127.0.0.1", failures)) replied++;
+      for (let len = 0; len <= q.length; len++, cases++) if (check(handler, q.subarray(0, len), "127.0.0.1", failures, transport)) replied++;
     }
     report(t, failures, cases, replied, handler);
   });
@@ -139,7 +141,7 @@ for (const answerCacheSize of [1000, 0]) {
         const bit = Math.floor(rand() * msg.length * 8);
         msg[bit >> 3] ^= 1 << (bit & 7);
       }
-      if (check(handler, msg, i % 2 ? "127.0.0.1" : "10.9.9.9", failures)) replied++;
+      if (check(handler, msg, i % 2 ? "127.0.0.1" : "10.9.9.9", failures, transport)) replied++;
     }
     report(t, failures, cases, replied, handler);
   });

@@ -35,7 +35,22 @@ t.test("link aliases resolve to the linked service, as do its svc.stack and FQDN
     ["linked svc.stack", ip.fe1, "api.backend", "A", A(ip.api1)],
     ["linked FQDN", ip.fe1, "api.backend.drover.internal", "A", A(ip.api1)],
     ["linked svc.stack by its real name", ip.fe1, "redis.backend", "A", A(ip.redis1)],
-    ["a linked service's bare name is not an alias", ip.fe1, "redis", "A", NX],
+    ["a linked service of another stack: its bare name is not an alias", ip.fe1, "redis", "A", NX],
+  ]);
+});
+
+t.test("a linked service of the same stack also answers to its bare name", async (t) => {
+  const linked: DnsDirectory = {
+    ...dir,
+    services: dir.services.map((s) => (s.id === "sv-fe" ? { ...s, links: { ...s.links, w: "sv-worker" } } : s)),
+    instances: dir.instances.map((i) => (i.id === "worker1" ? { ...i, running: true } : i)),
+  };
+  table(t, linked, [
+    ["alias", ip.fe1, "w", "A", A(ip.worker1)],
+    ["bare name, same stack", ip.fe1, "worker", "A", A(ip.worker1)],
+    ["svc.stack", ip.fe1, "worker.web", "A", A(ip.worker1)],
+    ["FQDN", ip.fe1, "worker.web.drover.internal", "A", A(ip.worker1)],
+    ["the link goes one way", ip.worker1, "frontend", "A", NX],
   ]);
 });
 

@@ -24,7 +24,8 @@ export class AgentProcess {
   constructor(args: string[], env: Record<string, string> = {}) {
     this.proc = spawn(process.execPath, [droverBin, "agent", ...args], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
+      // These agents run in the machine's own namespace: no DNS listener on its lo (lab agents have one).
+      env: { ...process.env, DROVER_DNS_LISTEN: "off", ...env },
     });
     let buffered = "";
     this.proc.stdout!.on("data", (chunk: Buffer) => {

@@ -2,11 +2,17 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import Docker from "dockerode";
 import t from "tap";
+import { containerLabels } from "../../../runtime/protocol/agent-protocol";
 
-// README's first command runs this: a server and an agent on this machine, a linked
-// web + cache stack deployed, served, reported and torn down.
-t.test("drover quickstart deploys, serves, reports and tears down", async (t) => {
+// README's first command runs this: a drover server started here, `pulumi up` of
+// examples/quickstart (local host, web linked to cache, a load balancer), a report of what
+// runs where with the page fetched once, then `pulumi destroy` and the server stopped.
+const listFiles = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true })
+  .flatMap((e) => e.isDirectory() ? listFiles(path.join(dir, e.name)) : e.isFile() ? [path.join(dir, e.name)] : []);
+
+t.test("drover quickstart: pulumi up, report, serve, pulumi destroy", async (t) => {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-quickstart-"));
   t.teardown(() => fs.rmSync(stateDir, { recursive: true, force: true }));
   const bin = path.resolve(__dirname, "../../../../bin/drover.js");
@@ -18,10 +24,24 @@ t.test("drover quickstart deploys, serves, reports and tears down", async (t) =>
     p.on("close", (c) => resolve({ code: c, out }));
   });
   t.equal(code, 0, "exits 0", { output: out });
-  t.match(out, /demo-web-1\s+demo\/web\s+\S+\s+active/, "web instance reported active");
-  t.match(out, /demo-cache-1\s+demo\/cache\s+\S+\s+active/, "cache instance reported active");
+  t.match(out, /\+ 7 created/, "pulumi up created environment, host, stack, two services and the load balancer");
+  t.match(out, /host \S+ \(1h\w+\) active/, "the local host reported active");
+  t.match(out, /demo-web-1\s+demo\/web\s+\S+\s+active\s+10\.42\.\d+\.\d+/, "web instance active with an overlay IP");
+  t.match(out, /demo-cache-1\s+demo\/cache\s+\S+\s+active/, "cache instance active");
+  t.match(out, /load balancer demo\/web-lb: :\d+ http → demo\/web:80 \(stored; served: false\)/, "the load balancer reported");
   t.match(out, /web answers on http:\/\/127\.0\.0\.1:\d+\/ : "drover test page"/, "the published port served the page");
-  t.match(out, /torn down/, "and the environment was torn down");
-  t.notMatch(fs.readFileSync(path.join(stateDir, "quickstart.log"), "utf8"), new RegExp(fs.readFileSync(path.join(stateDir, "admin-key"), "utf8").trim()),
-    "the admin key never appears in the logs");
+  t.match(out, /- 7 deleted/, "pulumi destroy removed all seven");
+  t.match(out, /torn down/, "and said so");
+
+  const pid = Number(/server http:\/\/127\.0\.0\.1:\d+ \(pid (\d+)/.exec(out)?.[1]);
+  t.ok(pid > 0, "the server's pid was reported");
+  t.throws(() => process.kill(pid, 0), "the server was stopped");
+  t.notOk(fs.existsSync(path.join(stateDir, "server.json")), "and forgotten");
+  const envId = /environment (1a\w+) up/.exec(out)?.[1];
+  const left = await new Docker().listContainers({ all: true, filters: { label: [`${containerLabels.env}=${envId}`] } });
+  t.same(left.map((c) => c.Names), [], "no container of the environment is left");
+
+  const adminKey = fs.readFileSync(path.join(stateDir, "admin-key"), "utf8").trim();
+  const leaks = listFiles(stateDir).filter((f) => !f.endsWith("admin-key") && fs.readFileSync(f, "latin1").includes(adminKey));
+  t.same(leaks, [], "the admin key appears in no log, config or state file (the stack config holds it encrypted)");
 });

@@ -1,4 +1,5 @@
 import t from "tap";
+import { buildDnsDirectory } from "../../../runtime/reconcile/dns-directory";
 import type { InstanceRecord } from "../../../runtime/protocol/model";
 import { planEnvironment, isEmptyPlan } from "../../../runtime/reconcile/plan";
 import { env, host, input, instance, service, T0 } from "./fixtures";
@@ -38,6 +39,7 @@ t.test("a converged environment plans nothing", async (t) => {
   };
   instances[0].status = { state: "running", restartCount: 0 };
   instances[1].status = { state: "running", restartCount: 0 };
+  inp.dns = { version: 4, directory: buildDnsDirectory(inp.snapshot.stacks, inp.snapshot.services, instances) };
   t.ok(isEmptyPlan(planEnvironment(inp)));
 });
 

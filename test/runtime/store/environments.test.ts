@@ -97,6 +97,8 @@ t.test("purgeEnvironment removes every key of the environment and its global ent
       await f.store.provisionHostUser(envId, hostId, "a-long-enough-password");
     }
     await f.redis.incr(f.keys.env(envId).seq);
+    await f.store.setIpsec(envId, { pskId: "k1", psk: "secret" });
+    await f.store.setDns(envId, { instances: [], services: [], stacks: [] }, ["h1"], {});
   }
   const tagOf = (envId: string) => `${f.prefix}:{${envId}}:*`;
   const e1KeysBefore = await keysUnder(f.redis, tagOf("e1"));

@@ -58,6 +58,8 @@ t.test("the agent can do its job on its own keys", async (t) => {
   t.equal((await agent.xrange(own.reports, "-", "+")).length, 2, "XRANGE own reports");
   const [last] = await agent.xrevrange(own.nudges, "+", "-", "COUNT", 1);
   t.ok(last, "XREVRANGE own nudges");
+  await f.store.setDns("e1", { instances: [], services: [], stacks: [] }, [], {});
+  t.match(JSON.parse((await agent.get(f.keys.env("e1").dns))!), { version: 1 }, "GET the environment's dns document");
 
   const waiting = blocking.xread("BLOCK", 10_000, "STREAMS", own.nudges, last[0]);
   await f.store.setDesired("e1", { hostId: "h1", generation: 0, instances: [] }, {});
@@ -138,6 +140,9 @@ t.test("the agent is refused everything else", async (t) => {
   await refused("GET env rev", "GET", env.rev);
   await refused("SET env rev", "SET", env.rev, "1");
   await refused("GET env leader", "GET", env.leader);
+  await refused("GET env pre-shared key record", "GET", env.psk);
+  await refused("SET env dns (forging names for the whole environment)", "SET", env.dns, "{}");
+  await refused("GET another environment's dns", "GET", f.keys.env("e2").dns);
   await refused("XADD env reconcile", "XADD", env.reconcile, "*", "type", "forged");
   await refused("HGETALL environments", "HGETALL", f.keys.environments());
   await refused("HGETALL apiKeys", "HGETALL", f.keys.apiKeys());
@@ -154,7 +159,7 @@ t.test("the user has exactly the documented commands and keys", async (t) => {
   t.same(field("commands").split(" ").sort(), ["-@all", ...hostAgentCommands.map((c) => `+${c}`)].sort(), "commands");
   const own = f.keys.host("e1", "h1");
   t.same(field("keys").split(" ").sort(),
-    [`%R~${own.desired}`, `%R~${own.nudges}`, `~${own.observed}`, `~${own.reports}`, `~${own.heartbeat}`].sort(), "keys");
+    [`%R~${own.desired}`, `%R~${own.nudges}`, `%R~${f.keys.env("e1").dns}`, `~${own.observed}`, `~${own.reports}`, `~${own.heartbeat}`].sort(), "keys");
   t.equal(field("channels"), "", "no channels");
   t.notMatch(JSON.stringify(info), password, "the password is stored only as a hash");
 });

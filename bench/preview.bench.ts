@@ -1,0 +1,82 @@
+/**
+ * What a no-op `pulumi preview` costs per drover resource. One program, two stacks: 100
+ * resources (1 Environment, 1 Stack, 98 Services of scale 0) and 0 resources, both `up`
+ * first; then `pulumi preview --expect-no-changes` of each, alternating, ROUNDS times
+ * (which also proves the previews are honest: any spurious diff fails the benchmark).
+ * Fixed cost = median preview of the empty stack; value = (median of 100 − fixed) / 100.
+ * A third stack of 50 resources gives the marginal cost, (median 100 − median 50) / 50, which
+ * leaves out the one-time cost of serializing each provider type (in `extra`).
+ */
+import * as fs from "fs";
+import type { Benchmark, BenchResult } from "./result";
+import { round } from "./result";
+import { median } from "./support/procs";
+import { benchServer, benchStack, Cleanup, timed, writeProgram } from "./support/pulumi-bench";
+
+const RESOURCES = 100;
+const HALF = 50;
+const ROUNDS = 3;
+const GOAL_MS = 2;
+
+const PROGRAM = `
+const n = cfg.requireNumber("resources");
+if (n >= 2) {
+  const env = new drover.Environment("env", { name: cfg.require("envName") });
+  const stack = new drover.Stack("bench", { environment: env, name: "bench" });
+  for (let i = 0; i < n - 2; i++) {
+    new drover.Service("svc" + i, { stack, name: "svc" + i, image: "local/busybox", command: ["sleep", "3600"], scale: 0 });
+  }
+}
+`;
+
+export const benchmark: Benchmark = {
+  name: "preview",
+  summary: `ms per resource of a no-op \`pulumi preview\` with ${RESOURCES} drover resources, beyond an empty program's`,
+  async run(): Promise<BenchResult> {
+    const cleanup = new Cleanup();
+    const programDir = writeProgram("preview", PROGRAM);
+    cleanup.teardown(() => fs.rmSync(programDir, { recursive: true, force: true }));
+    try {
+      const server = await benchServer(cleanup);
+      const full = await benchStack(cleanup, programDir, server, { resources: String(RESOURCES), envName: `pv-${server.prefix}` });
+      const half = await benchStack(cleanup, programDir, server, { resources: String(HALF), envName: `pvh-${server.prefix}` });
+      const empty = await benchStack(cleanup, programDir, server, { resources: "0", envName: "unused" });
+      const upMs = await timed(full, ["up", "--yes", "--skip-preview"]);
+      cleanup.teardown(() => full.ok(["destroy", "--yes", "--skip-preview"], 600_000));
+      await timed(half, ["up", "--yes", "--skip-preview"]);
+      cleanup.teardown(() => half.ok(["destroy", "--yes", "--skip-preview"], 600_000));
+      await timed(empty, ["up", "--yes", "--skip-preview"]);
+      const fullMs: number[] = [];
+      const halfMs: number[] = [];
+      const emptyMs: number[] = [];
+      const stacks = [[full, fullMs], [half, halfMs], [empty, emptyMs]] as const;
+      for (let r = 0; r < ROUNDS; r++) {
+        // Rotate which goes first so drift in machine load hits all alike.
+        for (let k = 0; k < stacks.length; k++) {
+          const [ws, into] = stacks[(k + r) % stacks.length];
+          into.push(await timed(ws, ["preview", "--expect-no-changes"]));
+        }
+      }
+      const fixed = median(emptyMs);
+      const perResource = (median(fullMs) - fixed) / RESOURCES;
+      const marginal = (median(fullMs) - median(halfMs)) / (RESOURCES - HALF);
+      return {
+        name: "preview",
+        unit: "ms/resource",
+        value: round(perResource, 2),
+        baseline: round(fixed, 0),
+        ratio: round(perResource / GOAL_MS, 3),
+        goal: `< ${GOAL_MS} ms per resource beyond the fixed cost (baseline = the fixed cost in ms: preview of an empty program; ratio = value / goal)`,
+        ok: perResource < GOAL_MS,
+        extra: {
+          marginalMsPerResource: round(marginal, 2),
+          previewFullMedianMs: round(median(fullMs), 0), previewHalfMedianMs: round(median(halfMs), 0), previewEmptyMedianMs: round(fixed, 0),
+          previewFullMs: fullMs.map((x) => Math.round(x)).join(" "), previewEmptyMs: emptyMs.map((x) => Math.round(x)).join(" "),
+          firstUpMs: Math.round(upMs),
+        },
+      };
+    } finally {
+      await cleanup.run();
+    }
+  },
+};

@@ -1,0 +1,60 @@
+/**
+ * Pulumi programs for the preview and up benchmarks: written into the checkout's `.drover/`
+ * (git-ignored; inside the repo so `@pulumi/pulumi` and the compiled provider resolve as
+ * they do for a user), run with the offline engine through test/support/pulumi-cli.ts on a
+ * private backend, and a drover server in-process (test/provider/server-fixture.ts).
+ */
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { performance } from "perf_hooks";
+import { PulumiWorkspace } from "../../test/support/pulumi-cli";
+import { serverForTest, type TestServer } from "../../test/provider/server-fixture";
+import { repoRoot } from "./procs";
+
+/** A program directory with Pulumi.yaml and `index.js` = `body` (which may use `pulumi`, `drover`, `cfg`). */
+export function writeProgram(name: string, body: string): string {
+  const dir = path.join(repoRoot, ".drover", "bench", `${name}-${randomBytes(3).toString("hex")}`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: drover-bench-${name}\nmain: index.js\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n`);
+  const provider = path.relative(dir, path.join(repoRoot, "dist", "provider")).split(path.sep).join("/");
+  fs.writeFileSync(path.join(dir, "index.js"), [
+    '"use strict";',
+    'const pulumi = require("@pulumi/pulumi");',
+    `const drover = require(${JSON.stringify(provider)});`,
+    "const cfg = new pulumi.Config();",
+    body,
+  ].join("\n"));
+  return dir;
+}
+
+/** Teardown callbacks, run last-in first-out (the fixtures expect tap's `t.teardown`). */
+export class Cleanup {
+  private readonly fns: Array<() => unknown> = [];
+  teardown = (fn: () => unknown): void => { this.fns.push(fn); };
+  async run(): Promise<void> {
+    for (const fn of this.fns.reverse()) {
+      try { await fn(); } catch (err) { console.error("bench cleanup:", err); }
+    }
+  }
+}
+
+export async function benchServer(cleanup: Cleanup): Promise<TestServer> {
+  return serverForTest(cleanup);
+}
+
+/** A stack of `programDir` with the server's endpoint and admin key (secret) in its config. */
+export async function benchStack(cleanup: Cleanup, programDir: string, server: TestServer, config: Record<string, string>): Promise<PulumiWorkspace> {
+  const ws = new PulumiWorkspace(programDir, `b${randomBytes(4).toString("hex")}`);
+  cleanup.teardown(() => ws.cleanup());
+  await ws.init({ "drover:endpoint": server.url, ...config });
+  await ws.ok(["config", "set", "--secret", "drover:adminKey", server.adminKey]);
+  return ws;
+}
+
+/** Wall time of one `pulumi <args>` that must succeed. */
+export async function timed(ws: PulumiWorkspace, args: string[], timeoutMs = 600_000): Promise<number> {
+  const t0 = performance.now();
+  await ws.ok(args, timeoutMs);
+  return performance.now() - t0;
+}

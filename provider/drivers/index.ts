@@ -1,0 +1,10 @@
+/** The driver for a Host's `driver` input (already checked). */
+import { localDriver } from "./local";
+import { sshDriver } from "./ssh";
+import type { DriverInputs, HostDriver } from "./types";
+
+export function driverFor(d: DriverInputs, hostname: string): HostDriver {
+  if (d.type === "ssh") return sshDriver(d, hostname);
+  if (d.type === "local") return localDriver(d, hostname);
+  throw new Error(`driver.type: expected "ssh" or "local", got ${JSON.stringify((d as { type?: unknown }).type)}`);
+}

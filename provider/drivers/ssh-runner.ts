@@ -1,0 +1,96 @@
+/**
+ * Commands and file copies on a machine over ssh (ssh2; key only, never a password). The
+ * host key is checked against the pinned one when given. Non-root users run scripts
+ * through `sudo -n`. One connection per provider call, closed at its end.
+ */
+import * as crypto from "crypto";
+import type { Runner, SshDriverInputs } from "./types";
+import { DEFAULTS } from "./types";
+
+const CONNECT_TIMEOUT_MS = 20_000;
+const RUN_TIMEOUT_MS = 120_000;
+
+/** "SHA256:…" as OpenSSH prints it, for a raw public key blob. */
+export function fingerprintOf(keyBlob: Buffer): string {
+  return `SHA256:${crypto.createHash("sha256").update(keyBlob).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** Whether the server's key blob matches the pinned key (a fingerprint or an OpenSSH public key line). */
+export function hostKeyMatches(pinned: string, keyBlob: Buffer): boolean {
+  const text = pinned.trim();
+  if (text.startsWith("SHA256:")) return text.replace(/=+$/, "") === fingerprintOf(keyBlob);
+  const blob = text.split(/\s+/)[1];
+  return blob !== undefined && Buffer.from(blob, "base64").equals(keyBlob);
+}
+
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export async function connectSsh(d: SshDriverInputs): Promise<Runner> {
+  const { Client } = require("ssh2");
+  const port = d.port ?? DEFAULTS.sshPort;
+  const user = d.user ?? DEFAULTS.sshUser;
+  const describe = `ssh ${user}@${d.address}:${port}`;
+  const client = new Client();
+  let keyMismatch: string | undefined;
+  await new Promise<void>((resolve, reject) => {
+    client.once("ready", () => resolve());
+    client.once("error", (err: Error) => reject(new Error(`driver.address: ${describe}: ${keyMismatch ?? err.message}`)));
+    client.connect({
+      host: d.address,
+      port,
+      username: user,
+      privateKey: d.privateKey,
+      readyTimeout: CONNECT_TIMEOUT_MS,
+      keepaliveInterval: 10_000,
+      // Key only: ssh2 would try nothing else without a password, agent or keyboard handler.
+      hostVerifier: (key: Buffer) => {
+        if (!d.hostKey || hostKeyMatches(d.hostKey, key)) return true;
+        keyMismatch = `the host key ${fingerprintOf(key)} does not match driver.hostKey`;
+        return false;
+      },
+    });
+  });
+  const asRoot = (script: string) => (user === "root" ? script : `sudo -n sh -c ${shellQuote(script)}`);
+
+  return {
+    describe,
+    run(script, opts = {}) {
+      return new Promise((resolve, reject) => {
+        client.exec(asRoot(script), (err: Error | undefined, stream: any) => {
+          if (err) return reject(new Error(`${describe}: ${err.message}`));
+          let stdout = "";
+          let stderr = "";
+          const timeoutMs = opts.timeoutMs ?? RUN_TIMEOUT_MS;
+          const timer = setTimeout(() => {
+            stream.close();
+            reject(new Error(`${describe}: a command did not finish within ${timeoutMs / 1000} s (output so far: ${(stdout + stderr).slice(-500)})`));
+          }, timeoutMs);
+          stream.on("data", (b: Buffer) => (stdout += b));
+          stream.stderr.on("data", (b: Buffer) => (stderr += b));
+          stream.on("close", (code: number | null, signal?: string) => {
+            clearTimeout(timer);
+            resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
+          });
+          stream.end(opts.stdin ?? "");
+        });
+      });
+    },
+    upload(localFile, remotePath) {
+      return new Promise((resolve, reject) => {
+        client.sftp((err: Error | undefined, sftp: any) => {
+          if (err) return reject(new Error(`${describe}: sftp: ${err.message}`));
+          sftp.fastPut(localFile, remotePath, (putErr: Error | undefined) => {
+            sftp.end();
+            if (putErr) reject(new Error(`${describe}: upload to ${remotePath}: ${putErr.message}`));
+            else resolve();
+          });
+        });
+      });
+    },
+    close() {
+      client.end();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * The `ssh` driver: an existing machine reached over ssh with a key. Bootstrap uploads the
+ * agent bundle over SFTP only when the machine's copy has another sha256, unpacks it under
+ * installDir, and starts the agent (systemd unit, or the supervisor where there is no systemd).
+ */
+import { randomBytes } from "crypto";
+import { isIP } from "net";
+import { agentBundle } from "../agent-bundle";
+import { agentLogTail, disarmAgent, install, preflight, startAgent, uninstallAgent } from "./bootstrap";
+import { connectSsh } from "./ssh-runner";
+import { DEFAULTS, type HostDriver, type Runner, type SshDriverInputs } from "./types";
+
+export function sshDriver(d: SshDriverInputs, hostname: string): HostDriver {
+  const user = d.user ?? DEFAULTS.sshUser;
+  const installDir = d.installDir ?? DEFAULTS.installDir;
+  const stateDir = d.stateDir ?? `${DEFAULTS.stateBase}/${hostname}`;
+  const dockerSocket = d.dockerSocket ?? DEFAULTS.dockerSocket;
+  const describe = `ssh ${user}@${d.address}:${d.port ?? DEFAULTS.sshPort}`;
+  async function withRunner<T>(fn: (r: Runner) => Promise<T>): Promise<T> {
+    const r = await connectSsh(d);
+    try { return await fn(r); } finally { r.close(); }
+  }
+
+  return {
+    describe,
+    async bootstrap(launch) {
+      const bundle = agentBundle();
+      return withRunner(async (r) => {
+        const tarball = `${installDir}/${bundle.name}.tar.gz`;
+        const appDir = `${installDir}/${bundle.name}`;
+        const facts = await preflight(r, dockerSocket, tarball, appDir);
+        const uploaded = facts.bundleSha !== bundle.sha256;
+        let upload = tarball;
+        if (uploaded) {
+          // Beside the target (root) or in the user's home (sudo moves it): a cut upload never looks complete.
+          const tag = randomBytes(4).toString("hex");
+          upload = user === "root" ? `${tarball}.part-${tag}` : `${bundle.name}.${tag}.part.tar.gz`;
+          if (user === "root") await r.run(`mkdir -p '${installDir}'`);
+          await r.upload(bundle.file, upload);
+        }
+        if (uploaded || !facts.unpacked) await install(r, { facts, upload, tarball, sha256: bundle.sha256, installDir, name: bundle.name });
+        // Peers reach the host where we do, unless told otherwise.
+        const underlayIp = launch.underlayIp ?? d.underlayIp ?? (isIP(d.address) ? d.address : undefined);
+        const launchFull = { ...launch, underlayIp };
+        return startAgent(r, launchFull, { node: facts.node, appDir, stateDir, dockerSocket }, facts, uploaded);
+      });
+    },
+    disarm: () => withRunner((r) => disarmAgent(r, stateDir)),
+    uninstall: () => withRunner((r) => uninstallAgent(r, hostname, stateDir)),
+    logTail: (lines) => withRunner((r) => agentLogTail(r, hostname, stateDir, lines)),
+  };
+}

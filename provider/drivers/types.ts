@@ -1,0 +1,95 @@
+/**
+ * What a Host driver does, whatever the machine is. The Host resource only talks to this
+ * interface, so a cloud driver (DigitalOcean: create a droplet, then bootstrap it over ssh,
+ * delete the droplet on deprovision) slots in beside `ssh` and `local`.
+ *
+ * Drivers run inside the serialized dynamic provider: no clients at module scope, npm
+ * packages required inside methods, plain objects and functions only (no classes with
+ * #private fields).
+ */
+
+/** How the agent is started: what the server needs to know and where the agent keeps its files. */
+export interface AgentLaunch {
+  /** The drover server URL the agent registers with. */
+  url: string;
+  registrationToken: string;
+  /** The host name it registers under (unique in the environment). */
+  hostname: string;
+  labels: Record<string, string>;
+  underlayIp?: string;
+}
+
+/** What bootstrap did, for outputs and tests. */
+export interface BootstrapReport {
+  /** `systemd` (a unit with Restart=always) or `supervisor` (a restart loop under setsid). */
+  service: "systemd" | "supervisor";
+  /** False when the machine already had this exact agent bundle (same sha256). */
+  uploaded: boolean;
+  nodeVersion: string;
+  dockerVersion: string;
+}
+
+export interface HostDriver {
+  /** "ssh root@10.0.0.5:22", "local": for messages. */
+  readonly describe: string;
+  /**
+   * Makes the machine exist and returns where to reach it. Existing machines (ssh, local)
+   * have nothing to do; a cloud driver creates the machine here.
+   */
+  provision?(): Promise<{ address: string }>;
+  /** Checks the machine (Docker, node ≥ 20), installs the agent and starts it as a service that survives reboots. */
+  bootstrap(launch: AgentLaunch): Promise<BootstrapReport>;
+  /**
+   * Removes the registration token from the machine before the host is removed, so an agent
+   * restarted meanwhile cannot register a new host; idempotent.
+   */
+  disarm(): Promise<void>;
+  /** Stops and uninstalls the agent service; idempotent. Installed bundles stay. */
+  uninstall(): Promise<void>;
+  /** The last lines of the agent's log, for timeout messages ("" when none). */
+  logTail(lines: number): Promise<string>;
+  /** Deletes the machine (cloud drivers only). */
+  deprovision?(): Promise<void>;
+}
+
+export interface SshDriverInputs {
+  type: "ssh";
+  address: string;
+  port?: number;
+  user?: string;
+  privateKey: string;
+  /** Pinned host key: "SHA256:…" fingerprint or the public key line "ssh-ed25519 AAAA…". */
+  hostKey?: string;
+  installDir?: string;
+  stateDir?: string;
+  dockerSocket?: string;
+  underlayIp?: string;
+}
+
+export interface LocalDriverInputs {
+  type: "local";
+  stateDir?: string;
+  dockerSocket?: string;
+  underlayIp?: string;
+}
+
+export type DriverInputs = SshDriverInputs | LocalDriverInputs;
+
+/** A command runner on the machine: over ssh, or on this machine. */
+export interface Runner {
+  readonly describe: string;
+  /** Runs a shell script (sh -c); stdin carries secrets so they never appear in argv. */
+  run(script: string, opts?: { stdin?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Copies a local file to `remotePath`. */
+  upload(localFile: string, remotePath: string): Promise<void>;
+  close(): void;
+}
+
+export const DEFAULTS = {
+  installDir: "/opt/drover",
+  dockerSocket: "/var/run/docker.sock",
+  sshPort: 22,
+  sshUser: "root",
+  /** stateDir default: <base>/<host name>. */
+  stateBase: "/var/lib/drover/agents",
+};

@@ -1,0 +1,194 @@
+/**
+ * `drover:Host`: a machine running drover's agent, registered in an environment. The driver
+ * reaches the machine (ssh: an existing one over ssh; local: this machine), installs the
+ * agent and starts it as a service; create returns once the server reports the host active.
+ *
+ * The API cannot change a host's labels (hosts are made by registration; there is no
+ * update), so labels replace the host, as do its name, environment, server and where/how
+ * the agent runs. Credentials (the ssh key, the pinned host key, the registration token
+ * once registered, the API key) update in place: nothing on the machine depends on them.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { checkResult, connectionFailures, idFailures } from "./check";
+import { callApi, describeFailure } from "./client";
+import { driverFor } from "./drivers";
+import type { DriverInputs } from "./drivers/types";
+import type { Environment } from "./environment";
+import { hostFailures } from "./host-check";
+import { hostsPath, removeHost, waitHostActive } from "./host-api";
+import { canonical, sanitize } from "./sanitize";
+import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
+import { definedOnly } from "./stack";
+import { containsUnknown, isUnknown } from "./unknown";
+
+export type SshDriverArgs = { [K in keyof Extract<DriverInputs, { type: "ssh" }>]: pulumi.Input<Extract<DriverInputs, { type: "ssh" }>[K]> };
+export type LocalDriverArgs = { [K in keyof Extract<DriverInputs, { type: "local" }>]: pulumi.Input<Extract<DriverInputs, { type: "local" }>[K]> };
+
+export interface HostArgs {
+  /** The host name the agent registers under (unique in the environment). */
+  name: pulumi.Input<string>;
+  labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  driver: pulumi.Input<SshDriverArgs | LocalDriverArgs>;
+  /** Fills envId, endpoint, apiKey and registrationToken from the environment's outputs. */
+  environment?: Environment;
+  envId?: pulumi.Input<string>;
+  endpoint?: pulumi.Input<string>;
+  /** The environment's API key (secret): to watch and remove the host; default: config `drover:apiKey`. */
+  apiKey?: pulumi.Input<string>;
+  /** The environment's registration token (secret). */
+  registrationToken?: pulumi.Input<string>;
+  /** How long create waits for the host to become active and delete for its removal (default 180). */
+  waitTimeoutSeconds?: pulumi.Input<number>;
+}
+
+const COMPUTED = ["hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService"] as const;
+/** Driver fields that only let the provider in: changing them changes nothing on the machine. */
+const DRIVER_CREDENTIALS = ["privateKey", "hostKey"];
+/** Labels drover sets on every host itself; they are not the user's. */
+const SYSTEM_LABEL = /^io\.rancher\.host\.|^io\.drover\.host\./;
+
+const timeoutOf = (inputs: any) => (Number(inputs.waitTimeoutSeconds) || 180) * 1000;
+
+function outputsOf(inputs: any, host: any, agentService: unknown) {
+  return sanitize({
+    ...inputs,
+    hostId: host.id, state: host.state, underlayIp: host.underlayIp, subnet: host.subnet,
+    agentVersion: host.agentVersion, dockerVersion: host.dockerVersion, agentService,
+  });
+}
+
+/** The driver without its credentials: what decides where and how the agent runs. */
+function placementOf(driver: any): any {
+  if (typeof driver !== "object" || driver === null) return driver;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(driver)) if (!DRIVER_CREDENTIALS.includes(k)) out[k] = v;
+  return out;
+}
+
+export function userLabels(labels: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !SYSTEM_LABEL.test(k)));
+}
+
+export const hostProvider = {
+  settings: undefined as ProviderSettings | undefined,
+
+  async configure(req: { config: { get(key: string): string | undefined } }): Promise<void> {
+    this.settings = settingsFromConfig(req.config);
+  },
+
+  async check(_olds: any, news: any) {
+    const failures = [
+      ...hostFailures(news),
+      ...idFailures(news, "envId"),
+      ...connectionFailures(news, this.settings, "apiKey"),
+    ];
+    return checkResult(news, failures);
+  },
+
+  async diff(_id: string, olds: any, news: any) {
+    const changed = (a: unknown, b: unknown) => containsUnknown(b) || canonical(a ?? null) !== canonical(b ?? null);
+    const replaces = ["endpoint", "envId", "name"].filter((k) => changed(olds[k], news[k]));
+    // Labels: stored as given, so an absent map and an empty one are the same.
+    if (changed(olds.labels ?? {}, news.labels ?? {})) replaces.push("labels");
+    if (isUnknown(news.driver) || changed(placementOf(olds.driver), placementOf(news.driver))) replaces.push("driver");
+    const credentials = isUnknown(news.driver) ? false : DRIVER_CREDENTIALS.some((k) => changed(olds.driver?.[k], news.driver?.[k]));
+    const updates = ["apiKey", "registrationToken", "waitTimeoutSeconds"].filter((k) => changed(olds[k], news[k]));
+    return {
+      changes: replaces.length > 0 || updates.length > 0 || credentials,
+      replaces,
+      stables: ["endpoint", "envId", "name"].filter((k) => !replaces.includes(k)),
+      // Always remove first: names are unique in the environment, and a new agent on the same
+      // machine and state dir would stop the old one and keep its identity.
+      deleteBeforeReplace: replaces.length > 0,
+    };
+  },
+
+  async create(inputs: any) {
+    const conn = connectionFor(inputs, this.settings, "apiKey");
+    const driver = driverFor(inputs.driver, inputs.name);
+    const report = await driver.bootstrap({
+      url: conn.endpoint, registrationToken: inputs.registrationToken, hostname: inputs.name, labels: inputs.labels ?? {},
+    });
+    let host: any;
+    try {
+      host = await waitHostActive(conn, inputs.envId, inputs.name, timeoutOf(inputs), () => driver.logTail(20));
+    } catch (err: any) {
+      if (!err?.host) {
+        // Never registered: nothing on the server to record; stop the agent so nothing runs unrecorded.
+        await driver.uninstall().catch(() => undefined);
+        throw err;
+      }
+      // Registered but not active: recorded as partially created, so `up` retries and `destroy` removes it.
+      const partial: any = new Error(err.message);
+      partial.id = err.host.id;
+      partial.properties = { ...outputsOf(inputs, err.host, report.service), __provider: inputs.__provider };
+      throw partial;
+    }
+    return { id: host.id as string, outs: outputsOf(inputs, host, report.service) };
+  },
+
+  async read(id: string, props: any) {
+    const conn = connectionFor(props, this.settings, "apiKey");
+    const reply = await callApi(conn, "GET", hostsPath(props.envId, id));
+    if (reply.status === 404) return { id: undefined as unknown as string, props: {} };
+    if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + hostsPath(props.envId, id), reply));
+    const host = reply.body;
+    if (host.state === "removing" || host.state === "removed") return { id: undefined as unknown as string, props: {} };
+    // The inputs as given, unless the server holds other labels or another name (drift shows in the next diff).
+    const outs: Record<string, unknown> = { ...props };
+    const labels = userLabels(host.labels);
+    if (canonical(labels) !== canonical(props.labels ?? {})) outs.labels = labels;
+    if (host.name !== props.name) outs.name = host.name;
+    return { id: host.id as string, props: outputsOf(outs, host, props.agentService) };
+  },
+
+  async update(_id: string, olds: any, news: any) {
+    // Only credentials and provider settings change in place: keep what the machine and server gave.
+    const kept: Record<string, unknown> = {};
+    for (const k of COMPUTED) kept[k] = olds[k];
+    return { outs: sanitize({ ...news, ...kept }) };
+  },
+
+  async delete(id: string, props: any) {
+    const conn = connectionFor(props, this.settings, "apiKey");
+    const driver = driverFor(props.driver, props.name);
+    // After its teardown the agent forgets its identity: without the token a restart cannot register anew.
+    await driver.disarm();
+    await removeHost(conn, props.envId, id, timeoutOf(props));
+    // The agent exits by itself after its teardown; this stops it if it did not and removes the service.
+    await driver.uninstall();
+  },
+};
+
+export class Host extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly envId: pulumi.Output<string>;
+  declare readonly labels: pulumi.Output<Record<string, string> | undefined>;
+  declare readonly hostId: pulumi.Output<string>;
+  declare readonly state: pulumi.Output<string>;
+  declare readonly underlayIp: pulumi.Output<string | undefined>;
+  declare readonly subnet: pulumi.Output<string>;
+  declare readonly agentVersion: pulumi.Output<string>;
+  declare readonly dockerVersion: pulumi.Output<string>;
+  /** "systemd" or "supervisor": what keeps the agent running on the machine. */
+  declare readonly agentService: pulumi.Output<string>;
+
+  constructor(name: string, args: HostArgs, opts?: pulumi.CustomResourceOptions) {
+    const { environment, ...rest } = args;
+    const props: Record<string, unknown> = {
+      ...(environment ? {
+        envId: environment.envId, endpoint: environment.serverUrl, apiKey: environment.apiKey, registrationToken: environment.registrationToken,
+      } : {}),
+      ...definedOnly(rest),
+    };
+    for (const k of COMPUTED) props[k] = undefined;
+    // The driver holds the private key: the whole map is kept secret, in inputs and outputs.
+    for (const k of ["apiKey", "registrationToken", "driver"]) {
+      if (props[k] !== undefined) props[k] = pulumi.secret(props[k] as pulumi.Input<unknown>);
+    }
+    super(hostProvider, name, props, {
+      ...opts,
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "registrationToken", "driver"],
+    }, "drover", "Host");
+  }
+}

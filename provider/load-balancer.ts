@@ -1,0 +1,156 @@
+/**
+ * `drover:LoadBalancer`: port rules in front of services of the environment, with
+ * certificates, `scale` HAProxy instances or one per host (`global`). The server accepts,
+ * validates and stores it; agents do not run HAProxy for it yet (output `served` is false
+ * until they do). Its stack and name are fixed (replace); everything else updates in place.
+ * Nothing converges, so create, update and delete return as soon as the server answers.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
+import { callApi, describeFailure, expectOk } from "./client";
+import { diffInputs } from "./diff";
+import { LB_SPEC_FIELDS, loadBalancerBody, normalizeLoadBalancerInputs } from "./load-balancer-spec";
+import { canonical, sanitize } from "./sanitize";
+import type { SchedulingInput } from "./service";
+import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
+import { definedOnly, type Stack } from "./stack";
+
+export interface PortRuleInput {
+  sourcePort: pulumi.Input<number>;
+  /** http (default), tcp or https. */
+  protocol?: pulumi.Input<"http" | "tcp" | "https">;
+  hostname?: pulumi.Input<string>;
+  /** A path prefix, starting with `/`. */
+  path?: pulumi.Input<string>;
+  /** Another resource's `serviceId`. */
+  targetServiceId: pulumi.Input<string>;
+  targetPort: pulumi.Input<number>;
+  priority?: pulumi.Input<number>;
+}
+
+export interface LoadBalancerArgs {
+  name: pulumi.Input<string>;
+  portRules: pulumi.Input<pulumi.Input<PortRuleInput>[]>;
+  certificateIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Required when a rule is https. */
+  defaultCertificateId?: pulumi.Input<string>;
+  scale?: pulumi.Input<number>;
+  global?: pulumi.Input<boolean>;
+  labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  scheduling?: pulumi.Input<SchedulingInput>;
+  /** Fills stackId, envId, endpoint and apiKey from the stack's outputs. */
+  stack?: Stack;
+  stackId?: pulumi.Input<string>;
+  envId?: pulumi.Input<string>;
+  endpoint?: pulumi.Input<string>;
+  apiKey?: pulumi.Input<string>;
+}
+
+const COMPUTED = ["loadBalancerId", "state", "served"] as const;
+
+const lbPath = (envId: string, id?: string) =>
+  `/v1/environments/${encodeURIComponent(envId)}/loadbalancers${id === undefined ? "" : `/${encodeURIComponent(id)}`}`;
+
+function outputsOf(inputs: any, lb: any) {
+  return sanitize({ ...inputs, loadBalancerId: lb.id, state: lb.state, served: lb.served === true });
+}
+
+export const loadBalancerProvider = {
+  settings: undefined as ProviderSettings | undefined,
+
+  async configure(req: { config: { get(key: string): string | undefined } }): Promise<void> {
+    this.settings = settingsFromConfig(req.config);
+  },
+
+  async check(_olds: any, news: any) {
+    const failures: CheckFailure[] = [
+      ...validatorFailures(() => normalizeLoadBalancerInputs(news)),
+      ...idFailures(news, "envId"),
+      ...connectionFailures(news, this.settings, "apiKey"),
+    ];
+    return checkResult(news, failures);
+  },
+
+  async diff(_id: string, olds: any, news: any) {
+    return diffInputs(olds, news, {
+      replace: ["endpoint", "envId", "stackId", "name"],
+      update: [...LB_SPEC_FIELDS, "apiKey"],
+      nameField: "name",
+    });
+  },
+
+  async create(inputs: any) {
+    const conn = connectionFor(inputs, this.settings, "apiKey");
+    const lb = await expectOk(conn, "POST", lbPath(inputs.envId), loadBalancerBody(inputs));
+    return { id: lb.id as string, outs: outputsOf(inputs, lb) };
+  },
+
+  async read(id: string, props: any) {
+    const conn = connectionFor(props, this.settings, "apiKey");
+    const reply = await callApi(conn, "GET", lbPath(props.envId, id));
+    if (reply.status === 404) return { id: undefined as unknown as string, props: {} };
+    if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + lbPath(props.envId, id), reply));
+    const lb = reply.body;
+    if (lb.state === "removed") return { id: undefined as unknown as string, props: {} };
+    return { id: lb.id as string, props: outputsOf(withDrift(props, lb), lb) };
+  },
+
+  async update(id: string, _olds: any, news: any) {
+    const conn = connectionFor(news, this.settings, "apiKey");
+    // PUT replaces the spec: a field removed from the program goes back to its default.
+    const lb = await expectOk(conn, "PUT", lbPath(news.envId, id), loadBalancerBody(news));
+    return { outs: outputsOf(news, lb) };
+  },
+
+  async delete(id: string, props: any) {
+    const conn = connectionFor(props, this.settings, "apiKey");
+    const path = lbPath(props.envId, id);
+    const reply = await callApi(conn, "DELETE", path);
+    // 404: already gone (deleted by hand, or with its stack or environment).
+    if (reply.status === 404 || (reply.status >= 200 && reply.status < 300)) return;
+    throw new Error(describeFailure("DELETE", conn.endpoint + path, reply));
+  },
+};
+
+/**
+ * The given inputs, except fields whose normalized value differs from the server's spec:
+ * those take the server's value, so the next diff shows the drift (and only the drift).
+ */
+function withDrift(props: any, lb: any): any {
+  let mine: any;
+  try { mine = normalizeLoadBalancerInputs(props); } catch { return props; }
+  const out = { ...props };
+  const server = lb.spec ?? {};
+  for (const k of ["portRules", "certificateIds", "defaultCertificateId", "scale", "global", "labels"]) {
+    if (canonical(mine[k] ?? null) === canonical(server[k] ?? null)) continue;
+    out[k] = server[k];
+    // Labels hold the typed scheduling rules too: the server's labels say it all.
+    if (k === "labels") delete out.scheduling;
+  }
+  return out;
+}
+
+export class LoadBalancer extends pulumi.dynamic.Resource {
+  declare readonly name: pulumi.Output<string>;
+  declare readonly loadBalancerId: pulumi.Output<string>;
+  declare readonly stackId: pulumi.Output<string>;
+  declare readonly envId: pulumi.Output<string>;
+  declare readonly state: pulumi.Output<string>;
+  /** False until agents run HAProxy for load balancers. */
+  declare readonly served: pulumi.Output<boolean>;
+  declare readonly portRules: pulumi.Output<PortRuleInput[]>;
+
+  constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.CustomResourceOptions) {
+    const { stack, ...rest } = args;
+    const props: Record<string, unknown> = {
+      ...(stack ? { stackId: stack.stackId, envId: stack.envId, endpoint: stack.serverUrl, apiKey: stack.apiKey } : {}),
+      ...definedOnly(rest),
+    };
+    for (const k of COMPUTED) props[k] = undefined;
+    if (props.apiKey !== undefined) props.apiKey = pulumi.secret(props.apiKey as pulumi.Input<string>);
+    super(loadBalancerProvider, name, props, {
+      ...opts,
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
+    }, "drover", "LoadBalancer");
+  }
+}

@@ -1,0 +1,25 @@
+import type { DnsDirectory } from "../protocol/dns";
+import type { InstanceRecord, ServiceRecord, StackRecord } from "../protocol/model";
+
+/**
+ * The environment's DNS directory: every instance with an overlay address (running or not:
+ * a stopped container's queries still need a view), services with their links, stacks with
+ * their discovery switch. Sorted, so an unchanged environment gives an identical document. Pure.
+ */
+export function buildDnsDirectory(stacks: StackRecord[], services: ServiceRecord[], instances: InstanceRecord[]): DnsDirectory {
+  const byId = <T extends { id: string }>(a: T, b: T) => a.id.localeCompare(b.id);
+  return {
+    instances: instances
+      .filter((i) => i.ip && i.state !== "removing" && i.state !== "removed")
+      .map((i) => ({ id: i.id, ip: i.ip!, serviceId: i.serviceId, running: i.status?.state === "running" }))
+      .sort(byId),
+    services: services
+      .filter((s) => s.state !== "removing" && s.state !== "removed")
+      .map((s) => ({ id: s.id, name: s.name, stackId: s.stackId, links: { ...s.spec.links } }))
+      .sort(byId),
+    stacks: stacks
+      .filter((s) => s.state !== "removing" && s.state !== "removed")
+      .map((s) => ({ id: s.id, name: s.name, stackWideDiscovery: s.stackWideDiscovery === true }))
+      .sort(byId),
+  };
+}

@@ -1,0 +1,96 @@
+import t from "tap";
+import { hostProvider, UNKNOWN } from "../../provider";
+
+// Host check() and diff() called directly: every bad field named, the unknown sentinel
+// tolerated, the private key never quoted, replace vs update as documented in host.ts.
+const { utils } = require("ssh2");
+const keys = utils.generateKeyPairSync("ed25519");
+const privateKey: string = keys.private;
+const conn = { endpoint: "http://127.0.0.1:1", apiKey: "drk_test", envId: "env1", registrationToken: "drt_test" };
+const ssh = { type: "ssh", address: "198.18.0.11", privateKey };
+const host = { ...conn, name: "h1", labels: { zone: "a" }, driver: ssh };
+const fields = async (news: any) => (await hostProvider.check({}, news)).failures.map((f: any) => f.property).sort();
+
+t.test("check: a valid host passes, each bad field fails by name", async (t) => {
+  t.same(await fields(host), [], "ssh host with a generated ed25519 key");
+  t.same(await fields({ ...host, driver: { type: "local" } }), [], "local host");
+  t.same(await fields({ ...host, driver: { ...ssh, port: 2222, user: "deploy", hostKey: keys.public.split(" ").slice(0, 2).join(" "), installDir: "/opt/x", stateDir: "/var/lib/x", dockerSocket: "/run/docker.sock", underlayIp: "10.0.0.5" } }), [], "every ssh field");
+
+  const cases: Array<[string, any, string]> = [
+    ["driver.port", { ...host, driver: { ...ssh, port: 70000 } }, "TCP port"],
+    ["driver.port", { ...host, driver: { ...ssh, port: 22.5 } }, "TCP port"],
+    ["driver.type", { ...host, driver: { ...ssh, type: "docean" } }, "\"ssh\" or \"local\""],
+    ["driver.address", { ...host, driver: { ...ssh, address: "not an address!" } }, "IP address or a DNS name"],
+    ["driver.address", { ...host, driver: { type: "ssh", privateKey } }, "required"],
+    ["driver.privateKey", { ...host, driver: { ...ssh, privateKey: "hunter2" } }, "does not look like a private key"],
+    ["driver.privateKey", { ...host, driver: { ...ssh, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n" } }, "not a usable private key"],
+    ["driver.privateKey", { ...host, driver: { type: "ssh", address: "h" } }, "required"],
+    ["driver.hostKey", { ...host, driver: { ...ssh, hostKey: "abc" } }, "fingerprint"],
+    ["driver.user", { ...host, driver: { ...ssh, user: "bad user" } }, "user name"],
+    ["driver.installDir", { ...host, driver: { ...ssh, installDir: "opt/drover" } }, "absolute path"],
+    ["driver.stateDir", { ...host, driver: { ...ssh, stateDir: "/var/../etc" } }, "no .."],
+    ["driver.dockerSocket", { ...host, driver: { type: "local", dockerSocket: "/run/docker sock" } }, "absolute path"],
+    ["driver.underlayIp", { ...host, driver: { ...ssh, underlayIp: "10.0.0" } }, "IP address"],
+    ["driver.installDir", { ...host, driver: { type: "local", installDir: "/opt/x" } }, "not a field of the local driver"],
+    ["driver", { ...host, driver: undefined }, "required"],
+    ["name", { ...host, name: "bad name" }, "hostname"],
+    ["registrationToken", { ...host, registrationToken: undefined }, "required"],
+    ["registrationToken", { ...host, registrationToken: "it's" }, "no spaces or quotes"],
+    ["labels.zone", { ...host, labels: { zone: "a,b" } }, ", & '"],
+    ["labels[\"-x\"]", { ...host, labels: { "-x": "1" } }, "label key"],
+    ["labels", { ...host, labels: ["zone=a"] }, "map"],
+    ["labels[\"io.rancher.host.os\"]", { ...host, labels: { "io.rancher.host.os": "linux" } }, "set by drover itself"],
+    ["waitTimeoutSeconds", { ...host, waitTimeoutSeconds: 0 }, "seconds"],
+    ["envId", { ...host, envId: undefined }, "required"],
+    ["endpoint", { ...host, endpoint: "ftp://x" }, "http(s) URL"],
+  ];
+  for (const [field, news, words] of cases) {
+    const { failures } = await hostProvider.check({}, news);
+    t.same(failures.map((f: any) => f.property), [field], `${field} (${words})`);
+    const reason: string = failures[0]?.reason ?? "";
+    t.ok(reason.startsWith(`${field}: `) && reason.includes(words), `reason names ${field}: ${reason}`);
+    t.notOk(reason.includes(privateKey.slice(40, 80)), "the private key is never quoted");
+  }
+});
+
+t.test("check tolerates the unknown sentinel anywhere", async (t) => {
+  t.same(await fields({ ...host, envId: UNKNOWN, endpoint: UNKNOWN, apiKey: UNKNOWN, registrationToken: UNKNOWN, name: UNKNOWN, labels: UNKNOWN, driver: UNKNOWN, waitTimeoutSeconds: UNKNOWN }), [], "every top-level field unknown");
+  t.same(await fields({ ...host, labels: { zone: UNKNOWN }, driver: { ...ssh, address: UNKNOWN, port: UNKNOWN, privateKey: UNKNOWN, hostKey: UNKNOWN } }), [], "unknown inside the driver and labels");
+  t.same(await fields({ ...host, driver: { type: UNKNOWN, address: UNKNOWN } }), [], "unknown driver type");
+  t.same(await fields({ ...host, driver: { ...ssh, address: UNKNOWN, port: 0 } }), ["driver.port"], "known bad fields still fail");
+});
+
+t.test("diff: labels, name and placement replace; credentials update in place", async (t) => {
+  const old = { ...host, hostId: "h1", state: "active", subnet: "10.42.1.0/24", agentService: "supervisor" };
+  const d = (news: any) => hostProvider.diff("h1", old, news);
+  t.same(await d(host), { changes: false, replaces: [], stables: ["endpoint", "envId", "name"], deleteBeforeReplace: false }, "computed outputs are not compared");
+  const labels = await d({ ...host, labels: { zone: "b" } });
+  t.same([labels.changes, labels.replaces, labels.deleteBeforeReplace], [true, ["labels"], true], "labels replace (no label update in the API); same name: delete first");
+  t.same((await d({ ...host, labels: {} })).replaces, ["labels"], "removing a label replaces");
+  t.equal((await d({ ...old, labels: undefined })).changes, true, "dropping all labels is a change");
+  t.equal((await hostProvider.diff("h1", { ...old, labels: undefined }, { ...host, labels: {} })).changes, false, "no labels and {} are the same");
+  const moved = await d({ ...host, driver: { ...ssh, address: "198.18.0.12" } });
+  t.same([moved.replaces, moved.deleteBeforeReplace], [["driver"], true], "another machine replaces");
+  const port = await d({ ...host, driver: { ...ssh, port: 2222 } });
+  t.same(port.replaces, ["driver"], "driver fields replace");
+  const renamed = await d({ ...host, name: "h2" });
+  t.same([renamed.replaces, renamed.deleteBeforeReplace], [["name"], true], "a new name: delete first too (same machine and state dir)");
+  const rekey = await d({ ...host, driver: { ...ssh, privateKey: utils.generateKeyPairSync("ed25519").private } });
+  t.same([rekey.changes, rekey.replaces], [true, []], "a new ssh key updates in place");
+  const token = await d({ ...host, registrationToken: "drt_other" });
+  t.same([token.changes, token.replaces], [true, []], "a new token updates in place");
+  const unknownDriver = await d({ ...host, driver: UNKNOWN });
+  t.same(unknownDriver.replaces, ["driver"], "unknown driver: replace");
+  const unknownAddress = await d({ ...host, driver: { ...ssh, address: UNKNOWN } });
+  t.same(unknownAddress.replaces, ["driver"], "unknown address: replace");
+  const unknownKey = await d({ ...host, driver: { ...ssh, privateKey: UNKNOWN } });
+  t.same([unknownKey.changes, unknownKey.replaces], [true, []], "unknown key: update");
+  const order = await d({ ...host, driver: { privateKey, address: ssh.address, type: "ssh" } });
+  t.equal(order.changes, false, "maps compare by content");
+});
+
+t.test("update keeps what the machine and server gave", async (t) => {
+  const old = { ...host, hostId: "h1", state: "active", subnet: "10.42.1.0/24", agentService: "supervisor", agentVersion: "0.1.0", dockerVersion: "20.10", underlayIp: "198.18.0.11" };
+  const { outs } = await hostProvider.update("h1", old, { ...host, registrationToken: "drt_new" });
+  t.same(outs, { ...old, registrationToken: "drt_new" });
+});
