@@ -10,6 +10,7 @@ import { SavedIdentity, StateDir } from "./identity";
 import type { Logger } from "./log";
 import { probeCredentials } from "./redis-link";
 import { register } from "./registration";
+import { detectUnderlayIp } from "./underlay-ip";
 import { agentVersion } from "./version";
 
 export interface AgentOptions {
@@ -90,6 +91,8 @@ export class Agent {
     if (!url || !token) {
       throw new DroverError("MissingField", `no saved identity in ${state.dir}: --url and --token (or DROVER_URL and DROVER_TOKEN) are needed to register`, { field: url ? "token" : "url", retryable: false });
     }
+    const underlayIp = this.options.underlayIp ?? await detectUnderlayIp(url);
+    if (!this.options.underlayIp) log.info(underlayIp ? "underlay address from the route to the server" : "no underlay address: give --underlay-ip for tunnels to other hosts", { underlayIp });
     const merged = mergeHostLabels(this.options.labels, facts);
     for (const o of merged.overridden) log.warn("host label set by the agent overrides the user's", { label: o.key, userValue: o.userValue, agentValue: o.systemValue });
     const request: RegisterRequest = {
@@ -100,7 +103,7 @@ export class Agent {
       agentVersion: version,
       dockerVersion: facts.dockerVersion,
       kernelVersion: facts.kernelVersion,
-      ...(this.options.underlayIp ? { underlayIp: this.options.underlayIp } : {}),
+      ...(underlayIp ? { underlayIp } : {}),
     };
     const registeredAt = new Date().toISOString();
     log.info("registering", { url, hostname: request.hostname, machineId: request.machineId, labels: request.labels });

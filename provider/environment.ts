@@ -5,6 +5,7 @@
  * environment itself replaces it.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { forwardingProvider } from "./forward";
 import { validateEnvironmentCreate } from "../runtime/api/validate/environment";
 import { bodyOf, checkResult, connectionFailures, validatorFailures } from "./check";
 import { callApi, describeFailure, expectOk } from "./client";
@@ -106,6 +107,9 @@ export const environmentProvider = {
 };
 
 /** An environment: `envId`, `apiKey` and `registrationToken` for stacks, services and hosts. */
+/** The serialized form: loads `environmentProvider` from the installed drover (see forward.ts). */
+export const environmentResourceProvider = forwardingProvider(() => require("drover/dist/provider/environment.js").environmentProvider);
+
 export class Environment extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly endpoint: pulumi.Output<string | undefined>;
@@ -119,7 +123,7 @@ export class Environment extends pulumi.dynamic.Resource {
     const props: Record<string, unknown> = { ...args };
     for (const k of COMPUTED) props[k] = undefined;
     if (args.adminKey !== undefined) props.adminKey = pulumi.secret(args.adminKey);
-    super(environmentProvider, name, props, {
+    super(environmentResourceProvider, name, props, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "registrationToken", "adminKey"],
     }, "drover", "Environment");

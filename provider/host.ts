@@ -9,6 +9,7 @@
  * once registered, the API key) update in place: nothing on the machine depends on them.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { forwardingProvider } from "./forward";
 import { checkResult, connectionFailures, idFailures } from "./check";
 import { callApi, describeFailure } from "./client";
 import { driverFor } from "./drivers";
@@ -160,6 +161,9 @@ export const hostProvider = {
   },
 };
 
+/** The serialized form: loads `hostProvider` from the installed drover (see forward.ts). */
+export const hostResourceProvider = forwardingProvider(() => require("drover/dist/provider/host.js").hostProvider);
+
 export class Host extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly envId: pulumi.Output<string>;
@@ -186,7 +190,7 @@ export class Host extends pulumi.dynamic.Resource {
     for (const k of ["apiKey", "registrationToken", "driver"]) {
       if (props[k] !== undefined) props[k] = pulumi.secret(props[k] as pulumi.Input<unknown>);
     }
-    super(hostProvider, name, props, {
+    super(hostResourceProvider, name, props, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "registrationToken", "driver"],
     }, "drover", "Host");

@@ -1,8 +1,12 @@
-/** drover's Pulumi resources. Each is a dynamic resource with its own type token `drover:<Name>`. */
-export { Environment, environmentProvider, type EnvironmentArgs } from "./environment";
-export { Stack, stackProvider, type StackArgs } from "./stack";
-export { Service, serviceProvider, type ServiceArgs } from "./service";
-export { LoadBalancer, loadBalancerProvider, type LoadBalancerArgs, type PortRuleInput } from "./load-balancer";
-export { Host, hostProvider, type HostArgs } from "./host";
+/**
+ * drover's Pulumi resources. Each is a dynamic resource with its own type token `drover:<Name>`.
+ * `xxxProvider` is the implementation; `xxxResourceProvider` is what Pulumi serializes into the
+ * state (a few lines that load the implementation from the installed drover: forward.ts).
+ */
+export { Environment, environmentProvider, environmentResourceProvider, type EnvironmentArgs } from "./environment";
+export { Stack, stackProvider, stackResourceProvider, type StackArgs } from "./stack";
+export { Service, serviceProvider, serviceResourceProvider, type ServiceArgs } from "./service";
+export { LoadBalancer, loadBalancerProvider, loadBalancerResourceProvider, type LoadBalancerArgs, type PortRuleInput } from "./load-balancer";
+export { Host, hostProvider, hostResourceProvider, type HostArgs } from "./host";
 export type { DriverInputs, HostDriver } from "./drivers/types";
 export { UNKNOWN } from "./unknown";

@@ -6,6 +6,7 @@
  * Nothing converges, so create, update and delete return as soon as the server answers.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { forwardingProvider } from "./forward";
 import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
 import { callApi, describeFailure, expectOk } from "./client";
 import { diffInputs } from "./diff";
@@ -130,6 +131,9 @@ function withDrift(props: any, lb: any): any {
   return out;
 }
 
+/** The serialized form: loads `loadBalancerProvider` from the installed drover (see forward.ts). */
+export const loadBalancerResourceProvider = forwardingProvider(() => require("drover/dist/provider/load-balancer.js").loadBalancerProvider);
+
 export class LoadBalancer extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly loadBalancerId: pulumi.Output<string>;
@@ -148,7 +152,7 @@ export class LoadBalancer extends pulumi.dynamic.Resource {
     };
     for (const k of COMPUTED) props[k] = undefined;
     if (props.apiKey !== undefined) props.apiKey = pulumi.secret(props.apiKey as pulumi.Input<string>);
-    super(loadBalancerProvider, name, props, {
+    super(loadBalancerResourceProvider, name, props, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
     }, "drover", "LoadBalancer");

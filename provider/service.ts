@@ -4,6 +4,7 @@
  * in place. create and update return only once the server reports the service converged.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { forwardingProvider } from "./forward";
 import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
 import { callApi, describeFailure, expectOk } from "./client";
 import { probeService } from "./converge";
@@ -155,6 +156,9 @@ function withDrift(props: any, svc: any): any {
   return out;
 }
 
+/** The serialized form: loads `serviceProvider` from the installed drover (see forward.ts). */
+export const serviceResourceProvider = forwardingProvider(() => require("drover/dist/provider/service.js").serviceProvider);
+
 export class Service extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly serviceId: pulumi.Output<string>;
@@ -171,7 +175,7 @@ export class Service extends pulumi.dynamic.Resource {
     };
     for (const k of COMPUTED) props[k] = undefined;
     if (props.apiKey !== undefined) props.apiKey = pulumi.secret(props.apiKey as pulumi.Input<string>);
-    super(serviceProvider, name, props, {
+    super(serviceResourceProvider, name, props, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
     }, "drover", "Service");

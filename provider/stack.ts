@@ -4,6 +4,7 @@
  * description and stack-wide discovery update in place.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { forwardingProvider } from "./forward";
 import { validateStackCreate } from "../runtime/api/validate/stack";
 import { bodyOf, checkResult, connectionFailures, idFailures, validatorFailures } from "./check";
 import { callApi, describeFailure, expectOk } from "./client";
@@ -105,6 +106,9 @@ export function definedOnly(obj: Record<string, unknown>): Record<string, unknow
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined));
 }
 
+/** The serialized form: loads `stackProvider` from the installed drover (see forward.ts). */
+export const stackResourceProvider = forwardingProvider(() => require("drover/dist/provider/stack.js").stackProvider);
+
 export class Stack extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly envId: pulumi.Output<string>;
@@ -122,7 +126,7 @@ export class Stack extends pulumi.dynamic.Resource {
     };
     for (const k of COMPUTED) props[k] = undefined;
     if (props.apiKey !== undefined) props.apiKey = pulumi.secret(props.apiKey as pulumi.Input<string>);
-    super(stackProvider, name, props, {
+    super(stackResourceProvider, name, props, {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
     }, "drover", "Stack");

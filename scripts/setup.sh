@@ -34,6 +34,9 @@ install_node_modules() {
     log "npm ci"
     npm ci --no-audit --no-fund --loglevel=error >&2
   fi
+  # Serialized Pulumi providers require("drover/dist/...") from the program's directory (see
+  # provider/forward.ts): within the checkout, this link is what they find.
+  [ -L node_modules/drover ] || ln -sfn .. node_modules/drover
 }
 
 build() {

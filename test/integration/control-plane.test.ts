@@ -66,6 +66,9 @@ t.test("control plane on three lab hosts", async (t) => {
   const hostsNow = (await env.api.ok("GET", `${env.base}/hosts`)).data as any[];
   t.equal(hostsNow.find((h) => h.name === h1.name).labels.zone, "a", "user labels recorded");
   t.ok(hostsNow[0].labels["io.rancher.host.docker_version"], "agent added its own host labels");
+  for (const h of lab.hosts) {
+    t.equal(hostsNow.find((x) => x.name === h.name).underlayIp, h.underlayIp, `${h.name}: underlay address found from the route to the server (no --underlay-ip given)`);
+  }
 
   const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "app" });
   const cache = await env.api.ok("POST", `${env.base}/services`, {
