@@ -19,9 +19,14 @@ const SMALL = 3;
 const ROUNDS = 5;
 const GOAL_MS = 2;
 
+// kind=bare: the same number of dynamic resources with a provider that does nothing (no
+// drover code at all): what the engine and the SDK cost per dynamic resource on this machine.
 const PROGRAM = `
 const n = cfg.requireNumber("resources");
-if (n >= 2) {
+if (cfg.get("kind") === "bare") {
+  const bare = { async check(o, n) { return { inputs: n }; }, async diff() { return {}; }, async create(i) { return { id: i.k, outs: i }; } };
+  for (let i = 0; i < n; i++) new pulumi.dynamic.Resource(bare, "bare" + i, { k: "k" + i, image: "local/busybox", scale: 0 }, {}, "bench", "Bare");
+} else if (n >= 2) {
   const env = new drover.Environment("env", { name: cfg.require("envName") });
   const stack = new drover.Stack("bench", { environment: env, name: "bench" });
   for (let i = 0; i < n - 2; i++) {
@@ -42,15 +47,23 @@ export const benchmark: Benchmark = {
       const full = await benchStack(cleanup, programDir, server, { resources: String(RESOURCES), envName: `pv-${server.prefix}` });
       const small = await benchStack(cleanup, programDir, server, { resources: String(SMALL), envName: `pvs-${server.prefix}` });
       const empty = await benchStack(cleanup, programDir, server, { resources: "0", envName: "unused" });
+      const bareFull = await benchStack(cleanup, programDir, server, { resources: String(RESOURCES), envName: "unused", kind: "bare" });
+      const bareSmall = await benchStack(cleanup, programDir, server, { resources: String(SMALL), envName: "unused", kind: "bare" });
       const upMs = await timed(full, ["up", "--yes", "--skip-preview"]);
       cleanup.teardown(() => full.ok(["destroy", "--yes", "--skip-preview"], 600_000));
       await timed(small, ["up", "--yes", "--skip-preview"]);
       cleanup.teardown(() => small.ok(["destroy", "--yes", "--skip-preview"], 600_000));
       await timed(empty, ["up", "--yes", "--skip-preview"]);
+      for (const bare of [bareFull, bareSmall]) {
+        await timed(bare, ["up", "--yes", "--skip-preview"]);
+        cleanup.teardown(() => bare.ok(["destroy", "--yes", "--skip-preview"], 600_000));
+      }
       const fullMs: number[] = [];
       const smallMs: number[] = [];
+      const bareFullMs: number[] = [];
+      const bareSmallMs: number[] = [];
       const emptyMs: number[] = [];
-      const stacks = [[full, fullMs], [small, smallMs], [empty, emptyMs]] as const;
+      const stacks = [[full, fullMs], [small, smallMs], [empty, emptyMs], [bareFull, bareFullMs], [bareSmall, bareSmallMs]] as const;
       for (let r = 0; r < ROUNDS; r++) {
         // Rotate which goes first so drift in machine load hits all alike.
         for (let k = 0; k < stacks.length; k++) {
@@ -60,6 +73,7 @@ export const benchmark: Benchmark = {
       }
       const fixed = median(smallMs);
       const perResource = (median(fullMs) - fixed) / (RESOURCES - SMALL);
+      const barePerResource = (median(bareFullMs) - median(bareSmallMs)) / (RESOURCES - SMALL);
       return {
         name: "preview",
         unit: "ms/resource",
@@ -72,6 +86,9 @@ export const benchmark: Benchmark = {
           previewFullMedianMs: round(median(fullMs), 0), previewSmallMedianMs: round(fixed, 0), previewEmptyMedianMs: round(median(emptyMs), 0),
           previewFullMs: fullMs.map((x) => Math.round(x)).join(" "), previewSmallMs: smallMs.map((x) => Math.round(x)).join(" "),
           previewEmptyMs: emptyMs.map((x) => Math.round(x)).join(" "),
+          // The floor: a do-nothing dynamic resource, measured the same way; drover's own share is the difference.
+          bareDynamicMsPerResource: round(barePerResource, 2),
+          droverOverBare: round(perResource / barePerResource, 3),
           firstUpMs: Math.round(upMs),
         },
       };

@@ -7,11 +7,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
+import { withSpecDrift } from "./spec-drift";
 import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
 import { callApi, describeFailure, expectOk } from "./client";
 import { diffInputs } from "./diff";
 import { LB_SPEC_FIELDS, loadBalancerBody, normalizeLoadBalancerInputs } from "./load-balancer-spec";
-import { canonical, sanitize } from "./sanitize";
+import { sanitize } from "./sanitize";
 import type { SchedulingInput } from "./service";
 import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
 import { definedOnly, type Stack } from "./stack";
@@ -118,17 +119,7 @@ export const loadBalancerProvider = {
  * those take the server's value, so the next diff shows the drift (and only the drift).
  */
 function withDrift(props: any, lb: any): any {
-  let mine: any;
-  try { mine = normalizeLoadBalancerInputs(props); } catch { return props; }
-  const out = { ...props };
-  const server = lb.spec ?? {};
-  for (const k of ["portRules", "certificateIds", "defaultCertificateId", "scale", "global", "labels"]) {
-    if (canonical(mine[k] ?? null) === canonical(server[k] ?? null)) continue;
-    out[k] = server[k];
-    // Labels hold the typed scheduling rules too: the server's labels say it all.
-    if (k === "labels") delete out.scheduling;
-  }
-  return out;
+  return withSpecDrift(props, lb.spec, normalizeLoadBalancerInputs, ["portRules", "certificateIds", "defaultCertificateId", "scale", "global", "labels"]);
 }
 
 /** The serialized form: loads `loadBalancerProvider` from the installed drover (see forward.ts). */

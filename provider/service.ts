@@ -5,11 +5,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
+import { withSpecDrift } from "./spec-drift";
 import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
 import { callApi, describeFailure, expectOk } from "./client";
 import { probeService } from "./converge";
 import { diffInputs } from "./diff";
-import { canonical, sanitize } from "./sanitize";
+import { sanitize } from "./sanitize";
 import { normalizeServiceInputs, serviceBody, SPEC_FIELDS } from "./service-spec";
 import { connectionFor, settingsFromConfig, type Connection, type ProviderSettings } from "./settings";
 import { definedOnly, type Stack } from "./stack";
@@ -143,17 +144,7 @@ export const serviceProvider = {
  * those take the server's value, so the next diff shows the drift (and only the drift).
  */
 function withDrift(props: any, svc: any): any {
-  let mine: any;
-  try { mine = normalizeServiceInputs(props); } catch { return props; }
-  const out = { ...props };
-  const server = svc.spec ?? {};
-  for (const k of ["image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "restartPolicy"]) {
-    if (canonical(mine[k] ?? null) === canonical(server[k] ?? null)) continue;
-    out[k] = server[k];
-    // Labels hold the typed scheduling rules too: the server's labels say it all.
-    if (k === "labels") delete out.scheduling;
-  }
-  return out;
+  return withSpecDrift(props, svc.spec, normalizeServiceInputs, ["image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "restartPolicy"]);
 }
 
 /** The serialized form: loads `serviceProvider` from the installed drover (see forward.ts). */

@@ -67,6 +67,11 @@ export function peerOfConn(name: string): string | undefined {
 export function peerConnection(spec: HostNetworkSpec, peer: NetworkPeer): ViciMessage {
   const local = requireUnderlay(spec);
   const name = connName(peer);
+  // After an outage only one end may re-make the tunnel: two ends restarting at once leave
+  // duplicate CHILD SAs behind, and after a few cuts traffic stops though both report `up`.
+  // The end with the lower underlay address restarts; the other clears and waits. Both still
+  // initiate when charon (re)starts, so a restarted charon has its tunnels back at once.
+  const restarts = ipv4Number(local) < ipv4Number(peer.underlayIp);
   return {
     [name]: {
       version: "2",
@@ -92,7 +97,7 @@ export function peerConnection(spec: HostNetworkSpec, peer: NetworkPeer): ViciMe
           mode: "tunnel",
           // Both ends initiate: `trap` never negotiates with kernel-libipsec.
           start_action: "start",
-          dpd_action: "restart",
+          dpd_action: restarts ? "restart" : "clear",
           // Not "restart": an SA closed by the peer (replaced by a newer one, or the peer
           // shutting down, which initiates again itself when it is back) must not be re-made.
           close_action: "none",
@@ -131,6 +136,10 @@ export function validateIpsecSpec(spec: HostNetworkSpec): void {
 function requireUnderlay(spec: HostNetworkSpec): string {
   if (!spec.underlayIp || !isIpv4(spec.underlayIp)) throw new Error(`network.underlayIp ${JSON.stringify(spec.underlayIp)} is not an IPv4 address: peers could not reach this host`);
   return spec.underlayIp;
+}
+
+function ipv4Number(ip: string): number {
+  return ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
 }
 
 export function isIpv4(s: unknown): s is string {

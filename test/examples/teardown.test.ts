@@ -1,6 +1,6 @@
-import { spawn } from "child_process";
 import * as path from "path";
 import t from "tap";
+import { runNode } from "../support/run-node";
 import { pulumiBinDir, PulumiWorkspace } from "../support/pulumi-cli";
 import { serverForTest } from "../provider/server-fixture";
 
@@ -9,16 +9,8 @@ import { serverForTest } from "../provider/server-fixture";
 const repoRoot = path.resolve(__dirname, "../../..");
 const programDir = path.join(repoRoot, "test/fixtures/pulumi-drover");
 
-function runTeardown(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path.join(repoRoot, "examples/teardown"), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (err += d));
-    p.on("error", reject);
-    p.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+function runTeardown(args: string[], env: Record<string, string>) {
+  return runNode([path.join(repoRoot, "examples/teardown"), ...args], { env });
 }
 
 t.test("the teardown example destroys a stack and lists what it removed", async (t) => {

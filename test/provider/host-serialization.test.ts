@@ -1,9 +1,9 @@
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import t from "tap";
+import { runNode } from "../support/run-node";
 import * as providers from "../../provider";
 import { hostProvider, hostResourceProvider } from "../../provider";
 
@@ -45,15 +45,8 @@ t.test("the serialized Host provider is lean, portable and works in a fresh proc
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-hostser-"));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, "host.js"), text);
-  const res = await new Promise<{ code: number; out: string; err: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["-e", childScript], { cwd: repoRoot, env: { ...process.env, FILE: path.join(dir, "host.js"), KEY: key }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+  const res = await runNode(["-e", childScript], { cwd: repoRoot, env: { ...process.env, FILE: path.join(dir, "host.js"), KEY: key } });
+
   t.equal(res.code, 0, "the child ran", { stderr: res.err });
   t.same(JSON.parse(res.out.trim().split("\n").pop() || "{}"), { good: [], bad: ["driver.port"], replaces: ["labels"] }, "check and diff behave as in-process");
 });

@@ -1,8 +1,8 @@
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import t from "tap";
+import { runNode } from "../support/run-node";
 import { environmentResourceProvider, loadBalancerResourceProvider, serviceResourceProvider, stackResourceProvider } from "../../provider";
 import { serverForTest } from "./server-fixture";
 
@@ -50,16 +50,8 @@ const load = (f) => requireFromString(fs.readFileSync(f, "utf8")).handler();
 })().catch((e) => { console.error(e && e.stack || e); process.exit(1); });
 `;
 
-function runChild(env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["-e", childScript], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, out, err }));
-  });
+function runChild(env: Record<string, string>) {
+  return runNode(["-e", childScript], { cwd: repoRoot, env: { ...process.env, ...env } });
 }
 
 t.test("serialized providers are lean, portable and work in a fresh process", async (t) => {

@@ -43,6 +43,10 @@ t.test("one connection per peer, the mirror image of the peer's", async (t) => {
   const back = peerConnection(peerSpec, peerSpec.peers[0])["peer-h1"] as any;
   t.same([back.local_addrs, back.remote_addrs, back.children["peer-h1"].local_ts, back.children["peer-h1"].remote_ts],
     [["198.18.0.12"], ["198.18.0.11"], ["10.42.2.0/24"], ["10.42.1.0/24"]]);
+  t.same([back.children["peer-h1"].start_action, back.children["peer-h1"].dpd_action], ["start", "clear"],
+    "after an outage only the lower address re-makes the tunnel; both start it when charon starts");
+  const far = peerConnection({ ...spec, underlayIp: "198.18.0.9" }, { ...spec.peers[0], underlayIp: "198.18.0.100" })["peer-h2"] as any;
+  t.equal(far.children["peer-h2"].dpd_action, "restart", "addresses compare as numbers, not text");
   t.equal(peerOfConn(connName({ hostId: "h7" })), "h7");
   t.equal(peerOfConn("someone-else"), undefined, "connections drover did not make are not peers");
 });

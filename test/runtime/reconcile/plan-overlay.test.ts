@@ -1,6 +1,5 @@
 import t from "tap";
 import type { HostDesiredState, IpsecSpec } from "../../../runtime/protocol/model";
-import { buildDnsDirectory } from "../../../runtime/reconcile/dns-directory";
 import { planEnvironment } from "../../../runtime/reconcile/plan";
 import type { PlanInput } from "../../../runtime/reconcile/plan-types";
 import { host, input, instance, service, stack } from "./fixtures";

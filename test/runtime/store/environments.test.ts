@@ -85,6 +85,10 @@ t.test("purgeEnvironment removes every key of the environment and its global ent
         { kind: "host", record: host(envId, "h1") }, { kind: "host", record: host(envId, "h2") },
         { kind: "stack", record: stack(envId, "s1") }, { kind: "service", record: service(envId, "sv1", "s1") },
         { kind: "instance", record: instance(envId, "i1", "sv1", "s1", "h1") },
+        { kind: "loadBalancer", record: {
+          id: "lb1", envId, stackId: "s1", name: "edge", state: "active", transitioning: "no", served: false, createdAt: "x", rev: 0,
+          spec: { portRules: [{ sourcePort: 80, protocol: "http", targetServiceId: "sv1", targetPort: 80 }], certificateIds: [], scale: 1, global: false, labels: {} },
+        } },
       ],
     });
     const lease = await f.lease.acquireOrRenew(envId, "server-a", 60_000);
