@@ -4,6 +4,7 @@ import type { HostDesiredState, HostObservedState } from "../runtime/protocol/mo
 import type { HostKeys } from "../runtime/store/keys";
 import { parseDesired } from "./desired";
 import type { DockerContainers } from "./docker/containers";
+import { forEachLimited } from "./limited";
 import type { NetworkManager } from "./network/manager";
 import { errorMessage, Logger } from "./log";
 import { buildObserved } from "./observed";
@@ -16,6 +17,9 @@ export const networkStatusReason = "network-status";
 
 /** Plan/apply passes per reconcile: a second one only follows an adoption. */
 const maxPasses = 3;
+
+/** Containers created or started at once: dockerd serializes little, and 4 fills 2 cores (notes/baselines.md). */
+const dockerConcurrency = 4;
 
 /**
  * One level-triggered reconcile: read the desired document (or keep the last one seen when
@@ -61,7 +65,13 @@ export class Reconciler {
         if (actions.length === 0) break;
         acted += actions.length;
         let adopted = false;
-        for (const action of actions) adopted = (await this.apply(action, errors)) || adopted;
+        // Removals first (they free names and host ports), then the rest side by side: a
+        // container's start is mostly dockerd's own wait, so a few at once fill the host.
+        const removals: PlanAction[] = actions.filter((a) => a.kind === "remove");
+        const rest: PlanAction[] = actions.filter((a) => a.kind !== "remove");
+        for (const group of [removals, rest]) {
+          await forEachLimited(group, dockerConcurrency, async (action) => { adopted = (await this.apply(action, errors)) || adopted; });
+        }
         if (!adopted) break;
       }
     } catch (err) {

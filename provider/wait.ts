@@ -32,6 +32,7 @@ export async function pollUntil<T>(probe: () => Promise<Probe<T>>, opts: { what:
         (lastError ? `; last error: ${lastError}` : ""));
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(interval, left)));
-    interval = Math.min(interval * 2, 1000);
+    // Capped low: a probe is one small GET, and each idle second here is a second added to `up`.
+    interval = Math.min(interval * 2, 250);
   }
 }
