@@ -49,3 +49,18 @@ export function describeFailure(method: string, url: string, reply: ApiReply): s
     : String(b ?? "").slice(0, 300);
   return `${method} ${url} → ${reply.status} ${detail}`;
 }
+
+/** What `read()` returns for a resource that is gone: Pulumi drops it from the state. */
+export const GONE = { id: undefined as unknown as string, props: {} };
+
+/**
+ * The record at `path` as `pulumi refresh` should see it: undefined when it is gone (404, or
+ * on its way out: `removing`/`removed`), the body otherwise; any other failure throws.
+ */
+export async function fetchLive(conn: Connection, path: string): Promise<any | undefined> {
+  const reply = await callApi(conn, "GET", path);
+  if (reply.status === 404) return undefined;
+  if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + path, reply));
+  const state = reply.body?.state;
+  return state === "removing" || state === "removed" ? undefined : reply.body;
+}

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
 import { validateEnvironmentCreate } from "../runtime/api/validate/environment";
 import { bodyOf, checkResult, connectionFailures, validatorFailures } from "./check";
-import { callApi, describeFailure, expectOk } from "./client";
+import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
 import { canonical, sanitize } from "./sanitize";
 import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
@@ -64,11 +64,8 @@ export const environmentProvider = {
 
   async read(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "adminKey");
-    const reply = await callApi(conn, "GET", `/v1/environments/${encodeURIComponent(id)}`);
-    if (reply.status === 404) return { id: undefined as unknown as string, props: {} };
-    if (reply.status !== 200) throw new Error(describeFailure("GET", `${conn.endpoint}/v1/environments/${id}`, reply));
-    const env = reply.body;
-    if (env.state === "removing" || env.state === "removed") return { id: undefined as unknown as string, props: {} };
+    const env = await fetchLive(conn, `/v1/environments/${encodeURIComponent(id)}`);
+    if (!env) return GONE;
     // The inputs as given, unless the server holds something else (drift shows in the next diff).
     const outs: Record<string, unknown> = { ...props, envId: env.id, state: env.state, serverUrl: conn.endpoint };
     if (env.name !== props.name) outs.name = env.name;

@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
 import { checkResult, connectionFailures, idFailures } from "./check";
-import { callApi, describeFailure } from "./client";
+import { fetchLive, GONE } from "./client";
 import { driverFor } from "./drivers";
 import type { DriverInputs } from "./drivers/types";
 import type { Environment } from "./environment";
@@ -130,11 +130,8 @@ export const hostProvider = {
 
   async read(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "apiKey");
-    const reply = await callApi(conn, "GET", hostsPath(props.envId, id));
-    if (reply.status === 404) return { id: undefined as unknown as string, props: {} };
-    if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + hostsPath(props.envId, id), reply));
-    const host = reply.body;
-    if (host.state === "removing" || host.state === "removed") return { id: undefined as unknown as string, props: {} };
+    const host = await fetchLive(conn, hostsPath(props.envId, id));
+    if (!host) return GONE;
     // The inputs as given, unless the server holds other labels or another name (drift shows in the next diff).
     const outs: Record<string, unknown> = { ...props };
     const labels = userLabels(host.labels);

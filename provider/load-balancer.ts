@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
 import { withSpecDrift } from "./spec-drift";
 import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
-import { callApi, describeFailure, expectOk } from "./client";
+import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
 import { LB_SPEC_FIELDS, loadBalancerBody, normalizeLoadBalancerInputs } from "./load-balancer-spec";
 import { sanitize } from "./sanitize";
@@ -89,11 +89,8 @@ export const loadBalancerProvider = {
 
   async read(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "apiKey");
-    const reply = await callApi(conn, "GET", lbPath(props.envId, id));
-    if (reply.status === 404) return { id: undefined as unknown as string, props: {} };
-    if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + lbPath(props.envId, id), reply));
-    const lb = reply.body;
-    if (lb.state === "removed") return { id: undefined as unknown as string, props: {} };
+    const lb = await fetchLive(conn, lbPath(props.envId, id));
+    if (!lb) return GONE;
     return { id: lb.id as string, props: outputsOf(withDrift(props, lb), lb) };
   },
 

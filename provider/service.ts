@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
 import { withSpecDrift } from "./spec-drift";
 import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
-import { callApi, describeFailure, expectOk } from "./client";
+import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { probeService } from "./converge";
 import { diffInputs } from "./diff";
 import { sanitize } from "./sanitize";
@@ -108,11 +108,8 @@ export const serviceProvider = {
 
   async read(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "apiKey");
-    const reply = await callApi(conn, "GET", servicePath(props.envId, id));
-    if (reply.status === 404) return { id: undefined as unknown as string, props: {} };
-    if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + servicePath(props.envId, id), reply));
-    const svc = reply.body;
-    if (svc.state === "removing" || svc.state === "removed") return { id: undefined as unknown as string, props: {} };
+    const svc = await fetchLive(conn, servicePath(props.envId, id));
+    if (!svc) return GONE;
     return { id: svc.id as string, props: outputsOf(withDrift(props, svc), svc) };
   },
 

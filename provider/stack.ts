@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
 import { validateStackCreate } from "../runtime/api/validate/stack";
 import { bodyOf, checkResult, connectionFailures, idFailures, validatorFailures } from "./check";
-import { callApi, describeFailure, expectOk } from "./client";
+import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
 import type { Environment } from "./environment";
 import { sanitize } from "./sanitize";
@@ -66,11 +66,8 @@ export const stackProvider = {
 
   async read(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "apiKey");
-    const reply = await callApi(conn, "GET", stackPath(props.envId, id));
-    if (reply.status === 404) return { id: undefined as unknown as string, props: {} };
-    if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + stackPath(props.envId, id), reply));
-    const stack = reply.body;
-    if (stack.state === "removing" || stack.state === "removed") return { id: undefined as unknown as string, props: {} };
+    const stack = await fetchLive(conn, stackPath(props.envId, id));
+    if (!stack) return GONE;
     const outs: Record<string, unknown> = { ...props, stackId: stack.id, state: stack.state, serverUrl: conn.endpoint };
     if (stack.name !== props.name) outs.name = stack.name;
     if ((stack.description ?? "") !== (props.description ?? "")) outs.description = stack.description;
