@@ -160,9 +160,19 @@ t.test("overlay network across lab hosts", async (t) => {
     await meshUp(envA, [h1.name, h2.name, h3.name, h4.name], 40_000);
     t.comment(`mesh whole again ${Date.now() - restoredAt} ms after the cable came back`);
     const lsn3 = await containerOn(h3, "net-lsn-");
-    await send(snd.c, lsn3.ip, `after-cut-${round}`, 15_000);
+    // 30 s: an end that missed the outage finds its stale SA only by DPD (2 s idle + about 11 s
+    // of retransmits), then re-makes it; the API may show `up` for that stale SA meanwhile.
+    try { await send(snd.c, lsn3.ip, `after-cut-${round}`, 30_000); } catch (e) {
+      // What each end holds, for the failure report.
+      for (const h of [h2, h3]) {
+        const sock = path.join(h.dir, "drover-agent", "ipsec", "charon.vici");
+        const r = await h.exec(["sh", "-c", `swanctl --list-sas --uri unix://${sock}; ip route show table 220; ip -s link show ipsec0 2>/dev/null | head -8`]);
+        t.comment(`== ${h.name} (${h.underlayIp})\n${r.stdout}${r.stderr}`);
+      }
+      throw e;
+    }
     await received(lsn3.c, `after-cut-${round}`);
-    t.pass("traffic to h3 flows again");
+    t.pass(`traffic to h3 flows again ${Date.now() - restoredAt} ms after the cable came back`);
   });
 
   await t.test("a removed host tears its overlay down and leaves the mesh", async (t) => {
