@@ -2,7 +2,7 @@ import Docker from "dockerode";
 import * as fs from "fs";
 import { cgroupDirsWithPrefix, removeCgroupTree } from "./cgroups";
 import { dockerSocketPath, SHUTDOWN_TIMEOUT_S, stopDockerd } from "./dockerd";
-import { findLeftovers, netnsInodes, ownedProcs } from "./leftovers";
+import { findLeftovers, netnsInodes, ownedProcs, runProcs } from "./leftovers";
 import { RunNames } from "./names";
 import { isAlive, run, stopProcs } from "./proc";
 import { HostState, LabState, readState, removeState } from "./state-file";
@@ -59,9 +59,13 @@ export async function teardownRun(runId: string, given?: LabState): Promise<Tear
   const stopped = Date.now();
 
   // 2. Everything the lab started that is still alive (holders, shims, containers, stragglers): SIGKILL.
+  // So does a `runc init` in the run's network namespaces: a container caught mid-start by
+  // dockerd's exit is there but not yet in a cgroup of ours. Any other process there is not
+  // the lab's to kill: it is reported as a leftover.
   try {
     await waitFor(async () => {
-      const owned = ownedProcs(names, state);
+      const strayRuncs = runProcs(names, state, inodes).filter((p) => p.why === "in a network namespace of the run" && p.cmd.startsWith("runc init"));
+      const owned = [...ownedProcs(names, state), ...strayRuncs];
       if (owned.length === 0) return true;
       await stopProcs(owned, { sig: "SIGKILL", graceMs: 2000, what: `processes of lab run ${runId}` });
       return false;
