@@ -1,8 +1,5 @@
-import { execFile } from "child_process";
 import { networkInterfaces } from "os";
-import { promisify } from "util";
-
-const run = promisify(execFile);
+import { runCmd } from "../network/exec";
 
 /** Whether some interface of this network namespace holds `address`. */
 export function hasLocalAddress(address: string): boolean {
@@ -16,20 +13,14 @@ export function hasLocalAddress(address: string): boolean {
  */
 export async function ensureLocalAddress(address: string, dev = "lo"): Promise<boolean> {
   if (hasLocalAddress(address)) return false;
-  try {
-    await run("ip", ["addr", "add", `${address}/32`, "dev", dev]);
-    return true;
-  } catch (err) {
-    if (/File exists/i.test(String((err as { stderr?: string }).stderr ?? ""))) return false;
-    throw new Error(`cannot add ${address}/32 to ${dev}: ${String((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`);
-  }
+  const r = await runCmd("ip", ["addr", "add", `${address}/32`, "dev", dev]);
+  if (r.code === 0) return true;
+  if (/File exists/i.test(r.stderr)) return false;
+  throw new Error(`cannot add ${address}/32 to ${dev}: ${r.stderr.trim()}`);
 }
 
 /** Removes what ensureLocalAddress added; an address already gone is fine. */
 export async function removeLocalAddress(address: string, dev = "lo"): Promise<void> {
-  try {
-    await run("ip", ["addr", "del", `${address}/32`, "dev", dev]);
-  } catch (err) {
-    if (!/Cannot assign|not found|No such/i.test(String((err as { stderr?: string }).stderr ?? ""))) throw err;
-  }
+  const r = await runCmd("ip", ["addr", "del", `${address}/32`, "dev", dev]);
+  if (r.code !== 0 && !/Cannot assign|not found|No such/i.test(r.stderr)) throw new Error(`cannot remove ${address}/32 from ${dev}: ${r.stderr.trim()}`);
 }

@@ -6,7 +6,8 @@
 import { validateSchedulingLabels, validateSchedulingSpec, withSchedulingSpec } from "../../scheduler";
 import type { SchedulingSpec } from "../../scheduler";
 import { Problems } from "./problems";
-import { isPlainObject } from "./reader";
+import { isPlainObject, type ObjectReader } from "./reader";
+import { LABEL_KEY, LABEL_VALUE } from "./rules";
 
 export function checkSchedulingLabels(p: Problems, labels: Record<string, string>, path = "labels"): void {
   for (const e of validateSchedulingLabels(labels, path)) {
@@ -26,4 +27,19 @@ export function mergeSchedulingSpec(p: Problems, labels: Record<string, string>,
   // The scheduler's messages already start with the field; keep them as they are.
   for (const e of errors) p.list.push({ code: e.message.includes("unknown field") ? "UnknownField" : "InvalidField", field: e.field, message: e.message });
   return errors.length ? undefined : withSchedulingSpec(labels, value as SchedulingSpec);
+}
+
+/**
+ * `labels` and the typed `scheduling` rules of a body (services and load balancers): the
+ * labels given (or `baseLabels` when only scheduling is), with the rules merged in and
+ * checked. Undefined when the body has neither.
+ */
+export function readSchedulingLabels(p: Problems, r: ObjectReader, baseLabels: Record<string, string>): Record<string, string> | undefined {
+  let labels = r.stringMap("labels", 256, LABEL_KEY, LABEL_VALUE);
+  if (r.has("scheduling")) {
+    const merged = mergeSchedulingSpec(p, labels ?? baseLabels, r.raw("scheduling"));
+    if (merged !== undefined) labels = merged;
+  }
+  if (labels !== undefined) checkSchedulingLabels(p, labels);
+  return labels;
 }

@@ -8,10 +8,10 @@
 import type { LoadBalancerRecord, LoadBalancerSpec, PortRuleSpec, ServiceRecord, StackRecord } from "../../protocol/model";
 import { GLOBAL_LABEL } from "../../scheduler";
 import { MAX_SCALE } from "./actions";
-import { checkSchedulingLabels, mergeSchedulingSpec } from "./labels";
+import { readSchedulingLabels } from "./labels";
 import { Problems } from "./problems";
 import { ObjectReader, indexPath } from "./reader";
-import { ID, LABEL_KEY, LABEL_VALUE, NAME } from "./rules";
+import { ID, NAME } from "./rules";
 import type { UpdateMode } from "./stack";
 
 export interface LoadBalancerRefs {
@@ -107,15 +107,8 @@ function readSpecFields(p: Problems, r: ObjectReader, refs: LoadBalancerRefs, ba
   if (scale !== undefined) out.scale = scale;
   const global = r.boolean("global");
   if (global !== undefined) out.global = global;
-  let labels = r.stringMap("labels", 256, LABEL_KEY, LABEL_VALUE);
-  if (r.has("scheduling")) {
-    const merged = mergeSchedulingSpec(p, labels ?? baseLabels, r.raw("scheduling"));
-    if (merged !== undefined) labels = merged;
-  }
-  if (labels !== undefined) {
-    checkSchedulingLabels(p, labels);
-    out.labels = labels;
-  }
+  const labels = readSchedulingLabels(p, r, baseLabels);
+  if (labels !== undefined) out.labels = labels;
   return out;
 }
 

@@ -6,11 +6,11 @@
  */
 import type { LoadBalancerRecord, RestartPolicySpec, ServiceRecord, ServiceSpec, StackRecord } from "../../protocol/model";
 import { MAX_SCALE } from "./actions";
-import { checkSchedulingLabels, mergeSchedulingSpec } from "./labels";
+import { readSchedulingLabels } from "./labels";
 import { validatePorts } from "./ports";
 import { Problems } from "./problems";
 import { ObjectReader, checkString, isPlainObject } from "./reader";
-import { ENV_KEY, ENV_VALUE, ID, IMAGE, LABEL_KEY, LABEL_VALUE, NAME } from "./rules";
+import { ENV_KEY, ENV_VALUE, ID, IMAGE, NAME } from "./rules";
 import type { UpdateMode } from "./stack";
 import { GLOBAL_LABEL } from "../../scheduler";
 
@@ -90,15 +90,8 @@ function readSpecFields(p: Problems, r: ObjectReader, refs: ServiceRefs, self: S
     const links = validateLinks(p, r.raw("links"), refs, self);
     if (links !== undefined) out.links = links;
   }
-  let labels = r.stringMap("labels", 256, LABEL_KEY, LABEL_VALUE);
-  if (r.has("scheduling")) {
-    const merged = mergeSchedulingSpec(p, labels ?? baseLabels, r.raw("scheduling"));
-    if (merged !== undefined) labels = merged;
-  }
-  if (labels !== undefined) {
-    checkSchedulingLabels(p, labels);
-    out.labels = labels;
-  }
+  const labels = readSchedulingLabels(p, r, baseLabels);
+  if (labels !== undefined) out.labels = labels;
   if (r.has("restartPolicy")) {
     const policy = validateRestartPolicy(p, r.raw("restartPolicy"), "restartPolicy");
     if (policy !== undefined) out.restartPolicy = policy;
