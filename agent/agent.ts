@@ -1,7 +1,7 @@
 import Docker from "dockerode";
 import type { RegisterRequest } from "../runtime/protocol/agent-protocol";
 import { DroverError } from "../runtime/protocol/errors";
-import { makeKeys } from "../runtime/store/keys";
+import { makeKeys } from "../runtime/protocol/keys";
 import { delay } from "./backoff";
 import { HostFacts, mergeHostLabels } from "./host-labels";
 import { readHostFacts } from "./host-facts";

@@ -1,5 +1,5 @@
 import type Docker from "dockerode";
-import { makeKeys } from "../runtime/store/keys";
+import { makeKeys } from "../runtime/protocol/keys";
 import { backoffMs, delay } from "./backoff";
 import { Coalescer } from "./coalescer";
 import { dnsListenFromEnv, HostDns } from "./dns/host-dns";

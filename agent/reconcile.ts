@@ -1,7 +1,7 @@
 import type { ContainerInspectInfo } from "dockerode";
 import { containerLabels } from "../runtime/protocol/agent-protocol";
 import type { HostDesiredState, HostObservedState } from "../runtime/protocol/model";
-import type { HostKeys } from "../runtime/store/keys";
+import type { HostKeys } from "../runtime/protocol/keys";
 import { parseDesired } from "./desired";
 import type { DockerContainers } from "./docker/containers";
 import { forEachLimited } from "./limited";

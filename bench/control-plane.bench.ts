@@ -34,7 +34,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { performance } from "perf_hooks";
 import { planEnvironment } from "../runtime/reconcile/plan";
-import { makeKeys } from "../runtime/store/keys";
+import { makeKeys } from "../runtime/protocol/keys";
 import { RedisStore } from "../runtime/store/redis-store";
 import { freePort } from "../test/support/free-port";
 import { startPrivateRedis, type PrivateRedis } from "../test/support/redis-server";

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
-import { validateEnvironmentCreate } from "../runtime/api/validate/environment";
+import { validateEnvironmentCreate } from "../runtime/protocol/validate/environment";
 import { bodyOf, checkResult, connectionFailures, validatorFailures } from "./check";
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";

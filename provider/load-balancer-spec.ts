@@ -4,7 +4,7 @@
  * exist is the server's to say), and the normalized spec used to spot drift.
  */
 import type { LoadBalancerSpec, ServiceSpec } from "../runtime/protocol/model";
-import { validateLoadBalancerCreate } from "../runtime/api/validate/load-balancer";
+import { validateLoadBalancerCreate } from "../runtime/protocol/validate/load-balancer";
 import { bodyOf } from "./check";
 
 export const LB_SPEC_FIELDS = ["portRules", "certificateIds", "defaultCertificateId", "scale", "global", "labels", "scheduling"] as const;

@@ -4,7 +4,7 @@
  * the server's job), and the normalized spec used to spot drift.
  */
 import type { ServiceSpec } from "../runtime/protocol/model";
-import { validateServiceCreate } from "../runtime/api/validate/service";
+import { validateServiceCreate } from "../runtime/protocol/validate/service";
 import { bodyOf } from "./check";
 
 export const SPEC_FIELDS = ["image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy"] as const;

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
-import { validateStackCreate } from "../runtime/api/validate/stack";
+import { validateStackCreate } from "../runtime/protocol/validate/stack";
 import { bodyOf, checkResult, connectionFailures, idFailures, validatorFailures } from "./check";
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";

@@ -21,7 +21,7 @@ import { Reports } from "../../agent/reports";
 import type { RegisterRequest, RegisterResponse } from "../../runtime/protocol/agent-protocol";
 import type { HostDesiredState } from "../../runtime/protocol/model";
 import { hostAgentRedisOptions } from "../../runtime/store/agent-redis-options";
-import { HostKeys, makeKeys } from "../../runtime/store/keys";
+import { HostKeys, makeKeys } from "../../runtime/protocol/keys";
 
 /** Counters shared by all simulated hosts of a process (epoch ms times). */
 export interface SimStats {

@@ -10,7 +10,7 @@ export type IdKind = "environment" | "host" | "stack" | "service" | "loadBalance
 export interface RegistrationSettings {
   /** redis://host:port that agents connect to (no credentials in it). */
   redisUrl: string;
-  /** The store's key prefix (runtime/store/keys.ts makeKeys), handed to agents. */
+  /** The store's key prefix (runtime/protocol/keys.ts makeKeys), handed to agents. */
   keyPrefix: string;
   heartbeatIntervalMs: number;
   heartbeatTtlMs: number;

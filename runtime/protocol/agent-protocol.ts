@@ -1,7 +1,7 @@
 /**
  * The agent ↔ server contract. An agent registers once over HTTP with a registration
  * token; from then on it talks to Redis only, with its own ACL user, through the host keys
- * of runtime/store/keys.ts (desired, nudges, observed, reports, heartbeat).
+ * of runtime/protocol/keys.ts (desired, nudges, observed, reports, heartbeat).
  */
 
 /** POST /v1/register body. */
@@ -26,7 +26,7 @@ export interface RegisterResponse {
     url: string;
     username: string;
     password: string;
-    /** Key prefix of runtime/store/keys.ts makeKeys(). */
+    /** Key prefix of runtime/protocol/keys.ts makeKeys(). */
     keyPrefix: string;
   };
   heartbeatIntervalMs: number;

@@ -2,7 +2,7 @@ import { randomBytes } from "crypto";
 import type Redis from "ioredis";
 import { DroverError } from "../protocol/errors";
 import type { HostDesiredState, HostObservedState } from "../protocol/model";
-import type { Keys } from "../store/keys";
+import type { Keys } from "../protocol/keys";
 import type { Store } from "../store/store";
 import { newIpsecSpec } from "./ipsec-key";
 import { isEmptyPlan, planEnvironment } from "./plan";

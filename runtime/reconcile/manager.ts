@@ -1,5 +1,5 @@
 import type Redis from "ioredis";
-import type { Keys } from "../store/keys";
+import type { Keys } from "../protocol/keys";
 import type { Store } from "../store/store";
 import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
 import { stillQuiet, type QuietState } from "./quiet";

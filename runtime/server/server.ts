@@ -1,7 +1,7 @@
 import Redis from "ioredis";
 import { startApiServer } from "../api";
 import { ReconcileManager } from "../reconcile/manager";
-import { makeKeys } from "../store/keys";
+import { makeKeys } from "../protocol/keys";
 import { LeaderLease } from "../store/leader-lease";
 import { RedisStore } from "../store/redis-store";
 import type { ServerConfig } from "./config";

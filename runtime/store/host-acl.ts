@@ -1,7 +1,7 @@
 import { createHash } from "crypto";
 import type Redis from "ioredis";
 import { DroverError } from "../protocol/errors";
-import type { Keys } from "./keys";
+import type { Keys } from "../protocol/keys";
 import { withRedis } from "./redis-errors";
 
 /**

@@ -1,6 +1,6 @@
 import type Redis from "ioredis";
 import { DroverError } from "../protocol/errors";
-import type { Keys } from "./keys";
+import type { Keys } from "../protocol/keys";
 import { leaderAcquireScript } from "./lua/leader-acquire";
 import { leaderReleaseScript } from "./lua/leader-release";
 import { withRedis } from "./redis-errors";

@@ -5,7 +5,7 @@ import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
 import type { EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, IpsecSpec } from "../protocol/model";
 import { RedisEventReader } from "./event-reader";
 import { provisionHostUser, removeHostUser } from "./host-acl";
-import { hostDataKeys, type Keys } from "./keys";
+import { hostDataKeys, type Keys } from "../protocol/keys";
 import { addRegistrationTokenScript } from "./lua/add-registration-token";
 import { createEnvironmentScript } from "./lua/create-environment";
 import { purgeEnvironmentScript } from "./lua/purge-environment";

@@ -1,5 +1,5 @@
 import { DroverError } from "../protocol/errors";
-import { type EnvKeys, hostDataKeys, type Keys } from "./keys";
+import { type EnvKeys, hostDataKeys, type Keys } from "../protocol/keys";
 import { jsonWithout } from "./record-json";
 import type { RecordKind, WriteBatch } from "./store";
 

@@ -2,7 +2,7 @@ import Redis from "ioredis";
 import * as fs from "fs";
 import t from "tap";
 import type { SavedIdentity } from "../../agent/identity";
-import { makeKeys } from "../../runtime/store/keys";
+import { makeKeys } from "../../runtime/protocol/keys";
 import { hostUserAclRules } from "../../runtime/store/host-acl";
 import { waitFor } from "../support/wait";
 import { AgentWorld } from "./support/agent-world";

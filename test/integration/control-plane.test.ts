@@ -3,7 +3,7 @@ import t from "tap";
 import { labForTest, type Lab, type LabHost } from "../lab";
 import { ControlPlane, type EnvAccess } from "../support/control-plane";
 import { waitFor } from "../support/wait";
-import { makeKeys } from "../../runtime/store/keys";
+import { makeKeys } from "../../runtime/protocol/keys";
 
 // Issue 3 end to end: a server, Redis and an agent per lab host, driven through the API,
 // checked in each host's own dockerd.

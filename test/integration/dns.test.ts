@@ -2,7 +2,7 @@ import Docker from "dockerode";
 import t from "tap";
 import type { EnvDnsDocument } from "../../runtime/protocol/dns";
 import { DNS_IP } from "../../runtime/protocol/model";
-import { makeKeys } from "../../runtime/store/keys";
+import { makeKeys } from "../../runtime/protocol/keys";
 import { labForTest, type Lab, type LabHost } from "../lab";
 import { ControlPlane, type EnvAccess } from "../support/control-plane";
 import { waitFor } from "../support/wait";

@@ -2,7 +2,7 @@ import Docker from "dockerode";
 import * as fs from "fs";
 import * as path from "path";
 import t from "tap";
-import { makeKeys } from "../../runtime/store/keys";
+import { makeKeys } from "../../runtime/protocol/keys";
 import { labForTest, type Lab } from "../lab";
 import { ControlPlane } from "../support/control-plane";
 import { PulumiWorkspace } from "../support/pulumi-cli";

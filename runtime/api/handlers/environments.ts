@@ -8,8 +8,8 @@ import type { FilterSpec } from "../filters";
 import { presentEnvironment } from "../present/environment";
 import type { Reply } from "../respond";
 import { newSecret, sha256Hex } from "../secrets";
-import { actionName, validateNoInput } from "../validate/actions";
-import { validateEnvironmentCreate } from "../validate/environment";
+import { actionName, validateNoInput } from "../../protocol/validate/actions";
+import { validateEnvironmentCreate } from "../../protocol/validate/environment";
 import { newIpsecSpec } from "../../reconcile/ipsec-key";
 import { commonFields, listReply } from "./list";
 

@@ -11,7 +11,7 @@ import type { AuthedContext } from "../context";
 import type { FilterSpec } from "../filters";
 import { hostRemovable, presentHost } from "../present/host";
 import type { Reply } from "../respond";
-import { actionName, validateNoInput } from "../validate/actions";
+import { actionName, validateNoInput } from "../../protocol/validate/actions";
 import { writeEnv } from "../write";
 import { commonFields, listReply } from "./list";
 import { findIn, visibleRecord } from "./records";

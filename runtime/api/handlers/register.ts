@@ -11,7 +11,7 @@ import { readJsonBody } from "../body";
 import type { RequestContext } from "../context";
 import type { Reply } from "../respond";
 import { newSecret, sha256Hex } from "../secrets";
-import { validateRegisterRequest } from "../validate/register";
+import { validateRegisterRequest } from "../../protocol/validate/register";
 import { writeEnv } from "../write";
 
 /** Host labels drover sets itself, with Rancher's names (scheduling rules refer to them). */

@@ -10,7 +10,7 @@ import type { AuthedContext } from "../context";
 import type { FilterSpec } from "../filters";
 import { presentStack } from "../present/stack";
 import type { Reply } from "../respond";
-import { UpdateMode, validateStackCreate, validateStackUpdate } from "../validate/stack";
+import { UpdateMode, validateStackCreate, validateStackUpdate } from "../../protocol/validate/stack";
 import { writeEnv } from "../write";
 import { commonFields, listReply } from "./list";
 import { loadBalancersOfStack, rulesWithoutTargets } from "./load-balancers";

@@ -6,9 +6,9 @@ import type { FilterSpec } from "../filters";
 import { TokenInfo, presentToken, tokenId } from "../present/token";
 import type { Reply } from "../respond";
 import { newSecret, sha256Hex } from "../secrets";
-import { Problems } from "../validate/problems";
-import { ObjectReader } from "../validate/reader";
-import { DESCRIPTION } from "../validate/rules";
+import { Problems } from "../../protocol/validate/problems";
+import { ObjectReader } from "../../protocol/validate/reader";
+import { DESCRIPTION } from "../../protocol/validate/rules";
 import { assertEnvWritable } from "../write";
 import { listReply } from "./list";
 

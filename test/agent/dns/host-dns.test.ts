@@ -7,7 +7,7 @@ import { createLogger } from "../../../agent/log";
 import { NudgeReader } from "../../../agent/nudges";
 import { RedisLink } from "../../../agent/redis-link";
 import { provisionHostUser } from "../../../runtime/store/host-acl";
-import { makeKeys } from "../../../runtime/store/keys";
+import { makeKeys } from "../../../runtime/protocol/keys";
 import { RedisStore } from "../../../runtime/store/redis-store";
 import { RestartableRedis } from "../support/restartable-redis";
 import { waitFor } from "../../support/wait";

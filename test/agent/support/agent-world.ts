@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
 import type { HostDesiredState, HostObservedState } from "../../../runtime/protocol/model";
-import { HostKeys, makeKeys } from "../../../runtime/store/keys";
+import { HostKeys, makeKeys } from "../../../runtime/protocol/keys";
 import { waitFor } from "../../support/wait";
 import { AgentProcess } from "./agent-process";
 import { dockerClient, removeTestContainers } from "./docker-fixture";

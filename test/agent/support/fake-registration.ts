@@ -3,7 +3,7 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import type Redis from "ioredis";
 import type { RegisterRequest, RegisterResponse } from "../../../runtime/protocol/agent-protocol";
-import { makeKeys } from "../../../runtime/store/keys";
+import { makeKeys } from "../../../runtime/protocol/keys";
 
 /**
  * A stand-in for the server's POST /v1/register (built elsewhere), just enough to run the

@@ -10,7 +10,7 @@ import { request } from "http";
 import Redis from "ioredis";
 import type { Test } from "tap";
 import { startApiServer } from "../../../runtime/api";
-import { makeKeys } from "../../../runtime/store/keys";
+import { makeKeys } from "../../../runtime/protocol/keys";
 import { RedisStore } from "../../../runtime/store/redis-store";
 
 export const redisUrl = process.env.DROVER_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";

@@ -1,7 +1,7 @@
 /** The API's side of the overlay: key rotation and each host's network status. */
 import t from "tap";
 import type { HostObservedState } from "../../../runtime/protocol/model";
-import { makeKeys } from "../../../runtime/store/keys";
+import { makeKeys } from "../../../runtime/protocol/keys";
 import { apiFixture } from "./api-fixture";
 
 const agent = (token: string, machineId: string, hostname: string, underlayIp: string) => ({

@@ -1,6 +1,6 @@
 /** CRUD of stacks and services, and what each change and action does to the records. */
 import t from "tap";
-import { makeKeys } from "../../../runtime/store/keys";
+import { makeKeys } from "../../../runtime/protocol/keys";
 import { apiFixture, seedEnv } from "./api-fixture";
 
 t.test("stacks: create, read, update, list, delete (with its services)", async (t) => {

@@ -3,7 +3,7 @@ import { randomBytes } from "crypto";
 import Redis, { type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../../../runtime/protocol/errors";
 import type { EnvironmentRecord, HostRecord, InstanceRecord, ServiceRecord, StackRecord } from "../../../runtime/protocol/model";
-import { makeKeys, type Keys } from "../../../runtime/store/keys";
+import { makeKeys, type Keys } from "../../../runtime/protocol/keys";
 import { LeaderLease } from "../../../runtime/store/leader-lease";
 import { RedisStore } from "../../../runtime/store/redis-store";
 

@@ -1,7 +1,7 @@
 import { createServer } from "net";
 import Redis from "ioredis";
 import t from "tap";
-import { makeKeys } from "../../../runtime/store/keys";
+import { makeKeys } from "../../../runtime/protocol/keys";
 import { LeaderLease } from "../../../runtime/store/leader-lease";
 import { RedisStore } from "../../../runtime/store/redis-store";
 import { droverError, stack } from "./store-fixture";
