@@ -40,6 +40,10 @@ export interface EnvKeys {
   loadBalancers: string;
   /** Hash `<stackId>/<name>` → loadBalancerId. */
   loadBalancerNames: string;
+  /** Hash id → CertificateRecord JSON (the private key inside is secret: server-only). */
+  certificates: string;
+  /** Hash name → certificateId. */
+  certificateNames: string;
   /** Hash tokenHash → token metadata JSON (this environment's registration tokens). */
   tokens: string;
   /** Hash keyHash → key metadata JSON (this environment's API keys). */
@@ -113,6 +117,8 @@ export function makeKeys(prefix = "drover"): Keys {
         serviceNames: `${e}:names:services`,
         loadBalancers: `${e}:loadbalancers`,
         loadBalancerNames: `${e}:names:loadbalancers`,
+        certificates: `${e}:certificates`,
+        certificateNames: `${e}:names:certificates`,
         tokens: `${e}:tokens`,
         keys: `${e}:keys`,
         events: `${e}:events`,

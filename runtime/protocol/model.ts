@@ -80,6 +80,48 @@ export interface RestartPolicySpec {
   maximumRetryCount?: number;
 }
 
+/**
+ * Rancher's health check (times in milliseconds). Agents run it against the instance's
+ * overlay address: the agent of the instance's own host and the agent of one other live
+ * host, each applying the thresholds; the server combines their verdicts
+ * (runtime/reconcile/plan-health.ts).
+ */
+export interface HealthCheckSpec {
+  /** Container port to check on the instance's overlay address. */
+  port: number;
+  /** Time between two checks of one instance by one checker. Default 2000. */
+  interval: number;
+  /** A check not answered within this fails ("timeout"); at most `interval`. Default 2000. */
+  responseTimeout: number;
+  /** Consecutive passes that make a checker's verdict `passing`. Default 2. */
+  healthyThreshold: number;
+  /** Consecutive failures that make a checker's verdict `failing`. Default 3. */
+  unhealthyThreshold: number;
+  /**
+   * Absent or empty: a TCP connect is the check. Otherwise one HTTP request line such as
+   * `GET /healthz HTTP/1.0` (no CR or LF in it); a 2xx or 3xx status passes.
+   */
+  requestLine?: string;
+  /** A new container that has not passed within this is unhealthy. Default 60000. */
+  initializingTimeout: number;
+  /** Likewise after a restart of the container. Default 60000. */
+  reinitializingTimeout: number;
+  /** What to do with an unhealthy instance: report only, replace it, or replace it only while `quorum` stay healthy. */
+  strategy: "none" | "recreate" | "recreateOnQuorum";
+  /** recreateOnQuorum only: the healthy instances that must remain for a sick one to be replaced. */
+  quorum?: number;
+}
+
+/** How a spec change rolls out (Rancher's in-service upgrade strategy). */
+export interface UpgradeStrategySpec {
+  /** Instances replaced at a time. Default 1. */
+  batchSize: number;
+  /** Pause between one batch being ready and the next starting. Default 2000. */
+  intervalMillis: number;
+  /** Start a batch's new instances before stopping its old ones. Default false. */
+  startFirst: boolean;
+}
+
 export interface ServiceSpec {
   image: string;
   command?: string[];
@@ -95,6 +137,40 @@ export interface ServiceSpec {
   /** User labels, Rancher scheduling labels included; copied onto the containers. */
   labels: Record<string, string>;
   restartPolicy: RestartPolicySpec;
+  /** Absent: no health check (a running container counts as healthy). */
+  healthCheck?: HealthCheckSpec;
+  /** Absent in records written before upgrades existed: the defaults apply. */
+  upgradeStrategy?: UpgradeStrategySpec;
+}
+
+/** Rancher's service health: the instances' health taken together. */
+export type ServiceHealthState = "healthy" | "degraded" | "unhealthy" | "initializing";
+
+/**
+ * A spec change in progress, driven by the planner one step per pass from what agents
+ * observed (runtime/reconcile/plan-upgrade.ts). `fromSpec` is the last spec that ran in
+ * full: a failed batch rolls back to it, and the `rollback` action returns to it.
+ */
+export interface UpgradeStatus {
+  /**
+   * upgrading: batches of new instances replace old ones; upgraded: every instance runs the
+   * new spec (the old spec is kept for `rollback` until `finishupgrade`); rolling-back:
+   * returning to `fromSpec` after a failed batch or the rollback action; rolled-back: back on
+   * `fromSpec`, with `reason` saying why.
+   */
+  state: "upgrading" | "upgraded" | "rolling-back" | "rolled-back";
+  fromSpec: ServiceSpec;
+  fromVersion: number;
+  /** The specVersion being rolled out (the service's own specVersion while this is current). */
+  toVersion: number;
+  startedAt: string;
+  /** The batch in flight: its new instances and the time by which they must be ready. */
+  batch?: { instanceIds: string[]; startedAt: string; deadline: string };
+  /** No new batch before this (the strategy's intervalMillis after the last one was ready). */
+  nextBatchAt?: string;
+  /** Why a rollback happened (the failed batch's reason), or why startFirst could not be honoured. */
+  reason?: string;
+  finishedAt?: string;
 }
 
 export interface ServiceRecord {
@@ -105,6 +181,15 @@ export interface ServiceRecord {
   spec: ServiceSpec;
   /** Bumped whenever `spec` changes in a way that needs new containers (image, command, ...). */
   specVersion: number;
+  /**
+   * The highest specVersion ever given out (a rollback returns specVersion to an older
+   * number, so the next change must not reuse one). Absent in older records: specVersion.
+   */
+  maxSpecVersion?: number;
+  /** The rolling upgrade in progress or last finished; absent before the first spec change. */
+  upgrade?: UpgradeStatus;
+  /** Aggregate of the instances' health; absent for services without a health check. */
+  healthState?: ServiceHealthState;
   state: ServiceState;
   /** Rancher's progress fields: "yes" while converging, "error" when stuck (message says why), "no" when done. */
   transitioning: "yes" | "no" | "error";
@@ -115,10 +200,15 @@ export interface ServiceRecord {
 
 /** One HAProxy frontend → backend mapping of a load balancer (Rancher's port rule). */
 export interface PortRuleSpec {
-  /** The port the load balancer listens on. */
+  /** The port the load balancer listens on, on every address of its host. */
   sourcePort: number;
-  protocol: "http" | "tcp" | "https";
-  /** http/https only: the Host header to match (`*.example.com` and `example.*` wildcards allowed). */
+  /**
+   * http: HTTP routing by hostname and path; https: the same behind TLS ended by HAProxy with
+   * the load balancer's certificates; tcp: plain TCP; tls: TLS passed through untouched,
+   * routed by the SNI name in `hostname`.
+   */
+  protocol: "http" | "tcp" | "https" | "tls";
+  /** http/https: the Host header to match; tls: the SNI name (`*.example.com` and `example.*` wildcards allowed). */
   hostname?: string;
   /** http/https only: the path prefix to match (starts with `/`). */
   path?: string;
@@ -126,24 +216,37 @@ export interface PortRuleSpec {
   targetPort: number;
   /** Lower numbers match first among rules on the same source port (Rancher's order). */
   priority?: number;
+  /** tcp/tls only: send the client's address to the backend in a PROXY protocol v1 header. */
+  proxyProtocol?: boolean;
 }
 
 export interface LoadBalancerSpec {
+  /**
+   * A rule without hostname and path is its source port's default backend; rules with them
+   * are tried first, by priority.
+   */
   portRules: PortRuleSpec[];
-  /** Certificates offered by SNI on https rules (ids; the certificate store comes with the HAProxy issue). */
+  /** Certificates offered by SNI on https rules (CertificateRecord ids). */
   certificateIds: string[];
+  /** The certificate for clients whose SNI name matches none (or that send none); default: the first of certificateIds. */
   defaultCertificateId?: string;
   /** Number of HAProxy instances; ignored when `global` is set. */
   scale: number;
   global: boolean;
   /** User labels, Rancher scheduling labels included (they place the HAProxy instances). */
   labels: Record<string, string>;
+  /** http/https backends: keep a client on one server with this cookie, which HAProxy inserts. */
+  stickiness?: { cookie: string };
+  /** HAProxy timeouts in milliseconds (defaults: connect 5000, client and server 50000). */
+  timeouts?: { connect?: number; client?: number; server?: number };
+  /** How long a leaving backend instance is drained (no new connections) before it is stopped. Default 2000. */
+  drainTimeoutMillis?: number;
 }
 
 /**
- * A load balancer in a stack. Accepted, validated and stored; agents do not run HAProxy for
- * it yet, so `served` is false and the record is `active` with `transitioning: "no"`
- * (nothing to converge). DELETE removes the record at once.
+ * A load balancer in a stack. Its HAProxy instances are instance records of kind "lb",
+ * placed by the scheduler like a service's; `served` is true once one of them serves its
+ * current configuration.
  */
 export interface LoadBalancerRecord {
   id: string;
@@ -151,13 +254,41 @@ export interface LoadBalancerRecord {
   stackId: string;
   name: string;
   spec: LoadBalancerSpec;
-  state: "active" | "removed";
-  transitioning: "no";
-  /** Whether agents run HAProxy for it: false until the load balancer issue lands. */
+  state: "active" | "removing" | "removed";
+  transitioning: "yes" | "no" | "error";
+  transitioningMessage?: string;
+  /** At least one instance's HAProxy serves the current rules. */
   served: boolean;
   createdAt: string;
   rev: number;
 }
+
+/** A TLS certificate load balancers can offer (Rancher's certificate resource). */
+export interface CertificateRecord {
+  id: string;
+  envId: string;
+  name: string;
+  description?: string;
+  /** PEM: the certificate, and its chain leaf first (intermediates only). */
+  cert: string;
+  chain?: string;
+  /** PEM private key. Secret: no API answer, event or log ever shows it. */
+  key: string;
+  /** Read from the certificate when it was stored. */
+  commonName: string;
+  subjectAlternativeNames: string[];
+  issuer: string;
+  notBefore: string;
+  notAfter: string;
+  /** SHA-256 of the certificate's DER, hex. */
+  fingerprint: string;
+  state: "active" | "removed";
+  createdAt: string;
+  rev: number;
+}
+
+/** Rancher's instance health, beside the run state. */
+export type InstanceHealthState = "initializing" | "healthy" | "unhealthy" | "reinitializing";
 
 /** What an agent needs to run one container. */
 export interface InstanceSpec {
@@ -183,6 +314,8 @@ export interface InstanceStatus {
 export interface InstanceRecord {
   id: string;
   envId: string;
+  /** Absent or "container": a service's container; "lb": a load balancer's HAProxy (serviceId is the load balancer's id). */
+  kind?: "container" | "lb";
   serviceId: string;
   stackId: string;
   hostId: string;
@@ -198,6 +331,23 @@ export interface InstanceRecord {
   state: InstanceState;
   /** What the host's agent last reported for it. */
   status?: InstanceStatus;
+  /** Absent when the service has no health check. */
+  healthState?: InstanceHealthState;
+  /** Why it is not healthy: the last failed check ("timeout after 2000 ms", "connection refused", "HTTP 503") or a timeout. */
+  healthReason?: string;
+  healthChangedAt?: string;
+  /**
+   * Replacements of sick instances in a row for this slot (index) of the service: 1 for the
+   * first replacement. Reset once an instance of the slot is healthy.
+   */
+  attempt?: number;
+  /** A replacement held back (growing back-off): not handed to an agent before this time. */
+  backoffUntil?: string;
+  /**
+   * Set when the instance is being stopped on purpose (scale down, upgrade, moved): DNS and
+   * load balancers stop sending it new work at once, the container goes at `stopAt`.
+   */
+  stopping?: { reason: string; stopAt: string };
   createdAt: string;
   rev: number;
 }
@@ -210,6 +360,55 @@ export interface HostDesiredState {
   instances: DesiredInstance[];
   /** The host's part of the overlay; absent until IPAM gave the host a subnet. */
   network?: HostNetworkSpec;
+  /** Health checks this host's agent runs: its own instances' and, as second checker, some of other hosts'. */
+  checks?: HealthCheckTarget[];
+  /** Load balancer instances this host runs (one HAProxy each, agent/lb). */
+  loadBalancers?: DesiredLoadBalancer[];
+}
+
+/** One instance a host's agent checks. */
+export interface HealthCheckTarget {
+  instanceId: string;
+  /** The instance's overlay address. */
+  ip: string;
+  /** The container start the checks are about (from its host's report): a new start begins a new count. */
+  startedAt: string;
+  /** True when the instance runs on the checking host itself. */
+  local: boolean;
+  check: HealthCheckSpec;
+}
+
+/** A checker's verdict on one instance, applying the thresholds. */
+export interface HealthVerdict {
+  /** pending: neither threshold met since the container start `startedAt`. */
+  state: "pending" | "passing" | "failing";
+  /** The HealthCheckTarget.startedAt this verdict is about (a verdict for an older start is stale). */
+  startedAt: string;
+  /** When `state` last changed (ISO time). */
+  since: string;
+  /** The last failed check's reason, e.g. "timeout after 2000 ms", "connection refused", "HTTP 503". */
+  reason?: string;
+}
+
+/** A load balancer instance as its host's agent runs it. */
+export interface DesiredLoadBalancer {
+  /** The instance id (InstanceRecord.id, kind "lb"). */
+  id: string;
+  loadBalancerId: string;
+  /** `<stack>-<lb>-<index>`, as container names. */
+  name: string;
+  stackId: string;
+  spec: LoadBalancerSpec;
+  /** Certificates the rules use, with their keys (secret: only this host's desired document carries them). */
+  certificates: Record<string, CertificateMaterial>;
+}
+
+export interface CertificateMaterial {
+  /** PEM certificate, then its chain (PEM, leaf first). */
+  cert: string;
+  chain?: string;
+  /** PEM private key. */
+  key: string;
 }
 
 export interface DesiredInstance {
@@ -282,5 +481,22 @@ export interface HostObservedState {
   instances: Record<string, InstanceStatus>;
   /** The overlay as the agent last saw it; absent from agents that do not run it yet. */
   network?: HostNetworkStatus;
+  /** This host's checker's verdict per checked instance id (HostDesiredState.checks). */
+  health?: Record<string, HealthVerdict>;
+  /** Load balancer instance id → its HAProxy as the agent runs it. */
+  loadBalancers?: Record<string, LoadBalancerInstanceStatus>;
   reportedAt: string;
+}
+
+/** One load balancer instance's HAProxy, as its host's agent reports it. */
+export interface LoadBalancerInstanceStatus {
+  /** running: serving the current config; starting; error: not serving (see `error`). */
+  state: "starting" | "running" | "error" | "stopped";
+  /** The config HAProxy refused, or why it is not running; the last good config keeps serving. */
+  error?: string;
+  /** Seamless reloads done since the agent started it. */
+  reloads: number;
+  /** Backend name → target instance id → server state. */
+  backends: Record<string, Record<string, "up" | "down" | "draining" | "maint">>;
+  since: string;
 }

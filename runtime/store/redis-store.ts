@@ -179,12 +179,13 @@ export class RedisStore implements Store {
       .hvals(envKeys.services)
       .hvals(envKeys.instances)
       .hvals(envKeys.loadBalancers)
+      .hvals(envKeys.certificates)
       .exec());
     if (!results) throw new DroverError("Unavailable", `snapshot of ${envId} was aborted`, { retryable: true });
-    const [envRaw, rev, hosts, stacks, services, instances, loadBalancers] = results.map(([err, value]) => {
+    const [envRaw, rev, hosts, stacks, services, instances, loadBalancers, certificates] = results.map(([err, value]) => {
       if (err) throw toDroverError(err);
       return value;
-    }) as [string | null, string | null, string[], string[], string[], string[], string[]];
+    }) as [string | null, string | null, string[], string[], string[], string[], string[], string[]];
     if (envRaw === null || rev === null) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
     const parseAll = <T extends { id: string; createdAt?: string }>(raws: string[], what: string) =>
       raws.map((raw) => parseStored<T>(raw, what)).sort(byCreation);
@@ -196,6 +197,7 @@ export class RedisStore implements Store {
       services: parseAll(services, "service"),
       instances: parseAll(instances, "instance"),
       loadBalancers: parseAll(loadBalancers, "load balancer"),
+      certificates: parseAll(certificates, "certificate"),
     };
   }
 

@@ -1,6 +1,6 @@
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
 import type {
-  EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, HostRecord, InstanceRecord,
+  CertificateRecord, EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, HostRecord, InstanceRecord,
   IpsecSpec, LoadBalancerRecord, ServiceRecord, StackRecord,
 } from "../protocol/model";
 
@@ -77,13 +77,13 @@ export interface Store {
   heartbeats(envId: string, hostIds: string[]): Promise<Record<string, number | undefined>>;
 }
 
-export type RecordKind = "host" | "stack" | "service" | "instance" | "loadBalancer";
+export type RecordKind = "host" | "stack" | "service" | "instance" | "loadBalancer" | "certificate";
 export type RecordOf<K extends RecordKind> =
   K extends "host" ? HostRecord : K extends "stack" ? StackRecord : K extends "service" ? ServiceRecord
-    : K extends "loadBalancer" ? LoadBalancerRecord : InstanceRecord;
+    : K extends "loadBalancer" ? LoadBalancerRecord : K extends "certificate" ? CertificateRecord : InstanceRecord;
 
 export interface WriteBatch {
-  put?: { kind: RecordKind; record: HostRecord | StackRecord | ServiceRecord | InstanceRecord | LoadBalancerRecord }[];
+  put?: { kind: RecordKind; record: HostRecord | StackRecord | ServiceRecord | InstanceRecord | LoadBalancerRecord | CertificateRecord }[];
   remove?: { kind: RecordKind; id: string }[];
 }
 
@@ -96,6 +96,8 @@ export interface EnvSnapshot {
   instances: InstanceRecord[];
   /** Absent only in hand-made snapshots (tests); the store always fills it. */
   loadBalancers?: LoadBalancerRecord[];
+  /** Absent only in hand-made snapshots (tests); the store always fills it. */
+  certificates?: CertificateRecord[];
 }
 
 export interface EventReader {

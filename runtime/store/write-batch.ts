@@ -3,7 +3,7 @@ import { type EnvKeys, hostDataKeys, type Keys } from "../protocol/keys";
 import { jsonWithout } from "./record-json";
 import type { RecordKind, WriteBatch } from "./store";
 
-export const recordKinds: readonly RecordKind[] = ["host", "stack", "service", "instance", "loadBalancer"];
+export const recordKinds: readonly RecordKind[] = ["host", "stack", "service", "instance", "loadBalancer", "certificate"];
 
 /** The hash that holds records of a kind. */
 export function recordHash(env: EnvKeys, kind: RecordKind): string {
@@ -13,12 +13,13 @@ export function recordHash(env: EnvKeys, kind: RecordKind): string {
     case "service": return env.services;
     case "instance": return env.instances;
     case "loadBalancer": return env.loadBalancers;
+    case "certificate": return env.certificates;
     default: throw new DroverError("InvalidField", `unknown record kind ${JSON.stringify(kind)}`, { field: "kind" });
   }
 }
 
 /** Kinds whose names are unique (hosts and stacks per environment, services and load balancers per stack). */
-const namedKinds = new Set<RecordKind>(["host", "stack", "service", "loadBalancer"]);
+const namedKinds = new Set<RecordKind>(["host", "stack", "service", "loadBalancer", "certificate"]);
 
 /** KEYS and ARGV of lua/write.ts for one batch, after checking what the script relies on. */
 export function writeScriptCall(
@@ -30,6 +31,7 @@ export function writeScriptCall(
     env.hosts, env.stacks, env.services, env.instances,
     env.hostNames, env.stackNames, env.serviceNames,
     env.loadBalancers, env.loadBalancerNames,
+    env.certificates, env.certificateNames,
   ];
   const puts = batch.put ?? [];
   const removes = batch.remove ?? [];

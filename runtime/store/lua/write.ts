@@ -13,13 +13,14 @@ export const writeScript: LuaScript = {
 -- KEYS[5..8]  record hashes: hosts, stacks, services, instances
 -- KEYS[9..11] name indexes: hostNames, stackNames, serviceNames
 -- KEYS[12] loadBalancers record hash   KEYS[13] loadBalancerNames index
--- KEYS[14..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
+-- KEYS[14] certificates record hash    KEYS[15] certificateNames index
+-- KEYS[16..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
 --             heartbeat (deleted with the host record)
 -- ARGV[1] expected env rev, or ''      ARGV[2] leader fence, or ''
 -- ARGV[3] P = number of puts, then P triples: kind, id, record JSON (an object without rev)
 -- ARGV[4+3P] R = number of removes, then R pairs: kind, id
 --
--- Name indexes: host name -> id, stack name -> id, '<stackId>/<name>' -> service or load balancer id.
+-- Name indexes: host, stack and certificate name -> id, '<stackId>/<name>' -> service or load balancer id.
 -- A record whose state is 'removed' (or that is deleted) releases its name.
 -- Each changed record gets rev = the new env rev and one events entry
 -- (type=<kind> action=created|updated|removed id rev); one reconcile nudge per batch.
@@ -33,12 +34,12 @@ if not currentRev then return {'NO_ENV'} end
 if ARGV[1] ~= '' and ARGV[1] ~= currentRev then return {'REV_MISMATCH', tonumber(currentRev)} end
 if ARGV[2] ~= '' and not fenceHeld(KEYS[2], ARGV[2]) then return {'NOT_LEADER'} end
 
-local recordHashes = { host = KEYS[5], stack = KEYS[6], service = KEYS[7], instance = KEYS[8], loadBalancer = KEYS[12] }
-local nameIndexes = { host = KEYS[9], stack = KEYS[10], service = KEYS[11], loadBalancer = KEYS[13] }
+local recordHashes = { host = KEYS[5], stack = KEYS[6], service = KEYS[7], instance = KEYS[8], loadBalancer = KEYS[12], certificate = KEYS[14] }
+local nameIndexes = { host = KEYS[9], stack = KEYS[10], service = KEYS[11], loadBalancer = KEYS[13], certificate = KEYS[15] }
 
 -- What the batch has done so far, over what Redis holds: false = gone.
-local pendingRecords = { host = {}, stack = {}, service = {}, instance = {}, loadBalancer = {} }
-local pendingNames = { host = {}, stack = {}, service = {}, loadBalancer = {} }
+local pendingRecords = { host = {}, stack = {}, service = {}, instance = {}, loadBalancer = {}, certificate = {} }
+local pendingNames = { host = {}, stack = {}, service = {}, loadBalancer = {}, certificate = {} }
 
 local function currentRecord(kind, id)
   local pending = pendingRecords[kind][id]
@@ -67,7 +68,7 @@ local function releaseName(kind, name, id)
 end
 
 local changes = {}
-local hostKeysCursor = 14
+local hostKeysCursor = 16
 local arg = 3
 local putCount = tonumber(ARGV[arg])
 for _ = 1, putCount do

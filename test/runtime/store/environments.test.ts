@@ -89,6 +89,10 @@ t.test("purgeEnvironment removes every key of the environment and its global ent
           id: "lb1", envId, stackId: "s1", name: "edge", state: "active", transitioning: "no", served: false, createdAt: "x", rev: 0,
           spec: { portRules: [{ sourcePort: 80, protocol: "http", targetServiceId: "sv1", targetPort: 80 }], certificateIds: [], scale: 1, global: false, labels: {} },
         } },
+        { kind: "certificate", record: {
+          id: "c1", envId, name: "www", cert: "PEM", key: "KEY", commonName: "www.example.com", subjectAlternativeNames: [],
+          issuer: "x", notBefore: "x", notAfter: "x", fingerprint: "x", state: "active", createdAt: "x", rev: 0,
+        } },
       ],
     });
     const lease = await f.lease.acquireOrRenew(envId, "server-a", 60_000);
