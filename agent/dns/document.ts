@@ -33,6 +33,7 @@ function instance(v: unknown, at: string): DnsInstance {
   if (!isIPv4(ip)) invalid(`${at}.ip`, "an IPv4 address", ip);
   const out: DnsInstance = { id: string(o.id, `${at}.id`), ip, serviceId: string(o.serviceId, `${at}.serviceId`), running: boolean(o.running, `${at}.running`) };
   if (o.healthy !== undefined) out.healthy = boolean(o.healthy, `${at}.healthy`);
+  if (o.draining !== undefined) out.draining = boolean(o.draining, `${at}.draining`);
   return out;
 }
 

@@ -71,10 +71,10 @@ export function buildDnsIndex(directory: DnsDirectory): DnsIndex {
   const stacks = new Map(directory.stacks.map((s) => [s.id, { name: normalizeName(s.name), wide: s.stackWideDiscovery }]));
   const services = new Map(directory.services.map((s) => [s.id, s]));
 
-  // Addresses that may be handed out: running, and healthy where a health check exists.
+  // Addresses that may be handed out: running, not draining, and healthy where a health check exists.
   const live = new Map<string, string[]>();
   for (const inst of directory.instances) {
-    if (!inst.running || inst.healthy === false || !inst.ip) continue;
+    if (!inst.running || inst.healthy === false || inst.draining || !inst.ip) continue;
     let ips = live.get(inst.serviceId);
     if (!ips) live.set(inst.serviceId, (ips = []));
     ips.push(inst.ip);

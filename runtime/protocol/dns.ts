@@ -13,6 +13,11 @@ export interface DnsInstance {
   running: boolean;
   /** Health-check verdict; absent when the service has no health check (running suffices). */
   healthy?: boolean;
+  /**
+   * Being stopped on purpose (InstanceRecord.stopping): DNS no longer hands it out and load
+   * balancers drain it (no new connections) until it leaves the directory.
+   */
+  draining?: boolean;
 }
 
 export interface DnsService {
