@@ -1,6 +1,8 @@
 import type { HostRecord, InstanceRecord, ServiceRecord, StackRecord } from "../protocol/model";
-import { hostPortsOf, indexSnapshot, scheduleAndCommit, type ClusterSnapshot, type SnapshotIndex } from "../scheduler";
-import { keepsInstances, takesNewInstances } from "./liveness";
+import { hostPortsOf, indexSnapshot, scheduleAndCommit, type SnapshotIndex } from "../scheduler";
+import { clusterSnapshot } from "./cluster-snapshot";
+import { groupBy } from "./group-by";
+import { keepsInstances } from "./liveness";
 import { newInstance, toInstanceSnapshot } from "./instance-factory";
 import type { InstanceAddresses } from "./plan-network";
 
@@ -112,21 +114,6 @@ export function planServices(
   return plan;
 }
 
-function clusterSnapshot(hosts: HostRecord[], instances: InstanceRecord[]): ClusterSnapshot {
-  const byHost = groupBy(instances, (i) => i.hostId);
-  return {
-    hosts: hosts.filter((h) => h.state !== "removed").map((h) => ({
-      id: h.id,
-      name: h.name,
-      labels: h.labels,
-      // The scheduler places only on `active` hosts: a deactivated host must look inactive to
-      // it, and a host without a subnet (the network is full) has no address to give.
-      state: !takesNewInstances(h) ? (h.deactivated ? "inactive" : h.state) : h.subnet ? "active" : "without a subnet (network full)",
-      instances: (byHost.get(h.id) ?? []).map(toInstanceSnapshot),
-    })),
-  };
-}
-
 /** `2 instances of app/web got no address: host h1: subnet ... has no free address`. */
 function addressProblem(service: string, reasons: string[]): string {
   return `${reasons.length} instance${reasons.length === 1 ? "" : "s"} of ${service} got no address: ${[...new Set(reasons)].join("; ")}`;
@@ -141,17 +128,6 @@ function nextIndex(used: Set<number>): number {
   used.add(i);
   lowestFree.set(used, i + 1);
   return i;
-}
-
-function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
-  const map = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const list = map.get(k);
-    if (list) list.push(item);
-    else map.set(k, [item]);
-  }
-  return map;
 }
 
 export type { SnapshotIndex };
