@@ -17,9 +17,10 @@ export interface DnsServerOptions {
   /** The host's resolvers, e.g. `readHostUpstreams()`; "ip", "ip:port" or "[ipv6]:port". */
   upstreams: string[];
   /**
-   * TTL of drover's own answers, 5 s by default. Short on purpose: instances come and go
+   * TTL of drover's own answers, 1 s by default. Short on purpose: instances come and go
    * on every upgrade, reschedule and health flip, and a client that caches (a JVM, nginx, a
-   * glibc nscd) must let go of a dead address within seconds — Rancher's 600 s kept clients
+   * glibc nscd) must let go of a dead address within the drain of a stopping instance
+   * (runtime/reconcile/drain.ts) — Rancher's 600 s kept clients
    * on gone containers for ten minutes. Asking again is cheap: the server is on the host.
    */
   ttlSeconds?: number;
@@ -82,7 +83,7 @@ async function startOnce(options: DnsServerOptions): Promise<DnsServer> {
     cacheSize: options.cacheSize ?? 1000,
   });
   const handler = new DnsHandler({
-    ttlSeconds: options.ttlSeconds ?? 5,
+    ttlSeconds: options.ttlSeconds ?? 1,
     answerCacheSize: options.answerCacheSize ?? 10_000,
     forward: (msg, q, reply) => forwarder.forward(msg, q, reply),
   });

@@ -1,42 +1,87 @@
-import type { DesiredInstance, HostDesiredState, HostNetworkSpec, HostRecord, InstanceRecord } from "../protocol/model";
+import type {
+  CertificateMaterial, CertificateRecord, DesiredInstance, DesiredLoadBalancer, HealthCheckTarget, HostDesiredState,
+  HostNetworkSpec, HostRecord, InstanceRecord, LoadBalancerRecord,
+} from "../protocol/model";
 
 export interface DesiredDoc {
   hostId: string;
   instances: DesiredInstance[];
   network?: HostNetworkSpec;
+  checks?: HealthCheckTarget[];
+  loadBalancers?: DesiredLoadBalancer[];
+}
+
+export interface DesiredDocsInput {
+  hosts: HostRecord[];
+  /** The instances agents should run now (held-back replacements left out). */
+  instances: InstanceRecord[];
+  /** The desired documents as stored now. */
+  stored: Record<string, HostDesiredState | undefined>;
+  networks?: Map<string, HostNetworkSpec>;
+  /** Host id → the health checks its agent runs. */
+  checks?: Map<string, HealthCheckTarget[]>;
+  loadBalancers?: Map<string, LoadBalancerRecord>;
+  certificates?: Map<string, CertificateRecord>;
 }
 
 /**
  * The desired documents that differ from what is stored: for every host that still has an
- * agent to listen, the instances that should run there and its part of the overlay. Pure.
+ * agent to listen, the containers that should run there, the load balancers it serves (with
+ * their certificates: only this host's document carries the keys), the health checks it runs
+ * and its part of the overlay. Pure.
  */
-export function changedDesiredDocs(
-  hosts: HostRecord[], instances: InstanceRecord[], stored: Record<string, HostDesiredState | undefined>,
-  networks: Map<string, HostNetworkSpec> = new Map(),
-): DesiredDoc[] {
+export function changedDesiredDocs(input: DesiredDocsInput): DesiredDoc[] {
   const out: DesiredDoc[] = [];
   // Grouped once: filtering all instances for every host is hosts × instances per pass.
   const byHost = new Map<string, InstanceRecord[]>();
-  for (const i of instances) {
+  for (const i of input.instances) {
     const list = byHost.get(i.hostId);
     if (list) list.push(i);
     else byHost.set(i.hostId, [i]);
   }
-  for (const host of hosts) {
+  const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+  for (const host of input.hosts) {
     if (host.state === "removed" || host.state === "removing") continue;
-    const wanted = (byHost.get(host.id) ?? []).map(toDesired).sort((a, b) => a.id.localeCompare(b.id));
-    const network = networks.get(host.id);
-    const current = stored[host.id]?.instances ?? [];
-    const sameInstances = canonical(wanted) === canonical([...current].sort((a, b) => a.id.localeCompare(b.id)));
-    if (!sameInstances || canonical(network ?? null) !== canonical(stored[host.id]?.network ?? null)) {
-      out.push({ hostId: host.id, instances: wanted, ...(network ? { network } : {}) });
-    }
+    const own = byHost.get(host.id) ?? [];
+    const doc: DesiredDoc = { hostId: host.id, instances: own.filter((i) => i.kind !== "lb").map(toDesired).sort(byId) };
+    const network = input.networks?.get(host.id);
+    if (network) doc.network = network;
+    const checks = input.checks?.get(host.id);
+    if (checks?.length) doc.checks = [...checks].sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+    const lbs = own.filter((i) => i.kind === "lb").flatMap((i) => {
+      const lb = input.loadBalancers?.get(i.serviceId);
+      return lb ? [toDesiredLoadBalancer(i, lb, input.certificates ?? new Map())] : [];
+    });
+    if (lbs.length) doc.loadBalancers = lbs.sort(byId);
+    if (canonical(comparable(doc)) !== canonical(comparable(input.stored[host.id]))) out.push(doc);
   }
   return out;
 }
 
+/** The parts of a document that matter, whatever their order in the stored one. */
+function comparable(doc: DesiredDoc | HostDesiredState | undefined) {
+  if (!doc) return null;
+  const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+  return {
+    instances: [...doc.instances].sort(byId),
+    network: doc.network ?? null,
+    checks: [...(doc.checks ?? [])].sort((a, b) => a.instanceId.localeCompare(b.instanceId)),
+    loadBalancers: [...(doc.loadBalancers ?? [])].sort(byId),
+  };
+}
+
 function toDesired(i: InstanceRecord): DesiredInstance {
   return { id: i.id, name: i.name, serviceId: i.serviceId, stackId: i.stackId, spec: i.spec, ...(i.ip ? { ip: i.ip } : {}) };
+}
+
+function toDesiredLoadBalancer(i: InstanceRecord, lb: LoadBalancerRecord, certificates: Map<string, CertificateRecord>): DesiredLoadBalancer {
+  const material: Record<string, CertificateMaterial> = {};
+  const ids = [...lb.spec.certificateIds, ...(lb.spec.defaultCertificateId ? [lb.spec.defaultCertificateId] : [])];
+  for (const id of ids) {
+    const c = certificates.get(id);
+    if (c && c.state === "active") material[id] = { cert: c.cert, key: c.key, ...(c.chain ? { chain: c.chain } : {}) };
+  }
+  return { id: i.id, loadBalancerId: lb.id, name: i.name, stackId: lb.stackId, spec: lb.spec, certificates: material };
 }
 
 /** JSON with sorted object keys, so equal documents compare equal whatever their key order. */

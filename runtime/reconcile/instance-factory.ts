@@ -1,4 +1,4 @@
-import type { InstanceRecord, ServiceRecord, StackRecord } from "../protocol/model";
+import type { InstanceRecord, InstanceSpec, LoadBalancerRecord, PortSpec, ServiceRecord, StackRecord } from "../protocol/model";
 import { hostPortsOf, newInstanceLabels, type InstanceSnapshot } from "../scheduler";
 
 /** Container name of an instance, Rancher's `<stack>-<service>-<index>`. */
@@ -46,5 +46,45 @@ export function toInstanceSnapshot(i: InstanceRecord): InstanceSnapshot {
     name: i.name,
     labels: i.spec.labels,
     ports: hostPortsOf(i.spec.ports),
+  };
+}
+
+/** The host ports a load balancer's HAProxy binds: each rule's source port, TCP, every address. */
+export function loadBalancerPorts(lb: LoadBalancerRecord): PortSpec[] {
+  const ports = [...new Set(lb.spec.portRules.map((r) => r.sourcePort))].sort((a, b) => a - b);
+  return ports.map((p) => ({ hostPort: p, containerPort: p, protocol: "tcp" as const }));
+}
+
+/** The instance spec of a load balancer's HAProxy: its labels (for affinity rules) and ports (for conflicts). */
+export function loadBalancerInstanceSpec(lb: LoadBalancerRecord, stack: StackRecord, name: string): InstanceSpec {
+  return {
+    image: "haproxy",
+    env: {},
+    ports: loadBalancerPorts(lb),
+    labels: {
+      ...newInstanceLabels({ id: lb.id, name: lb.name, stackName: stack.name, labels: lb.spec.labels }),
+      "io.rancher.container.name": name,
+    },
+    restartPolicy: { name: "always" },
+  };
+}
+
+/** A new HAProxy instance of load balancer `lb` on `hostId` (no overlay address: it runs on the host). */
+export function newLoadBalancerInstance(id: string, lb: LoadBalancerRecord, stack: StackRecord, hostId: string, index: number, now: number): InstanceRecord {
+  const name = instanceName(stack.name, lb.name, index);
+  return {
+    id,
+    envId: lb.envId,
+    kind: "lb",
+    serviceId: lb.id,
+    stackId: stack.id,
+    hostId,
+    name,
+    index,
+    specVersion: 1,
+    spec: loadBalancerInstanceSpec(lb, stack, name),
+    state: "requested",
+    createdAt: new Date(now).toISOString(),
+    rev: 0,
   };
 }

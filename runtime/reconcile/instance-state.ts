@@ -1,4 +1,4 @@
-import type { InstanceRecord, InstanceState, InstanceStatus } from "../protocol/model";
+import type { HostObservedState, InstanceRecord, InstanceState, InstanceStatus, LoadBalancerInstanceStatus } from "../protocol/model";
 
 /**
  * Rancher's instance state from what the host's agent last reported. An instance the agent
@@ -22,4 +22,20 @@ export function withObservedStatus(instance: InstanceRecord, status: InstanceSta
   if (status) next.status = status;
   else delete next.status;
   return next;
+}
+
+/**
+ * What the instance's host reported for it: a container's status, or for a load balancer
+ * instance its HAProxy's, in the same terms (running, starting, or an error).
+ */
+export function statusOf(instance: InstanceRecord, observed: HostObservedState | undefined): InstanceStatus | undefined {
+  if (instance.kind !== "lb") return observed?.instances[instance.id];
+  const lb = observed?.loadBalancers?.[instance.id];
+  return lb ? lbStatus(lb) : undefined;
+}
+
+function lbStatus(lb: LoadBalancerInstanceStatus): InstanceStatus {
+  // A refused config leaves the previous one serving: still running, the error is the load balancer's to show.
+  const state: InstanceStatus["state"] = lb.state === "running" ? "running" : lb.state === "error" ? "error" : lb.state === "stopped" ? "exited" : "creating";
+  return { state, startedAt: lb.since, restartCount: 0, ...(lb.error && state === "error" ? { error: lb.error } : {}) };
 }

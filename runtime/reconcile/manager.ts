@@ -33,6 +33,8 @@ interface Led {
   quiet?: QuietState;
   dirty: boolean;
   lastPass: number;
+  /** When the last plan said time alone makes the next pass do something (epoch ms). */
+  wakeAt?: number;
 }
 
 /**
@@ -81,6 +83,7 @@ export class ReconcileManager {
         }
         for (const [envId, led] of this.led) {
           if (!this.running) break;
+          if (led.wakeAt !== undefined && Date.now() >= led.wakeAt) led.dirty = true;
           if (!led.dirty && Date.now() - led.lastPass < this.o.tickMs) continue;
           if (!led.dirty && led.quiet && await this.isStillQuiet(envId, led, led.quiet)) {
             led.lastPass = Date.now();
@@ -141,6 +144,7 @@ export class ReconcileManager {
       this.passes++;
       led.hostIds = res.hostIds;
       led.quiet = res.quiet;
+      led.wakeAt = res.plan?.wakeAt;
       if (res.purged) this.led.delete(envId);
       // A pass that wrote something is followed by another: its own writes may enable more.
       else if (res.changed) led.dirty = true;
@@ -161,8 +165,11 @@ export class ReconcileManager {
       streams.push(this.o.keys.env(envId).reconcile);
       for (const h of led.hostIds) streams.push(this.o.keys.host(envId, h).reports);
     }
+    // Never block past the moment a plan asked to be woken at (a drain ends, a batch is due).
+    const wakes = [...this.led.values()].flatMap((l) => (l.wakeAt !== undefined ? [l.wakeAt] : []));
+    const blockMs = Math.max(1, Math.min(this.o.tickMs, ...wakes.map((t) => t - Date.now())));
     if (streams.length === 0) {
-      await new Promise((r) => setTimeout(r, this.o.tickMs));
+      await new Promise((r) => setTimeout(r, blockMs));
       return;
     }
     // A stream seen for the first time is read from its current end, found without blocking,
@@ -173,7 +180,7 @@ export class ReconcileManager {
       this.streamIds.set(s, last[0]?.[0] ?? "0-0");
     }
     const ids = streams.map((s) => this.streamIds.get(s)!);
-    const res = (await this.o.blockingRedis.xread("COUNT", 100, "BLOCK", this.o.tickMs, "STREAMS", ...streams, ...ids)) as
+    const res = (await this.o.blockingRedis.xread("COUNT", 100, "BLOCK", Math.ceil(blockMs), "STREAMS", ...streams, ...ids)) as
       [string, [string, string[]][]][] | null;
     for (const [stream, entries] of res ?? []) {
       if (entries.length) this.streamIds.set(stream, entries[entries.length - 1][0]);

@@ -1,133 +1,280 @@
-import type { HostRecord, InstanceRecord, ServiceRecord, StackRecord } from "../protocol/model";
-import { hostPortsOf, indexSnapshot, scheduleAndCommit, type SnapshotIndex } from "../scheduler";
+import type { HostRecord, InstanceRecord, LoadBalancerRecord, ServiceRecord, StackRecord } from "../protocol/model";
+import { hostPortsOf, indexSnapshot, scheduleAndCommit, type ScheduleResult, type SnapshotIndex } from "../scheduler";
+import { replacementFor, type Replacement } from "./backoff";
 import { clusterSnapshot } from "./cluster-snapshot";
+import { drainMsFor } from "./drain";
 import { groupBy } from "./group-by";
+import { newInstance } from "./instance-factory";
 import { keepsInstances } from "./liveness";
-import { newInstance, toInstanceSnapshot } from "./instance-factory";
+import { planLoadBalancers } from "./plan-load-balancers";
 import type { InstanceAddresses } from "./plan-network";
+import { sickToReplace } from "./plan-recreate";
+import { isRollingOut, planUpgradeStep, startUpgrade } from "./plan-upgrade";
+import { serviceHealth } from "./plan-health";
 
 export interface ServicePlan {
   /** Instances to create. */
   create: InstanceRecord[];
+  /** Instances changed in place (marked stopping, a load balancer's spec carried over). */
+  update: InstanceRecord[];
   /** Instance ids to remove, with why (for the log). */
   remove: { id: string; why: string }[];
   /** Services whose progress fields or record changed. */
   services: ServiceRecord[];
-  /** Services and stacks whose removal is complete. */
+  /** Load balancers whose record changed. */
+  loadBalancers: LoadBalancerRecord[];
+  /** Services, load balancers and stacks whose removal is complete. */
   deleteServices: string[];
+  deleteLoadBalancers: string[];
   deleteStacks: string[];
+  /** The earliest time a later pass has something to do without any new signal. */
+  wakeAt?: number;
+}
+
+export interface ServicePlanInput {
+  hosts: HostRecord[];
+  stacks: StackRecord[];
+  services: ServiceRecord[];
+  loadBalancers: LoadBalancerRecord[];
+  /** Instances with their observed status and health applied. */
+  instances: InstanceRecord[];
+  envRemoving: boolean;
+  seed: number;
+  newId: () => string;
+  now: number;
+  addresses: InstanceAddresses;
+  /** Running, not stopping, and healthy where a check exists. */
+  serving: (i: InstanceRecord) => boolean;
+  /** Load balancer instance id → whether its HAProxy serves, and its error (from the agents' reports). */
+  lbServing: (i: InstanceRecord) => { running: boolean; error?: string };
 }
 
 /**
- * Decides, for every service, which instances must go (scaled down, outdated spec, host
- * gone or deactivated, service removed) and where new ones go (scale up, replacements),
- * each new one with an address from its host's subnet (none left: not created, the service
- * shows why). Hosts are the already-updated records. Pure: the scheduler gets `seed`.
+ * Decides, for every service and load balancer, which instances go (scaled down, replaced by
+ * an upgrade, sick, host gone, service removed), which are first drained, and where new ones
+ * go, each new one with an address from its host's subnet (none left: not created, the
+ * service shows why). Rolling upgrades advance one step (plan-upgrade.ts), sick instances
+ * are replaced per the health check's strategy with growing back-off (plan-recreate.ts,
+ * backoff.ts). Pure: the scheduler gets `seed`.
  */
-export function planServices(
-  hosts: HostRecord[], stacks: StackRecord[], services: ServiceRecord[], instances: InstanceRecord[],
-  envRemoving: boolean, seed: number, newId: () => string, now: number, addresses: InstanceAddresses,
-): ServicePlan {
-  const plan: ServicePlan = { create: [], remove: [], services: [], deleteServices: [], deleteStacks: [] };
+export function planServices(input: ServicePlanInput): ServicePlan {
+  const { hosts, stacks, services, instances, envRemoving, now } = input;
+  const plan: ServicePlan = { create: [], update: [], remove: [], services: [], loadBalancers: [], deleteServices: [], deleteLoadBalancers: [], deleteStacks: [] };
+  const wake = (t: number | undefined) => { if (t !== undefined && t > now && (plan.wakeAt === undefined || t < plan.wakeAt)) plan.wakeAt = t; };
   const hostById = new Map(hosts.map((h) => [h.id, h]));
   const stackById = new Map(stacks.map((s) => [s.id, s]));
-  const byService = groupBy(instances, (i) => i.serviceId);
+  const containers = instances.filter((i) => i.kind !== "lb");
+  const byService = groupBy(containers, (i) => i.serviceId);
 
-  // Instances that survive this pass, for the scheduler's snapshot.
   const removed = new Set<string>();
-  const drop = (i: InstanceRecord, why: string) => { removed.add(i.id); plan.remove.push({ id: i.id, why }); };
+  const drop = (i: InstanceRecord, why: string) => { if (!removed.has(i.id)) { removed.add(i.id); plan.remove.push({ id: i.id, why }); } };
 
+  // 1. What goes whatever else happens: services going away, instances on lost hosts.
+  const goingAway = (s: ServiceRecord) => {
+    const stack = stackById.get(s.stackId);
+    return envRemoving || !stack || stack.state !== "active" || s.state === "removing" || s.state === "removed";
+  };
   for (const service of services) {
-    const stack = stackById.get(service.stackId);
     const own = byService.get(service.id) ?? [];
-    const goingAway = envRemoving || !stack || stack.state !== "active" || service.state === "removing" || service.state === "removed";
-    if (goingAway || service.state === "inactive") {
-      for (const i of own) drop(i, `service ${service.name} is ${goingAway ? "being removed" : "inactive"}`);
-      if (goingAway) plan.deleteServices.push(service.id);
+    if (goingAway(service) || service.state === "inactive") {
+      for (const i of own) drop(i, `service ${service.name} is ${goingAway(service) ? "being removed" : "inactive"}`);
+      if (goingAway(service)) plan.deleteServices.push(service.id);
       continue;
     }
     for (const i of own) {
       const host = hostById.get(i.hostId);
       if (!keepsInstances(host)) drop(i, `host ${host?.name ?? i.hostId} is ${host?.deactivated ? "deactivated" : host?.state ?? "gone"}`);
-      else if (i.specVersion < service.specVersion) drop(i, `spec changed (v${i.specVersion} → v${service.specVersion})`);
     }
   }
+  const lbPlan = planLoadBalancers.removals(input, drop);
   for (const stack of stacks) {
     if (stack.state !== "active" || envRemoving) {
-      const left = services.some((s) => s.stackId === stack.id && !plan.deleteServices.includes(s.id));
+      const left = services.some((s) => s.stackId === stack.id && !plan.deleteServices.includes(s.id)) ||
+        input.loadBalancers.some((lb) => lb.stackId === stack.id && !lbPlan.deleted.includes(lb.id));
       if (!left) plan.deleteStacks.push(stack.id);
     }
   }
+  plan.deleteLoadBalancers.push(...lbPlan.deleted);
+  plan.loadBalancers.push(...lbPlan.records);
   if (envRemoving) return plan;
 
-  // Scheduler view: hosts that take new instances, with the instances that stay.
+  // The scheduler sees hosts that take new instances, with every instance that stays
+  // (draining ones included: they still hold their ports until they are gone).
   const index = indexSnapshot(clusterSnapshot(hosts, instances.filter((i) => !removed.has(i.id))));
-  for (const service of services) {
-    if (service.state !== "active" || plan.deleteServices.includes(service.id)) continue;
-    const stack = stackById.get(service.stackId)!;
-    const live = (byService.get(service.id) ?? []).filter((i) => !removed.has(i.id));
-    let transitioning: ServiceRecord["transitioning"] = live.every((i) => i.state === "active") ? "no" : "yes";
-    let message: string | undefined;
 
-    if (!service.spec.global && live.length > service.spec.scale) {
-      // Rancher scales down from the highest index.
-      const extra = [...live].sort((a, b) => b.index - a.index).slice(0, live.length - service.spec.scale);
-      for (const i of extra) { drop(i, `scale ${service.spec.scale}`); index.removeInstance(i.id); }
+  for (const original of services) {
+    if (original.state !== "active" || plan.deleteServices.includes(original.id)) continue;
+    const stack = stackById.get(original.stackId)!;
+    let service = original;
+    const messages: string[] = [];
+    let error = false;
+    const drainMs = drainMsFor(service, input.loadBalancers);
+
+    // 2. Draining instances leave once their time is up.
+    const own = (byService.get(service.id) ?? []).filter((i) => !removed.has(i.id));
+    const live: InstanceRecord[] = [];
+    let draining = 0;
+    for (const i of own) {
+      if (!i.stopping) { live.push(i); continue; }
+      const at = Date.parse(i.stopping.stopAt);
+      if (!(now < at)) { dropWhy(plan, removed, index, i, i.stopping.reason); continue; }
+      draining++;
+      wake(at);
     }
-    const want = service.spec.global ? "global" : Math.max(0, service.spec.scale - live.length);
+    const stop = (i: InstanceRecord, reason: string) => {
+      const idx = live.indexOf(i);
+      if (idx >= 0) live.splice(idx, 1);
+      draining++;
+      const stopAt = now + drainMs;
+      plan.update.push({ ...i, stopping: { reason, stopAt: new Date(stopAt).toISOString() } });
+      wake(stopAt);
+    };
+
+    // 3. Sick instances, per the health check's strategy (an upgrade's own new instances
+    // are its business: a failed batch rolls back instead).
+    const replacements: Replacement[] = [];
+    const sick = sickToReplace(service, live, isRollingOut(service));
+    for (const i of sick.replace) {
+      dropWhy(plan, removed, index, i, `unhealthy (${i.healthReason ?? "check failed"}): recreating`);
+      live.splice(live.indexOf(i), 1);
+      replacements.push(replacementFor(i, now));
+    }
+    if (sick.message) messages.push(sick.message);
+
+    // 4. The rolling upgrade's step.
+    const target = service.spec.global ? undefined : service.spec.scale;
+    const split = () => ({
+      current: live.filter((i) => i.specVersion === service.specVersion),
+      old: live.filter((i) => i.specVersion !== service.specVersion),
+    });
+    let { current, old } = split();
+    if (old.length > 0 && !isRollingOut(service)) {
+      // Instances of another version with no rollout under way (records from before upgrades
+      // existed, say): roll them over like any upgrade; a failure then retries this same spec.
+      service = { ...service, upgrade: startUpgrade(service, service.specVersion, new Date(now).toISOString()) };
+    }
+    let step = planUpgradeStep({ service, current, old, target, ready: input.serving, now });
+    if (step.rolledBack) {
+      for (const { instance, reason } of step.dropNow) {
+        dropWhy(plan, removed, index, instance, reason);
+        live.splice(live.indexOf(instance), 1);
+      }
+      service = step.service;
+      ({ current, old } = split());
+      step = planUpgradeStep({ service, current, old, target, ready: input.serving, now });
+    }
+    service = step.service;
+    wake(step.wakeAt);
+    if (step.error) { error = true; messages.push(step.error); }
+    for (const i of step.stop) stop(i, `upgrade to version ${service.specVersion}`);
+    ({ current, old } = split());
+
+    // 5. Scale: too many current instances drain from the highest index; missing ones are placed.
+    if (target !== undefined && !isRollingOut(service) && live.length > target) {
+      const extra = [...live].sort((a, b) => b.index - a.index).slice(0, live.length - target);
+      for (const i of extra) stop(i, `scale ${target}`);
+    }
+    const used = new Set(own.filter((i) => !removed.has(i.id)).map((i) => i.index));
+    const want = target === undefined ? "global" as const : Math.max(0, target - live.length) + step.extra;
+    const made: InstanceRecord[] = [];
     if (want === "global" || want > 0) {
-      const used = new Set(live.filter((i) => !removed.has(i.id)).map((i) => i.index));
-      const request = {
+      const result = scheduleAndCommit(index, {
         service: { id: service.id, name: service.name, stackName: stack.name, labels: service.spec.labels, ports: hostPortsOf(service.spec.ports) },
         count: want,
-      } as const;
-      const result = scheduleAndCommit(index, request, `${seed}:${service.id}`);
+      }, `${input.seed}:${service.id}`);
       const noAddress: string[] = [];
       for (const p of result.placements) {
-        const addr = addresses.take(p.hostId);
+        const addr = input.addresses.take(p.hostId);
         if ("reason" in addr) {
           // Not created: take it back out of the scheduler's view so later services don't count it.
           index.removeInstance(p.instance.id);
           noAddress.push(addr.reason);
           continue;
         }
-        plan.create.push(newInstance(newId(), service, stack, p.hostId, nextIndex(used), now, addr.ip));
+        const slot = replacements.shift();
+        const record = newInstance(input.newId(), service, stack, p.hostId, slot?.index !== undefined && !used.has(slot.index) ? take(used, slot.index) : nextIndex(used), now, addr.ip);
+        if (slot?.attempt) record.attempt = slot.attempt;
+        if (slot?.backoffUntil) { record.backoffUntil = slot.backoffUntil; wake(Date.parse(slot.backoffUntil)); }
+        made.push(record);
       }
-      const problems = [
-        ...(!result.ok && result.unplaceable ? [result.unplaceable.message] : []),
-        ...(noAddress.length > 0 ? [addressProblem(`${stack.name}/${service.name}`, noAddress)] : []),
-      ];
-      if (problems.length > 0) {
-        transitioning = "error";
-        message = problems.join("; ");
-      } else if (result.placements.length > 0) {
-        transitioning = "yes";
+      plan.create.push(...made);
+      const unplaced = placementProblem(result, draining);
+      if (unplaced) { error = true; messages.push(unplaced); }
+      if (noAddress.length > 0) { error = true; messages.push(addressProblem(`${stack.name}/${service.name}`, noAddress)); }
+      // A rollout whose new spec cannot be placed at all fails its batch at once.
+      if (unplaced && isRollingOut(service) && service.upgrade?.state === "upgrading" && result.placements.length === 0 && draining === 0) {
+        // Handled on the next pass by the batch deadline otherwise; say it now.
+        messages.push(`upgrade to version ${service.specVersion} cannot be placed`);
       }
     }
-    if (service.transitioning !== transitioning || service.transitioningMessage !== message) {
+    if (step.startsBatch && service.upgrade?.batch) {
+      service = { ...service, upgrade: { ...service.upgrade, batch: { ...service.upgrade.batch, instanceIds: made.map((i) => i.id) } } };
+    }
+    if (service.upgrade?.state === "upgrading" && service.upgrade.reason === undefined && step.extra > 0 && made.length < step.extra) {
+      service = { ...service, upgrade: { ...service.upgrade, reason: `startFirst: ${step.extra - made.length} of ${step.extra} new instances could not start before the old ones stopped` } };
+    }
+
+    // 6. Progress and health, Rancher's way.
+    const remaining = [...live.filter((i) => !removed.has(i.id)), ...made];
+    const settled = !isRollingOut(service) && draining === 0 && made.length === 0 && plan.remove.every((r) => !own.some((i) => i.id === r.id))
+      && remaining.every((i) => i.state === "active" && !i.backoffUntil);
+    const transitioning: ServiceRecord["transitioning"] = error ? "error" : settled ? "no" : "yes";
+    const message = messages.length > 0 ? messages.join("; ") : undefined;
+    const healthState = serviceHealth(service, remaining);
+    if (service !== original || service.transitioning !== transitioning || service.transitioningMessage !== message || service.healthState !== healthState) {
       const next: ServiceRecord = { ...service, transitioning };
       if (message === undefined) delete next.transitioningMessage;
       else next.transitioningMessage = message;
+      if (healthState === undefined) delete next.healthState;
+      else next.healthState = healthState;
       plan.services.push(next);
     }
   }
+
+  const lbs = planLoadBalancers.placements(input, index, removed, (i, why) => dropWhy(plan, removed, index, i, why));
+  plan.create.push(...lbs.create);
+  plan.update.push(...lbs.update);
+  plan.loadBalancers.push(...lbs.records.filter((r) => !plan.loadBalancers.some((x) => x.id === r.id)));
+  wake(lbs.wakeAt);
   return plan;
 }
 
+function dropWhy(plan: ServicePlan, removed: Set<string>, index: SnapshotIndex, i: InstanceRecord, why: string): void {
+  if (removed.has(i.id)) return;
+  removed.add(i.id);
+  plan.remove.push({ id: i.id, why });
+  index.removeInstance(i.id);
+}
+
+/**
+ * Why some instances could not be placed, unless the only obstacle is this service's own
+ * instances that are draining (their ports free up when they are gone).
+ */
+function placementProblem(result: ScheduleResult, draining: number): string | undefined {
+  if (result.ok || !result.unplaceable) return undefined;
+  if (draining > 0) return undefined;
+  return result.unplaceable.message;
+}
+
 /** `2 instances of app/web got no address: host h1: subnet ... has no free address`. */
-function addressProblem(service: string, reasons: string[]): string {
+export function addressProblem(service: string, reasons: string[]): string {
   return `${reasons.length} instance${reasons.length === 1 ? "" : "s"} of ${service} got no address: ${[...new Set(reasons)].join("; ")}`;
 }
 
 /** Per `used` set: no free index below this one (indexes are only ever added), so n placements cost O(n), not O(n²). */
 const lowestFree = new WeakMap<Set<number>, number>();
 
-function nextIndex(used: Set<number>): number {
+export function nextIndex(used: Set<number>): number {
   let i = lowestFree.get(used) ?? 1;
   while (used.has(i)) i++;
   used.add(i);
   lowestFree.set(used, i + 1);
   return i;
+}
+
+function take(used: Set<number>, index: number): number {
+  used.add(index);
+  return index;
 }
 
 export type { SnapshotIndex };

@@ -36,4 +36,9 @@ export interface Plan {
   removedHosts: string[];
   /** The environment is torn down on every host: purge its keys. */
   purge: boolean;
+  /**
+   * The earliest time the environment needs a pass without any new signal: a health
+   * timeout, the end of a drain or a back-off, the next upgrade batch or its deadline.
+   */
+  wakeAt?: number;
 }

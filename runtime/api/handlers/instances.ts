@@ -16,6 +16,8 @@ const filterSpec: FilterSpec<InstanceRecord> = {
     hostId: (i) => i.hostId,
     ip: (i) => i.ip,
     specVersion: (i) => String(i.specVersion),
+    kind: (i) => i.kind ?? "container",
+    healthState: (i) => i.healthState,
   },
   labels: (i) => i.spec.labels,
 };

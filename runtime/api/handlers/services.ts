@@ -1,7 +1,10 @@
 /**
  * /v1/environments/:envId/services. Any change to what the containers are made of bumps
- * `specVersion`, which tells the reconciler to replace instances; scale, global and links
- * do not. Actions: scale, restart (a bare specVersion bump), deactivate, activate.
+ * `specVersion` and starts a rolling upgrade (runtime/reconcile/plan-upgrade.ts) from the
+ * last spec that ran in full; scale, global, links, the health check and the upgrade
+ * strategy do not. Actions: scale, restart (a rolling restart: a new version of the same
+ * spec), deactivate, activate, rollback (back to the upgrade's `fromSpec`), finishupgrade
+ * (forget `fromSpec` once upgraded).
  */
 import { DroverError } from "../../protocol/errors";
 import type { ServiceRecord, ServiceSpec } from "../../protocol/model";
@@ -19,6 +22,7 @@ import type { WriteBatch } from "../../store/store";
 import { commonFields, listReply } from "./list";
 import { rulesWithoutTargets } from "./load-balancers";
 import { findIn, visibleRecord } from "./records";
+import { startUpgrade } from "../../reconcile/plan-upgrade";
 
 const filterSpec: FilterSpec<ServiceRecord> = {
   fields: {
@@ -26,23 +30,27 @@ const filterSpec: FilterSpec<ServiceRecord> = {
     stackId: (s) => s.stackId,
     image: (s) => s.spec.image,
     global: (s) => String(s.spec.global),
+    healthState: (s) => s.healthState,
   },
   labels: (s) => s.spec.labels,
 };
 
 export async function listServices(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const [records, instances] = await Promise.all([ctx.api.store.list(env.id, "service"), ctx.api.store.list(env.id, "instance")]);
   return listReply(ctx, {
     resourceType: "service",
-    records: await ctx.api.store.list(env.id, "service"),
+    records,
     spec: filterSpec,
-    present: (s) => presentService(s, ctx.urls),
+    present: (s) => presentService(s, ctx.urls, instances),
     createTypes: { service: ctx.urls.env(env.id, "services") },
   });
 }
 
 export async function getService(ctx: AuthedContext): Promise<Reply> {
-  return { status: 200, body: presentService(await visibleRecord(ctx, "service"), ctx.urls) };
+  const service = await visibleRecord(ctx, "service");
+  const instances = service.upgrade ? await ctx.api.store.list(service.envId, "instance") : undefined;
+  return { status: 200, body: presentService(service, ctx.urls, instances) };
 }
 
 export async function createService(ctx: AuthedContext): Promise<Reply> {
@@ -66,7 +74,7 @@ export function updateService(mode: UpdateMode) {
     const body = await readJsonBody(ctx.req);
     const service = await writeEnv(ctx.api, env.id, (snap) => {
       const current = liveService(snap.services, ctx.params.id);
-      return withSpec(current, validateServiceUpdate(body, current, snap, mode));
+      return withSpec(current, validateServiceUpdate(body, current, snap, mode), ctx.api.now());
     });
     return { status: 200, body: presentService(service, ctx.urls) };
   };
@@ -85,7 +93,7 @@ export async function deleteService(ctx: AuthedContext): Promise<Reply> {
   return { status: 202, body: presentService(service, ctx.urls) };
 }
 
-const ACTIONS = ["scale", "restart", "deactivate", "activate"];
+const ACTIONS = ["scale", "restart", "deactivate", "activate", "rollback", "finishupgrade"];
 
 export async function serviceAction(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
@@ -96,9 +104,13 @@ export async function serviceAction(ctx: AuthedContext): Promise<Reply> {
     const current = liveService(snap.services, ctx.params.id);
     switch (action) {
       case "scale":
-        return withSpec(current, { ...current.spec, scale: scale! });
+        return withSpec(current, { ...current.spec, scale: scale! }, ctx.api.now());
       case "restart":
-        return changed({ ...current, specVersion: current.specVersion + 1 });
+        return changed(newVersion(current, current.spec, ctx.api.now()));
+      case "rollback":
+        return changed(rollback(current, ctx.api.now()));
+      case "finishupgrade":
+        return finishUpgrade(current);
       case "deactivate":
         return current.state === "inactive" ? { result: current } : changed({ ...current, state: "inactive" });
       default:
@@ -117,11 +129,42 @@ function liveService(services: ServiceRecord[], id: string): ServiceRecord {
   return current;
 }
 
-/** The plan for a new spec: nothing when unchanged, a specVersion bump when containers must change. */
-function withSpec(current: ServiceRecord, spec: ServiceSpec) {
+/** The plan for a new spec: nothing when unchanged, a new version (a rolling upgrade) when containers must change. */
+function withSpec(current: ServiceRecord, spec: ServiceSpec, now: string) {
   if (JSON.stringify(spec) === JSON.stringify(current.spec)) return { result: current };
-  const specVersion = current.specVersion + (specNeedsNewContainers(current.spec, spec) ? 1 : 0);
-  return changed({ ...current, spec, specVersion });
+  if (!specNeedsNewContainers(current.spec, spec)) return changed({ ...current, spec });
+  return changed(newVersion(current, spec, now));
+}
+
+/** `spec` as a new version, rolled out from the last spec that ran in full. */
+function newVersion(current: ServiceRecord, spec: ServiceSpec, now: string): ServiceRecord {
+  const specVersion = Math.max(current.maxSpecVersion ?? current.specVersion, current.specVersion) + 1;
+  return { ...current, spec, specVersion, maxSpecVersion: specVersion, upgrade: startUpgrade(current, specVersion, now) };
+}
+
+/** Rancher's rollback: back to the upgrade's `fromSpec`, rolled out the same way. */
+function rollback(current: ServiceRecord, now: string): ServiceRecord {
+  const upgrade = current.upgrade;
+  if (!upgrade || upgrade.state === "rolled-back" || (upgrade.state === "rolling-back" && upgrade.toVersion === current.specVersion)) {
+    throw new DroverError("Conflict", `service ${current.name} has no upgrade to roll back${upgrade ? ` (it is ${upgrade.state})` : ""}`);
+  }
+  return {
+    ...current,
+    spec: upgrade.fromSpec,
+    specVersion: upgrade.fromVersion,
+    maxSpecVersion: Math.max(current.maxSpecVersion ?? current.specVersion, current.specVersion),
+    upgrade: { state: "rolling-back", fromSpec: upgrade.fromSpec, fromVersion: upgrade.fromVersion, toVersion: upgrade.fromVersion, startedAt: now, reason: "rollback requested" },
+  };
+}
+
+/** Rancher's finishupgrade: the old spec is forgotten (no rollback any more). */
+function finishUpgrade(current: ServiceRecord) {
+  if (current.upgrade?.state !== "upgraded" && current.upgrade?.state !== "rolled-back") {
+    throw new DroverError("Conflict", `service ${current.name} has no finished upgrade${current.upgrade ? ` (it is ${current.upgrade.state})` : ""}`);
+  }
+  const next = { ...current };
+  delete next.upgrade;
+  return { batch: { put: [{ kind: "service" as const, record: next }] }, result: next };
 }
 
 /** Any change the reconciler must act on: the service is converging again (Rancher's `transitioning`). */

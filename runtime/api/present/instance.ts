@@ -1,12 +1,19 @@
 import type { InstanceRecord } from "../../protocol/model";
 import type { Urls } from "../urls";
-import { ResourceJson, resource } from "./resource";
+import { ResourceJson, pick, resource } from "./resource";
+
+/** The fields an instance shows (an allow-list). */
+const FIELDS = [
+  "envId", "kind", "serviceId", "stackId", "hostId", "name", "index", "specVersion", "spec", "ip", "state", "status",
+  "healthState", "healthReason", "healthChangedAt", "attempt", "backoffUntil", "stopping", "createdAt", "rev",
+] as const;
 
 export function presentInstance(instance: InstanceRecord, urls: Urls): ResourceJson {
-  return resource("instance", instance, {
+  const owner = instance.kind === "lb" ? "loadbalancers" : "services";
+  return resource("instance", { id: instance.id, ...pick(instance, FIELDS) }, {
     self: urls.env(instance.envId, "instances", instance.id),
     environment: urls.env(instance.envId),
-    service: urls.env(instance.envId, "services", instance.serviceId),
+    [instance.kind === "lb" ? "loadBalancer" : "service"]: urls.env(instance.envId, owner, instance.serviceId),
     stack: urls.env(instance.envId, "stacks", instance.stackId),
     host: urls.env(instance.envId, "hosts", instance.hostId),
   }, {});

@@ -21,3 +21,10 @@ export function resource<R extends { id: string }>(
 export function actionLinks(selfUrl: string, names: string[]): Record<string, string> {
   return Object.fromEntries(names.map((name) => [name, `${selfUrl}?action=${encodeURIComponent(name)}`]));
 }
+
+/** The given fields of a record that are set, in the order given (presenters list what they show). */
+export function pick<R extends object, K extends keyof R>(record: R, fields: readonly K[]): Partial<Pick<R, K>> {
+  const out: Partial<Pick<R, K>> = {};
+  for (const f of fields) if (record[f] !== undefined) out[f] = record[f];
+  return out;
+}

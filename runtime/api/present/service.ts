@@ -1,12 +1,17 @@
-import type { ServiceRecord } from "../../protocol/model";
+import type { InstanceRecord, ServiceRecord } from "../../protocol/model";
 import type { Urls } from "../urls";
-import { ResourceJson, actionLinks, resource } from "./resource";
+import { ResourceJson, actionLinks, pick, resource } from "./resource";
 
 export function serviceActions(service: ServiceRecord): string[] {
+  const upgrade = service.upgrade?.state;
+  const upgradeActions = [
+    ...(upgrade === "upgrading" || upgrade === "upgraded" ? ["rollback"] : []),
+    ...(upgrade === "upgraded" || upgrade === "rolled-back" ? ["finishupgrade"] : []),
+  ];
   switch (service.state) {
     case "active":
     case "updating":
-      return ["scale", "restart", "deactivate"];
+      return ["scale", "restart", "deactivate", ...upgradeActions];
     case "inactive":
       return ["scale", "activate"];
     default:
@@ -14,7 +19,16 @@ export function serviceActions(service: ServiceRecord): string[] {
   }
 }
 
-export function presentService(service: ServiceRecord, urls: Urls): ResourceJson {
+/** The fields a service shows (an allow-list: a field added to the record later is not shown by accident). */
+const FIELDS = [
+  "envId", "stackId", "name", "state", "transitioning", "transitioningMessage", "healthState", "spec", "specVersion", "createdAt", "rev",
+] as const;
+
+/**
+ * A service as the API shows it. With `instances` (its instance records), an upgrade shows
+ * how many instances run each spec version, so a client can follow the rollout.
+ */
+export function presentService(service: ServiceRecord, urls: Urls, instances?: InstanceRecord[]): ResourceJson {
   const self = urls.env(service.envId, "services", service.id);
   const links: Record<string, string> = {
     self,
@@ -26,5 +40,19 @@ export function presentService(service: ServiceRecord, urls: Urls): ResourceJson
   for (const [alias, targetId] of Object.entries(service.spec.links)) {
     links[`link:${alias}`] = urls.env(service.envId, "services", targetId);
   }
-  return resource("service", service, links, actionLinks(self, serviceActions(service)));
+  const shown: Record<string, unknown> & { id: string } = { id: service.id, ...pick(service, FIELDS) };
+  if (service.upgrade) {
+    const u = service.upgrade;
+    shown.upgrade = {
+      ...pick(u, ["state", "fromVersion", "toVersion", "startedAt", "batch", "nextBatchAt", "reason", "finishedAt", "fromSpec"] as const),
+      ...(instances ? { instancesByVersion: countByVersion(instances.filter((i) => i.serviceId === service.id && !i.stopping)) } : {}),
+    };
+  }
+  return resource("service", shown, links, actionLinks(self, serviceActions(service)));
+}
+
+function countByVersion(instances: InstanceRecord[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of instances) out[String(i.specVersion)] = (out[String(i.specVersion)] ?? 0) + 1;
+  return out;
 }

@@ -6,6 +6,7 @@
  */
 import type { LoadBalancerRecord, RestartPolicySpec, ServiceRecord, ServiceSpec, StackRecord } from "../../protocol/model";
 import { MAX_SCALE } from "./actions";
+import { validateHealthCheck, validateUpgradeStrategy } from "./health-check";
 import { readSchedulingLabels } from "./labels";
 import { validatePorts } from "./ports";
 import { Problems } from "./problems";
@@ -26,7 +27,7 @@ export interface ServiceCreate {
   spec: ServiceSpec;
 }
 
-const SPEC_FIELDS = ["image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy"];
+const SPEC_FIELDS = ["image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy", "healthCheck", "upgradeStrategy"];
 const FIELDS = ["stackId", "name", ...SPEC_FIELDS];
 const RESTART_NAMES = ["no", "always", "on-failure", "unless-stopped"] as const;
 const ARG = { expected: "a string of at most 4096 characters", maxLength: 4096, minLength: 0 };
@@ -95,6 +96,14 @@ function readSpecFields(p: Problems, r: ObjectReader, refs: ServiceRefs, self: S
   if (r.has("restartPolicy")) {
     const policy = validateRestartPolicy(p, r.raw("restartPolicy"), "restartPolicy");
     if (policy !== undefined) out.restartPolicy = policy;
+  }
+  if (r.has("healthCheck")) {
+    const check = validateHealthCheck(p, r.raw("healthCheck"), "healthCheck");
+    if (check !== undefined) out.healthCheck = check;
+  }
+  if (r.has("upgradeStrategy")) {
+    const strategy = validateUpgradeStrategy(p, r.raw("upgradeStrategy"), "upgradeStrategy");
+    if (strategy !== undefined) out.upgradeStrategy = strategy;
   }
   return out;
 }

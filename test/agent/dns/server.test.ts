@@ -29,7 +29,7 @@ for (const answerCacheSize of [10_000, 0]) {
     t.ok(r.packet.flag_rd, "RD echoed");
     t.same(r.ips, [ip.api1]);
     t.same(r.packet.questions, [{ name: "api", type: "A", class: "IN" }]);
-    t.equal((r.packet.answers![0] as { ttl: number }).ttl, 5, "drover names have a short TTL");
+    t.equal((r.packet.answers![0] as { ttl: number }).ttl, 1, "drover names have a 1 s TTL (the drain of a stopping instance)");
 
     const fq = await ask(s.port, "Api.Backend.Drover.Internal", "A");
     t.same(fq.ips, [ip.api1]);

@@ -90,15 +90,17 @@ t.test("addresses of removed instances are free again in the next pass, not this
   const first = input({ hosts: [host("h1")], services: [service("web", { scale: 2 })] });
   const p1 = planEnvironment(first);
   t.same(created(p1).map((i) => i.ip).sort(), ["10.42.1.2", "10.42.1.3"]);
-  // A new spec replaces both: the old records still hold their addresses during the pass.
+  // Both turn sick and are recreated at once: the old records still hold their addresses during the pass.
   const second = feedBack(first, p1);
-  second.snapshot.services = [service("web", { scale: 2, image: "x:2" }, { specVersion: 2 })];
+  const check = { port: 80, interval: 2000, responseTimeout: 2000, healthyThreshold: 2, unhealthyThreshold: 3, initializingTimeout: 60000, reinitializingTimeout: 60000, strategy: "recreate" as const };
+  second.snapshot.services = [service("web", { scale: 2, healthCheck: check })];
+  second.snapshot.instances = second.snapshot.instances.map((i) => ({ ...i, healthState: "unhealthy" as const, healthReason: "connection refused" }));
   const p2 = planEnvironment(second);
   t.equal(p2.batch.remove.filter((r) => r.kind === "instance").length, 2);
   t.same(created(p2).map((i) => i.ip).sort(), ["10.42.1.4", "10.42.1.5"]);
   // Once those records are gone, a scale-up reuses the lowest freed ones.
   const third = feedBack(second, p2);
-  third.snapshot.services = [service("web", { scale: 4, image: "x:2" }, { specVersion: 2 })];
+  third.snapshot.services = [service("web", { scale: 4, healthCheck: check })];
   t.same(created(planEnvironment(third)).map((i) => i.ip).sort(), ["10.42.1.2", "10.42.1.3"]);
 });
 

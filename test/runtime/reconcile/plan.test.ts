@@ -43,21 +43,33 @@ t.test("a converged environment plans nothing", async (t) => {
   t.ok(isEmptyPlan(planEnvironment(inp)));
 });
 
-t.test("scale down removes the highest indexes", async (t) => {
+const stoppingIds = (plan: ReturnType<typeof planEnvironment>) =>
+  plan.batch.put.filter((p) => p.kind === "instance" && (p.record as InstanceRecord).stopping).map((p) => p.record.id).sort();
+
+t.test("scale down drains the highest indexes, then removes them", async (t) => {
   const instances = [1, 2, 3, 4].map((n) => instance(`i${n}`, "web", n % 2 ? "h1" : "h2", n));
-  const plan = planEnvironment(input({ hosts: [host("h1"), host("h2")], services: [service("web", { scale: 2 })], instances }));
-  t.same(removedIds(plan), ["i3", "i4"]);
+  const inp = input({ hosts: [host("h1"), host("h2")], services: [service("web", { scale: 2 })], instances });
+  const plan = planEnvironment(inp);
+  t.same(stoppingIds(plan), ["i3", "i4"], "marked stopping: DNS and load balancers let go first");
+  t.same(removedIds(plan), [], "their containers stay for the drain");
   t.equal(created(plan).length, 0);
+  t.equal(plan.wakeAt, T0 + 1000, "a pass is due when the drain ends");
+  const drained = plan.batch.put.filter((p) => p.kind === "instance").map((p) => p.record as InstanceRecord);
+  const later = planEnvironment(input({ hosts: [host("h1"), host("h2")], services: [service("web", { scale: 2 })], instances: [instances[0], instances[1], ...drained], now: T0 + 1000 }));
+  t.same(removedIds(later), ["i3", "i4"], "gone once the drain is over");
 });
 
-t.test("a changed spec replaces every instance", async (t) => {
-  const instances = [instance("i1", "web", "h1", 1), instance("i2", "web", "h2", 2)];
-  const plan = planEnvironment(input({ hosts: [host("h1"), host("h2")], services: [service("web", { scale: 2, image: "x:2" }, { specVersion: 2 })], instances }));
-  t.same(removedIds(plan), ["i1", "i2"]);
+t.test("a changed spec rolls out one batch at a time, replacing every instance in the end", async (t) => {
+  const instances = [instance("i1", "web", "h1", 1, { status: { state: "running", restartCount: 0 } }), instance("i2", "web", "h2", 2, { status: { state: "running", restartCount: 0 } })];
+  const web = service("web", { scale: 2, image: "x:2" }, { specVersion: 2 });
+  const plan = planEnvironment(input({ hosts: [host("h1"), host("h2")], services: [web], instances }));
+  t.same(stoppingIds(plan), ["i2"], "batch 1: one old instance drains (batchSize 1, stop first)");
   const made = created(plan);
-  t.equal(made.length, 2);
+  t.equal(made.length, 1, "and one of the new spec starts");
   t.ok(made.every((i) => i.spec.image === "x:2" && i.specVersion === 2));
-  t.same(made.map((i) => i.index).sort(), [1, 2], "replacements take the freed indexes");
+  const svc = plan.batch.put.find((p) => p.kind === "service")!.record as typeof web;
+  t.equal(svc.upgrade?.state, "upgrading");
+  t.same(svc.upgrade?.batch?.instanceIds, made.map((i) => i.id));
 });
 
 t.test("host liveness: reconnecting at once, disconnected after the grace period, then evacuated", async (t) => {
