@@ -75,12 +75,14 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   if (plan.batch.put.length || plan.batch.remove.length) {
     await store.write(envId, plan.batch, { expectRev: snapshot.rev, fence });
   }
-  for (const doc of plan.desired) {
-    await store.setDesired(envId, { generation: 0, ...doc }, { fence });
-  }
+  // DNS (and the load balancers reading the same directory) let go of an instance before its
+  // agent is told to remove the container.
   if (plan.dns) {
     const listening = snapshot.hosts.filter((h) => h.state !== "removing" && h.state !== "removed" && !plan.removedHosts.includes(h.id));
     await store.setDns(envId, plan.dns, listening.map((h) => h.id), { fence });
+  }
+  for (const doc of plan.desired) {
+    await store.setDesired(envId, { generation: 0, ...doc }, { fence });
   }
   for (const hostId of plan.teardownHosts) await nudgeTeardown(deps, envId, hostId);
   for (const hostId of plan.removedHosts) await store.removeHostUser(envId, hostId);

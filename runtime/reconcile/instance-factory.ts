@@ -33,6 +33,7 @@ export function newInstance(id: string, service: ServiceRecord, stack: StackReco
     },
     ip,
     state: "requested",
+    ...(service.spec.healthCheck ? { healthState: "initializing" as const, healthChangedAt: new Date(now).toISOString() } : {}),
     createdAt: new Date(now).toISOString(),
     rev: 0,
   };

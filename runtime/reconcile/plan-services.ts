@@ -1,10 +1,10 @@
 import type { HostRecord, InstanceRecord, LoadBalancerRecord, ServiceRecord, StackRecord } from "../protocol/model";
-import { hostPortsOf, indexSnapshot, scheduleAndCommit, type ScheduleResult, type SnapshotIndex } from "../scheduler";
+import { hostPortsOf, indexSnapshot, schedule, scheduleAndCommit, type ScheduleResult, type SnapshotIndex } from "../scheduler";
 import { replacementFor, type Replacement } from "./backoff";
 import { clusterSnapshot } from "./cluster-snapshot";
 import { drainMsFor } from "./drain";
 import { groupBy } from "./group-by";
-import { newInstance } from "./instance-factory";
+import { newInstance, toInstanceSnapshot } from "./instance-factory";
 import { keepsInstances } from "./liveness";
 import { planLoadBalancers } from "./plan-load-balancers";
 import type { InstanceAddresses } from "./plan-network";
@@ -45,6 +45,8 @@ export interface ServicePlanInput {
   addresses: InstanceAddresses;
   /** Running, not stopping, and healthy where a check exists. */
   serving: (i: InstanceRecord) => boolean;
+  /** Instances that turned unhealthy in this pass: written as such first, replaced in the next. */
+  justSick?: Set<string>;
   /** Load balancer instance id → whether its HAProxy serves, and its error (from the agents' reports). */
   lbServing: (i: InstanceRecord) => { running: boolean; error?: string };
 }
@@ -133,7 +135,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
     // 3. Sick instances, per the health check's strategy (an upgrade's own new instances
     // are its business: a failed batch rolls back instead).
     const replacements: Replacement[] = [];
-    const sick = sickToReplace(service, live, isRollingOut(service));
+    const sick = sickToReplace(service, live.filter((i) => !input.justSick?.has(i.id)), isRollingOut(service));
     for (const i of sick.replace) {
       dropWhy(plan, removed, index, i, `unhealthy (${i.healthReason ?? "check failed"}): recreating`);
       live.splice(live.indexOf(i), 1);
@@ -153,7 +155,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
       // existed, say): roll them over like any upgrade; a failure then retries this same spec.
       service = { ...service, upgrade: startUpgrade(service, service.specVersion, new Date(now).toISOString()) };
     }
-    let step = planUpgradeStep({ service, current, old, target, ready: input.serving, now });
+    let step = planUpgradeStep({ service, current, old, target, ready: input.serving, now, unplaceable: newSpecUnplaceable(index, service, stack, own.filter((i) => !removed.has(i.id)), input.seed) });
     if (step.rolledBack) {
       for (const { instance, reason } of step.dropNow) {
         dropWhy(plan, removed, index, instance, reason);
@@ -198,20 +200,23 @@ export function planServices(input: ServicePlanInput): ServicePlan {
         made.push(record);
       }
       plan.create.push(...made);
-      const unplaced = placementProblem(result, draining);
+      // startFirst where the new instances cannot start beside the old ones (a published port,
+      // a hard anti-affinity rule): those places fall back to stop first, and say why.
+      const short = step.extra - Math.min(step.extra, made.length);
+      if (short > 0) {
+        const oldLive = live.filter((i) => i.specVersion !== service.specVersion).sort((a, b) => b.index - a.index);
+        for (const i of oldLive.slice(0, short)) stop(i, `upgrade to version ${service.specVersion} (startFirst not possible here)`);
+        if (service.upgrade && service.upgrade.reason === undefined) {
+          const why = result.unplaceable ? `: ${result.unplaceable.message}` : "";
+          service = { ...service, upgrade: { ...service.upgrade, reason: `startFirst: ${short} of ${step.extra} new instances could not start before the old ones stopped${why}` } };
+        }
+      }
+      const unplaced = short > 0 ? undefined : placementProblem(result, draining);
       if (unplaced) { error = true; messages.push(unplaced); }
       if (noAddress.length > 0) { error = true; messages.push(addressProblem(`${stack.name}/${service.name}`, noAddress)); }
-      // A rollout whose new spec cannot be placed at all fails its batch at once.
-      if (unplaced && isRollingOut(service) && service.upgrade?.state === "upgrading" && result.placements.length === 0 && draining === 0) {
-        // Handled on the next pass by the batch deadline otherwise; say it now.
-        messages.push(`upgrade to version ${service.specVersion} cannot be placed`);
-      }
     }
     if (step.startsBatch && service.upgrade?.batch) {
       service = { ...service, upgrade: { ...service.upgrade, batch: { ...service.upgrade.batch, instanceIds: made.map((i) => i.id) } } };
-    }
-    if (service.upgrade?.state === "upgrading" && service.upgrade.reason === undefined && step.extra > 0 && made.length < step.extra) {
-      service = { ...service, upgrade: { ...service.upgrade, reason: `startFirst: ${step.extra - made.length} of ${step.extra} new instances could not start before the old ones stopped` } };
     }
 
     // 6. Progress and health, Rancher's way.
@@ -237,6 +242,31 @@ export function planServices(input: ServicePlanInput): ServicePlan {
   plan.loadBalancers.push(...lbs.records.filter((r) => !plan.loadBalancers.some((x) => x.id === r.id)));
   wake(lbs.wakeAt);
   return plan;
+}
+
+/**
+ * During an upgrade, whether one instance of the new spec could go anywhere at all, even with
+ * every instance of the service gone (so a published port its own instances hold does not
+ * count): a spec no host can take (a mistyped host label, say) fails the rollout at once
+ * instead of at its batch deadline. The index is left as it was.
+ */
+function newSpecUnplaceable(index: SnapshotIndex, service: ServiceRecord, stack: StackRecord, own: InstanceRecord[], seed: number): string | undefined {
+  if (service.upgrade?.state !== "upgrading") return undefined;
+  const taken = own.filter((i) => index.removeInstance(i.id));
+  try {
+    const result = schedule(index, {
+      service: { id: service.id, name: service.name, stackName: stack.name, labels: service.spec.labels, ports: hostPortsOf(service.spec.ports) },
+      count: service.spec.global ? "global" : 1,
+    }, `${seed}:${service.id}:probe`);
+    if (service.spec.global) {
+      if (result.placements.length > 0 || own.length === 0) return undefined;
+      const why = Object.entries(result.skipped ?? {}).map(([host, reasons]) => `${host}: ${reasons.join(", ")}`).join("; ");
+      return `no host takes the new spec${why ? ` (${why})` : ""}`;
+    }
+    return result.ok ? undefined : result.unplaceable?.message ?? "no host takes the new spec";
+  } finally {
+    for (const i of taken) index.addInstance(i.hostId, toInstanceSnapshot(i));
+  }
 }
 
 function dropWhy(plan: ServicePlan, removed: Set<string>, index: SnapshotIndex, i: InstanceRecord, why: string): void {

@@ -30,6 +30,8 @@ export interface UpgradeInput {
   /** Running, and healthy where there is a check. */
   ready: (i: InstanceRecord) => boolean;
   now: number;
+  /** Why no host could take an instance of the new spec at all (the scheduler's reasons), if so. */
+  unplaceable?: string;
 }
 
 export interface UpgradeStep {
@@ -88,7 +90,8 @@ export function planUpgradeStep(input: UpgradeInput): UpgradeStep {
   // say) count as pending too; outside one they are the scale's business, not the upgrade's.
   const missing = input.target === undefined || !upgrade.batch ? 0 : Math.max(0, input.target - current.length - old.length);
   const waiting = pending.length + missing;
-  const failure = pending.map(batchFailure).find((f) => f !== undefined) ??
+  const failure = (input.unplaceable ? `the new spec cannot be placed: ${input.unplaceable}` : undefined) ??
+    pending.map(batchFailure).find((f) => f !== undefined) ??
     (upgrade.batch && waiting > 0 && now >= Date.parse(upgrade.batch.deadline)
       ? `${waiting} instance${waiting === 1 ? "" : "s"} not ready within the batch deadline${pending.length ? ` (${pending.map((i) => i.name).join(", ")})` : ""}`
       : undefined);

@@ -39,6 +39,8 @@ export function planEnvironment(input: PlanInput): Plan {
     return next ?? i;
   });
   const health = planHealth({ hosts, instances, services, observed: input.observed, heartbeats: input.heartbeats, now });
+  // Turned unhealthy in this very pass: recorded (an event, DNS lets go) before any replacement, which comes next pass.
+  const justSick = new Set([...health.changed.values()].filter((i) => i.healthState === "unhealthy" && instances.find((x) => x.id === i.id)?.healthState !== "unhealthy").map((i) => i.id));
   instances = instances.map((i) => {
     const next = health.changed.get(i.id);
     if (next) put("instance", next);
@@ -71,6 +73,7 @@ export function planEnvironment(input: PlanInput): Plan {
     hosts, stacks: snapshot.stacks, services: snapshot.services, loadBalancers, instances, envRemoving,
     seed: input.seed, newId: input.newId, now, addresses,
     serving: (i) => isServing(i, services),
+    justSick,
     lbServing: (i) => {
       const s = input.observed[i.hostId]?.loadBalancers?.[i.id];
       return { running: s?.state === "running", ...(s?.error ? { error: s.error } : {}) };
