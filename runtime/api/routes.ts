@@ -29,8 +29,10 @@
  *   GET    /v1/environments/:envId/services/:id
  *   PUT    /v1/environments/:envId/services/:id                 replace the spec (absent fields → defaults)
  *   PATCH  /v1/environments/:envId/services/:id                 change only the given fields
- *   POST   /v1/environments/:envId/services/:id?action=scale|restart|deactivate|activate   → 202
+ *   POST   /v1/environments/:envId/services/:id?action=scale|restart|deactivate|activate|rollback|finishupgrade   → 202
  *   DELETE /v1/environments/:envId/services/:id                 → 202 `removing`
+ *   POST   /v1/environments/:envId/placements                   dry run: {serviceId?, ...service body} → 200
+ *                                                                {ok, instances: [{name, hostId, hostName}], message?, reasons?}
  *   GET    /v1/environments/:envId/loadbalancers                same filters as services (stackId, global, labels.*, ...)
  *   POST   /v1/environments/:envId/loadbalancers                {stackId, name, portRules, ...} → 201; stored, not served yet
  *   GET    /v1/environments/:envId/loadbalancers/:id
@@ -55,6 +57,7 @@ import { streamEvents } from "./handlers/events";
 import { deleteHost, getHost, hostAction, listHosts } from "./handlers/hosts";
 import { getInstance, listInstances } from "./handlers/instances";
 import { createLoadBalancer, deleteLoadBalancer, getLoadBalancer, listLoadBalancers, updateLoadBalancer } from "./handlers/load-balancers";
+import { planPlacement } from "./handlers/placements";
 import { register } from "./handlers/register";
 import { apiRoot, health } from "./handlers/root";
 import { createService, deleteService, getService, listServices, serviceAction, updateService } from "./handlers/services";
@@ -99,6 +102,7 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["PATCH", `${env}/services/:id`, authed(updateService("merge"))],
   ["POST", `${env}/services/:id`, authed(serviceAction)],
   ["DELETE", `${env}/services/:id`, authed(deleteService)],
+  ["POST", `${env}/placements`, authed(planPlacement)],
   ["GET", `${env}/loadbalancers`, authed(listLoadBalancers)],
   ["POST", `${env}/loadbalancers`, authed(createLoadBalancer)],
   ["GET", `${env}/loadbalancers/:id`, authed(getLoadBalancer)],

@@ -18,7 +18,8 @@ import { actionName, validateNoInput, validateScaleInput } from "../../protocol/
 import { specNeedsNewContainers, validateServiceCreate, validateServiceUpdate } from "../../protocol/validate/service";
 import type { UpdateMode } from "../../protocol/validate/stack";
 import { writeEnv } from "../write";
-import type { WriteBatch } from "../../store/store";
+import type { EnvSnapshot, WriteBatch } from "../../store/store";
+import { dryRunPlacement } from "../../reconcile/dry-run";
 import { commonFields, listReply } from "./list";
 import { rulesWithoutTargets } from "./load-balancers";
 import { findIn, visibleRecord } from "./records";
@@ -74,7 +75,9 @@ export function updateService(mode: UpdateMode) {
     const body = await readJsonBody(ctx.req);
     const service = await writeEnv(ctx.api, env.id, (snap) => {
       const current = liveService(snap.services, ctx.params.id);
-      return withSpec(current, validateServiceUpdate(body, current, snap, mode), ctx.api.now());
+      const spec = validateServiceUpdate(body, current, snap, mode);
+      assertPlaceable(snap, current, spec);
+      return withSpec(current, spec, ctx.api.now());
     });
     return { status: 200, body: presentService(service, ctx.urls) };
   };
@@ -104,6 +107,7 @@ export async function serviceAction(ctx: AuthedContext): Promise<Reply> {
     const current = liveService(snap.services, ctx.params.id);
     switch (action) {
       case "scale":
+        assertPlaceable(snap, current, { ...current.spec, scale: scale! });
         return withSpec(current, { ...current.spec, scale: scale! }, ctx.api.now());
       case "restart":
         return changed(newVersion(current, current.spec, ctx.api.now()));
@@ -118,6 +122,35 @@ export async function serviceAction(ctx: AuthedContext): Promise<Reply> {
     }
   });
   return { status: 202, body: presentService(service, ctx.urls) };
+}
+
+/**
+ * A change the scheduler could not place is refused before anything running is touched:
+ * while the service has instances, a spec (or scale) no host can take answers 422
+ * Unplaceable with the scheduler's reason per host, and nothing is written. (A service
+ * with nothing placed yet may wait for hosts, as in Rancher: nothing runs to lose.)
+ */
+function assertPlaceable(snap: EnvSnapshot, current: ServiceRecord, spec: ServiceSpec): void {
+  if (!snap.instances.some((i) => i.serviceId === current.id && i.kind !== "lb")) return;
+  const placementChanges = specNeedsNewContainers(current.spec, spec) || spec.scale > current.spec.scale || spec.global !== current.spec.global;
+  if (!placementChanges) return;
+  const stack = snap.stacks.find((s) => s.id === current.stackId);
+  if (!stack) return;
+  const dry = dryRunPlacement(snap.hosts, snap.instances, current, spec, stack, snap.rev);
+  if (dry.ok && !(spec.global && dry.placements.length === 0)) return;
+  const message = dry.unplaceable?.message ?? `no host takes ${stack.name}/${current.name}: ${JSON.stringify(dry.skipped ?? {})}`;
+  throw new DroverError("Unplaceable", `${message}; nothing was changed`, {
+    field: scheduleField(current.spec, spec),
+    detail: { reasons: dry.unplaceable?.reasons ?? dry.skipped ?? {}, placed: dry.placements.length },
+  });
+}
+
+/** The input most likely at fault, for the error's `fieldName`. */
+function scheduleField(before: ServiceSpec, after: ServiceSpec): string {
+  if (JSON.stringify(before.labels) !== JSON.stringify(after.labels)) return "labels";
+  if (JSON.stringify(before.ports) !== JSON.stringify(after.ports)) return "ports";
+  if (after.scale > before.scale) return "scale";
+  return "spec";
 }
 
 /** A service that can still be changed (404 when missing, 409 when being removed). */
