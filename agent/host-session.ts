@@ -10,7 +10,7 @@ import type { SavedIdentity, StateDir } from "./identity";
 import { errorMessage, Logger } from "./log";
 import { initialCursor, Nudge, NudgeReader } from "./nudges";
 import { NetworkManager } from "./network/manager";
-import { networkStatusReason, Reconciler } from "./reconcile";
+import { statusReason, Reconciler } from "./reconcile";
 import { RedisLink, whenReady } from "./redis-link";
 import { Reports } from "./reports";
 
@@ -51,7 +51,7 @@ export class HostSession {
     const network = new NetworkManager(this.docker, this.state.dir, log);
     const reconciler = new Reconciler(link, keys, r.hostId, containers, reports, log, network);
     const coalescer = new Coalescer((reasons) => reconciler.reconcile(reasons));
-    network.on("change", () => coalescer.trigger(networkStatusReason));
+    network.on("change", () => coalescer.trigger(statusReason));
     const heartbeat = new Heartbeat(link, keys.heartbeat, r.heartbeatIntervalMs, r.heartbeatTtlMs, this.agentVersion, log);
     const events = new DockerEventWatcher(this.docker, r.hostId, log, (e) => this.onContainerEvent(e, reports, link, coalescer), () => coalescer.trigger("docker-events-connected"));
     const cursor = this.state.loadCursor(r.hostId) ?? initialCursor(this.identity.registeredAt);

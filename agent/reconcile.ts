@@ -12,8 +12,19 @@ import { PlanAction, planHost } from "./plan";
 import { RedisLink, redisReason } from "./redis-link";
 import type { Reports } from "./reports";
 
-/** The coalescer reason for "only the overlay status changed". */
-export const networkStatusReason = "network-status";
+/** The coalescer reason for "only a status part changed" (overlay, health verdicts, load balancers). */
+export const statusReason = "status";
+
+/**
+ * A component that follows the desired document beside the containers and reports a part of
+ * the observed one: health checks (agent/health), load balancers (agent/lb).
+ */
+export interface ObservedPart {
+  /** Called with every desired document the agent works from; never throws. */
+  apply(desired: HostDesiredState): Promise<void> | void;
+  /** Adds this part's current status to an observed document. */
+  addTo(observed: HostObservedState): void;
+}
 
 /** Plan/apply passes per reconcile: a second one only follows an adoption. */
 const maxPasses = 3;
@@ -40,6 +51,7 @@ export class Reconciler {
     private readonly reports: Reports,
     private readonly log: Logger,
     private readonly network?: NetworkManager,
+    private readonly parts: ObservedPart[] = [],
   ) {}
 
   /** The desired document the agent is working from (for tests and logs). */
@@ -48,15 +60,22 @@ export class Reconciler {
   }
 
   async reconcile(reasons: string[]): Promise<void> {
-    // Only the overlay status changed: write it into the last report, no Docker pass needed.
-    if (reasons.length === 1 && reasons[0] === networkStatusReason && this.lastObserved) {
-      await this.write({ ...this.lastObserved, network: this.network?.status(), reportedAt: new Date().toISOString() });
+    // Only a status changed (overlay, verdicts, HAProxy): write it into the last report, no Docker pass needed.
+    if (reasons.every((r) => r === statusReason) && this.lastObserved) {
+      await this.write(this.withParts({ ...this.lastObserved, reportedAt: new Date().toISOString() }));
       return;
     }
     const desired = await this.readDesired(reasons);
     if (!desired) return;
     // The bridge network must exist before containers join it.
     await this.network?.apply(desired.network);
+    for (const part of this.parts) {
+      try {
+        await part.apply(desired);
+      } catch (err) {
+        this.log.error("applying the desired state to a component failed", { reason: errorMessage(err) });
+      }
+    }
     const errors = new Map<string, string>();
     let acted = 0;
     try {
@@ -149,12 +168,22 @@ export class Reconciler {
         const info = await this.containers.inspect(c.id);
         if (info) inspected.set(id, info);
       }
-      observed = buildObserved(desired, inspected, errors, new Date(), this.network?.status());
+      observed = this.withParts(buildObserved(desired, inspected, errors, new Date(), this.network?.status()));
     } catch (err) {
       this.log.error("could not inspect containers for the observed report", { reason: errorMessage(err) });
       return;
     }
     await this.write(observed);
+  }
+
+  /** The document with the overlay's and every part's current status. */
+  private withParts(observed: HostObservedState): HostObservedState {
+    const out: HostObservedState = { ...observed };
+    const network = this.network?.status();
+    if (network) out.network = network;
+    else delete out.network;
+    for (const part of this.parts) part.addTo(out);
+    return out;
   }
 
   private async write(observed: HostObservedState): Promise<void> {

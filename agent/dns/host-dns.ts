@@ -26,6 +26,10 @@ export interface HostDnsOptions {
   /** Anything else for the responder (TTL, cache sizes, upstream timeout). */
   server?: Partial<DnsServerOptions>;
   log: Logger;
+  /** False: follow the document (for `onDirectory`) without answering DNS (DROVER_DNS_LISTEN=off). */
+  listen?: boolean;
+  /** Called with every directory applied (the load balancers follow the same document). */
+  onDirectory?: (directory: EnvDnsDocument["directory"]) => void;
 }
 
 export type DnsListen = { address: string; port: number } | "off";
@@ -70,7 +74,7 @@ export class HostDns {
 
   /** Starts listening (retrying in the background until it works) and reads the document. */
   start(): void {
-    this.listening = this.listen();
+    this.listening = this.options.listen === false ? Promise.resolve() : this.listen();
     this.refresh("start");
   }
 
@@ -179,6 +183,11 @@ export class HostDns {
     }
     this.document = doc;
     this.acceptAnyVersion = false;
+    try {
+      this.options.onDirectory?.(doc.directory);
+    } catch (err) {
+      log.warn("a directory listener failed", { version: doc.version, reason: errorMessage(err) });
+    }
     log.info("dns directory applied", {
       version: doc.version, trigger: reasons, instances: doc.directory.instances.length, services: doc.directory.services.length,
     });
