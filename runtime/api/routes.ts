@@ -16,6 +16,7 @@
  *   POST   /v1/environments/:envId/registrationtokens           {description?} → 201 with `token`, shown only here
  *   GET    /v1/environments/:envId/hosts
  *   GET    /v1/environments/:envId/hosts/:id
+ *   PATCH  /v1/environments/:envId/hosts/:id                    {labels} → 200: the host's labels, in place (instances move where rules require)
  *   POST   /v1/environments/:envId/hosts/:id?action=deactivate|activate            → 202
  *   DELETE /v1/environments/:envId/hosts/:id                    → 202 `removing`; 409 while active and not deactivated
  *   GET    /v1/environments/:envId/stacks
@@ -54,7 +55,7 @@ import FindMyWay from "find-my-way";
 import type { AuthedContext, Handler, RequestContext } from "./context";
 import { createEnvironment, environmentAction, getEnvironment, listEnvironments } from "./handlers/environments";
 import { streamEvents } from "./handlers/events";
-import { deleteHost, getHost, hostAction, listHosts } from "./handlers/hosts";
+import { deleteHost, getHost, hostAction, listHosts, updateHost } from "./handlers/hosts";
 import { getInstance, listInstances } from "./handlers/instances";
 import { createLoadBalancer, deleteLoadBalancer, getLoadBalancer, listLoadBalancers, updateLoadBalancer } from "./handlers/load-balancers";
 import { planPlacement } from "./handlers/placements";
@@ -87,6 +88,7 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["POST", `${env}/registrationtokens`, authed(createToken)],
   ["GET", `${env}/hosts`, authed(listHosts)],
   ["GET", `${env}/hosts/:id`, authed(getHost)],
+  ["PATCH", `${env}/hosts/:id`, authed(updateHost)],
   ["POST", `${env}/hosts/:id`, authed(hostAction)],
   ["DELETE", `${env}/hosts/:id`, authed(deleteHost)],
   ["GET", `${env}/stacks`, authed(listStacks)],

@@ -1,5 +1,5 @@
 import type { HostRecord, InstanceRecord, LoadBalancerRecord, ServiceRecord, StackRecord } from "../protocol/model";
-import { hostPortsOf, indexSnapshot, schedule, scheduleAndCommit, type ScheduleResult, type SnapshotIndex } from "../scheduler";
+import { hostLabelViolations, hostPortsOf, indexSnapshot, schedule, scheduleAndCommit, type ScheduleResult, type SnapshotIndex } from "../scheduler";
 import { replacementFor, type Replacement } from "./backoff";
 import { clusterSnapshot } from "./cluster-snapshot";
 import { drainMsFor } from "./drain";
@@ -131,6 +131,42 @@ export function planServices(input: ServicePlanInput): ServicePlan {
       plan.update.push({ ...i, stopping: { reason, stopAt: new Date(stopAt).toISOString() } });
       wake(stopAt);
     };
+
+    // 2b. Instances on hosts whose labels no longer satisfy the service's hard host-label rules
+    // (labels change in place) move: drained here, replaced by the fill below, but only as
+    // many as another host can take, so a label change never leaves fewer running.
+    const violations = new Map<string, string[]>();
+    const violationsOn = (hostId: string): string[] => {
+      let why = violations.get(hostId);
+      if (!why) {
+        const host = hostById.get(hostId);
+        why = host ? hostLabelViolations(host.labels, { id: service.id, name: service.name, stackName: stack.name, labels: service.spec.labels, ports: [] }) : [];
+        violations.set(hostId, why);
+      }
+      return why;
+    };
+    const hasHostRules = Object.keys(service.spec.labels).some((k) => k.toLowerCase().includes("host_label"));
+    const misplaced = !hasHostRules || service.spec.global ? [] : live.flatMap((i) => {
+      const why = violationsOn(i.hostId);
+      return why.length > 0 ? [{ i, why }] : [];
+    });
+    if (misplaced.length > 0) {
+      const probe = schedule(index, {
+        service: { id: service.id, name: service.name, stackName: stack.name, labels: service.spec.labels, ports: hostPortsOf(service.spec.ports) },
+        count: misplaced.length,
+      }, `${input.seed}:${service.id}:move`);
+      misplaced.forEach(({ i, why }, k) => {
+        if (k < probe.placements.length) stop(i, `host ${hostById.get(i.hostId)?.name ?? i.hostId} no longer matches: ${why.join(", ")}`);
+        else messages.push(`${i.name} stays on ${hostById.get(i.hostId)?.name ?? i.hostId} (${why.join(", ")}): no other host can take it`);
+      });
+    }
+    if (hasHostRules && service.spec.global) {
+      // A global service has one instance per eligible host: one on a host that stopped qualifying just goes.
+      for (const i of [...live]) {
+        const why = violationsOn(i.hostId);
+        if (why.length > 0) stop(i, `host ${hostById.get(i.hostId)?.name ?? i.hostId} no longer matches: ${why.join(", ")}`);
+      }
+    }
 
     // 3. Sick instances, per the health check's strategy (an upgrade's own new instances
     // are its business: a failed batch rolls back instead).

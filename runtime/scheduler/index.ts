@@ -12,5 +12,6 @@ export type { SchedulingSpec, LabelSelector } from "./typed-form";
 export { parseSchedulingLabels } from "./labels";
 export { newInstanceLabels, STACK_NAME_LABEL, STACK_SERVICE_NAME_LABEL, SERVICE_ID_LABEL } from "./system-labels";
 export { unplaceableError, reasonLines } from "./unplaceable";
+export { hostLabelViolations } from "./rules";
 export { hostPortsOf } from "./ports";
 export { GLOBAL_LABEL, KNOWN_SCHEDULER_LABELS, AFFINITY_VARIANTS, affinityLabelKey } from "./label-keys";

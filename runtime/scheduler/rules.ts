@@ -120,3 +120,20 @@ function culpritName(slot: HostSlot, check: CompiledCheck): string {
 function displayName(instance: { id: string; name: string }): string {
   return instance.name !== "" ? instance.name : instance.id;
 }
+
+/**
+ * The hard host-label rules a host with `labels` breaks for `service` (`host_label zone=a not
+ * present`, `host_label_ne zone=b matched`). Used when a host's labels change under running
+ * instances: only host labels are judged, since container rules depend on the very instances
+ * that would move. Pure.
+ */
+export function hostLabelViolations(labels: Record<string, string>, service: ServiceToPlace): string[] {
+  const index = new Map(Object.entries(labels).map(([k, v]) => [k.toLowerCase(), String(v).toLowerCase()]));
+  const out: string[] = [];
+  for (const check of compileRules(service).hard) {
+    if (check.kind !== "host_label") continue;
+    const matched = index.get(check.key) === check.value;
+    if (matched === check.negate) out.push(`${check.rule} ${check.text} ${matched ? "matched" : "not present"}`);
+  }
+  return out;
+}

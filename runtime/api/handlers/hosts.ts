@@ -12,6 +12,7 @@ import type { FilterSpec } from "../filters";
 import { hostRemovable, presentHost } from "../present/host";
 import type { Reply } from "../respond";
 import { actionName, validateNoInput } from "../../protocol/validate/actions";
+import { SYSTEM_HOST_LABEL_PREFIX, validateHostUpdate } from "../../protocol/validate/host";
 import { writeEnv } from "../write";
 import { commonFields, listReply } from "./list";
 import { findIn, visibleRecord } from "./records";
@@ -62,6 +63,27 @@ export async function hostAction(ctx: AuthedContext): Promise<Reply> {
     return { batch: { put: [{ kind: "host", record: next }] }, result: next };
   });
   return { status: 202, body: presentHost(host, ctx.urls) };
+}
+
+/**
+ * PATCH: the host's labels, changed in place (Rancher, `docker node update --label-add` and
+ * Nomad do the same): the scheduler uses them from the next pass on, and instances whose
+ * hard host-label rules no longer hold move where another host can take them.
+ */
+export async function updateHost(ctx: AuthedContext): Promise<Reply> {
+  const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
+  const { labels } = validateHostUpdate(await readJsonBody(ctx.req));
+  const host = await writeEnv(ctx.api, env.id, (snap) => {
+    const current = findIn(snap.hosts, "host", ctx.params.id);
+    if (current.state === "removing" || current.state === "removed") {
+      throw new DroverError("Conflict", `host ${current.id} is ${current.state}`);
+    }
+    const system = Object.fromEntries(Object.entries(current.labels).filter(([k]) => k.toLowerCase().startsWith(SYSTEM_HOST_LABEL_PREFIX)));
+    const next: HostRecord = { ...current, labels: { ...labels, ...system } };
+    if (JSON.stringify(next.labels) === JSON.stringify(current.labels)) return { result: current };
+    return { batch: { put: [{ kind: "host", record: next }] }, result: next };
+  });
+  return { status: 200, body: presentHost(host, ctx.urls) };
 }
 
 export async function deleteHost(ctx: AuthedContext): Promise<Reply> {

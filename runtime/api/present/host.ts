@@ -1,6 +1,12 @@
 import type { HostNetworkStatus, HostRecord } from "../../protocol/model";
 import type { Urls } from "../urls";
-import { ResourceJson, actionLinks, resource } from "./resource";
+import { ResourceJson, actionLinks, pick, resource } from "./resource";
+
+/** The fields a host shows (an allow-list: the machine id, a host's identity, is not one of them). */
+const FIELDS = [
+  "envId", "name", "labels", "underlayIp", "subnet", "state", "deactivated", "agentVersion", "dockerVersion", "kernelVersion",
+  "reconnectingSince", "createdAt", "rev",
+] as const;
 
 export function hostActions(host: HostRecord): string[] {
   if (host.state === "removing" || host.state === "removed") return [];
@@ -19,7 +25,8 @@ export function hostRemovable(host: HostRecord): boolean {
  */
 export function presentHost(host: HostRecord, urls: Urls, network?: HostNetworkStatus, peerNames: Record<string, string> = {}): ResourceJson {
   const self = urls.env(host.envId, "hosts", host.id);
-  const shown = network ? { ...host, network: { ...network, peers: Object.fromEntries(Object.keys(network.tunnels).map((id) => [id, peerNames[id] ?? id])) } } : host;
+  const shown: Record<string, unknown> & { id: string } = { id: host.id, ...pick(host, FIELDS) };
+  if (network) shown.network = { ...network, peers: Object.fromEntries(Object.keys(network.tunnels).map((id) => [id, peerNames[id] ?? id])) };
   return resource("host", shown, {
     self,
     environment: urls.env(host.envId),

@@ -140,3 +140,25 @@ t.test("placements: a dry run of a new service or a new spec, writing nothing", 
     t.match(invalid.body.message, /did you mean scale/);
   });
 });
+
+t.test("host labels change in place; drover's own labels stay and cannot be set", async (t) => {
+  const f = await apiFixture(t);
+  const { env } = await seedEnv(f);
+  const key = env.apiKey;
+  const h = await activeHost(f, env, "h1", { zone: "a" });
+  const path = `/v1/environments/${env.id}/hosts/${h.id}`;
+  const r = await f.call("PATCH", path, { key, body: { labels: { zone: "b", disk: "ssd" } } });
+  t.equal(r.status, 200, r.text);
+  t.same(Object.keys(r.body.labels).sort(), ["disk", "io.rancher.host.docker_version", "io.rancher.host.linux_kernel_version", "zone"]);
+  t.equal(r.body.labels.zone, "b");
+  t.equal(r.body.id, h.id, "the same host: nothing replaced");
+  await f.unchanged([env.id], "bad label updates", async () => {
+    const sys = await f.call("PATCH", path, { key, body: { labels: { "io.rancher.host.docker_version": "1" } } });
+    t.equal(sys.status, 422);
+    t.match(sys.body.message, /set by drover/);
+    const none = await f.call("PATCH", path, { key, body: {} });
+    t.equal(none.body.fieldName, "labels");
+    const typo = await f.call("PATCH", path, { key, body: { lables: {} } });
+    t.match(typo.body.message, /did you mean labels/);
+  });
+});

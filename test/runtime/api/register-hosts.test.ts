@@ -33,8 +33,9 @@ t.test("registration creates the host once per machine and hands out working Red
   t.equal(await agentRedis.ping(), "PONG");
 
   const host = await f.call("GET", `/v1/environments/${env.id}/hosts/${first.body.hostId}`, { key: env.apiKey });
+  t.notOk("machineId" in host.body, "the machine id (the host's identity) is not shown");
   t.match(host.body, {
-    type: "host", name: "node-a", state: "active", deactivated: false, machineId: "machine-a",
+    type: "host", name: "node-a", state: "active", deactivated: false,
     underlayIp: "198.18.0.11", agentVersion: "0.1.0",
     labels: { zone: "a", "io.rancher.host.docker_version": "20.10.24", "io.rancher.host.linux_kernel_version": "6.1.0" },
   });

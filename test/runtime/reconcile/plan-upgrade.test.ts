@@ -128,3 +128,21 @@ t.test("an upgrade of a service with a published port and startFirst falls back 
   const reasons = sim.plans.flatMap((p) => p.batch.put).filter((p) => p.kind === "service").map((p) => (p.record as ServiceRecord).upgrade?.reason).filter(Boolean);
   t.match(reasons.join(" "), /startFirst: 1 of 1 new instances could not start before the old ones stopped/);
 });
+
+t.test("a host label change moves instances whose hard rules no longer hold, only where another host can take them", async (t) => {
+  const rule = { "io.rancher.scheduler.affinity:host_label": "zone=a" };
+  const sim = new Sim(input({ hosts: [host("h1", { zone: "a" }), host("h2", { zone: "b" }), host("h3", { zone: "b" })], services: [service("db", { scale: 1, labels: rule })] }));
+  settle(sim, "db", 1);
+  const first = live(sim, "db")[0];
+  t.equal(first.hostId, "h1");
+  // h1 loses the label and no other host has it: the instance stays, and the service says why.
+  sim.input.snapshot.hosts = sim.input.snapshot.hosts.map((h) => (h.id === "h1" ? { ...h, labels: { zone: "b" } } : h));
+  for (let k = 0; k < 5; k++) sim.step();
+  t.equal(live(sim, "db")[0].id, first.id, "nowhere to go: it stays");
+  t.match(sim.service("db").transitioningMessage, /stays on h1 .*host_label zone=a not present.*no other host can take it/);
+  // h3 gets the label: the instance moves there.
+  sim.input.snapshot.hosts = sim.input.snapshot.hosts.map((h) => (h.id === "h3" ? { ...h, labels: { zone: "a" } } : h));
+  settle(sim, "db", 1);
+  sim.until((s) => !s.instances.some((i) => i.id === first.id));
+  t.equal(live(sim, "db")[0].hostId, "h3", "moved to the host that matches");
+});

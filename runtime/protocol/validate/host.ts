@@ -1,0 +1,22 @@
+/** PATCH /v1/environments/:envId/hosts/:id bodies: a host's labels, changed in place. */
+import { Problems } from "./problems";
+import { ObjectReader, mapKeyPath } from "./reader";
+import { LABEL_KEY, LABEL_VALUE } from "./rules";
+
+/** Labels drover sets on every host itself (Rancher's names); they cannot be set by hand. */
+export const SYSTEM_HOST_LABEL_PREFIX = "io.rancher.host.";
+
+/** The host's new user labels (the whole set: labels not named are removed). */
+export function validateHostUpdate(body: unknown): { labels: Record<string, string> } {
+  const p = new Problems();
+  const r = new ObjectReader(p, body, "", ["labels"]);
+  if (r.valid && !r.has("labels")) p.missing("labels", "an object of label key → value (the host's whole set of labels)");
+  const labels = r.stringMap("labels", 256, LABEL_KEY, LABEL_VALUE);
+  for (const key of Object.keys(labels ?? {})) {
+    if (key.toLowerCase().startsWith(SYSTEM_HOST_LABEL_PREFIX)) {
+      p.invalid(mapKeyPath("labels", key), `a label of your own: ${SYSTEM_HOST_LABEL_PREFIX}* labels are set by drover`, key);
+    }
+  }
+  p.throwIfAny();
+  return { labels: labels! };
+}
