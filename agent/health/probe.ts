@@ -93,9 +93,10 @@ export class Probe {
     const s = connect(this.options);
     this.sockets.opened();
     this.socket = s;
-    s.once("connect", this.onConnect);
+    // `on`, not `once`: each fires once per socket anyway, and `once` would wrap every handler anew.
+    s.on("connect", this.onConnect);
     s.on("error", this.onError);
-    s.once("close", this.onClose);
+    s.on("close", this.onClose);
   }
 
   get busy(): boolean {

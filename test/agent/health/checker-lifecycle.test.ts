@@ -112,6 +112,25 @@ t.test("stop() closes every socket and leaves no timer behind", async (t) => {
   t.same(w.checker.stats().targets, 305, "targets handed over after stop are ignored");
 });
 
+t.test("churn leaves nothing behind: one schedule entry per target, no stray sockets", async (t) => {
+  const hanging = await httpListener(HOST, () => "silent");
+  t.teardown(() => hanging.close());
+  const w = watchedChecker(t);
+  const set = (round: number) =>
+    w.checker.setTargets(Array.from({ length: 50 }, (_, i) =>
+      target(`churn-${i}`, HOST, fastCheck(hanging.port, { interval: 20, responseTimeout: 20, requestLine: "GET / HTTP/1.0" }), `2024-05-01T10:${String(round % 60).padStart(2, "0")}:00.000Z`)));
+  for (let round = 0; round < 40; round++) {
+    set(round); // every target restarted: all replaced
+    await waitFor(() => hanging.accepted() >= round * 5, { what: `checks in flight in round ${round}` });
+    const s = w.checker.stats();
+    if (s.targets !== 50 || s.scheduled > 50 || s.inFlight > 50) t.fail(`round ${round}: ${JSON.stringify(s)}`);
+  }
+  w.checker.setTargets([]);
+  t.same(w.checker.stats().scheduled, 0, "an empty set leaves an empty schedule");
+  await waitFor(() => w.checker.stats().openSockets === 0 && hanging.open() === 0, { what: "every socket closed", timeoutMs: 3000 });
+  t.pass("no socket left after 40 rounds of replacing 50 targets");
+});
+
 t.test("invalid targets are refused whole: the running checks stay", async (t) => {
   const l = await tcpListener(HOST);
   t.teardown(() => l.close());
