@@ -99,10 +99,6 @@ export class Probe {
     s.on("close", this.onClose);
   }
 
-  get busy(): boolean {
-    return this.socket !== undefined;
-  }
-
   /** Gives up on the check in flight (timeout, removed target, stop): no result is reported. */
   abort(): void {
     const s = this.socket;
