@@ -5,6 +5,7 @@
 import type { HealthCheckSpec, UpgradeStrategySpec } from "../model";
 import { Problems } from "./problems";
 import { ObjectReader } from "./reader";
+import { parseRequestLine } from "../request-line";
 
 const HEALTH_FIELDS = [
   "port", "interval", "responseTimeout", "healthyThreshold", "unhealthyThreshold", "requestLine",
@@ -26,8 +27,6 @@ export const HEALTH_CHECK_DEFAULTS = {
 
 export const UPGRADE_STRATEGY_DEFAULTS: UpgradeStrategySpec = { batchSize: 1, intervalMillis: 2000, startFirst: false };
 
-/** A request line: printable ASCII, no CR/LF, `METHOD target` and optionally `HTTP/1.x`. */
-const REQUEST_LINE = /^[A-Z]{3,10} [\x21-\x7e]+( HTTP\/1\.[01])?$/;
 const DAY_MS = 86_400_000;
 
 export function validateHealthCheck(p: Problems, value: unknown, path: string): HealthCheckSpec | undefined {
@@ -40,12 +39,11 @@ export function validateHealthCheck(p: Problems, value: unknown, path: string): 
   const healthyThreshold = r.integer("healthyThreshold", 1, 1000) ?? HEALTH_CHECK_DEFAULTS.healthyThreshold;
   const unhealthyThreshold = r.integer("unhealthyThreshold", 1, 1000) ?? HEALTH_CHECK_DEFAULTS.unhealthyThreshold;
   const requestLine = r.string("requestLine", {
-    expected: 'an HTTP request line such as "GET /healthz HTTP/1.0" (one line, no CR or LF), or "" for a TCP connect',
-    pattern: REQUEST_LINE, maxLength: 1024, minLength: 0,
+    expected: 'an HTTP request line such as "GET /healthz HTTP/1.0", or "" for a TCP connect', maxLength: 1024, minLength: 0,
   });
-  if (requestLine !== undefined && requestLine !== "" && !REQUEST_LINE.test(requestLine)) {
-    // The empty string passes checkString (minLength 0) only to mean "TCP": anything else must match.
-    p.invalid(r.at("requestLine"), 'an HTTP request line such as "GET /healthz HTTP/1.0"', requestLine);
+  if (requestLine !== undefined && requestLine !== "") {
+    const parsed = parseRequestLine(requestLine);
+    if ("expected" in parsed) p.invalid(r.at("requestLine"), `an HTTP request line: ${parsed.expected}`, requestLine);
   }
   const initializingTimeout = r.integer("initializingTimeout", 1, DAY_MS) ?? HEALTH_CHECK_DEFAULTS.initializingTimeout;
   const reinitializingTimeout = r.integer("reinitializingTimeout", 1, DAY_MS) ?? HEALTH_CHECK_DEFAULTS.reinitializingTimeout;
