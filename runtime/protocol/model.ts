@@ -337,6 +337,12 @@ export interface InstanceRecord {
   healthReason?: string;
   healthChangedAt?: string;
   /**
+   * What each of its two checkers says now (host id → verdict), so a partitioned checker can
+   * be told apart from a sick container: the instance is unhealthy only when every fresh
+   * verdict is failing.
+   */
+  healthCheckers?: Record<string, { state: HealthVerdict["state"]; reason?: string }>;
+  /**
    * Replacements of sick instances in a row for this slot (index) of the service: 1 for the
    * first replacement. Reset once an instance of the slot is healthy.
    */

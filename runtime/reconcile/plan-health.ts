@@ -79,15 +79,23 @@ export function planHealth(input: HealthInput): HealthPlan {
     if (remote) addTarget(remote, { instanceId: instance.id, ip: instance.ip, startedAt, local: false, check });
 
     const verdicts: HealthVerdict[] = [];
+    const byChecker: NonNullable<InstanceRecord["healthCheckers"]> = {};
     for (const hostId of [instance.hostId, remote]) {
       if (!hostId || !alive(hostId)) continue;
       const v = input.observed[hostId]?.health?.[instance.id];
-      if (v && v.startedAt === startedAt) verdicts.push(v);
+      if (v && v.startedAt === startedAt) {
+        verdicts.push(v);
+        byChecker[hostId] = { state: v.state, ...(v.reason && v.state !== "passing" ? { reason: v.reason } : {}) };
+      }
     }
     const next = decide(instance, check, startedAt, verdicts, now);
     if (next.wakeAt !== undefined) wake(next.wakeAt);
-    if (next.state !== instance.healthState || (next.state !== "healthy" && next.reason !== instance.healthReason)) {
-      plan.changed.set(instance.id, withHealth(instance, next.state, next.reason, now));
+    const checkersChanged = JSON.stringify(byChecker) !== JSON.stringify(instance.healthCheckers ?? {});
+    if (next.state !== instance.healthState || (next.state !== "healthy" && next.reason !== instance.healthReason) || checkersChanged) {
+      const record = withHealth(instance, next.state, next.reason, now);
+      if (Object.keys(byChecker).length) record.healthCheckers = byChecker;
+      else delete record.healthCheckers;
+      plan.changed.set(instance.id, record);
     }
   }
   return plan;
@@ -160,6 +168,7 @@ function withHealth(instance: InstanceRecord, state: InstanceHealthState, reason
 
 function withoutHealth(instance: InstanceRecord): InstanceRecord {
   const next = { ...instance };
+  delete next.healthCheckers;
   delete next.healthState;
   delete next.healthReason;
   delete next.healthChangedAt;

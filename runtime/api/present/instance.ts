@@ -5,7 +5,7 @@ import { ResourceJson, pick, resource } from "./resource";
 /** The fields an instance shows (an allow-list). */
 const FIELDS = [
   "envId", "kind", "serviceId", "stackId", "hostId", "name", "index", "specVersion", "spec", "ip", "state", "status",
-  "healthState", "healthReason", "healthChangedAt", "attempt", "backoffUntil", "stopping", "createdAt", "rev",
+  "healthState", "healthReason", "healthChangedAt", "healthCheckers", "attempt", "backoffUntil", "stopping", "createdAt", "rev",
 ] as const;
 
 export function presentInstance(instance: InstanceRecord, urls: Urls): ResourceJson {
