@@ -171,7 +171,8 @@ export function planServices(input: ServicePlanInput): ServicePlan {
     // 3. Sick instances, per the health check's strategy (an upgrade's own new instances
     // are its business: a failed batch rolls back instead).
     const replacements: Replacement[] = [];
-    const sick = sickToReplace(service, live.filter((i) => !input.justSick?.has(i.id)), isRollingOut(service));
+    const sick = sickToReplace(service, live.filter((i) => !input.justSick?.has(i.id)), isRollingOut(service), now);
+    wake(sick.wakeAt);
     for (const i of sick.replace) {
       dropWhy(plan, removed, index, i, `unhealthy (${i.healthReason ?? "check failed"}): recreating`);
       live.splice(live.indexOf(i), 1);
