@@ -2,13 +2,13 @@
  * `drover:Certificate`: a TLS certificate and its private key, for load balancers' https
  * rules (`certificateIds: [cert.certificateId]`). check() runs the server's own validator,
  * so a key that does not match, an expired certificate or a chain out of order fails the
- * preview naming the field. The name is fixed (a new one replaces); cert, key and chain
+ * preview naming the field (in the reason: see withoutValue). The name is fixed (a new one replaces); cert, key and chain
  * update in place: a rotation keeps the id, so load balancers that list it follow.
  * The key is a secret input and a secret output: the state holds it only encrypted.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { validateCertificateCreate } from "../runtime/protocol/validate/certificate";
-import { bodyOf, checkResult, connectionFailures, idFailures, validatorFailures } from "./check";
+import { bodyOf, checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
 import type { Environment } from "./environment";
@@ -38,6 +38,15 @@ export interface CertificateArgs {
 const BODY_FIELDS = ["name", "description", "cert", "chain", "key"] as const;
 const COMPUTED = ["certificateId", "commonName", "notAfter", "fingerprint"] as const;
 
+/**
+ * The engine prints a failure's input value beside its reason ("property key value {...}
+ * has a problem"), secret or not. For the PEM fields the failure names no property, so the
+ * engine prints the reason alone, which already starts with the field (`key: ...`).
+ */
+function withoutValue(failure: CheckFailure): CheckFailure {
+  return /^(cert|chain|key)(\[|$)/.test(failure.property) ? { property: "", reason: failure.reason } : failure;
+}
+
 const certPath = (envId: string, id?: string) =>
   `/v1/environments/${encodeURIComponent(envId)}/certificates${id === undefined ? "" : `/${encodeURIComponent(id)}`}`;
 
@@ -59,7 +68,8 @@ export const certificateProvider = {
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
-    return checkResult(news, failures);
+    const result = checkResult(news, failures);
+    return { ...result, failures: result.failures.map(withoutValue) };
   },
 
   async diff(_id: string, olds: any, news: any) {

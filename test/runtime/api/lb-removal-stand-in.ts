@@ -18,3 +18,27 @@ export async function removeOnceRemoving(store: Store, envId: string, lbId: stri
     return true;
   }, { what: `load balancer ${lbId} to be removing (to remove its record)`, timeoutMs });
 }
+
+/**
+ * The same for every load balancer of every environment, until stop() (for tests whose
+ * deletes run where the test cannot reach them, such as a child process or the engine).
+ */
+export function removeRemovingLoadBalancers(store: Store): { stop(): Promise<void> } {
+  let stopped = false;
+  const pass = async () => {
+    for (const env of await store.listEnvironments()) {
+      const snap = await store.snapshot(env.id);
+      const gone = (snap.loadBalancers ?? []).filter((lb) => lb.state === "removing" &&
+        !snap.instances.some((i) => i.kind === "lb" && i.serviceId === lb.id));
+      if (gone.length) await store.write(env.id, { remove: gone.map((lb) => ({ kind: "loadBalancer" as const, id: lb.id })) });
+    }
+    return stopped;
+  };
+  const running = waitFor(pass, { what: "the test to stop the load balancer removal stand-in", timeoutMs: 600_000, maxIntervalMs: 100 });
+  return {
+    async stop() {
+      stopped = true;
+      await running;
+    },
+  };
+}
