@@ -6,7 +6,10 @@
 export { Environment, environmentProvider, environmentResourceProvider, type EnvironmentArgs } from "./environment";
 export { Stack, stackProvider, stackResourceProvider, type StackArgs } from "./stack";
 export { Service, serviceProvider, serviceResourceProvider, type ServiceArgs } from "./service";
-export { LoadBalancer, loadBalancerProvider, loadBalancerResourceProvider, type LoadBalancerArgs, type PortRuleInput } from "./load-balancer";
+export {
+  LoadBalancer, loadBalancerProvider, loadBalancerResourceProvider, type LoadBalancerArgs, type PortRuleInput, type StickinessInput, type TimeoutsInput,
+} from "./load-balancer";
+export { Certificate, certificateProvider, certificateResourceProvider, type CertificateArgs } from "./certificate";
 export { Host, hostProvider, hostResourceProvider, type HostArgs } from "./host";
 export type { DriverInputs, HostDriver } from "./drivers/types";
 export { UNKNOWN } from "./unknown";

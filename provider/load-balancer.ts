@@ -1,9 +1,9 @@
 /**
- * `drover:LoadBalancer`: port rules in front of services of the environment, with
- * certificates, `scale` HAProxy instances or one per host (`global`). The server accepts,
- * validates and stores it; agents do not run HAProxy for it yet (output `served` is false
- * until they do). Its stack and name are fixed (replace); everything else updates in place.
- * Nothing converges, so create, update and delete return as soon as the server answers.
+ * `drover:LoadBalancer`: port rules in front of services of the environment, served by
+ * HAProxy on `scale` hosts or on every host (`global`), with certificates for https rules.
+ * Its stack and name are fixed (replace); everything else updates in place. Output `served`
+ * says whether one of its HAProxy instances serves the current rules. Delete waits until the
+ * server has stopped its instances and removed it (its name is taken until then).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
@@ -11,35 +11,72 @@ import { withSpecDrift } from "./spec-drift";
 import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
-import { LB_SPEC_FIELDS, loadBalancerBody, normalizeLoadBalancerInputs } from "./load-balancer-spec";
+import { LB_DRIFT_FIELDS, LB_SPEC_FIELDS, loadBalancerBody, normalizeLoadBalancerInputs } from "./load-balancer-spec";
 import { sanitize } from "./sanitize";
 import type { SchedulingInput } from "./service";
 import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
 import { definedOnly, type Stack } from "./stack";
+import { containsUnknown } from "./unknown";
+import { pollUntil } from "./wait";
 
 export interface PortRuleInput {
+  /** The port HAProxy listens on, on every address of its hosts. */
   sourcePort: pulumi.Input<number>;
-  /** http (default), tcp or https. */
-  protocol?: pulumi.Input<"http" | "tcp" | "https">;
+  /**
+   * http (default): routes by Host header and path; https: the same behind TLS that HAProxy
+   * ends with the load balancer's certificates; tcp: plain TCP; tls: TLS passed through
+   * untouched, routed by the SNI name in `hostname`. One protocol per source port.
+   */
+  protocol?: pulumi.Input<"http" | "https" | "tcp" | "tls">;
+  /** http/https: the Host header to match; tls: the SNI name. `*.example.com` and `example.*` wildcards. */
   hostname?: pulumi.Input<string>;
-  /** A path prefix, starting with `/`. */
+  /** http/https only: a path prefix, starting with `/`. */
   path?: pulumi.Input<string>;
   /** Another resource's `serviceId`. */
   targetServiceId: pulumi.Input<string>;
   targetPort: pulumi.Input<number>;
+  /** Lower numbers match first among rules on the same source port. */
   priority?: pulumi.Input<number>;
+  /** tcp/tls only: send the client's address to the backend in a PROXY protocol v1 header. */
+  proxyProtocol?: pulumi.Input<boolean>;
+}
+
+/** Keep a client on one backend server: HAProxy inserts this cookie (http/https rules only). */
+export interface StickinessInput {
+  /** The cookie's name, an RFC 6265 token such as `SRV_ID`. */
+  cookie: pulumi.Input<string>;
+}
+
+/** HAProxy's timeouts in milliseconds, each 1 to 3600000. */
+export interface TimeoutsInput {
+  /** Connecting to a backend server (default 5000). */
+  connect?: pulumi.Input<number>;
+  /** A client's inactivity (default 50000). */
+  client?: pulumi.Input<number>;
+  /** A server's inactivity (default 50000). */
+  server?: pulumi.Input<number>;
 }
 
 export interface LoadBalancerArgs {
+  /** Unique within the stack (shared with services). Changing it replaces the load balancer. */
   name: pulumi.Input<string>;
   portRules: pulumi.Input<pulumi.Input<PortRuleInput>[]>;
+  /** Certificates offered by SNI on https rules: `Certificate` resources' `certificateId`s. An https rule needs one. */
   certificateIds?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Required when a rule is https. */
+  /** One of certificateIds, for clients whose SNI name matches none (default: the first). */
   defaultCertificateId?: pulumi.Input<string>;
+  /** Number of HAProxy instances (default 1); ignored when `global`. */
   scale?: pulumi.Input<number>;
+  /** One HAProxy on every host the scheduling rules allow. */
   global?: pulumi.Input<boolean>;
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   scheduling?: pulumi.Input<SchedulingInput>;
+  stickiness?: pulumi.Input<StickinessInput>;
+  timeouts?: pulumi.Input<TimeoutsInput>;
+  /** How long a leaving backend instance gets no new connections before it is stopped: 0 to 600000 ms, default 2000. */
+  drainTimeoutMillis?: pulumi.Input<number>;
+  /** How long delete waits for the server to stop the HAProxy instances and remove it (default 120). */
+  waitTimeoutSeconds?: pulumi.Input<number>;
   /** Fills stackId, envId, endpoint and apiKey from the stack's outputs. */
   stack?: Stack;
   stackId?: pulumi.Input<string>;
@@ -65,8 +102,11 @@ export const loadBalancerProvider = {
   },
 
   async check(_olds: any, news: any) {
+    const spec = validatorFailures(() => normalizeLoadBalancerInputs(news))
+      // A default certificate can only be checked against certificateIds once they are known.
+      .filter((f) => !(f.property === "defaultCertificateId" && containsUnknown(news.certificateIds)));
     const failures: CheckFailure[] = [
-      ...validatorFailures(() => normalizeLoadBalancerInputs(news)),
+      ...spec,
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
@@ -76,7 +116,7 @@ export const loadBalancerProvider = {
   async diff(_id: string, olds: any, news: any) {
     return diffInputs(olds, news, {
       replace: ["endpoint", "envId", "stackId", "name"],
-      update: [...LB_SPEC_FIELDS, "apiKey"],
+      update: [...LB_SPEC_FIELDS, "apiKey", "waitTimeoutSeconds"],
       nameField: "name",
     });
   },
@@ -106,8 +146,16 @@ export const loadBalancerProvider = {
     const path = lbPath(props.envId, id);
     const reply = await callApi(conn, "DELETE", path);
     // 404: already gone (deleted by hand, or with its stack or environment).
-    if (reply.status === 404 || (reply.status >= 200 && reply.status < 300)) return;
-    throw new Error(describeFailure("DELETE", conn.endpoint + path, reply));
+    if (reply.status === 404) return;
+    if (reply.status >= 300) throw new Error(describeFailure("DELETE", conn.endpoint + path, reply));
+    // The server stops its HAProxy instances, then removes the record (and frees the name a replacement may reuse).
+    await pollUntil(async () => {
+      const r = await callApi(conn, "GET", path);
+      if (r.status === 404) return { done: true, pending: "" };
+      if (r.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + path, r));
+      const running = Array.isArray(r.body.instances) ? r.body.instances.length : 0;
+      return { done: false, pending: `load balancer ${r.body.name} is ${r.body.state} (${running} HAProxy instance${running === 1 ? "" : "s"} left)` };
+    }, { what: `load balancer ${id} to be removed`, timeoutMs: (Number(props.waitTimeoutSeconds) || 120) * 1000 });
   },
 };
 
@@ -116,7 +164,7 @@ export const loadBalancerProvider = {
  * those take the server's value, so the next diff shows the drift (and only the drift).
  */
 function withDrift(props: any, lb: any): any {
-  return withSpecDrift(props, lb.spec, normalizeLoadBalancerInputs, ["portRules", "certificateIds", "defaultCertificateId", "scale", "global", "labels"]);
+  return withSpecDrift(props, lb.spec, normalizeLoadBalancerInputs, LB_DRIFT_FIELDS);
 }
 
 /** The serialized form: loads `loadBalancerProvider` from the installed drover (see forward.ts). */
@@ -128,7 +176,7 @@ export class LoadBalancer extends pulumi.dynamic.Resource {
   declare readonly stackId: pulumi.Output<string>;
   declare readonly envId: pulumi.Output<string>;
   declare readonly state: pulumi.Output<string>;
-  /** False until agents run HAProxy for load balancers. */
+  /** One of its HAProxy instances serves the current rules. */
   declare readonly served: pulumi.Output<boolean>;
   declare readonly portRules: pulumi.Output<PortRuleInput[]>;
 

@@ -5,7 +5,7 @@
 import { randomBytes } from "crypto";
 import type { Store } from "../store/store";
 
-export type IdKind = "environment" | "host" | "stack" | "service" | "loadBalancer";
+export type IdKind = "environment" | "host" | "stack" | "service" | "loadBalancer" | "certificate";
 
 export interface RegistrationSettings {
   /** redis://host:port that agents connect to (no credentials in it). */
@@ -44,7 +44,7 @@ export interface ApiContext {
   eventsBlockMs: number;
 }
 
-const idPrefix: Record<IdKind, string> = { environment: "1a", host: "1h", stack: "1st", service: "1s", loadBalancer: "1lb" };
+const idPrefix: Record<IdKind, string> = { environment: "1a", host: "1h", stack: "1st", service: "1s", loadBalancer: "1lb", certificate: "1ce" };
 
 export function defaultId(kind: IdKind): string {
   return idPrefix[kind] + randomBytes(6).toString("hex");

@@ -35,11 +35,16 @@
  *   POST   /v1/environments/:envId/placements                   dry run: {serviceId?, ...service body} → 200
  *                                                                {ok, instances: [{name, hostId, hostName}], message?, reasons?}
  *   GET    /v1/environments/:envId/loadbalancers                same filters as services (stackId, global, labels.*, ...)
- *   POST   /v1/environments/:envId/loadbalancers                {stackId, name, portRules, ...} → 201; stored, not served yet
- *   GET    /v1/environments/:envId/loadbalancers/:id
- *   PUT    /v1/environments/:envId/loadbalancers/:id            replace the spec (portRules required)
- *   PATCH  /v1/environments/:envId/loadbalancers/:id            change only the given fields
- *   DELETE /v1/environments/:envId/loadbalancers/:id            → 200 `removed` (the record goes at once)
+ *   POST   /v1/environments/:envId/loadbalancers                {stackId, name, portRules, ...} → 201
+ *   GET    /v1/environments/:envId/loadbalancers/:id            with each HAProxy instance's status from its agent
+ *   PUT    /v1/environments/:envId/loadbalancers/:id            replace the spec (portRules required); 409 while removing
+ *   PATCH  /v1/environments/:envId/loadbalancers/:id            change only the given fields; 409 while removing
+ *   DELETE /v1/environments/:envId/loadbalancers/:id            → 202 `removing`; the record goes once its instances are stopped
+ *   GET    /v1/environments/:envId/certificates                 filters: name, commonName, issuer, fingerprint, notAfter, ...
+ *   POST   /v1/environments/:envId/certificates                 {name, description?, cert, chain?, key} (PEM) → 201; the key is never shown
+ *   GET    /v1/environments/:envId/certificates/:id
+ *   PUT    /v1/environments/:envId/certificates/:id             rotation: new cert, key and chain under the same id
+ *   DELETE /v1/environments/:envId/certificates/:id             → 200 `removed`; 409 naming the load balancers that list it
  *   GET    /v1/environments/:envId/instances
  *   GET    /v1/environments/:envId/instances/:id
  *   GET    /v1/environments/:envId/events                       text/event-stream; resume with Last-Event-ID (or ?lastEventId=)
@@ -57,6 +62,7 @@ import { createEnvironment, environmentAction, getEnvironment, listEnvironments 
 import { streamEvents } from "./handlers/events";
 import { deleteHost, getHost, hostAction, listHosts, updateHost } from "./handlers/hosts";
 import { getInstance, listInstances } from "./handlers/instances";
+import { createCertificate, deleteCertificate, getCertificate, listCertificates, replaceCertificate } from "./handlers/certificates";
 import { createLoadBalancer, deleteLoadBalancer, getLoadBalancer, listLoadBalancers, updateLoadBalancer } from "./handlers/load-balancers";
 import { planPlacement } from "./handlers/placements";
 import { register } from "./handlers/register";
@@ -111,6 +117,11 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["PUT", `${env}/loadbalancers/:id`, authed(updateLoadBalancer("replace"))],
   ["PATCH", `${env}/loadbalancers/:id`, authed(updateLoadBalancer("merge"))],
   ["DELETE", `${env}/loadbalancers/:id`, authed(deleteLoadBalancer)],
+  ["GET", `${env}/certificates`, authed(listCertificates)],
+  ["POST", `${env}/certificates`, authed(createCertificate)],
+  ["GET", `${env}/certificates/:id`, authed(getCertificate)],
+  ["PUT", `${env}/certificates/:id`, authed(replaceCertificate)],
+  ["DELETE", `${env}/certificates/:id`, authed(deleteCertificate)],
   ["GET", `${env}/instances`, authed(listInstances)],
   ["GET", `${env}/instances/:id`, authed(getInstance)],
   ["GET", `${env}/events`, authed(streamEvents)],

@@ -7,10 +7,11 @@ const commands: Record<string, () => Command> = {
   lab: () => require("../../test/lab/lab-command").labCommand,
   agent: () => require("../../agent/agent-command").agentCommand,
   server: () => require("../server/server-command").serverCommand,
+  certificate: () => require("./certificate-command").certificateCommand,
 };
 
 function topUsage(): string {
-  const lines = Object.keys(commands).map((name) => `  ${name.padEnd(10)} ${commands[name]().summary}`);
+  const lines = Object.keys(commands).map((name) => `  ${name.padEnd(12)} ${commands[name]().summary}`);
   return ["usage: drover <command> [options]", "", "commands:", ...lines, "",
     "Run `drover <command> --help` for a command's options."].join("\n");
 }

@@ -1,6 +1,11 @@
+import Redis from "ioredis";
 import t from "tap";
-import { environmentProvider, loadBalancerProvider, serviceProvider, stackProvider, UNKNOWN } from "../../provider";
-import { serverForTest } from "./server-fixture";
+import { certificateProvider, environmentProvider, loadBalancerProvider, serviceProvider, stackProvider, UNKNOWN } from "../../provider";
+import { makeKeys } from "../../runtime/protocol/keys";
+import { RedisStore } from "../../runtime/store/redis-store";
+import { makeCert } from "../support/certs";
+import { removeOnceRemoving } from "../runtime/api/lb-removal-stand-in";
+import { redisUrl, serverForTest } from "./server-fixture";
 
 // drover:LoadBalancer's provider methods called directly: check (field names, unknowns),
 // diff (replace vs update), then create/read/update/delete against a real server.
@@ -18,7 +23,16 @@ t.test("check names every bad field and tolerates unknowns", async (t) => {
   t.same(bad.failures.map((f: any) => f.property).sort(),
     ["global", "name", "portRules[0].sourcePort", "portRules[1].protocol", "portRules[2].path", "portRules[3].hostname", "scale"].sort());
   for (const f of bad.failures) t.ok(f.reason.startsWith(f.property), `reason starts with ${f.property}`);
-  t.same(await props({ ...lb, portRules: [{ ...rule, protocol: "https" }] }), ["defaultCertificateId"], "https needs a certificate");
+  t.same(await props({ ...lb, portRules: [{ ...rule, protocol: "https" }] }), ["certificateIds"], "https needs a certificate");
+  t.same(await props({ ...lb, portRules: [{ ...rule, protocol: "https" }], certificateIds: ["1ce1"], defaultCertificateId: "1ce1" }), [], "whether a certificate exists is the server's to say");
+  t.same(await props({ ...lb, certificateIds: ["1ce1"], defaultCertificateId: "1ce2" }), ["defaultCertificateId"], "the default must be listed");
+  t.same(await props({ ...lb, portRules: [{ ...rule, protocol: "https" }], certificateIds: [UNKNOWN], defaultCertificateId: UNKNOWN }), [], "certificate ids from Certificate resources, unknown in preview");
+  t.same(await props({ ...lb, certificateIds: UNKNOWN, defaultCertificateId: "1ce1" }), [], "a default checked only once certificateIds are known");
+  const tcp = { ...rule, protocol: "tcp" };
+  t.same(await props({ ...lb, portRules: [{ ...tcp, protocol: "tls", path: "/x" }, { ...rule, proxyProtocol: true }] }), ["portRules[0].path", "portRules[1].proxyProtocol"], "tls takes no path; http no proxyProtocol");
+  t.same(await props({ ...lb, portRules: [tcp], stickiness: { cookie: "s" } }), ["stickiness"], "stickiness needs an http rule");
+  t.same(await props({ ...lb, timeouts: { connect: 0, server: UNKNOWN }, drainTimeoutMillis: 600001 }), ["drainTimeoutMillis", "timeouts.connect"], "timeouts and drain bounds");
+  t.same(await props({ ...lb, portRules: [{ ...tcp, protocol: "tls", hostname: "*.example.com", proxyProtocol: true }], timeouts: { client: 1000 }, drainTimeoutMillis: 0 }), [], "a tls rule with proxyProtocol");
   t.same(await props({ ...conn, stackId: "stk1", name: "edge" }), ["portRules"], "portRules required");
   t.same(await props({ ...lb, apiKey: "has space" }), ["apiKey"]);
   t.same(await props({ ...lb, envId: undefined }), ["envId"]);
@@ -46,7 +60,13 @@ t.test("create, read, update and delete against a server", async (t) => {
   const stack = await stackProvider.create({ ...c, name: "demo" });
   const web = await serviceProvider.create({ ...c, stackId: stack.id, name: "web", image: "local/busybox", scale: 0 });
 
-  const inputs = { ...c, stackId: stack.id, name: "edge", portRules: [{ sourcePort: 80, hostname: "*.example.com", targetServiceId: web.id, targetPort: 80 }], scheduling: { hostLabels: { zone: "a" } } };
+  const cert = makeCert({ cn: "www.example.com", sans: ["www.example.com"] });
+  const certRes = await certificateProvider.create({ ...c, name: "www", ...cert });
+  const inputs = {
+    ...c, stackId: stack.id, name: "edge", scheduling: { hostLabels: { zone: "a" } },
+    portRules: [{ sourcePort: 80, hostname: "*.example.com", targetServiceId: web.id, targetPort: 80 }, { sourcePort: 443, protocol: "https", targetServiceId: web.id, targetPort: 80 }],
+    certificateIds: [certRes.id], stickiness: { cookie: "SRV" }, timeouts: { client: 30000 },
+  };
   const created = await loadBalancerProvider.create(inputs);
   t.match(created.outs, { ...inputs, loadBalancerId: created.id, state: "active", served: false });
   t.notOk(JSON.stringify(created.outs).includes("undefined") || Object.values(created.outs).some((v) => v === undefined), "no undefined outputs");
@@ -71,8 +91,15 @@ t.test("create, read, update and delete against a server", async (t) => {
   const create409 = await loadBalancerProvider.create(inputs).catch((e: Error) => e);
   t.match((create409 as Error).message, /409 Conflict: .*name/, "a taken name fails with the server's message");
 
-  await loadBalancerProvider.delete(created.id, updated.outs);
-  t.equal((await loadBalancerProvider.read(created.id, updated.outs)).id, undefined, "gone after delete");
+  // Delete waits until the server has removed it (the reconciler does, once its instances are stopped).
+  const redis = new Redis(redisUrl);
+  t.teardown(() => redis.disconnect());
+  const store = new RedisStore(redis, makeKeys(server.prefix));
+  await Promise.all([loadBalancerProvider.delete(created.id, updated.outs), removeOnceRemoving(store, env.id, created.id)]);
+  t.equal((await store.get(env.id, "loadBalancer", created.id)), undefined, "gone when delete returns");
+  t.equal((await loadBalancerProvider.read(created.id, updated.outs)).id, undefined, "read: gone");
   await loadBalancerProvider.delete(created.id, updated.outs);
   t.pass("deleting twice succeeds");
+  await certificateProvider.delete(certRes.id, certRes.outs);
+  t.pass("then its certificate can go");
 });

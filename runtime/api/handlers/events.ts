@@ -8,6 +8,7 @@ import { DroverError } from "../../protocol/errors";
 import type { StoreEvent } from "../../store/store";
 import { visibleEnv } from "../auth";
 import type { AuthedContext } from "../context";
+import { presentCertificate } from "../present/certificate";
 import { presentEnvironment } from "../present/environment";
 import { presentHost } from "../present/host";
 import { presentInstance } from "../present/instance";
@@ -115,6 +116,11 @@ async function presentedRecord(ctx: AuthedContext, envId: string, type: string |
     case "loadBalancer": {
       const lb = await store.get(envId, "loadBalancer", id);
       return lb && presentLoadBalancer(lb, ctx.urls);
+    }
+    case "certificate": {
+      // The presenter's allow-list leaves the private key out.
+      const cert = await store.get(envId, "certificate", id);
+      return cert && presentCertificate(cert, ctx.urls);
     }
     default:
       return undefined;

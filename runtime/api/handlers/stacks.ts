@@ -1,6 +1,6 @@
 /**
- * /v1/environments/:envId/stacks. DELETE marks the stack and all its services `removing`;
- * the reconciler removes their instances and then the records.
+ * /v1/environments/:envId/stacks. DELETE marks the stack, its services and its load balancers
+ * `removing`; the reconciler removes their instances and then the records.
  */
 import type { StackRecord } from "../../protocol/model";
 import type { WriteBatch } from "../../store/store";
@@ -13,7 +13,7 @@ import type { Reply } from "../respond";
 import { UpdateMode, validateStackCreate, validateStackUpdate } from "../../protocol/validate/stack";
 import { writeEnv } from "../write";
 import { commonFields, listReply } from "./list";
-import { loadBalancersOfStack, rulesWithoutTargets } from "./load-balancers";
+import { loadBalancersOfStack, removing, rulesWithoutTargets } from "./load-balancers";
 import { findIn, visibleRecord } from "./records";
 
 const filterSpec: FilterSpec<StackRecord> = {
@@ -71,11 +71,12 @@ export async function deleteStack(ctx: AuthedContext): Promise<Reply> {
     const next: StackRecord = { ...current, state: "removing" };
     const put: NonNullable<WriteBatch["put"]> = [{ kind: "stack", record: next }];
     for (const s of services) put.push({ kind: "service", record: { ...s, state: "removing", transitioning: "yes" } });
-    // The stack's load balancers go at once (nothing runs for them); other stacks' rules that target its services are dropped.
-    const remove = balancers.map((lb) => ({ kind: "loadBalancer" as const, id: lb.id }));
+    // The stack's load balancers go `removing` with it (the reconciler stops their HAProxy
+    // instances, then removes them); other stacks' rules that target its services are dropped.
+    for (const lb of balancers) put.push({ kind: "loadBalancer", record: removing(lb) });
     const others = (snap.loadBalancers ?? []).filter((lb) => lb.stackId !== current.id);
     for (const lb of rulesWithoutTargets(others, new Set(services.map((s) => s.id)))) put.push({ kind: "loadBalancer", record: lb });
-    return { batch: { put, remove }, result: next };
+    return { batch: { put }, result: next };
   });
   return { status: 202, body: presentStack(stack, ctx.urls) };
 }

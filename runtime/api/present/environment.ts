@@ -15,6 +15,8 @@ export function presentEnvironment(env: EnvironmentRecord, urls: Urls, admin: bo
     stacks: urls.env(env.id, "stacks"),
     services: urls.env(env.id, "services"),
     instances: urls.env(env.id, "instances"),
+    loadBalancers: urls.env(env.id, "loadbalancers"),
+    certificates: urls.env(env.id, "certificates"),
     registrationTokens: urls.env(env.id, "registrationtokens"),
     events: urls.env(env.id, "events"),
   }, actionLinks(self, environmentActions(env, admin)));

@@ -1,14 +1,18 @@
 /**
  * Load balancer bodies. Create takes `stackId` and `name` (fixed for its life) and the spec
  * fields; PUT replaces the spec (`portRules` required, other fields back to defaults), PATCH
- * changes only the fields it names. Rules that span fields (one protocol per source port,
- * https needs a certificate) are checked on the resulting spec, so a PATCH cannot sneak
- * past them. Every target service must be a live service of the same environment.
+ * changes only the fields it names (each as a whole: `timeouts` given replaces `timeouts`).
+ * Rules that span fields (one protocol per source port, https needs a certificate, the
+ * certificates are the environment's, stickiness needs an http or https rule) are checked
+ * on the resulting spec, so a PATCH cannot sneak past them. Every target service must be a
+ * live service of the same environment (port-rules.ts). Whether a source port is free on
+ * some host is the API's to check (runtime/api/load-balancer-ports.ts): it needs the hosts.
  */
-import type { LoadBalancerRecord, LoadBalancerSpec, PortRuleSpec, ServiceRecord, StackRecord } from "../../protocol/model";
+import type { CertificateRecord, LoadBalancerRecord, LoadBalancerSpec, ServiceRecord, StackRecord } from "../../protocol/model";
 import { GLOBAL_LABEL } from "../../scheduler";
 import { MAX_SCALE } from "./actions";
 import { readSchedulingLabels } from "./labels";
+import { validatePortRules } from "./port-rules";
 import { Problems } from "./problems";
 import { ObjectReader, indexPath } from "./reader";
 import { ID, NAME } from "./rules";
@@ -18,6 +22,8 @@ export interface LoadBalancerRefs {
   stacks: StackRecord[];
   services: ServiceRecord[];
   loadBalancers?: LoadBalancerRecord[];
+  /** The environment's certificates: certificateIds must name active ones. Absent = none. */
+  certificates?: CertificateRecord[];
 }
 
 export interface LoadBalancerCreate {
@@ -26,23 +32,17 @@ export interface LoadBalancerCreate {
   spec: LoadBalancerSpec;
 }
 
-const SPEC_FIELDS = ["portRules", "certificateIds", "defaultCertificateId", "scale", "global", "labels", "scheduling"];
+const SPEC_FIELDS = ["portRules", "certificateIds", "defaultCertificateId", "scale", "global", "labels", "scheduling", "stickiness", "timeouts", "drainTimeoutMillis"];
 const FIELDS = ["stackId", "name", ...SPEC_FIELDS];
-const RULE_FIELDS = ["sourcePort", "protocol", "hostname", "path", "targetServiceId", "targetPort", "priority"];
-const PROTOCOLS = ["http", "tcp", "https"] as const;
-const MAX_RULES = 100;
 const MAX_CERTS = 100;
-
-/** A Host header to match: a DNS name, optionally `*.` in front or `.*` at the end (HAProxy's wildcards). */
-const RULE_HOSTNAME = {
-  expected: 'a hostname such as "www.example.com", "*.example.com" or "example.*", at most 253 characters',
-  pattern: /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(\.\*)?$/,
-  maxLength: 253,
-};
-const RULE_PATH = { expected: 'a path that starts with "/" and has no spaces, at most 1024 characters', pattern: /^\/[\x21-\x7e]*$/, maxLength: 1024 };
+const MAX_TIMEOUT_MS = 3_600_000;
+const MAX_DRAIN_MS = 600_000;
+export const DEFAULT_DRAIN_TIMEOUT_MS = 2000;
+/** A cookie name is an RFC 6265 token. */
+const COOKIE = { expected: "a cookie name (letters, digits and !#$%&'*+-.^_`|~, at most 64 characters)", pattern: /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, maxLength: 64 };
 
 export function defaultLoadBalancerSpec(): LoadBalancerSpec {
-  return { portRules: [], certificateIds: [], scale: 1, global: false, labels: {} };
+  return { portRules: [], certificateIds: [], scale: 1, global: false, labels: {}, drainTimeoutMillis: DEFAULT_DRAIN_TIMEOUT_MS };
 }
 
 export function validateLoadBalancerCreate(body: unknown, refs: LoadBalancerRefs): LoadBalancerCreate {
@@ -56,10 +56,13 @@ export function validateLoadBalancerCreate(body: unknown, refs: LoadBalancerRefs
   if (stackId !== undefined && !stack) p.invalid("stackId", "the id of a stack in this environment", stackId);
   else if (stack && stack.state !== "active") p.invalid("stackId", `a stack that is not being removed (${stack.id} is ${stack.state})`, stackId);
   const spec = finishSpec({ ...defaultLoadBalancerSpec(), ...given }, given);
-  if (p.ok) checkSpec(p, spec);
+  if (p.ok) checkSpec(p, spec, refs);
   if (p.ok) {
     // Services and load balancers share a stack's names: both become `name.stack` in DNS.
-    if ((refs.loadBalancers ?? []).some((lb) => lb.stackId === stackId && lb.name === name)) {
+    const holder = (refs.loadBalancers ?? []).find((lb) => lb.stackId === stackId && lb.name === name && lb.state !== "removed");
+    if (holder?.state === "removing") {
+      p.add("Conflict", "name", `the load balancer named ${name} in stack ${stack!.name} is being removed; its name is free once it is gone`);
+    } else if (holder) {
       p.add("Conflict", "name", `a load balancer named ${name} already exists in stack ${stack!.name}`);
     } else if (refs.services.some((s) => s.stackId === stackId && s.name === name && s.state !== "removed")) {
       p.add("Conflict", "name", `a service named ${name} already exists in stack ${stack!.name}`);
@@ -81,7 +84,7 @@ export function validateLoadBalancerUpdate(body: unknown, current: LoadBalancerR
   const given = readSpecFields(p, r, refs, mode === "merge" ? current.spec.labels : {});
   const base = mode === "replace" ? defaultLoadBalancerSpec() : current.spec;
   const spec = finishSpec({ ...base, ...given }, given);
-  if (p.ok) checkSpec(p, spec);
+  if (p.ok) checkSpec(p, spec, refs);
   p.throwIfAny();
   return spec;
 }
@@ -90,7 +93,7 @@ export function validateLoadBalancerUpdate(body: unknown, current: LoadBalancerR
 function readSpecFields(p: Problems, r: ObjectReader, refs: LoadBalancerRefs, baseLabels: Record<string, string>): Partial<LoadBalancerSpec> {
   const out: Partial<LoadBalancerSpec> = {};
   if (r.has("portRules")) {
-    const rules = validatePortRules(p, r.raw("portRules"), refs);
+    const rules = validatePortRules(p, r.raw("portRules"), refs.services);
     if (rules !== undefined) out.portRules = rules;
   }
   if (r.has("certificateIds")) {
@@ -109,65 +112,57 @@ function readSpecFields(p: Problems, r: ObjectReader, refs: LoadBalancerRefs, ba
   if (global !== undefined) out.global = global;
   const labels = readSchedulingLabels(p, r, baseLabels);
   if (labels !== undefined) out.labels = labels;
+  if (r.has("stickiness")) {
+    const sr = new ObjectReader(p, r.raw("stickiness"), "stickiness", ["cookie"]);
+    const cookie = sr.string("cookie", { ...COOKIE, required: true });
+    if (cookie !== undefined) out.stickiness = { cookie };
+  }
+  if (r.has("timeouts")) {
+    const tr = new ObjectReader(p, r.raw("timeouts"), "timeouts", ["connect", "client", "server"]);
+    const timeouts: NonNullable<LoadBalancerSpec["timeouts"]> = {};
+    for (const k of ["connect", "client", "server"] as const) {
+      const ms = tr.integer(k, 1, MAX_TIMEOUT_MS);
+      if (ms !== undefined) timeouts[k] = ms;
+    }
+    if (tr.valid) out.timeouts = timeouts;
+  }
+  const drain = r.integer("drainTimeoutMillis", 0, MAX_DRAIN_MS);
+  if (drain !== undefined) out.drainTimeoutMillis = drain;
   return out;
 }
 
-function validatePortRules(p: Problems, value: unknown, refs: LoadBalancerRefs): PortRuleSpec[] | undefined {
-  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_RULES) {
-    p.invalid("portRules", `a list of 1 to ${MAX_RULES} port rules`, value);
-    return undefined;
-  }
-  const before = p.list.length;
-  const rules = value.map((item, i) => validatePortRule(p, item, indexPath("portRules", i), refs));
-  return p.list.length === before ? (rules as PortRuleSpec[]) : undefined;
-}
-
-function validatePortRule(p: Problems, value: unknown, path: string, refs: LoadBalancerRefs): PortRuleSpec | undefined {
-  const r = new ObjectReader(p, value, path, RULE_FIELDS);
-  const sourcePort = r.integer("sourcePort", 1, 65535, true);
-  const protocol = (r.string("protocol", { expected: "one of http, tcp, https", oneOf: PROTOCOLS }) ?? "http") as PortRuleSpec["protocol"];
-  const hostname = r.string("hostname", RULE_HOSTNAME);
-  const rulePath = r.string("path", RULE_PATH);
-  if (protocol === "tcp") {
-    // HAProxy sees no Host header or path in a tcp stream.
-    if (hostname !== undefined) p.invalid(r.at("hostname"), 'no hostname on a tcp rule (only with protocol "http" or "https")', hostname);
-    if (rulePath !== undefined) p.invalid(r.at("path"), 'no path on a tcp rule (only with protocol "http" or "https")', rulePath);
-  }
-  const targetServiceId = r.string("targetServiceId", { ...ID, expected: "the id of a service in this environment", required: true });
-  if (targetServiceId !== undefined) {
-    const target = refs.services.find((s) => s.id === targetServiceId);
-    if (!target) p.invalid(r.at("targetServiceId"), "the id of a service in this environment", targetServiceId);
-    else if (target.state === "removing" || target.state === "removed") {
-      p.invalid(r.at("targetServiceId"), `a service that is not being removed (${target.id} is ${target.state})`, targetServiceId);
-    }
-  }
-  const targetPort = r.integer("targetPort", 1, 65535, true);
-  const priority = r.integer("priority", 1, 1000);
-  if (!r.valid || sourcePort === undefined || targetServiceId === undefined || targetPort === undefined) return undefined;
-  return {
-    sourcePort, protocol,
-    ...(hostname !== undefined ? { hostname } : {}),
-    ...(rulePath !== undefined ? { path: rulePath } : {}),
-    targetServiceId, targetPort,
-    ...(priority !== undefined ? { priority } : {}),
-  };
-}
-
 /** Rules that look at the whole spec. */
-function checkSpec(p: Problems, spec: LoadBalancerSpec): void {
-  const protocolOfPort = new Map<number, number>();
+function checkSpec(p: Problems, spec: LoadBalancerSpec, refs: LoadBalancerRefs): void {
+  const firstOnPort = new Map<number, number>();
   spec.portRules.forEach((rule, i) => {
-    const first = protocolOfPort.get(rule.sourcePort);
-    if (first === undefined) protocolOfPort.set(rule.sourcePort, i);
+    const first = firstOnPort.get(rule.sourcePort);
+    if (first === undefined) firstOnPort.set(rule.sourcePort, i);
     else if (spec.portRules[first].protocol !== rule.protocol) {
-      // One listener per source port: HAProxy cannot serve http and tcp on the same port.
+      // One listener per source port: HAProxy's frontend is either HTTP or TCP, and TLS is
+      // either ended there (https) or passed through (tls), never both on one port.
       p.invalid(`${indexPath("portRules", i)}.protocol`,
-        `"${spec.portRules[first].protocol}" like portRules[${first}] on source port ${rule.sourcePort}`, rule.protocol);
+        `"${spec.portRules[first].protocol}" like portRules[${first}] on source port ${rule.sourcePort} (one protocol per source port)`, rule.protocol);
     }
   });
+  checkCertificates(p, spec, refs.certificates ?? []);
+  if (spec.stickiness && !spec.portRules.some((rule) => rule.protocol === "http" || rule.protocol === "https")) {
+    p.add("InvalidField", "stickiness", "only with an http or https rule: every rule here is tcp or tls, where HAProxy sees no cookies");
+  }
+}
+
+function checkCertificates(p: Problems, spec: LoadBalancerSpec, certificates: CertificateRecord[]): void {
+  spec.certificateIds.forEach((id, i) => {
+    const cert = certificates.find((c) => c.id === id);
+    if (!cert) p.invalid(indexPath("certificateIds", i), "the id of a certificate in this environment", id);
+    else if (cert.state !== "active") p.invalid(indexPath("certificateIds", i), `an active certificate (${id} is ${cert.state})`, id);
+  });
+  const listed = spec.certificateIds.length ? spec.certificateIds.join(", ") : "none listed";
+  if (spec.defaultCertificateId !== undefined && !spec.certificateIds.includes(spec.defaultCertificateId)) {
+    p.invalid("defaultCertificateId", `one of certificateIds (${listed})`, spec.defaultCertificateId);
+  }
   const https = spec.portRules.findIndex((rule) => rule.protocol === "https");
-  if (https >= 0 && spec.defaultCertificateId === undefined) {
-    p.missing("defaultCertificateId", `a certificate id: portRules[${https}] is https, which terminates TLS`);
+  if (https >= 0 && spec.certificateIds.length === 0) {
+    p.missing("certificateIds", `at least one certificate id: portRules[${https}] is https, which ends TLS with the load balancer's certificates`);
   }
 }
 

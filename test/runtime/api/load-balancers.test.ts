@@ -1,11 +1,16 @@
 /**
- * /v1/environments/:envId/loadbalancers: create, list (filters), get, PUT, PATCH, DELETE;
- * every bad field is refused naming the field with Redis left exactly as it was; names are
- * unique within a stack (shared with services); removing a targeted service drops its rules;
- * deleting a stack removes its load balancers; purging the environment removes every key.
+ * /v1/environments/:envId/loadbalancers: create, list (filters), get, PUT, PATCH, DELETE
+ * (→ removing; the record goes once its instances are stopped); every bad field is refused
+ * naming the field with Redis left exactly as it was; names are unique within a stack
+ * (shared with services); removing a targeted service drops its rules; deleting a stack
+ * marks its load balancers removing; purging the environment removes every key.
  */
 import t from "tap";
+import { makeCert } from "../../support/certs";
 import { apiFixture, seedEnv } from "./api-fixture";
+import { removeOnceRemoving } from "./lb-removal-stand-in";
+
+const cert = makeCert({ cn: "www.example.com", sans: ["www.example.com"] });
 
 t.test("load balancers: lifecycle, filters and the service cascade", async (t) => {
   const f = await apiFixture(t);
@@ -17,8 +22,8 @@ t.test("load balancers: lifecycle, filters and the service cascade", async (t) =
   const created = await call("POST", "/loadbalancers", { stackId: stack.id, name: "lb", portRules: [rule], scale: 2, labels: { tier: "edge" }, scheduling: { hostLabels: { zone: "a" } } });
   t.equal(created.status, 201, created.text);
   t.match(created.body, {
-    type: "loadBalancer", id: /^1lb/, name: "lb", stackId: stack.id, state: "active", transitioning: "no", served: false,
-    spec: { portRules: [rule], certificateIds: [], scale: 2, global: false, labels: { tier: "edge", "io.rancher.scheduler.affinity:host_label": "zone=a" } },
+    type: "loadBalancer", id: /^1lb/, name: "lb", stackId: stack.id, state: "active", transitioning: "yes", served: false, instances: [],
+    spec: { portRules: [rule], certificateIds: [], scale: 2, global: false, labels: { tier: "edge", "io.rancher.scheduler.affinity:host_label": "zone=a" }, drainTimeoutMillis: 2000 },
   });
   t.equal(created.body.links[`target:0`], `${f.url}${base}/services/${service.id}`, "a link per rule target");
   const lbId = created.body.id;
@@ -37,9 +42,11 @@ t.test("load balancers: lifecycle, filters and the service cascade", async (t) =
   const patched = await call("PATCH", `/loadbalancers/${lbId}`, { scale: 3 });
   t.equal(patched.status, 200, patched.text);
   t.same([patched.body.spec.scale, patched.body.spec.portRules], [3, [rule]], "PATCH keeps the other fields");
-  const put = await call("PUT", `/loadbalancers/${lbId}`, { portRules: [{ sourcePort: 443, protocol: "https", targetServiceId: service.id, targetPort: 80 }], defaultCertificateId: "cert1" });
+  const certId = (await call("POST", "/certificates", { name: "www", ...cert })).body.id;
+  const put = await call("PUT", `/loadbalancers/${lbId}`, { portRules: [{ sourcePort: 443, protocol: "https", targetServiceId: service.id, targetPort: 80 }], certificateIds: [certId], defaultCertificateId: certId });
   t.equal(put.status, 200, put.text);
-  t.same([put.body.spec.scale, put.body.spec.labels, put.body.spec.defaultCertificateId], [1, {}, "cert1"], "PUT resets what it does not give");
+  t.same([put.body.spec.scale, put.body.spec.labels, put.body.spec.defaultCertificateId], [1, {}, certId], "PUT resets what it does not give");
+  t.equal(put.body.links["certificate:0"], `${f.url}${base}/certificates/${certId}`, "a link per certificate");
 
   // Names are shared with services within a stack.
   t.equal((await call("POST", "/loadbalancers", { stackId: stack.id, name: "lb", portRules: [rule] })).status, 409, "second lb with the same name");
@@ -56,15 +63,29 @@ t.test("load balancers: lifecycle, filters and the service cascade", async (t) =
   t.same((await call("GET", `/loadbalancers/${tcp.body.id}`)).body.spec.portRules, [], "an lb whose only target went has no rules left");
 
   const del = await call("DELETE", `/loadbalancers/${tcp.body.id}`);
-  t.same([del.status, del.body.state], [200, "removed"], "DELETE removes at once");
-  t.equal((await call("GET", `/loadbalancers/${tcp.body.id}`)).status, 404, "then it is gone");
-  t.equal((await call("DELETE", `/loadbalancers/${tcp.body.id}`)).status, 404, "a second DELETE is a 404");
-  t.equal((await call("POST", "/loadbalancers", { stackId: stack.id, name: "tcp", portRules: [{ sourcePort: 1, targetServiceId: other.body.id, targetPort: 1 }] })).status, 201, "its name is free again");
+  t.same([del.status, del.body.state, del.body.transitioning], [202, "removing", "yes"], "DELETE marks it removing (its instances go first)");
+  t.equal((await call("GET", `/loadbalancers/${tcp.body.id}`)).body.state, "removing", "GET shows it removing");
+  const again = await call("DELETE", `/loadbalancers/${tcp.body.id}`);
+  t.same([again.status, again.body.state], [202, "removing"], "a second DELETE answers the same");
+  const patchRemoving = await call("PATCH", `/loadbalancers/${tcp.body.id}`, { scale: 2 });
+  t.same([patchRemoving.status, patchRemoving.body.code], [409, "Conflict"], "a removing load balancer takes no PATCH");
+  t.match(patchRemoving.body.message, /is removing; it takes no changes/);
+  t.equal((await call("PUT", `/loadbalancers/${tcp.body.id}`, { portRules: [{ sourcePort: 1, targetServiceId: other.body.id, targetPort: 1 }] })).status, 409, "nor PUT");
+  const reuse = { stackId: stack.id, name: "tcp", portRules: [{ sourcePort: 1, targetServiceId: other.body.id, targetPort: 1 }] };
+  const taken = await call("POST", "/loadbalancers", reuse);
+  t.same([taken.status, taken.body.fieldName], [409, "name"], "its name stays taken while it is removing");
+  t.match(taken.body.message, /being removed/);
+  await removeOnceRemoving(f.store, env.id, tcp.body.id);
+  t.equal((await call("GET", `/loadbalancers/${tcp.body.id}`)).status, 404, "gone once the reconciler removed it");
+  t.equal((await call("DELETE", `/loadbalancers/${tcp.body.id}`)).status, 404, "then DELETE is a 404");
+  t.equal((await call("POST", "/loadbalancers", reuse)).status, 201, "its name is free again");
 
-  // Deleting the stack removes its load balancers with it.
+  // Deleting the stack marks its load balancers removing with it.
   t.equal((await call("DELETE", `/stacks/${stack.id}`)).status, 202);
-  t.same((await call("GET", "/loadbalancers")).body.data, [], "the stack's load balancers are gone");
-  t.same(await f.redis.hlen(f.store.keys.env(env.id).loadBalancerNames), 0, "and their names released");
+  const left = (await call("GET", "/loadbalancers")).body.data;
+  t.same(left.map((lb: any) => lb.state), ["removing", "removing"], "the stack's load balancers are removing");
+  for (const lb of left) await removeOnceRemoving(f.store, env.id, lb.id);
+  t.same(await f.redis.hlen(f.store.keys.env(env.id).loadBalancerNames), 0, "once removed, their names are released");
 });
 
 t.test("bad load balancer bodies name the field and write nothing", async (t) => {
@@ -96,9 +117,10 @@ t.test("bad load balancer bodies name the field and write nothing", async (t) =>
     { what: "priority 0", body: rules({ ...ok, priority: 0 }), status: 422, code: "InvalidField", field: "portRules[0].priority" },
     { what: "misspelt rule field", body: rules({ ...ok, sourceport: 80 }), status: 422, code: "UnknownField", field: "portRules[0].sourceport", message: /did you mean sourcePort/ },
     { what: "http and tcp on one port", body: rules(ok, { ...ok, protocol: "tcp" }), status: 422, code: "InvalidField", field: "portRules[1].protocol" },
-    { what: "https without a certificate", body: rules({ ...ok, protocol: "https" }), status: 422, code: "MissingField", field: "defaultCertificateId" },
+    { what: "https without a certificate", body: rules({ ...ok, protocol: "https" }), status: 422, code: "MissingField", field: "certificateIds" },
     { what: "certificate ids not a list", body: lb({ certificateIds: "c1" }), status: 422, code: "InvalidField", field: "certificateIds" },
     { what: "certificate listed twice", body: lb({ certificateIds: ["c1", "c1"] }), status: 422, code: "InvalidField", field: "certificateIds[1]" },
+    { what: "unknown certificate", body: lb({ certificateIds: ["1cenothere"] }), status: 422, code: "InvalidField", field: "certificateIds[0]", message: /a certificate in this environment/ },
     { what: "scale -1", body: lb({ scale: -1 }), status: 422, code: "InvalidField", field: "scale" },
     { what: "global as a string", body: lb({ global: "yes" }), status: 422, code: "InvalidField", field: "global" },
     { what: "bad label key", body: lb({ labels: { "-x": "1" } }), status: 422, code: "InvalidField", field: "labels[\"-x\"]" },
@@ -107,7 +129,7 @@ t.test("bad load balancer bodies name the field and write nothing", async (t) =>
     { what: "name taken", body: lb({ name: "existing" }), status: 409, code: "Conflict", field: "name" },
     { what: "PUT without portRules", method: "PUT", path: `/loadbalancers/${existing.body.id}`, body: { scale: 2 }, status: 422, code: "MissingField", field: "portRules" },
     { what: "PATCH renaming", method: "PATCH", path: `/loadbalancers/${existing.body.id}`, body: { name: "other" }, status: 422, code: "InvalidField", field: "name" },
-    { what: "PATCH to https without certificate", method: "PATCH", path: `/loadbalancers/${existing.body.id}`, body: { portRules: [{ ...ok, protocol: "https" }] }, status: 422, code: "MissingField", field: "defaultCertificateId" },
+    { what: "PATCH to https without certificate", method: "PATCH", path: `/loadbalancers/${existing.body.id}`, body: { portRules: [{ ...ok, protocol: "https" }] }, status: 422, code: "MissingField", field: "certificateIds" },
   ];
   await f.unchanged([env.id], "bad load balancer bodies", async () => {
     for (const c of cases) {
