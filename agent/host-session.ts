@@ -4,6 +4,7 @@ import { backoffMs, delay } from "./backoff";
 import { Coalescer } from "./coalescer";
 import { dnsListenFromEnv, HostDns } from "./dns/host-dns";
 import { DockerContainers } from "./docker/containers";
+import { DockerState } from "./docker/docker-state";
 import { ContainerEvent, DockerEventWatcher } from "./docker/events";
 import { HealthChecker } from "./health/checker";
 import { HealthPart } from "./health/observed-part";
@@ -29,6 +30,7 @@ export class HostSession {
   private readonly finished = new Promise<SessionOutcome>((resolve) => { this.finish = resolve; });
   /** The host's DNS responder (absent with DROVER_DNS_LISTEN=off). */
   private dns?: HostDns;
+  private reconciler?: Reconciler;
 
   constructor(
     private readonly identity: SavedIdentity,
@@ -52,12 +54,18 @@ export class HostSession {
     const containers = new DockerContainers(this.docker, { envId: r.envId, hostId: r.hostId }, log);
     const network = new NetworkManager(this.docker, this.state.dir, log);
     const checker = new HealthChecker({ log: log.child({ component: "health" }) });
-    const reconciler = new Reconciler(link, keys, r.hostId, containers, reports, log, network, [new HealthPart(checker, log)]);
+    const dockerState = new DockerState();
+    const reconciler = new Reconciler(link, keys, r.hostId, containers, reports, log, network, [new HealthPart(checker, log), dockerState],
+      (reason) => dockerState.down(reason));
+    this.reconciler = reconciler;
     const coalescer = new Coalescer((reasons) => reconciler.reconcile(reasons));
     network.on("change", () => coalescer.trigger(statusReason));
     checker.on("change", () => coalescer.trigger(statusReason));
+    dockerState.on("change", () => coalescer.trigger(statusReason));
     const heartbeat = new Heartbeat(link, keys.heartbeat, r.heartbeatIntervalMs, r.heartbeatTtlMs, this.agentVersion, log);
-    const events = new DockerEventWatcher(this.docker, r.hostId, log, (e) => this.onContainerEvent(e, reports, link, coalescer), () => coalescer.trigger("docker-events-connected"));
+    const events = new DockerEventWatcher(this.docker, r.hostId, log, (e) => this.onContainerEvent(e, reports, link, coalescer),
+      () => { dockerState.up(); coalescer.trigger("docker-events-connected"); },
+      (reason) => dockerState.down(reason));
     const cursor = this.state.loadCursor(r.hostId) ?? initialCursor(this.identity.registeredAt);
     const nudges = new NudgeReader(link, keys.nudges, cursor, (id) => this.state.saveCursor(r.hostId, id), (n) => this.onNudge(n, coalescer), log);
 
@@ -113,6 +121,7 @@ export class HostSession {
 
   private onContainerEvent(e: ContainerEvent, reports: Reports, link: RedisLink, coalescer: Coalescer): void {
     this.log.info(`container ${e.action}`, { name: e.name, instance: e.instanceId, containerId: e.containerId, exitCode: e.exitCode });
+    if (e.instanceId && e.action === "die" && this.reconciler?.containerDied(e.instanceId, e.exitCode)) coalescer.trigger(statusReason);
     if (e.instanceId && (e.action === "start" || e.action === "die")) {
       const state = e.action === "start" ? "running" : "exited";
       reports.instance(e.instanceId, state, { containerId: e.containerId, exitCode: e.exitCode }).catch((err) => {

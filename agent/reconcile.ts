@@ -52,7 +52,22 @@ export class Reconciler {
     private readonly log: Logger,
     private readonly network?: NetworkManager,
     private readonly parts: ObservedPart[] = [],
+    private readonly onDockerDown?: (reason: string) => void,
   ) {}
+
+  /**
+   * A container of an instance died (a Docker event): the last report says so at once, ahead
+   * of the next full pass, which may not come while dockerd itself is stopping.
+   */
+  containerDied(instanceId: string, exitCode: number | undefined): boolean {
+    const status = this.lastObserved?.instances[instanceId];
+    if (!this.lastObserved || !status || status.state !== "running") return false;
+    this.lastObserved = {
+      ...this.lastObserved,
+      instances: { ...this.lastObserved.instances, [instanceId]: { ...status, state: "exited", ...(exitCode !== undefined ? { exitCode } : {}) } },
+    };
+    return true;
+  }
 
   /** The desired document the agent is working from (for tests and logs). */
   get desired(): HostDesiredState | undefined {
@@ -94,8 +109,11 @@ export class Reconciler {
         if (!adopted) break;
       }
     } catch (err) {
-      // Docker unreachable or similar: the next trigger (or resync) tries again.
+      // Docker unreachable or similar: the next trigger (or resync) tries again. The parts'
+      // statuses (Docker down, containers that died) still go out with the last report.
       this.log.error("reconcile failed", { generation: desired.generation, reason: errorMessage(err) });
+      if (isDockerDown(err)) this.onDockerDown?.(errorMessage(err));
+      if (this.lastObserved) await this.write(this.withParts({ ...this.lastObserved, reportedAt: new Date().toISOString() }));
       return;
     }
     const summary = { generation: desired.generation, actions: acted, errors: errors.size, reasons };

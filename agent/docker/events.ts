@@ -31,6 +31,8 @@ export class DockerEventWatcher {
     private readonly log: Logger,
     private readonly onEvent: (event: ContainerEvent) => void,
     private readonly onConnected: () => void,
+    /** Runs when the stream drops or cannot be opened (dockerd stopping or gone). */
+    private readonly onDisconnected: (reason: string) => void = () => {},
   ) {}
 
   start(): void {
@@ -61,10 +63,12 @@ export class DockerEventWatcher {
         await this.consume(stream);
         if (this.abort.signal.aborted) return;
         this.log.warn("docker events stream ended; reconnecting");
+        this.onDisconnected("the docker events stream ended");
       } catch (err) {
         if (this.abort.signal.aborted) return;
         const wait = backoffMs(attempt++, 250, 10_000);
         this.log.warn("docker events unavailable; retrying", { reason: errorMessage(err), retryInMs: wait });
+        this.onDisconnected(errorMessage(err));
         await delay(wait, this.abort.signal);
       }
     }

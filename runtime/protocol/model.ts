@@ -491,6 +491,12 @@ export interface HostObservedState {
   health?: Record<string, HealthVerdict>;
   /** Load balancer instance id → its HAProxy as the agent runs it. */
   loadBalancers?: Record<string, LoadBalancerInstanceStatus>;
+  /**
+   * Whether the agent reaches its dockerd. While it does not (dockerd restarting, say), the
+   * server takes no health decision on the host's instances: their containers are not sick,
+   * they are waiting for their engine.
+   */
+  docker?: { state: "up" | "down"; since: string; error?: string };
   reportedAt: string;
 }
 

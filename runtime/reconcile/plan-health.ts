@@ -69,6 +69,7 @@ export function planHealth(input: HealthInput): HealthPlan {
       continue;
     }
     const startedAt = instance.status?.state === "running" ? instance.status.startedAt : undefined;
+    if (input.observed[instance.hostId]?.docker?.state === "down") continue; // its engine is away: no verdict is about the container
     if (!startedAt || !instance.ip || instance.stopping) {
       // Not running (or leaving): nothing to check; DNS and load balancers skip it anyway.
       if (instance.healthState === undefined) plan.changed.set(instance.id, withHealth(instance, "initializing", undefined, now));

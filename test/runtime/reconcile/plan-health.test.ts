@@ -139,3 +139,20 @@ t.test("a check that never passes: replacements back off, creates stay bounded",
   const held = sim.instances.find((i) => i.backoffUntil);
   if (held) t.notOk(Object.values(sim.input.desired).some((d) => d?.instances.some((x) => x.id === held.id) && Date.parse(held.backoffUntil!) > sim.now), "a held-back replacement is on no agent's list");
 });
+
+t.test("no health decision while the instance's host cannot reach its dockerd", async (t) => {
+  let failing = false;
+  const inp = input({ hosts: hosts3(), services: [service("web", { scale: 3, healthCheck: check() })] });
+  const sim = new Sim(inp, { verdict: () => (failing ? "failing" : "passing") });
+  sim.until((s) => live(s, "web").every((i) => i.healthState === "healthy"));
+  const ids = live(sim, "web").map((i) => i.id).sort();
+  failing = true;
+  // The agents' next reports say dockerd is down everywhere (a restart of the engine).
+  const step = sim.step.bind(sim);
+  for (let k = 0; k < 10; k++) {
+    step();
+    for (const o of Object.values(inp.observed)) if (o) o.docker = { state: "down", since: new Date(sim.now).toISOString() };
+  }
+  t.same(live(sim, "web").map((i) => i.id).sort(), ids, "nothing replaced");
+  t.ok(live(sim, "web").every((i) => i.healthState === "healthy"), "health kept as it was");
+});
