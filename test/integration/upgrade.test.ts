@@ -52,10 +52,18 @@ t.test("rolling upgrades without downtime, and a rollback by itself", async (t) 
   const docker = new Docker({ socketPath: clientHost.dockerSocket });
   const [container] = await docker.listContainers({ filters: { label: [`io.drover.instance=${clientInst.id}`] } });
   const exec = (cmd: string[]) => clientHost.exec(["docker", "exec", container.Id, ...cmd]);
-  const loop = "touch /tmp/run; while [ -f /tmp/run ]; do if wget -q -T 3 -O /tmp/out http://web/; then echo \"ok $(cat /tmp/out)\"; else echo \"fail $?\"; fi; done > /tmp/log 2>&1";
+  // busybox-static's wget crashes in glibc's static resolver; nslookup asks DNS itself, nc talks HTTP.
+  const loop = [
+    "touch /tmp/run; while [ -f /tmp/run ]; do",
+    "ip=$(nslookup web 2>/dev/null | awk '/^Name:/{n=1} n && /^Address/{print $2; exit}');",
+    "r=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 \"$ip\" 80 2>&1);",
+    "case \"$r\" in \"HTTP/1.0 200\"*) echo \"ok $(echo \"$r\" | tail -1) $ip\";; *) echo \"fail $ip $(echo \"$r\" | head -1)\";; esac;",
+    "done > /tmp/log 2>&1",
+  ].join(" ");
   await clientHost.exec(["docker", "exec", "-d", container.Id, "sh", "-c", loop]);
-  await waitFor(async () => (await exec(["sh", "-c", "grep -c '^ok v1' /tmp/log || true"])).stdout.trim() !== "0", { what: "the client loop fetching" });
   const log = async () => (await exec(["cat", "/tmp/log"])).stdout.split("\n").filter(Boolean);
+  await waitFor(async () => (await log()).some((l) => l.startsWith("ok v1")), { what: "the client loop fetching", timeoutMs: 30_000 })
+    .catch(async (err) => { t.comment(`client log: ${(await log()).slice(-5).join(" | ")}`); throw err; });
 
   // DNS from the client's own address, sampled all along: the number of addresses it hands out.
   const probe = DnsProbe.start((await docker.getContainer(container.Id).inspect()).State.Pid);
