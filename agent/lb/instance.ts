@@ -1,0 +1,446 @@
+/**
+ * One load balancer instance's HAProxy, kept in step with its desired document and the
+ * directory. Everything it does runs in one loop (a Coalescer), so a start, a reload and a
+ * membership sync never interleave; triggers arriving meanwhile fold into one more pass.
+ *
+ * A pass: (1) adopt the HAProxy a previous agent left, or start one (config checked first);
+ * (2) if rules, certificates, timeouts or slot counts changed, check the new config with
+ * `haproxy -c` and reload seamlessly, at most once per RELOAD_GAP_MS; a config HAProxy
+ * refuses is reported as the error and the running one keeps serving; (3) bring backend
+ * servers in line with the directory through the runtime API only, and read their states
+ * back for the status.
+ *
+ * Supervision: a master that exits is started again after a growing back-off. `detach()`
+ * (agent stopping) leaves HAProxy running; `destroy()` stops it and removes its files.
+ */
+import * as fs from "fs";
+import type { DnsDirectory } from "../../runtime/protocol/dns";
+import type { DesiredLoadBalancer, HostNetworkSpec, LoadBalancerInstanceStatus } from "../../runtime/protocol/model";
+import { backoffMs, delay } from "../backoff";
+import { Coalescer } from "../coalescer";
+import { errorMessage, Logger } from "../log";
+import { cliBatch, cliCommand } from "./cli-socket";
+import { parseServersState, ServerState } from "./cli-answers";
+import { alerts, checkConfig, HaproxyMaster, ReloadFailed } from "./haproxy-process";
+import { buildConfig, BuiltConfig } from "./instance-config";
+import {
+  capLog, ensureDirs, fileSize, logSince, pruneCertificates, readApplied, readIfExists, writeApplied, writeAtomic, writeCertificates,
+} from "./instance-files";
+import { membersOf } from "./membership";
+import { lbPaths, LbPaths } from "./paths";
+import type { RoutingPlan } from "./routing";
+import { PlannedSlot, planSlots, SlotState } from "./slots";
+import { LbSpecError } from "./spec-error";
+
+/** At most one reload per this many ms: a burst of rule changes becomes one reload. */
+export const RELOAD_GAP_MS = 100;
+/** A reload HAProxy failed (not a config it refused) is tried again after this long. */
+const RELOAD_RETRY_MS = 10_000;
+/** A master that ran this long before dying restarts without the back-off it had built up. */
+const STABLE_RUN_MS = 30_000;
+const WATCH_INTERVAL_MS = 500;
+const SYNC_RETRY_MS = 1000;
+
+type ServerStatus = LoadBalancerInstanceStatus["backends"][string][string];
+
+export interface InstanceDeps {
+  stateDir: string;
+  bin: string;
+  log: Logger;
+  /** Called whenever this instance's status may have changed. */
+  changed: () => void;
+}
+
+export class LbInstance {
+  readonly paths: LbPaths;
+  private readonly log: Logger;
+  private desired: DesiredLoadBalancer;
+  private network?: HostNetworkSpec;
+  private directory?: DnsDirectory;
+  private master?: HaproxyMaster;
+  private triedAdopt = false;
+  /** What the running HAProxy serves; undefined when unknown (adopted with a structure we cannot rebuild). */
+  private running?: BuiltConfig;
+  private runningStructure?: string;
+  private slotCounts: Record<string, number> = {};
+  /** Backend → its slots as HAProxy last reported them. */
+  private slots: Record<string, SlotState[]> = {};
+  /** A structure not to try again: refused by `haproxy -c` (until it changes), or a failed reload (for a while). */
+  private refused?: { structure: string; until: number };
+  private state: LoadBalancerInstanceStatus["state"] = "starting";
+  private error?: string;
+  private since = new Date().toISOString();
+  private reloads = 0;
+  private backends: LoadBalancerInstanceStatus["backends"] = {};
+  private lastReloadAt = 0;
+  private startedAt = 0;
+  private restartAttempt = 0;
+  private restartTimer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private watchTimer?: NodeJS.Timeout;
+  private detached = false;
+  private readonly loop: Coalescer;
+
+  constructor(desired: DesiredLoadBalancer, network: HostNetworkSpec | undefined, directory: DnsDirectory | undefined, private readonly deps: InstanceDeps) {
+    this.paths = lbPaths(deps.stateDir, desired.id);
+    this.desired = desired;
+    this.network = network;
+    this.directory = directory;
+    this.log = deps.log.child({ lbInstance: desired.id, lb: desired.name });
+    this.loop = new Coalescer(() => this.converge());
+  }
+
+  get id(): string {
+    return this.desired.id;
+  }
+
+  update(desired: DesiredLoadBalancer, network: HostNetworkSpec | undefined): void {
+    this.desired = desired;
+    this.network = network;
+    this.loop.trigger("apply");
+  }
+
+  setDirectory(directory: DnsDirectory): void {
+    this.directory = directory;
+    this.loop.trigger("directory");
+  }
+
+  /** Resolves when no pass is running or pending (a back-off restart may still be scheduled). */
+  settle(): Promise<void> {
+    return this.loop.idle();
+  }
+
+  status(): LoadBalancerInstanceStatus {
+    return {
+      state: this.state,
+      ...(this.error !== undefined ? { error: this.error } : {}),
+      reloads: this.reloads,
+      backends: this.backends,
+      since: this.since,
+    };
+  }
+
+  /** The master's pid, for tests and logs (undefined while none runs). */
+  masterPid(): number | undefined {
+    return this.master?.alive() ? this.master.pid : undefined;
+  }
+
+  /** Agent stopping: no more passes, no supervision; HAProxy keeps serving for the next agent. */
+  async detach(): Promise<void> {
+    this.detached = true;
+    this.clearTimers();
+    await this.loop.stop();
+  }
+
+  /** The instance is gone from this host: stop its HAProxy and remove its files. */
+  async destroy(): Promise<void> {
+    await this.detach();
+    const m = this.master ?? (await HaproxyMaster.adopt(this.paths));
+    await m?.stop();
+    this.master = undefined;
+    fs.rmSync(this.paths.dir, { recursive: true, force: true });
+    this.setState("stopped", undefined);
+    this.log.info("load balancer instance removed");
+  }
+
+  // ------------------------------------------------------------------ the pass
+
+  private async converge(): Promise<void> {
+    if (this.detached) return;
+    try {
+      if (capLog(this.paths.log)) this.log.info("haproxy log passed 1 MiB and was emptied");
+      if (!this.master?.alive()) {
+        if (this.restartTimer) return;
+        await this.startOrAdopt();
+        if (!this.master) return;
+      }
+      await this.reloadIfNeeded();
+      await this.syncMembership();
+    } catch (err) {
+      const m = this.master;
+      if (m && !m.alive()) this.masterGone(m);
+      else if (!m) this.scheduleRestart(errorMessage(err));
+      else {
+        // HAProxy runs but did not answer as expected: try the pass again shortly.
+        this.log.warn("load balancer pass failed; retrying", { reason: errorMessage(err) });
+        this.retryLater();
+      }
+    } finally {
+      this.deps.changed();
+    }
+  }
+
+  private build(): BuiltConfig {
+    return buildConfig({
+      lb: this.desired, network: this.network, paths: this.paths, directory: this.directory,
+      slotCounts: this.slotCounts, slots: this.slots,
+    });
+  }
+
+  /** A build of the desired state, or undefined (state error) when the spec cannot be rendered. */
+  private tryBuild(): BuiltConfig | undefined {
+    try {
+      return this.build();
+    } catch (err) {
+      if (!(err instanceof LbSpecError)) throw err;
+      if (this.error !== err.message) this.log.warn("load balancer spec cannot be rendered", { reason: err.message });
+      this.setState("error", err.message);
+      return undefined;
+    }
+  }
+
+  private async startOrAdopt(): Promise<void> {
+    ensureDirs(this.paths);
+    if (!this.triedAdopt) {
+      this.triedAdopt = true;
+      const m = await HaproxyMaster.adopt(this.paths);
+      if (m) return this.adopt(m);
+    }
+    const build = this.tryBuild();
+    if (!build) return;
+    if (this.isRefused(build.structure)) return;
+    this.setState("starting", this.error);
+    if (!(await this.checkCandidate(build))) return;
+    fs.renameSync(this.paths.candidate, this.paths.config);
+    const logOffset = fileSize(this.paths.log);
+    const m = HaproxyMaster.spawn(this.deps.bin, this.paths);
+    this.watch(m);
+    try {
+      await m.waitReady();
+    } catch (err) {
+      this.master = undefined;
+      await m.stop();
+      const why = alerts(logSince(this.paths.log, logOffset));
+      throw new Error(`haproxy did not start: ${why || errorMessage(err)}`);
+    }
+    this.startedAt = Date.now();
+    this.acceptRunning(build);
+    this.reloads = 0;
+    this.setState("running", undefined);
+    this.log.info("haproxy started", { pid: m.pid });
+  }
+
+  private async adopt(m: HaproxyMaster): Promise<void> {
+    this.watch(m);
+    this.startedAt = Date.now();
+    const applied = readApplied(this.paths);
+    this.slotCounts = applied?.slotCounts ?? {};
+    this.runningStructure = applied?.structure;
+    await this.readSlots();
+    const build = (() => { try { return this.build(); } catch { return undefined; } })();
+    if (build && build.structure === this.runningStructure) this.running = build;
+    await this.readReloads();
+    this.setState("running", undefined);
+    this.log.info("adopted running haproxy", { pid: m.pid });
+  }
+
+  private async reloadIfNeeded(): Promise<void> {
+    let build = this.tryBuild();
+    if (!build) return;
+    if (build.structure === this.runningStructure) {
+      this.refused = undefined;
+      if (this.state !== "running") this.setState("running", undefined);
+      return;
+    }
+    const wait = this.lastReloadAt + RELOAD_GAP_MS - Date.now();
+    if (wait > 0) {
+      await delay(wait);
+      // Whatever arrived meanwhile goes into this one reload.
+      build = this.tryBuild();
+      if (!build || build.structure === this.runningStructure) return;
+    }
+    if (this.isRefused(build.structure)) return;
+    if (!(await this.checkCandidate(build))) return;
+    const m = this.master!;
+    const previous = readIfExists(this.paths.config);
+    fs.renameSync(this.paths.candidate, this.paths.config);
+    const logOffset = fileSize(this.paths.log);
+    try {
+      await m.reload();
+    } catch (err) {
+      // The master keeps the old worker; keep the old config on disk too, for the next reload or restart.
+      if (previous !== undefined) writeAtomic(this.paths.config, previous);
+      if (!(err instanceof ReloadFailed)) throw err;
+      const why = alerts(logSince(this.paths.log, logOffset)) || err.message;
+      this.refused = { structure: build.structure, until: Date.now() + RELOAD_RETRY_MS };
+      this.log.warn("haproxy reload failed; the previous config keeps serving", { reason: why });
+      this.setState("error", `reload failed: ${why}`);
+      return;
+    }
+    this.lastReloadAt = Date.now();
+    if (build.grown.length) this.log.warn("backend server slots ran out: reloaded with more", { backends: build.grown, slotCounts: build.slotCounts });
+    this.acceptRunning(build);
+    await this.readReloads();
+    this.setState("running", undefined);
+    this.log.info("haproxy reloaded", { reloads: this.reloads, slotsGrown: build.grown.length > 0 });
+  }
+
+  /** Writes the candidate (and its certificates) and asks `haproxy -c`; false (state error) when refused. */
+  private async checkCandidate(build: BuiltConfig): Promise<boolean> {
+    writeCertificates(build.certificates);
+    writeAtomic(this.paths.candidate, build.text);
+    const check = await checkConfig(this.deps.bin, this.paths.candidate);
+    if (check.ok) return true;
+    fs.rmSync(this.paths.candidate, { force: true });
+    const message = `haproxy refused the config: ${this.nameCertificates(check.message, build)}`;
+    this.refused = { structure: build.structure, until: Infinity };
+    this.log.warn("haproxy refused the new config; the running one keeps serving", { reason: message });
+    this.setState("error", message);
+    return false;
+  }
+
+  private isRefused(structure: string): boolean {
+    if (!this.refused) return false;
+    if (this.refused.structure === structure && Date.now() < this.refused.until) return true;
+    this.refused = undefined;
+    return false;
+  }
+
+  private acceptRunning(build: BuiltConfig): void {
+    this.running = build;
+    this.runningStructure = build.structure;
+    this.slotCounts = build.slotCounts;
+    this.refused = undefined;
+    writeApplied(this.paths, { structure: build.structure, slotCounts: build.slotCounts });
+    pruneCertificates(this.paths, [build.certificates]);
+  }
+
+  /** HAProxy names files by path: say which certificate (by id) instead, and just "haproxy.cfg" for the candidate. */
+  private nameCertificates(message: string, build: BuiltConfig): string {
+    let out = message.split(this.paths.candidate).join("haproxy.cfg");
+    for (const f of build.certificates?.files ?? []) {
+      if (f.certificateId) out = out.split(f.path).join(`certificate ${f.certificateId}`);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ membership
+
+  /** Moves servers in and out of slots through the runtime API (never a reload), then reads their states back. */
+  private async syncMembership(): Promise<void> {
+    const observed = await this.readSlots();
+    const routing = this.routingForSync();
+    const commands: string[] = [];
+    const assigned: Record<string, PlannedSlot[]> = {};
+    let unplaced = 0;
+    for (const be of routing?.backends ?? []) {
+      const current = observed.get(be.name);
+      if (!current) continue; // not in the running config (a reload is pending or was refused)
+      const plan = planSlots(be.name, current, membersOf(be, this.directory));
+      commands.push(...plan.commands);
+      assigned[be.name] = plan.slots;
+      unplaced += plan.unplaced.length;
+    }
+    let final = observed;
+    if (commands.length > 0) {
+      const answers = await cliBatch(this.paths.runtimeSocket, commands);
+      const failed = answers.map((a, i) => ({ command: commands[i], answer: a.trim() }))
+        .filter((x) => x.answer !== "" && !/^IP changed|^no need to change/i.test(x.answer));
+      if (failed.length) this.log.warn("haproxy runtime API refused commands", { failed: failed.slice(0, 5) });
+      this.log.debug("backend servers moved", { commands: commands.length });
+      final = await this.readSlots();
+    }
+    this.backends = backendStatus(assigned, final);
+    if (this.running) {
+      const text = this.running.withSlots(this.slots);
+      if (text !== readIfExists(this.paths.config)) writeAtomic(this.paths.config, text);
+    }
+    if (unplaced > 0) this.loop.trigger("slots"); // the next pass builds more slots (a reload)
+  }
+
+  /** The desired routing when it renders, else the running one. */
+  private routingForSync(): RoutingPlan | undefined {
+    try {
+      return this.build().routing;
+    } catch {
+      return this.running?.routing;
+    }
+  }
+
+  private async readSlots(): Promise<Map<string, ServerState[]>> {
+    const servers = parseServersState(await cliCommand(this.paths.runtimeSocket, "show servers state"));
+    const byBackend = new Map<string, ServerState[]>();
+    for (const s of servers) byBackend.set(s.backend, [...(byBackend.get(s.backend) ?? []), s]);
+    this.slots = Object.fromEntries([...byBackend].map(([be, list]) => [be, list.map(({ name, addr, port, admin }) => ({ name, addr, port, admin }))]));
+    return byBackend;
+  }
+
+  private async readReloads(): Promise<void> {
+    const info = await this.master!.showProc();
+    this.reloads = info.reloads - info.failedReloads;
+  }
+
+  // ------------------------------------------------------------------ supervision
+
+  private watch(m: HaproxyMaster): void {
+    this.master = m;
+    m.onExit(() => this.masterGone(m));
+    clearInterval(this.watchTimer);
+    // An adopted master is not our child: no exit event, so look at /proc now and then.
+    this.watchTimer = setInterval(() => { if (!m.alive()) this.masterGone(m); }, WATCH_INTERVAL_MS);
+    this.watchTimer.unref();
+  }
+
+  private masterGone(m: HaproxyMaster): void {
+    if (this.detached || this.master !== m) return;
+    this.master = undefined;
+    clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
+    this.backends = {};
+    this.log.warn("haproxy exited", { pid: m.pid, reason: m.exitReason() });
+    this.scheduleRestart(`haproxy (pid ${m.pid}) ${m.exitReason()}`);
+  }
+
+  private scheduleRestart(reason: string): void {
+    if (this.detached || this.restartTimer) return;
+    if (Date.now() - this.startedAt > STABLE_RUN_MS) this.restartAttempt = 0;
+    const wait = backoffMs(this.restartAttempt++, 200, 10_000);
+    this.setState("error", `${reason}; starting again in ${wait} ms`);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.loop.trigger("restart");
+    }, wait);
+    this.restartTimer.unref();
+    this.deps.changed();
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer || this.detached) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.loop.trigger("retry");
+    }, SYNC_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.retryTimer);
+    clearInterval(this.watchTimer);
+    this.restartTimer = this.retryTimer = this.watchTimer = undefined;
+  }
+
+  private setState(state: LoadBalancerInstanceStatus["state"], error: string | undefined): void {
+    if (state !== this.state) this.since = new Date().toISOString();
+    this.state = state;
+    this.error = error;
+  }
+}
+
+/** Backend → target instance → what HAProxy says of its server. */
+function backendStatus(assigned: Record<string, PlannedSlot[]>, observed: Map<string, ServerState[]>): LoadBalancerInstanceStatus["backends"] {
+  const out: LoadBalancerInstanceStatus["backends"] = {};
+  for (const [be, slots] of Object.entries(assigned)) {
+    const servers = observed.get(be) ?? [];
+    const entry: Record<string, ServerStatus> = {};
+    for (const slot of slots) {
+      if (!slot.instanceId) continue;
+      const s = servers.find((x) => x.name === slot.name);
+      if (!s) continue;
+      const key = entry[slot.instanceId] === undefined ? slot.instanceId : `${slot.instanceId}:${slot.port}`;
+      entry[key] = s.admin === "maint" ? "maint" : s.admin === "drain" ? "draining" : s.up ? "up" : "down";
+    }
+    out[be] = entry;
+  }
+  return out;
+}
