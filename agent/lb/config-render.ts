@@ -51,6 +51,9 @@ export function renderConfig(input: RenderInput): string {
     // passes them to each new worker on reload, so no connection is refused meanwhile).
     `  stats socket ${quoteArg(input.runtimeSocket)} mode 600 level admin expose-fd listeners`,
     "  stats timeout 30s",
+    // Old workers finish their connections after a reload; one still busy after this many
+    // more reloads is stopped, so long-lived connections cannot pile up old processes forever.
+    "  mworker-max-reloads 50",
     "",
     "defaults",
     `  timeout connect ${t.connect}ms`,

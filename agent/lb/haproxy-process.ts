@@ -85,11 +85,8 @@ export class HaproxyMaster {
     }
   }
 
-  /**
-   * The HAProxy a previous agent left running for these paths: its pid file names a live
-   * process started with this config whose master CLI answers. undefined otherwise.
-   */
-  static async adopt(paths: LbPaths): Promise<HaproxyMaster | undefined> {
+  /** The HAProxy master the pid file names, if that process lives and was started with this config. */
+  static find(paths: LbPaths): HaproxyMaster | undefined {
     let pid: number;
     try {
       pid = Number(fs.readFileSync(paths.pidFile, "utf8").trim());
@@ -99,12 +96,25 @@ export class HaproxyMaster {
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     const start = procStartTime(pid);
     if (start === undefined || !procCmdline(pid).includes(paths.config)) return undefined;
-    const m = new HaproxyMaster(pid, start, paths);
+    return new HaproxyMaster(pid, start, paths);
+  }
+
+  /**
+   * The HAProxy a previous agent left running for these paths, if its master CLI answers
+   * with a worker. undefined otherwise.
+   */
+  static async adopt(paths: LbPaths): Promise<HaproxyMaster | undefined> {
+    const m = HaproxyMaster.find(paths);
+    return m && (await m.answers()) ? m : undefined;
+  }
+
+  /** Its master CLI answers and a worker runs. */
+  async answers(): Promise<boolean> {
     try {
-      const info = await m.showProc(2000);
-      return info.masterPid === pid && info.workers.length > 0 ? m : undefined;
+      const info = await this.showProc(2000);
+      return info.masterPid === this.pid && info.workers.length > 0;
     } catch {
-      return undefined;
+      return false;
     }
   }
 

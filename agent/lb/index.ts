@@ -135,7 +135,7 @@ export class LoadBalancers extends EventEmitter {
       if (keep.has(name) || this.instances.has(name)) continue;
       try {
         const paths = lbPaths(this.opts.stateDir, name);
-        const m = await HaproxyMaster.adopt(paths);
+        const m = HaproxyMaster.find(paths);
         if (m) {
           await m.stop();
           this.log.info("stopped the haproxy of a load balancer instance no longer on this host", { lbInstance: name, pid: m.pid });

@@ -135,7 +135,7 @@ export class LbInstance {
   /** The instance is gone from this host: stop its HAProxy and remove its files. */
   async destroy(): Promise<void> {
     await this.detach();
-    const m = this.master ?? (await HaproxyMaster.adopt(this.paths));
+    const m = this.master ?? HaproxyMaster.find(this.paths);
     await m?.stop();
     this.master = undefined;
     fs.rmSync(this.paths.dir, { recursive: true, force: true });
@@ -193,8 +193,14 @@ export class LbInstance {
     ensureDirs(this.paths);
     if (!this.triedAdopt) {
       this.triedAdopt = true;
-      const m = await HaproxyMaster.adopt(this.paths);
-      if (m) return this.adopt(m);
+      const found = HaproxyMaster.find(this.paths);
+      if (found && (await found.answers())) return this.adopt(found);
+      if (found) {
+        // Alive but not answering (or without a worker): a second HAProxy beside it would
+        // share its ports (SO_REUSEPORT), so it goes first.
+        this.log.warn("stopping an haproxy that does not answer on its master socket", { pid: found.pid });
+        await found.stop();
+      }
     }
     const build = this.tryBuild();
     if (!build) return;

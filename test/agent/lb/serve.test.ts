@@ -140,3 +140,19 @@ t.test("stickiness: the inserted cookie keeps a client on one server", async (t)
     t.notOk(a.seen!.cookie, "indirect: the backend never sees the cookie");
   }
 });
+
+t.test("with the host's network: connections to servers leave from the overlay gateway address", async (t) => {
+  const h = harness(t);
+  const web = await startService("web", "127.61.11", 10, 1);
+  t.teardown(() => Promise.all(web.map((b) => b.close())));
+  const port = await freePort("0.0.0.0");
+  const id = "serve-source";
+  // Any 127/8 address is local on lo, so it can stand in for the bridge's gateway address.
+  const network = { cidr: "127.61.0.0/16", subnet: "127.61.10.0/24", gateway: "127.61.10.1", peers: [], ipsec: { pskId: "p", psk: "lb-test-psk-value" } };
+  h.lbs.setDirectory(directory([inst("w", "web", web[0].ip)]));
+  await h.lbs.apply([desiredLb(id, [rule(port, "web", web[0].port)])], network);
+  const a = await request(port);
+  t.equal(a.name, "web-1");
+  t.equal(a.remote, "127.61.10.1", "the backend sees the gateway as the source");
+  t.notOk(h.logLines.join("\n").includes("lb-test-psk-value"), "the network key is not logged");
+});

@@ -46,7 +46,7 @@ export async function startBackend(name: string, ip: string, port: number, kind:
       b.hits++;
       const answer = () => {
         res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify({ name, url: req.url, headers: req.headers }));
+        res.end(JSON.stringify({ name, url: req.url, headers: req.headers, remote: req.socket.remoteAddress }));
       };
       if (req.url?.startsWith("/hold")) holds.push(answer);
       else answer();

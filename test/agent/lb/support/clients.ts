@@ -11,6 +11,8 @@ export interface Answer {
   headers: http.IncomingHttpHeaders;
   /** What the backend saw as request headers. */
   seen?: Record<string, string>;
+  /** The address the backend saw the connection come from. */
+  remote?: string;
   /** https: SHA-256 fingerprint of the certificate HAProxy presented (AB:CD:... form). */
   certFingerprint?: string;
 }
@@ -41,10 +43,10 @@ export function request(port: number, opts: RequestOptions = {}): Promise<Answer
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => {
         const body = Buffer.concat(chunks).toString("utf8");
-        let parsed: { name?: string; headers?: Record<string, string> } = {};
+        let parsed: { name?: string; headers?: Record<string, string>; remote?: string } = {};
         try { parsed = JSON.parse(body); } catch { /* HAProxy's own error page */ }
         const cert = opts.tls ? (res.socket as tls.TLSSocket).getPeerCertificate?.() : undefined;
-        resolve({ status: res.statusCode ?? 0, name: parsed.name, headers: res.headers, seen: parsed.headers, certFingerprint: cert?.fingerprint256 });
+        resolve({ status: res.statusCode ?? 0, name: parsed.name, headers: res.headers, seen: parsed.headers, remote: parsed.remote, certFingerprint: cert?.fingerprint256 });
       });
       res.on("error", reject);
     });
