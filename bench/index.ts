@@ -11,6 +11,7 @@ const benchmarks: Record<string, () => Benchmark> = {
   "up": () => require("./up.bench").benchmark,
   "overlay": () => require("./overlay.bench").benchmark,
   "mesh-ready": () => require("./mesh-ready.bench").benchmark,
+  "lb-latency": () => require("./lb-latency.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {
