@@ -16,32 +16,26 @@
 import * as fs from "fs";
 import type { DnsDirectory } from "../../runtime/protocol/dns";
 import type { DesiredLoadBalancer, HostNetworkSpec, LoadBalancerInstanceStatus } from "../../runtime/protocol/model";
-import { backoffMs, delay } from "../backoff";
+import { delay } from "../backoff";
 import { Coalescer } from "../coalescer";
 import { errorMessage, Logger } from "../log";
-import { cliBatch, cliCommand } from "./cli-socket";
-import { parseServersState, ServerState } from "./cli-answers";
 import { alerts, checkConfig, HaproxyMaster, ReloadFailed } from "./haproxy-process";
 import { buildConfig, BuiltConfig } from "./instance-config";
 import {
   capLog, ensureDirs, fileSize, logSince, pruneCertificates, readApplied, readIfExists, writeApplied, writeAtomic, writeCertificates,
 } from "./instance-files";
-import { membersOf } from "./membership";
 import { lbPaths, LbPaths } from "./paths";
 import type { RoutingPlan } from "./routing";
-import { PlannedSlot, planSlots, SlotState } from "./slots";
+import { readServers, slotsOf, syncServers } from "./server-sync";
+import type { SlotState } from "./slots";
+import { Supervisor } from "./supervisor";
 import { LbSpecError } from "./spec-error";
 
 /** At most one reload per this many ms: a burst of rule changes becomes one reload. */
 export const RELOAD_GAP_MS = 100;
 /** A reload HAProxy failed (not a config it refused) is tried again after this long. */
 const RELOAD_RETRY_MS = 10_000;
-/** A master that ran this long before dying restarts without the back-off it had built up. */
-const STABLE_RUN_MS = 30_000;
-const WATCH_INTERVAL_MS = 500;
 const SYNC_RETRY_MS = 1000;
-
-type ServerStatus = LoadBalancerInstanceStatus["backends"][string][string];
 
 export interface InstanceDeps {
   stateDir: string;
@@ -73,11 +67,8 @@ export class LbInstance {
   private reloads = 0;
   private backends: LoadBalancerInstanceStatus["backends"] = {};
   private lastReloadAt = 0;
-  private startedAt = 0;
-  private restartAttempt = 0;
-  private restartTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
-  private watchTimer?: NodeJS.Timeout;
+  private readonly supervisor: Supervisor;
   private detached = false;
   private readonly loop: Coalescer;
 
@@ -88,6 +79,7 @@ export class LbInstance {
     this.directory = directory;
     this.log = deps.log.child({ lbInstance: desired.id, lb: desired.name });
     this.loop = new Coalescer(() => this.converge());
+    this.supervisor = new Supervisor((m) => this.masterGone(m), () => this.loop.trigger("restart"));
   }
 
   get id(): string {
@@ -150,7 +142,7 @@ export class LbInstance {
     try {
       if (capLog(this.paths.log)) this.log.info("haproxy log passed 1 MiB and was emptied");
       if (!this.master?.alive()) {
-        if (this.restartTimer) return;
+        if (this.supervisor.pending()) return;
         await this.startOrAdopt();
         if (!this.master) return;
       }
@@ -219,7 +211,6 @@ export class LbInstance {
       const why = alerts(logSince(this.paths.log, logOffset));
       throw new Error(`haproxy did not start: ${why || errorMessage(err)}`);
     }
-    this.startedAt = Date.now();
     this.acceptRunning(build);
     this.reloads = 0;
     this.setState("running", undefined);
@@ -228,11 +219,10 @@ export class LbInstance {
 
   private async adopt(m: HaproxyMaster): Promise<void> {
     this.watch(m);
-    this.startedAt = Date.now();
     const applied = readApplied(this.paths);
     this.slotCounts = applied?.slotCounts ?? {};
     this.runningStructure = applied?.structure;
-    await this.readSlots();
+    this.slots = slotsOf(await readServers(this.paths.runtimeSocket));
     const build = (() => { try { return this.build(); } catch { return undefined; } })();
     if (build && build.structure === this.runningStructure) this.running = build;
     await this.readReloads();
@@ -324,34 +314,15 @@ export class LbInstance {
 
   /** Moves servers in and out of slots through the runtime API (never a reload), then reads their states back. */
   private async syncMembership(): Promise<void> {
-    const observed = await this.readSlots();
-    const routing = this.routingForSync();
-    const commands: string[] = [];
-    const assigned: Record<string, PlannedSlot[]> = {};
-    let unplaced = 0;
-    for (const be of routing?.backends ?? []) {
-      const current = observed.get(be.name);
-      if (!current) continue; // not in the running config (a reload is pending or was refused)
-      const plan = planSlots(be.name, current, membersOf(be, this.directory));
-      commands.push(...plan.commands);
-      assigned[be.name] = plan.slots;
-      unplaced += plan.unplaced.length;
-    }
-    let final = observed;
-    if (commands.length > 0) {
-      const answers = await cliBatch(this.paths.runtimeSocket, commands);
-      const failed = answers.map((a, i) => ({ command: commands[i], answer: a.trim() }))
-        .filter((x) => x.answer !== "" && !/^IP changed|^no need to change/i.test(x.answer));
-      if (failed.length) this.log.warn("haproxy runtime API refused commands", { failed: failed.slice(0, 5) });
-      this.log.debug("backend servers moved", { commands: commands.length });
-      final = await this.readSlots();
-    }
-    this.backends = backendStatus(assigned, final);
+    const result = await syncServers(this.paths.runtimeSocket, this.routingForSync(), this.directory, this.log);
+    this.slots = result.slots;
+    this.backends = result.backends;
+    // The config on disk carries the membership too, so a restart or reload starts right.
     if (this.running) {
       const text = this.running.withSlots(this.slots);
       if (text !== readIfExists(this.paths.config)) writeAtomic(this.paths.config, text);
     }
-    if (unplaced > 0) this.loop.trigger("slots"); // the next pass builds more slots (a reload)
+    if (result.unplaced > 0) this.loop.trigger("slots"); // the next pass builds more slots (a reload)
   }
 
   /** The desired routing when it renders, else the running one. */
@@ -363,14 +334,6 @@ export class LbInstance {
     }
   }
 
-  private async readSlots(): Promise<Map<string, ServerState[]>> {
-    const servers = parseServersState(await cliCommand(this.paths.runtimeSocket, "show servers state"));
-    const byBackend = new Map<string, ServerState[]>();
-    for (const s of servers) byBackend.set(s.backend, [...(byBackend.get(s.backend) ?? []), s]);
-    this.slots = Object.fromEntries([...byBackend].map(([be, list]) => [be, list.map(({ name, addr, port, admin }) => ({ name, addr, port, admin }))]));
-    return byBackend;
-  }
-
   private async readReloads(): Promise<void> {
     const info = await this.master!.showProc();
     this.reloads = info.reloads - info.failedReloads;
@@ -380,33 +343,22 @@ export class LbInstance {
 
   private watch(m: HaproxyMaster): void {
     this.master = m;
-    m.onExit(() => this.masterGone(m));
-    clearInterval(this.watchTimer);
-    // An adopted master is not our child: no exit event, so look at /proc now and then.
-    this.watchTimer = setInterval(() => { if (!m.alive()) this.masterGone(m); }, WATCH_INTERVAL_MS);
-    this.watchTimer.unref();
+    this.supervisor.watch(m);
   }
 
   private masterGone(m: HaproxyMaster): void {
     if (this.detached || this.master !== m) return;
     this.master = undefined;
-    clearInterval(this.watchTimer);
-    this.watchTimer = undefined;
     this.backends = {};
     this.log.warn("haproxy exited", { pid: m.pid, reason: m.exitReason() });
     this.scheduleRestart(`haproxy (pid ${m.pid}) ${m.exitReason()}`);
   }
 
   private scheduleRestart(reason: string): void {
-    if (this.detached || this.restartTimer) return;
-    if (Date.now() - this.startedAt > STABLE_RUN_MS) this.restartAttempt = 0;
-    const wait = backoffMs(this.restartAttempt++, 200, 10_000);
+    if (this.detached) return;
+    const wait = this.supervisor.scheduleRestart();
+    if (wait === undefined) return;
     this.setState("error", `${reason}; starting again in ${wait} ms`);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      this.loop.trigger("restart");
-    }, wait);
-    this.restartTimer.unref();
     this.deps.changed();
   }
 
@@ -420,10 +372,9 @@ export class LbInstance {
   }
 
   private clearTimers(): void {
-    clearTimeout(this.restartTimer);
+    this.supervisor.stop();
     clearTimeout(this.retryTimer);
-    clearInterval(this.watchTimer);
-    this.restartTimer = this.retryTimer = this.watchTimer = undefined;
+    this.retryTimer = undefined;
   }
 
   private setState(state: LoadBalancerInstanceStatus["state"], error: string | undefined): void {
@@ -431,22 +382,4 @@ export class LbInstance {
     this.state = state;
     this.error = error;
   }
-}
-
-/** Backend → target instance → what HAProxy says of its server. */
-function backendStatus(assigned: Record<string, PlannedSlot[]>, observed: Map<string, ServerState[]>): LoadBalancerInstanceStatus["backends"] {
-  const out: LoadBalancerInstanceStatus["backends"] = {};
-  for (const [be, slots] of Object.entries(assigned)) {
-    const servers = observed.get(be) ?? [];
-    const entry: Record<string, ServerStatus> = {};
-    for (const slot of slots) {
-      if (!slot.instanceId) continue;
-      const s = servers.find((x) => x.name === slot.name);
-      if (!s) continue;
-      const key = entry[slot.instanceId] === undefined ? slot.instanceId : `${slot.instanceId}:${slot.port}`;
-      entry[key] = s.admin === "maint" ? "maint" : s.admin === "drain" ? "draining" : s.up ? "up" : "down";
-    }
-    out[be] = entry;
-  }
-  return out;
 }
