@@ -56,7 +56,7 @@ export class HaproxyMaster {
     readonly pid: number,
     private readonly startTime: string,
     private readonly paths: LbPaths,
-    child?: ChildProcess,
+    private readonly child?: ChildProcess,
   ) {
     child?.once("exit", (code, signal) => {
       this.exited = { code, signal };
@@ -125,6 +125,11 @@ export class HaproxyMaster {
 
   alive(): boolean {
     return !this.exited && procStartTime(this.pid) === this.startTime;
+  }
+
+  /** Our child has died but Node has not delivered its exit (and with it, how it ended) yet. */
+  exitPending(): boolean {
+    return this.child !== undefined && !this.exited;
   }
 
   /** How it ended, when it was our child (an adopted master is watched through /proc). */

@@ -40,6 +40,8 @@ export function pruneCertificates(paths: LbPaths, keep: (CertificatePlan | undef
 export interface AppliedRecord {
   structure: string;
   slotCounts: Record<string, number>;
+  /** Seamless reloads since this HAProxy was started (the status carries on counting after an adoption). */
+  reloads?: number;
 }
 
 export function readApplied(paths: LbPaths): AppliedRecord | undefined {

@@ -202,17 +202,17 @@ export class LbInstance {
     fs.renameSync(this.paths.candidate, this.paths.config);
     const logOffset = fileSize(this.paths.log);
     const m = HaproxyMaster.spawn(this.deps.bin, this.paths);
-    this.watch(m);
     try {
+      // Not watched yet: a master dying while it starts is this failure (with HAProxy's reason), not a crash.
       await m.waitReady();
     } catch (err) {
-      this.master = undefined;
       await m.stop();
       const why = alerts(logSince(this.paths.log, logOffset));
       throw new Error(`haproxy did not start: ${why || errorMessage(err)}`);
     }
-    this.acceptRunning(build);
+    this.watch(m);
     this.reloads = 0;
+    this.acceptRunning(build);
     this.setState("running", undefined);
     this.log.info("haproxy started", { pid: m.pid });
   }
@@ -225,7 +225,7 @@ export class LbInstance {
     this.slots = slotsOf(await readServers(this.paths.runtimeSocket));
     const build = (() => { try { return this.build(); } catch { return undefined; } })();
     if (build && build.structure === this.runningStructure) this.running = build;
-    await this.readReloads();
+    this.reloads = applied?.reloads ?? 0;
     this.setState("running", undefined);
     this.log.info("adopted running haproxy", { pid: m.pid });
   }
@@ -261,12 +261,14 @@ export class LbInstance {
       this.refused = { structure: build.structure, until: Date.now() + RELOAD_RETRY_MS };
       this.log.warn("haproxy reload failed; the previous config keeps serving", { reason: why });
       this.setState("error", `reload failed: ${why}`);
+      // What made it fail (a port another process holds) may pass: try again later.
+      this.retryLater(RELOAD_RETRY_MS + 10);
       return;
     }
     this.lastReloadAt = Date.now();
     if (build.grown.length) this.log.warn("backend server slots ran out: reloaded with more", { backends: build.grown, slotCounts: build.slotCounts });
+    this.reloads++;
     this.acceptRunning(build);
-    await this.readReloads();
     this.setState("running", undefined);
     this.log.info("haproxy reloaded", { reloads: this.reloads, slotsGrown: build.grown.length > 0 });
   }
@@ -297,7 +299,8 @@ export class LbInstance {
     this.runningStructure = build.structure;
     this.slotCounts = build.slotCounts;
     this.refused = undefined;
-    writeApplied(this.paths, { structure: build.structure, slotCounts: build.slotCounts });
+    // Counted here, not read from HAProxy: its master counts a failed reload's fallback re-exec as a reload too.
+    writeApplied(this.paths, { structure: build.structure, slotCounts: build.slotCounts, reloads: this.reloads });
     pruneCertificates(this.paths, [build.certificates]);
   }
 
@@ -334,11 +337,6 @@ export class LbInstance {
     }
   }
 
-  private async readReloads(): Promise<void> {
-    const info = await this.master!.showProc();
-    this.reloads = info.reloads - info.failedReloads;
-  }
-
   // ------------------------------------------------------------------ supervision
 
   private watch(m: HaproxyMaster): void {
@@ -362,12 +360,12 @@ export class LbInstance {
     this.deps.changed();
   }
 
-  private retryLater(): void {
+  private retryLater(ms = SYNC_RETRY_MS): void {
     if (this.retryTimer || this.detached) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.loop.trigger("retry");
-    }, SYNC_RETRY_MS);
+    }, ms);
     this.retryTimer.unref();
   }
 

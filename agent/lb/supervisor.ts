@@ -45,7 +45,8 @@ export class Supervisor {
   /** Schedules a restart; returns the wait in ms, or undefined when one is already scheduled. */
   scheduleRestart(): number | undefined {
     if (this.stopped || this.restartTimer) return undefined;
-    if (Date.now() - this.startedAt > STABLE_RUN_MS) this.attempt = 0;
+    if (this.startedAt && Date.now() - this.startedAt > STABLE_RUN_MS) this.attempt = 0;
+    this.startedAt = 0; // failed starts from here on keep growing the wait
     const wait = backoffMs(this.attempt++, 200, 10_000);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
@@ -65,6 +66,8 @@ export class Supervisor {
 
   private check(m: HaproxyMaster): void {
     if (this.stopped || this.watched !== m || m.alive()) return;
+    // Our child's exit event will call again, with how it ended (signal or code).
+    if (m.exitPending()) return;
     this.unwatch();
     this.gone(m);
   }

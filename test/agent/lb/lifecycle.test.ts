@@ -5,6 +5,7 @@
  */
 import t from "tap";
 import * as fs from "fs";
+import * as net from "net";
 import { lbPaths } from "../../../agent/lb/paths";
 import { procStartTime, sendSignal } from "../../../agent/lb/proc-info";
 import type { LoadBalancerInstanceStatus } from "../../../runtime/protocol/model";
@@ -165,9 +166,11 @@ t.test("agent restart: stop() leaves HAProxy serving, a new module adopts it wit
   const port = await freePort("0.0.0.0");
   const id = "life-adopt";
   const dir = directory([inst("w0", "web", web[0].ip), inst("w1", "web", web[1].ip), inst("a0", "api", api[0].ip)]);
-  const lb = desiredLb(id, [rule(port, "web", web[0].port)]);
+  const lb = desiredLb(id, [rule(port, "web", web[0].port)], { timeouts: { server: 40_000 } });
   h.lbs.setDirectory(dir);
+  await h.lbs.apply([desiredLb(id, [rule(port, "web", web[0].port)])]);
   await h.lbs.apply([lb]);
+  t.equal(h.lbs.status()[id].reloads, 1);
   const before = await h.procs(id);
 
   await h.lbs.stop();
@@ -180,6 +183,7 @@ t.test("agent restart: stop() leaves HAProxy serving, a new module adopts it wit
   t.equal(next.masterPid(id), before.masterPid, "the same master");
   t.same(adopted.workers, before.workers, "the same worker: no reload for an unchanged config");
   t.equal(next.status()[id].state, "running");
+  t.equal(next.status()[id].reloads, 1, "the reload count carries on");
   t.same(next.status()[id].backends[`be_${port}_default`], { w0: "up", w1: "up" });
   t.ok(h.logLines.some((l) => l.includes("adopted running haproxy")));
 
@@ -189,6 +193,7 @@ t.test("agent restart: stop() leaves HAProxy serving, a new module adopts it wit
 
   await next.apply([desiredLb(id, [rule(port, "web", web[0].port), rule(port, "api", api[0].port, { path: "/api" })])]);
   t.equal((await request(port, { path: "/api" })).name, "api-1", "and a rule change reloads the adopted HAProxy");
+  t.equal(next.status()[id].reloads, 2);
   t.equal((await h.procs(id)).masterPid, before.masterPid);
 });
 
@@ -217,4 +222,36 @@ t.test("instances no longer wanted are stopped, leftovers of a previous agent to
   t.same(haproxiesUnder(h.stateDir), [], "no HAProxy left from this state dir");
   t.notOk(fs.existsSync(lbPaths(h.stateDir, "life-two").dir), "state removed");
   t.same(next.status(), {});
+});
+
+t.test("a port another process holds: HAProxy's reason in the status, the old worker keeps serving, retries succeed once it is free", async (t) => {
+  const h = harness(t);
+  const web = await startService("web", "127.63.10", 10, 1);
+  const [p1, p2, p3] = [await freePort("0.0.0.0"), await freePort("0.0.0.0"), await freePort("0.0.0.0")];
+  const blockers = await Promise.all([p2, p3].map((p) => new Promise<net.Server>((resolve) => { const s = net.createServer().listen(p, "0.0.0.0", () => resolve(s)); })));
+  const closeBlockers = () => Promise.all(blockers.map((b) => new Promise((r) => b.close(r))));
+  t.teardown(async () => { await closeBlockers().catch(() => undefined); await Promise.all(web.map((b) => b.close())); });
+  h.lbs.setDirectory(directory([inst("w", "web", web[0].ip)]));
+  await h.lbs.apply([desiredLb("life-busy", [rule(p1, "web", web[0].port)])]);
+  const before = await h.procs("life-busy");
+
+  await h.lbs.apply([
+    desiredLb("life-busy", [rule(p1, "web", web[0].port), rule(p2, "web", web[0].port)]),
+    desiredLb("life-busy2", [rule(p3, "web", web[0].port)]),
+  ]);
+  const st = h.lbs.status();
+  t.equal(st["life-busy"].state, "error");
+  t.match(st["life-busy"].error, new RegExp(`^reload failed: .*cannot bind socket.*0\\.0\\.0\\.0:${p2}`));
+  t.equal((await request(p1)).name, "web-1", "the old worker keeps serving");
+  t.same((await h.procs("life-busy")).workers, before.workers);
+  // Its back-off restarts keep failing meanwhile: between two tries it is "error", during one "starting".
+  t.match(st["life-busy2"].state, /^(error|starting)$/);
+  t.match(st["life-busy2"].error, new RegExp(`^haproxy did not start: .*cannot bind socket.*0\\.0\\.0\\.0:${p3}.*; starting again in \\d+ ms$`));
+
+  await closeBlockers();
+  await waitFor(() => h.lbs.status()["life-busy2"].state === "running", { what: "life-busy2 to start once its port is free", timeoutMs: 30_000 });
+  t.equal((await request(p3)).name, "web-1");
+  await waitFor(() => h.lbs.status()["life-busy"].state === "running", { what: "life-busy to retry its reload", timeoutMs: 30_000 });
+  t.equal(h.lbs.status()["life-busy"].reloads, 1);
+  t.equal((await request(p2)).name, "web-1");
 });
