@@ -61,7 +61,7 @@ t.test("http: hostname and path rules in Rancher's order, default backend, forwa
     "bind :80",
     "option forwardfor",
     "http-request set-header X-Forwarded-Proto http",
-    "http-request set-header X-Forwarded-Port %[dst_port]",
+    "http-request set-header X-Forwarded-Port 80",
     "http-request set-var(txn.host) req.hdr(host),field(1,:),lower",
     `use_backend ${nameOf("apiv2")} if { var(txn.host) -i -m str www.example.com } { path -m beg /api/v2 }`,
     "use_backend be_80_www.example.com if { var(txn.host) -i -m str www.example.com }",
