@@ -12,6 +12,7 @@ const benchmarks: Record<string, () => Benchmark> = {
   "overlay": () => require("./overlay.bench").benchmark,
   "mesh-ready": () => require("./mesh-ready.bench").benchmark,
   "health-cost": () => require("./health-cost.bench").benchmark,
+  "lb-latency": () => require("./lb-latency.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

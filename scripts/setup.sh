@@ -12,7 +12,7 @@ log() { echo "[setup] $*" >&2; }
 PACKAGES=(docker.io redis-server haproxy strongswan-charon strongswan-swanctl
   libcharon-extra-plugins libstrongswan-extra-plugins libstrongswan-standard-plugins
   openssh-server iproute2 iptables busybox-static tcpdump iperf3 netcat-openbsd socat
-  dnsmasq procps psmisc util-linux)
+  dnsmasq procps psmisc util-linux wrk)
 
 install_packages() {
   local missing=()
