@@ -5,6 +5,8 @@ import { Coalescer } from "./coalescer";
 import { dnsListenFromEnv, HostDns } from "./dns/host-dns";
 import { DockerContainers } from "./docker/containers";
 import { DockerState } from "./docker/docker-state";
+import { LoadBalancers } from "./lb";
+import { LoadBalancerPart } from "./lb/observed-part";
 import { ContainerEvent, DockerEventWatcher } from "./docker/events";
 import { HealthChecker } from "./health/checker";
 import { HealthPart } from "./health/observed-part";
@@ -55,13 +57,15 @@ export class HostSession {
     const network = new NetworkManager(this.docker, this.state.dir, log);
     const checker = new HealthChecker({ log: log.child({ component: "health" }) });
     const dockerState = new DockerState();
-    const reconciler = new Reconciler(link, keys, r.hostId, containers, reports, log, network, [new HealthPart(checker, log), dockerState],
-      (reason) => dockerState.down(reason));
+    const lbs = new LoadBalancers({ stateDir: this.state.dir, log: log.child({ component: "lb" }) });
+    const reconciler = new Reconciler(link, keys, r.hostId, containers, reports, log, network,
+      [new HealthPart(checker, log), new LoadBalancerPart(lbs), dockerState], (reason) => dockerState.down(reason));
     this.reconciler = reconciler;
     const coalescer = new Coalescer((reasons) => reconciler.reconcile(reasons));
     network.on("change", () => coalescer.trigger(statusReason));
     checker.on("change", () => coalescer.trigger(statusReason));
     dockerState.on("change", () => coalescer.trigger(statusReason));
+    lbs.on("change", () => coalescer.trigger(statusReason));
     const heartbeat = new Heartbeat(link, keys.heartbeat, r.heartbeatIntervalMs, r.heartbeatTtlMs, this.agentVersion, log);
     const events = new DockerEventWatcher(this.docker, r.hostId, log, (e) => this.onContainerEvent(e, reports, link, coalescer),
       () => { dockerState.up(); coalescer.trigger("docker-events-connected"); },
@@ -69,12 +73,14 @@ export class HostSession {
     const cursor = this.state.loadCursor(r.hostId) ?? initialCursor(this.identity.registeredAt);
     const nudges = new NudgeReader(link, keys.nudges, cursor, (id) => this.state.saveCursor(r.hostId, id), (n) => this.onNudge(n, coalescer), log);
 
+    // The environment's directory feeds DNS answers and the load balancers' backends alike;
+    // with DROVER_DNS_LISTEN=off it is still followed, for the load balancers.
     const dnsListen = dnsListenFromEnv();
-    if (dnsListen !== "off") {
-      this.dns = new HostDns({
-        source: link.cmd, key: makeKeys(r.redis.keyPrefix).env(r.envId).dns, ...dnsListen, ensureAddress: true, log: log.child({ component: "dns" }),
-      });
-    }
+    this.dns = new HostDns({
+      source: link.cmd, key: makeKeys(r.redis.keyPrefix).env(r.envId).dns, log: log.child({ component: "dns" }),
+      ...(dnsListen === "off" ? { address: "127.0.0.1", port: 0, listen: false } : dnsListen), ensureAddress: dnsListen !== "off",
+      onDirectory: (directory) => lbs.setDirectory(directory),
+    });
     const dns = this.dns;
     link.onReady(() => { coalescer.trigger("redis-ready"); dns?.onRedisReady(); });
     link.onRejected(() => this.finish("rejected"));
@@ -94,8 +100,13 @@ export class HostSession {
     await Promise.all([nudges.stop(), events.stop(), dns?.stop()]);
     await coalescer.stop();
     await checker.stop();
-    if (outcome === "teardown") await this.teardown(containers, reports, network);
-    else await network.stop();
+    if (outcome === "teardown") {
+      await lbs.teardown().catch((err) => log.error("teardown: stopping the load balancers failed", { reason: errorMessage(err) }));
+      await this.teardown(containers, reports, network);
+    } else {
+      await lbs.stop(); // HAProxies keep serving; the next agent adopts them
+      await network.stop();
+    }
     heartbeat.stop();
     link.close();
     if (outcome === "teardown") this.state.deleteIdentity();

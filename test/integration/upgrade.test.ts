@@ -57,7 +57,7 @@ t.test("rolling upgrades without downtime, and a rollback by itself", async (t) 
     "touch /tmp/run; while [ -f /tmp/run ]; do",
     "ip=$(nslookup web 2>/dev/null | awk '/^Name:/{n=1} n && /^Address/{print $2; exit}');",
     "r=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 \"$ip\" 80 2>&1);",
-    "case \"$r\" in \"HTTP/1.0 200\"*) echo \"ok $(echo \"$r\" | tail -1) $ip\";; *) echo \"fail $ip $(echo \"$r\" | head -1)\";; esac;",
+    "case \"$r\" in HTTP/1.?\\ 200*) echo \"ok $(echo \"$r\" | tail -1) $ip\";; *) echo \"fail $ip $(echo \"$r\" | head -1)\";; esac;",
     "done > /tmp/log 2>&1",
   ].join(" ");
   await clientHost.exec(["docker", "exec", "-d", container.Id, "sh", "-c", loop]);
@@ -69,9 +69,18 @@ t.test("rolling upgrades without downtime, and a rollback by itself", async (t) 
   const probe = DnsProbe.start((await docker.getContainer(container.Id).inspect()).State.Pid);
   t.teardown(() => probe.stop());
   let minAnswers = Infinity;
+  let samples = 0;
+  let sampleErrors = 0;
   let sampling = true;
   const sampler = (async () => {
-    while (sampling) minAnswers = Math.min(minAnswers, (await probe.ask("web")).ips.length);
+    while (sampling) {
+      try {
+        minAnswers = Math.min(minAnswers, (await probe.ask("web")).ips.length);
+        samples++;
+      } catch {
+        sampleErrors++; // a lost datagram: counted, and the sampling goes on
+      }
+    }
   })();
 
   await t.test("scale 6, batch 2, startFirst: no failed fetch, never fewer than 6 healthy answers", async (t) => {
@@ -89,7 +98,7 @@ t.test("rolling upgrades without downtime, and a rollback by itself", async (t) 
     const failed = lines.filter((l) => l.startsWith("fail"));
     t.equal(failed.length, 0, `no failed fetch out of ${lines.length}`);
     t.ok(lines.some((l) => l.startsWith("ok v1")) && lines.some((l) => l.startsWith("ok v2")), "the client saw both versions");
-    t.ok(minAnswers >= 6, `DNS never handed out fewer than 6 addresses (min ${minAnswers})`);
+    t.ok(minAnswers >= 6, `DNS never handed out fewer than 6 addresses (min ${minAnswers} over ${samples} answers, ${sampleErrors} lost)`);
   });
 
   await t.test("a spec whose check never passes rolls back by itself, the old version serving throughout", async (t) => {
