@@ -207,9 +207,9 @@ t.test("load balancers served by HAProxy on four lab hosts", async (t) => {
 
   await t.test("a rule HAProxy cannot apply keeps the old config serving and shows the error", async (t) => {
     // Another process on h1 holds port 7000: the new frontend cannot bind.
-    const holder = h1.spawn(["nc", "-l", "-p", "7000"], { stdio: "ignore" });
+    const holder = h1.spawn([process.execPath, "-e", "require('net').createServer().listen(7000, '0.0.0.0')"], { stdio: "ignore" });
     t.teardown(() => holder.kill("SIGKILL"));
-    await waitFor(async () => (await h1.exec(["ss", "-ltn"])).stdout.includes(":7000"), { what: "port 7000 held on h1" });
+    await waitFor(async () => (await h1.exec(["ss", "-ltn"])).stdout.includes("0.0.0.0:7000"), { what: "port 7000 held on h1" });
     const current = await env.api.ok("GET", `${env.base}/loadbalancers/${lb.id}`);
     await env.api.ok("PATCH", `${env.base}/loadbalancers/${lb.id}`, { portRules: [...current.spec.portRules, { sourcePort: 7000, protocol: "http", targetServiceId: web.id, targetPort: 80 }] });
     const failed = await waitFor(async () => {
