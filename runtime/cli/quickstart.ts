@@ -52,7 +52,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<boolean> {
     deployed = true;
     await pulumi.ok(["up", "--yes", "--skip-preview", "--config-file", pulumi.configFile], { echo: o.progress });
     const outputs = JSON.parse(await pulumi.ok(["stack", "output", "--json", "--show-secrets"]));
-    await report(o, outputs, Date.now() - started);
+    await report(o, outputs, ports, Date.now() - started);
     if (o.keep) {
       o.out(`  kept running (admin key in ${adminKeyFile}); tear down later with: npm run quickstart -- --state-dir ${o.stateDir} (without --keep)`);
       return true;
@@ -75,20 +75,25 @@ export async function runQuickstart(o: QuickstartOptions): Promise<boolean> {
   }
 }
 
-/** What runs where, from the API, and the page fetched once through the published port. */
-async function report(o: QuickstartOptions, outputs: Record<string, any>, elapsedMs: number): Promise<void> {
+/** What runs where, from the API, and the page fetched once through the published port and once through the load balancer. */
+async function report(o: QuickstartOptions, outputs: Record<string, any>, ports: Ports, elapsedMs: number): Promise<void> {
   const call = async (p: string) => {
     const res = await fetch(`${outputs.serverUrl}/v1/environments/${outputs.envId}${p}`, { headers: { authorization: `Bearer ${outputs.apiKey}` } });
     if (!res.ok) throw new Error(`GET ${p} → ${res.status}`);
     return (await res.json()) as any;
   };
-  const [hosts, instances, services, lb] = await Promise.all([
-    call("/hosts"), call("/instances"), call("/services"), call(`/loadbalancers/${outputs.loadBalancerId}`),
-  ]);
-  const page = await until(async () => {
-    const res = await fetch(outputs.webUrl);
-    return res.ok ? (await res.text()).trim() : undefined;
-  }, "web to answer on its published port", 15_000);
+  const lb = await until(async () => {
+    const got = await call(`/loadbalancers/${outputs.loadBalancerId}`);
+    return got.served ? got : undefined;
+  }, "the load balancer's HAProxy to serve", 30_000);
+  const [hosts, instances, services] = await Promise.all([call("/hosts"), call("/instances"), call("/services")]);
+  const fetchText = (url: string, what: string) => until(async () => {
+    const res = await fetch(url).catch(() => undefined);
+    return res?.ok ? (await res.text()).trim() : undefined;
+  }, what, 15_000);
+  const page = await fetchText(outputs.webUrl, "web to answer on its published port");
+  const lbUrl = `http://127.0.0.1:${ports.lb}/`;
+  const viaLb = await fetchText(lbUrl, "web to answer through the load balancer");
   const serviceName = new Map<string, string>(services.data.map((s: any) => [s.id, `demo/${s.name}`]));
   o.out(`  environment ${outputs.envId} up in ${elapsedMs} ms`);
   for (const h of hosts.data) {
@@ -100,8 +105,10 @@ async function report(o: QuickstartOptions, outputs: Record<string, any>, elapse
     o.out(`  ${i.name.padEnd(16)}${(serviceName.get(i.serviceId) ?? i.serviceId).padEnd(12)}${host.padEnd(18)}${i.state.padEnd(9)}${(i.ip ?? "-").padEnd(14)}${(i.status?.containerId ?? "").slice(0, 12)}`);
   }
   const rules = lb.spec.portRules.map((r: any) => `:${r.sourcePort} ${r.protocol} → ${serviceName.get(r.targetServiceId) ?? r.targetServiceId}:${r.targetPort}`).join(", ");
-  o.out(`  load balancer demo/${lb.name}: ${rules} (stored; served: ${lb.served})`);
+  const haproxy = (lb.instances ?? []).map((i: any) => `${hosts.data.find((h: any) => h.id === i.hostId)?.name ?? i.hostId} (HAProxy ${i.haproxy?.state ?? "?"})`).join(", ");
+  o.out(`  load balancer demo/${lb.name}: ${rules}, served by ${haproxy}`);
   o.out(`  web answers on ${outputs.webUrl} : ${JSON.stringify(page)}`);
+  o.out(`  and through the load balancer on ${lbUrl} : ${JSON.stringify(viaLb)}`);
 }
 
 /** examples/ require("drover"): node_modules is not in git, so the link is made here. */

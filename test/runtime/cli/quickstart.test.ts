@@ -28,8 +28,9 @@ t.test("drover quickstart: pulumi up, report, serve, pulumi destroy", async (t) 
   t.match(out, /host \S+ \(1h\w+\) active/, "the local host reported active");
   t.match(out, /demo-web-1\s+demo\/web\s+\S+\s+active\s+10\.42\.\d+\.\d+/, "web instance active with an overlay IP");
   t.match(out, /demo-cache-1\s+demo\/cache\s+\S+\s+active/, "cache instance active");
-  t.match(out, /load balancer demo\/web-lb: :\d+ http → demo\/web:80 \(stored; served: false\)/, "the load balancer reported");
+  t.match(out, /load balancer demo\/web-lb: :\d+ http → demo\/web:80, served by \S+ \(HAProxy running\)/, "the load balancer served by the host's HAProxy");
   t.match(out, /web answers on http:\/\/127\.0\.0\.1:\d+\/ : "drover test page"/, "the published port served the page");
+  t.match(out, /and through the load balancer on http:\/\/127\.0\.0\.1:\d+\/ : "drover test page"/, "so did the load balancer");
   t.match(out, /- 7 deleted/, "pulumi destroy removed all seven");
   t.match(out, /torn down/, "and said so");
 
