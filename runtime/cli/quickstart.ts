@@ -39,9 +39,11 @@ export async function runQuickstart(o: QuickstartOptions): Promise<boolean> {
 
   const server = await ensureServer({ stateDir: o.stateDir, redisUrl: o.redisUrl, port: ports.api, adminKeyFile });
   o.out(`drover quickstart: server ${server.url} (pid ${server.pid}${server.started ? "" : ", already running"}), Redis ${o.redisUrl}`);
-  const pulumi = new QuickstartPulumi(quickstartProgram, STACK, o.stateDir);
   let deployed = false;
+  let pulumi: QuickstartPulumi | undefined;
   try {
+    // Inside the try: without a Pulumi engine this throws, and the server must still be stopped.
+    pulumi = new QuickstartPulumi(quickstartProgram, STACK, o.stateDir);
     await pulumi.selectOrCreate();
     await pulumi.setConfig("drover:endpoint", server.url);
     await pulumi.setConfig("drover:adminKey", adminKey, true);
@@ -65,7 +67,7 @@ export async function runQuickstart(o: QuickstartOptions): Promise<boolean> {
     return true;
   } catch (err) {
     // A failed run must not leave an agent and containers behind unless asked to keep them.
-    if (deployed && !o.keep) {
+    if (deployed && !o.keep && pulumi) {
       const r = await pulumi.run(["destroy", "--yes", "--skip-preview", "--config-file", pulumi.configFile]).catch((e) => ({ code: -1, output: String(e) }));
       o.out(r.code === 0 ? "  the failed run was torn down (pulumi destroy)" : `  pulumi destroy after the failure also failed:\n${r.output}`);
     }
