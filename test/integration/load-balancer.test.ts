@@ -149,9 +149,55 @@ t.test("load balancers served by HAProxy on four lab hosts", async (t) => {
     t.match(await getRaw(edge, 9000), /^web /, "tcp mode passes HTTP through");
   });
 
+  await t.test("rotating a certificate reloads HAProxy without a failed request", async (t) => {
+    const fresh = makeCert({ cn: "a.example.com", org: "rotated" });
+    let failures = 0;
+    let requests = 0;
+    let loading = true;
+    const load = (async () => {
+      while (loading) {
+        try {
+          const r = await getTls(edge, 8443, "a.example.com");
+          if (!r.body.startsWith("web ")) failures++;
+        } catch {
+          failures++;
+        }
+        requests++;
+      }
+    })();
+    await env.api.ok("PUT", `${env.base}/certificates/${ca.id}`, { name: "a", ...fresh });
+    await waitFor(async () => {
+      const sock = tls.connect({ host: edge, port: 8443, servername: "a.example.com", rejectUnauthorized: false });
+      const cert = await new Promise<tls.PeerCertificate>((resolve, reject) => { sock.once("secureConnect", () => resolve(sock.getPeerCertificate())); sock.once("error", reject); });
+      sock.destroy();
+      return cert.subject?.O === "rotated";
+    }, { what: "the rotated certificate served", timeoutMs: 30_000 });
+    loading = false;
+    await load;
+    t.equal(failures, 0, `no failed request out of ${requests} across the reload`);
+  });
+
+  await t.test("stickiness keeps a client on one backend", async (t) => {
+    const current = await env.api.ok("GET", `${env.base}/loadbalancers/${lb.id}`);
+    await env.api.ok("PATCH", `${env.base}/loadbalancers/${lb.id}`, { stickiness: { cookie: "DROVERID" } });
+    const first = await waitFor(async () => {
+      const r = await get(edge, 8080);
+      const cookie = String(r.headers["set-cookie"] ?? "").match(/DROVERID=[^;]+/)?.[0];
+      return cookie ? { cookie, body: r.body } : undefined;
+    }, { what: "a sticky cookie", timeoutMs: 30_000 });
+    const seen = await backendsSeen(edge, 8080, 12, { headers: { Cookie: first.cookie } });
+    t.same([...seen], [first.body], "every request with the cookie went to the same instance");
+    await env.api.ok("PUT", `${env.base}/loadbalancers/${lb.id}`, current.spec);
+    await waitFor(async () => !String((await get(edge, 8080)).headers["set-cookie"] ?? "").includes("DROVERID"), { what: "stickiness off again", timeoutMs: 30_000 });
+  });
+
   await t.test("scale up and down follow without a reload", async (t) => {
-    const before = await env.api.ok("GET", `${env.base}/loadbalancers/${lb.id}`);
     const reloads = (s: any) => (s.instances as any[]).reduce((n: number, i: any) => n + (i.haproxy?.reloads ?? 0), 0);
+    // Settled: the last rule change's reload is counted before the membership changes start.
+    const before = await waitFor(async () => {
+      const s = await env.api.ok("GET", `${env.base}/loadbalancers/${lb.id}`);
+      return s.transitioning === "no" && s.instances.every((i: any) => i.haproxy?.state === "running") && s;
+    }, { what: "the load balancer settled" });
     await env.api.ok("POST", `${env.base}/services/${web.id}?action=scale`, { scale: 6 });
     await waitFor(async () => { const s = await backendsSeen(edge, 8080, 36).catch(() => new Set()); return s.size === 6; }, { what: "6 backends", timeoutMs: 60_000 });
     await env.api.ok("POST", `${env.base}/services/${web.id}?action=scale`, { scale: 2 });
