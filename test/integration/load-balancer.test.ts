@@ -149,6 +149,21 @@ t.test("load balancers served by HAProxy on four lab hosts", async (t) => {
     t.match(await getRaw(edge, 9000), /^web /, "tcp mode passes HTTP through");
   });
 
+  await t.test("scale up and down follow without a reload", async (t) => {
+    const reloads = (s: any) => (s.instances as any[]).reduce((n: number, i: any) => n + (i.haproxy?.reloads ?? 0), 0);
+    // Settled: the last rule change's reload is counted before the membership changes start.
+    const before = await waitFor(async () => {
+      const s = await env.api.ok("GET", `${env.base}/loadbalancers/${lb.id}`);
+      return s.transitioning === "no" && s.instances.every((i: any) => i.haproxy?.state === "running") && s;
+    }, { what: "the load balancer settled" });
+    await env.api.ok("POST", `${env.base}/services/${web.id}?action=scale`, { scale: 6 });
+    await waitFor(async () => { const s = await backendsSeen(edge, 8080, 36).catch(() => new Set()); return s.size === 6; }, { what: "6 backends", timeoutMs: 60_000 });
+    await env.api.ok("POST", `${env.base}/services/${web.id}?action=scale`, { scale: 2 });
+    await waitFor(async () => { const s = await backendsSeen(edge, 8080, 16).catch(() => new Set()); return s.size === 2; }, { what: "2 backends", timeoutMs: 60_000 });
+    const after = await env.api.ok("GET", `${env.base}/loadbalancers/${lb.id}`);
+    t.equal(reloads(after), reloads(before), `no HAProxy reload for membership (${reloads(after)})`);
+  });
+
   await t.test("rotating a certificate reloads HAProxy without a failed request", async (t) => {
     const fresh = makeCert({ cn: "a.example.com", org: "rotated" });
     let failures = 0;
@@ -189,21 +204,6 @@ t.test("load balancers served by HAProxy on four lab hosts", async (t) => {
     t.same([...seen], [first.body], "every request with the cookie went to the same instance");
     await env.api.ok("PUT", `${env.base}/loadbalancers/${lb.id}`, current.spec);
     await waitFor(async () => !String((await get(edge, 8080)).headers["set-cookie"] ?? "").includes("DROVERID"), { what: "stickiness off again", timeoutMs: 30_000 });
-  });
-
-  await t.test("scale up and down follow without a reload", async (t) => {
-    const reloads = (s: any) => (s.instances as any[]).reduce((n: number, i: any) => n + (i.haproxy?.reloads ?? 0), 0);
-    // Settled: the last rule change's reload is counted before the membership changes start.
-    const before = await waitFor(async () => {
-      const s = await env.api.ok("GET", `${env.base}/loadbalancers/${lb.id}`);
-      return s.transitioning === "no" && s.instances.every((i: any) => i.haproxy?.state === "running") && s;
-    }, { what: "the load balancer settled" });
-    await env.api.ok("POST", `${env.base}/services/${web.id}?action=scale`, { scale: 6 });
-    await waitFor(async () => { const s = await backendsSeen(edge, 8080, 36).catch(() => new Set()); return s.size === 6; }, { what: "6 backends", timeoutMs: 60_000 });
-    await env.api.ok("POST", `${env.base}/services/${web.id}?action=scale`, { scale: 2 });
-    await waitFor(async () => { const s = await backendsSeen(edge, 8080, 16).catch(() => new Set()); return s.size === 2; }, { what: "2 backends", timeoutMs: 60_000 });
-    const after = await env.api.ok("GET", `${env.base}/loadbalancers/${lb.id}`);
-    t.equal(reloads(after), reloads(before), `no HAProxy reload for membership (${reloads(after)})`);
   });
 
   await t.test("an instance turning unhealthy leaves the backends", async (t) => {
