@@ -12,6 +12,8 @@ export interface DiffSpec {
   update: readonly string[];
   /** The field the server keeps unique (name). */
   nameField: string;
+  /** The output holding the server's id: stable unless the resource is replaced. */
+  idOutput?: string;
 }
 
 export interface DiffOutcome {
@@ -25,7 +27,9 @@ export function diffInputs(olds: Record<string, any>, news: Record<string, any>,
   const changed = (k: string) => containsUnknown(news[k]) || canonical(olds[k] ?? null) !== canonical(news[k] ?? null);
   const replaces = spec.replace.filter(changed);
   const updates = spec.update.filter(changed);
-  const stables = spec.replace.filter((k) => !replaces.includes(k));
+  // Declared for the engine's display; what keeps dependents quiet is that each class's id
+  // output is its resource id, which the engine keeps known through an update's preview.
+  const stables = [...spec.replace.filter((k) => !replaces.includes(k)), ...(replaces.length === 0 && spec.idOutput ? [spec.idOutput] : [])];
   const keepsName = !isUnknown(news[spec.nameField]) && olds[spec.nameField] === news[spec.nameField];
   return {
     changes: replaces.length + updates.length > 0,

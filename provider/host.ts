@@ -18,6 +18,7 @@ import type { Environment } from "./environment";
 import { hostFailures } from "./host-check";
 import { hostsPath, removeHost, waitHostActive } from "./host-api";
 import { canonical, sanitize } from "./sanitize";
+import { SDK_INPUTS, keysOf, unknownFieldFailures } from "./input-fields";
 import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
 import { definedOnly } from "./stack";
 import { containsUnknown, isUnknown } from "./unknown";
@@ -25,22 +26,33 @@ import { containsUnknown, isUnknown } from "./unknown";
 export type SshDriverArgs = { [K in keyof Extract<DriverInputs, { type: "ssh" }>]: pulumi.Input<Extract<DriverInputs, { type: "ssh" }>[K]> };
 export type LocalDriverArgs = { [K in keyof Extract<DriverInputs, { type: "local" }>]: pulumi.Input<Extract<DriverInputs, { type: "local" }>[K]> };
 
+/**
+ * A Host's inputs. Its name, labels, environment, server and driver placement replace it
+ * (the old host is removed first, with its containers); credentials (`driver.privateKey`,
+ * `driver.hostKey`, `apiKey`, `registrationToken`) and `waitTimeoutSeconds` update in place.
+ */
 export interface HostArgs {
-  /** The host name the agent registers under (unique in the environment). */
+  /** The host name the agent registers under (unique in the environment): letters, digits, dashes and dots. Replaces. */
   name: pulumi.Input<string>;
+  /** Host labels, name → value, for scheduling rules (`hostLabels: { zone: "a" }`). No `,` `&` `'` in values. Replaces. */
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** How drover reaches the machine: `{ type: "ssh", address, privateKey, ... }` or `{ type: "local" }`. Kept secret. */
   driver: pulumi.Input<SshDriverArgs | LocalDriverArgs>;
-  /** Fills envId, endpoint, apiKey and registrationToken from the environment's outputs. */
+  /** The environment: fills envId, endpoint, apiKey and registrationToken from its outputs. */
   environment?: Environment;
+  /** The environment's id (when `environment` is not given). Replaces. */
   envId?: pulumi.Input<string>;
+  /** The drover server's URL, as the machine reaches it; default: config `drover:endpoint`. Replaces. */
   endpoint?: pulumi.Input<string>;
-  /** The environment's API key (secret): to watch and remove the host; default: config `drover:apiKey`. */
+  /** The environment's API key (kept secret): to watch and remove the host; default: config `drover:apiKey`. In place. */
   apiKey?: pulumi.Input<string>;
-  /** The environment's registration token (secret). */
+  /** The environment's registration token (kept secret). In place. */
   registrationToken?: pulumi.Input<string>;
-  /** How long create waits for the host to become active and delete for its removal (default 180). */
+  /** Seconds create waits for the host to become active, and delete for its removal. Default 180. In place. */
   waitTimeoutSeconds?: pulumi.Input<number>;
 }
+
+const HOST_FIELDS = keysOf<HostArgs>()(["name", "labels", "driver", "environment", "envId", "endpoint", "apiKey", "registrationToken", "waitTimeoutSeconds"]);
 
 const COMPUTED = ["hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService"] as const;
 /** Driver fields that only let the provider in: changing them changes nothing on the machine. */
@@ -79,6 +91,7 @@ export const hostProvider = {
 
   async check(_olds: any, news: any) {
     const failures = [
+      ...unknownFieldFailures(news, HOST_FIELDS, [...COMPUTED, ...SDK_INPUTS]),
       ...hostFailures(news),
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
@@ -97,7 +110,7 @@ export const hostProvider = {
     return {
       changes: replaces.length > 0 || updates.length > 0 || credentials,
       replaces,
-      stables: ["endpoint", "envId", "name"].filter((k) => !replaces.includes(k)),
+      stables: [...["endpoint", "envId", "name"].filter((k) => !replaces.includes(k)), ...(replaces.length === 0 ? COMPUTED : [])],
       // Always remove first: names are unique in the environment, and a new agent on the same
       // machine and state dir would stop the old one and keep its identity.
       deleteBeforeReplace: replaces.length > 0,
@@ -165,6 +178,7 @@ export class Host extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly envId: pulumi.Output<string>;
   declare readonly labels: pulumi.Output<Record<string, string> | undefined>;
+  /** The host's id on the server: the resource's own id, known in a preview that updates the host. */
   declare readonly hostId: pulumi.Output<string>;
   declare readonly state: pulumi.Output<string>;
   declare readonly underlayIp: pulumi.Output<string | undefined>;
@@ -191,5 +205,6 @@ export class Host extends pulumi.dynamic.Resource {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "registrationToken", "driver"],
     }, "drover", "Host");
+    this.hostId = this.id;
   }
 }

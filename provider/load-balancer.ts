@@ -12,41 +12,60 @@ import { checkResult, connectionFailures, idFailures, validatorFailures, type Ch
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
 import { LB_SPEC_FIELDS, loadBalancerBody, normalizeLoadBalancerInputs } from "./load-balancer-spec";
+import { SDK_INPUTS, keysOf, unknownFieldFailures, withoutDuplicates } from "./input-fields";
 import { sanitize } from "./sanitize";
-import type { SchedulingInput } from "./service";
+import { SCHEDULING_FIELDS, type SchedulingInput } from "./scheduling-input";
 import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
 import { definedOnly, type Stack } from "./stack";
 
 export interface PortRuleInput {
+  /** The port the load balancer listens on (1-65535); one protocol per source port. */
   sourcePort: pulumi.Input<number>;
-  /** http (default), tcp or https. */
+  /** "http" (default), "tcp" or "https" (needs a certificate). */
   protocol?: pulumi.Input<"http" | "tcp" | "https">;
+  /** http(s) only: the Host header to match, e.g. "www.example.com", "*.example.com". */
   hostname?: pulumi.Input<string>;
-  /** A path prefix, starting with `/`. */
+  /** http(s) only: a path prefix, starting with `/`. */
   path?: pulumi.Input<string>;
-  /** Another resource's `serviceId`. */
+  /** The target Service's `serviceId`. */
   targetServiceId: pulumi.Input<string>;
+  /** The container port of the target service (1-65535). */
   targetPort: pulumi.Input<number>;
+  /** Order among rules that match the same request: lower first. */
   priority?: pulumi.Input<number>;
 }
 
+/** A LoadBalancer's inputs. Its name, stack, environment and server replace it; everything else updates in place. */
 export interface LoadBalancerArgs {
+  /** The load balancer's name in its stack (shares the names of services). Replaces. */
   name: pulumi.Input<string>;
+  /** Where requests go: at least one rule. */
   portRules: pulumi.Input<pulumi.Input<PortRuleInput>[]>;
+  /** Certificate ids served for SNI. */
   certificateIds?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Required when a rule is https. */
+  /** The certificate for https rules without an SNI match. Required when a rule is https. */
   defaultCertificateId?: pulumi.Input<string>;
+  /** How many HAProxy instances. Default 1. Ignored when `global`. */
   scale?: pulumi.Input<number>;
+  /** One instance on every host that passes the scheduling rules. Default false. */
   global?: pulumi.Input<boolean>;
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Where its instances may and should go (as for a Service). */
   scheduling?: pulumi.Input<SchedulingInput>;
-  /** Fills stackId, envId, endpoint and apiKey from the stack's outputs. */
+  /** The stack: fills stackId, envId, endpoint and apiKey from its outputs. */
   stack?: Stack;
   stackId?: pulumi.Input<string>;
   envId?: pulumi.Input<string>;
+  /** Default: config `drover:endpoint`. */
   endpoint?: pulumi.Input<string>;
+  /** The environment's API key (kept secret); default: config `drover:apiKey`. */
   apiKey?: pulumi.Input<string>;
 }
+
+const LOAD_BALANCER_FIELDS = keysOf<LoadBalancerArgs>()([
+  "name", "portRules", "certificateIds", "defaultCertificateId", "scale", "global", "labels", "scheduling",
+  "stack", "stackId", "envId", "endpoint", "apiKey",
+]);
 
 const COMPUTED = ["loadBalancerId", "state", "served"] as const;
 
@@ -65,12 +84,16 @@ export const loadBalancerProvider = {
   },
 
   async check(_olds: any, news: any) {
+    const unknown = [
+      ...unknownFieldFailures(news, LOAD_BALANCER_FIELDS, [...COMPUTED, ...SDK_INPUTS]),
+      ...unknownFieldFailures(news.scheduling, SCHEDULING_FIELDS, [], "scheduling"),
+    ];
     const failures: CheckFailure[] = [
       ...validatorFailures(() => normalizeLoadBalancerInputs(news)),
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
-    return checkResult(news, failures);
+    return checkResult(news, withoutDuplicates(unknown, failures));
   },
 
   async diff(_id: string, olds: any, news: any) {
@@ -78,6 +101,7 @@ export const loadBalancerProvider = {
       replace: ["endpoint", "envId", "stackId", "name"],
       update: [...LB_SPEC_FIELDS, "apiKey"],
       nameField: "name",
+      idOutput: "loadBalancerId",
     });
   },
 
@@ -124,6 +148,7 @@ export const loadBalancerResourceProvider = forwardingProvider(() => require("dr
 
 export class LoadBalancer extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
+  /** The load balancer's id on the server: the resource's own id, known in a preview that updates it. */
   declare readonly loadBalancerId: pulumi.Output<string>;
   declare readonly stackId: pulumi.Output<string>;
   declare readonly envId: pulumi.Output<string>;
@@ -144,5 +169,6 @@ export class LoadBalancer extends pulumi.dynamic.Resource {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
     }, "drover", "LoadBalancer");
+    this.loadBalancerId = this.id;
   }
 }
