@@ -24,6 +24,9 @@ t.test("check failures name their field", async (t) => {
   for (const f of bad.failures) t.match(f.reason, f.property === "env[\"1BAD\"]" ? /^env/ : new RegExp(`^${f.property.replace(/[[\]."]/g, "\\$&")}`), `reason starts with ${f.property}`);
   t.same(await props(serviceProvider, { ...svc, waitTimeoutSeconds: 10 }), [], "provider-only fields are not API fields");
   t.same(await props(serviceProvider, svc), [], "a minimal service is valid");
+  const bare = (await serviceProvider.check({}, { ...svc, ports: ["8080"] })).failures;
+  t.same(bare.map((f: any) => f.property), ["ports[0]"], "a bare container port is refused, as the API does");
+  t.match(bare[0]?.reason, /docker run -p 8080.*random host port.*"8080:8080".*\{"containerPort": 8080\}/, "saying what Docker would do and what to write");
   t.same(await props(serviceProvider, { ...svc, links: { db: "svc9" }, scheduling: { hostLabels: { zone: "a" } } }), [], "links are checked by the server");
 });
 
