@@ -13,7 +13,7 @@ import { forwardingProvider } from "./forward";
 import { checkResult, connectionFailures, idFailures } from "./check";
 import { fetchLive, GONE } from "./client";
 import { driverFor } from "./drivers";
-import type { DriverInputs } from "./drivers/types";
+import type { LocalDriverInputs, SshDriverInputs } from "./drivers/types";
 import type { Environment } from "./environment";
 import { hostFailures } from "./host-check";
 import { hostsPath, removeHost, waitHostActive } from "./host-api";
@@ -23,8 +23,10 @@ import { connectionFor, settingsFromConfig, type ProviderSettings } from "./sett
 import { definedOnly } from "./stack";
 import { containsUnknown, isUnknown } from "./unknown";
 
-export type SshDriverArgs = { [K in keyof Extract<DriverInputs, { type: "ssh" }>]: pulumi.Input<Extract<DriverInputs, { type: "ssh" }>[K]> };
-export type LocalDriverArgs = { [K in keyof Extract<DriverInputs, { type: "local" }>]: pulumi.Input<Extract<DriverInputs, { type: "local" }>[K]> };
+/** Each field may be an Input, except `type`: a plain literal lets TypeScript tell the drivers apart (and name a field of the wrong one). */
+type DriverArgs<D extends { type: string }> = { [K in keyof D]: K extends "type" ? D[K] : pulumi.Input<D[K]> };
+export interface SshDriverArgs extends DriverArgs<SshDriverInputs> {}
+export interface LocalDriverArgs extends DriverArgs<LocalDriverInputs> {}
 
 /**
  * A Host's inputs. Its name, labels, environment, server and driver placement replace it

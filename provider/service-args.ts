@@ -39,7 +39,7 @@ export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped
 export type RestartPolicyInput =
   | RestartPolicyName
   | { name: pulumi.Input<"on-failure">; maximumRetryCount?: pulumi.Input<number> }
-  | { name: pulumi.Input<Exclude<RestartPolicyName, "on-failure">> };
+  | { name: pulumi.Input<Exclude<RestartPolicyName, "on-failure">>; maximumRetryCount?: never };
 
 /**
  * A Service's inputs. `name`, the stack, the environment and the server are fixed for the
