@@ -13,6 +13,8 @@ import { forwardingProvider } from "./forward";
 import { checkResult, connectionFailures, idFailures } from "./check";
 import { fetchLive, GONE } from "./client";
 import { driverFor } from "./drivers";
+import { hostStepMessage, oneLineError } from "./drivers/step-error";
+import { withHostErrors } from "./host-errors";
 import type { LocalDriverInputs, SshDriverInputs } from "./drivers/types";
 import type { Environment } from "./environment";
 import { hostFailures } from "./host-check";
@@ -84,7 +86,7 @@ export function userLabels(labels: Record<string, string> | undefined): Record<s
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !SYSTEM_LABEL.test(k)));
 }
 
-export const hostProvider = {
+export const hostProvider = withHostErrors({
   settings: undefined as ProviderSettings | undefined,
 
   async configure(req: { config: { get(key: string): string | undefined } }): Promise<void> {
@@ -129,16 +131,14 @@ export const hostProvider = {
     try {
       host = await waitHostActive(conn, inputs.envId, inputs.name, timeoutOf(inputs), () => driver.logTail(20));
     } catch (err: any) {
+      const message = hostStepMessage(inputs.name, driver.describe, err);
       if (!err?.host) {
         // Never registered: nothing on the server to record; stop the agent so nothing runs unrecorded.
         await driver.uninstall().catch(() => undefined);
-        throw err;
+        throw oneLineError(message);
       }
       // Registered but not active: recorded as partially created, so `up` retries and `destroy` removes it.
-      const partial: any = new Error(err.message);
-      partial.id = err.host.id;
-      partial.properties = { ...outputsOf(inputs, err.host, report.service), __provider: inputs.__provider };
-      throw partial;
+      throw oneLineError(message, { id: err.host.id, properties: { ...outputsOf(inputs, err.host, report.service), __provider: inputs.__provider } });
     }
     return { id: host.id as string, outs: outputsOf(inputs, host, report.service) };
   },
@@ -171,7 +171,7 @@ export const hostProvider = {
     // The agent exits by itself after its teardown; this stops it if it did not and removes the service.
     await driver.uninstall();
   },
-};
+});
 
 /** The serialized form: loads `hostProvider` from the installed drover (see forward.ts). */
 export const hostResourceProvider = forwardingProvider(() => require("drover/dist/provider/host.js").hostProvider);
