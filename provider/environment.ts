@@ -43,6 +43,7 @@ export interface EnvironmentArgs {
 }
 
 const ENVIRONMENT_FIELDS = keysOf<EnvironmentArgs>()(["name", "description", "network", "endpoint", "adminKey", "waitTimeoutSeconds"]);
+const NETWORK_FIELDS = keysOf<EnvironmentNetworkInput>()(["cidr", "hostSubnetPrefix"]);
 
 const BODY_FIELDS = ["name", "description", "network"] as const;
 // serverUrl: the endpoint actually used (input or config), so dependants get a known value in preview.
@@ -56,7 +57,10 @@ export const environmentProvider = {
   },
 
   async check(_olds: any, news: any) {
-    const unknown = unknownFieldFailures(news, ENVIRONMENT_FIELDS, [...COMPUTED, ...SDK_INPUTS]);
+    const unknown = [
+      ...unknownFieldFailures(news, ENVIRONMENT_FIELDS, [...COMPUTED, ...SDK_INPUTS]),
+      ...unknownFieldFailures(news.network, NETWORK_FIELDS, [], "network"),
+    ];
     const failures = [
       ...validatorFailures(() => validateEnvironmentCreate(bodyOf(news, BODY_FIELDS))),
       ...connectionFailures(news, this.settings, "adminKey"),

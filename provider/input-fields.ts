@@ -52,6 +52,12 @@ export function unknownFieldFailures(
   return out;
 }
 
+/** The same for each object of a list (`ports[1].protcol`); other items are the validators' to judge. */
+export function unknownFieldFailuresInList(list: unknown, fields: readonly string[], path: string): CheckFailure[] {
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((item, i) => unknownFieldFailures(item, fields, [], `${path}[${i}]`));
+}
+
 /**
  * The failures of the API's validators minus those on a field already reported unknown
  * (the validator would say the same thing again, without the suggestion).

@@ -12,7 +12,7 @@ import { checkResult, connectionFailures, idFailures, validatorFailures, type Ch
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
 import { LB_SPEC_FIELDS, loadBalancerBody, normalizeLoadBalancerInputs } from "./load-balancer-spec";
-import { SDK_INPUTS, keysOf, unknownFieldFailures, withoutDuplicates } from "./input-fields";
+import { SDK_INPUTS, keysOf, unknownFieldFailures, unknownFieldFailuresInList, withoutDuplicates } from "./input-fields";
 import { sanitize } from "./sanitize";
 import { SCHEDULING_FIELDS, type SchedulingInput } from "./scheduling-input";
 import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
@@ -49,6 +49,7 @@ export interface LoadBalancerArgs {
   scale?: pulumi.Input<number>;
   /** One instance on every host that passes the scheduling rules. Default false. */
   global?: pulumi.Input<boolean>;
+  /** Labels of its instances; `io.rancher.scheduler.*` labels are scheduling rules (Rancher's syntax). */
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Where its instances may and should go (as for a Service). */
   scheduling?: pulumi.Input<SchedulingInput>;
@@ -62,6 +63,7 @@ export interface LoadBalancerArgs {
   apiKey?: pulumi.Input<string>;
 }
 
+const PORT_RULE_FIELDS = keysOf<PortRuleInput>()(["sourcePort", "protocol", "hostname", "path", "targetServiceId", "targetPort", "priority"]);
 const LOAD_BALANCER_FIELDS = keysOf<LoadBalancerArgs>()([
   "name", "portRules", "certificateIds", "defaultCertificateId", "scale", "global", "labels", "scheduling",
   "stack", "stackId", "envId", "endpoint", "apiKey",
@@ -87,6 +89,7 @@ export const loadBalancerProvider = {
     const unknown = [
       ...unknownFieldFailures(news, LOAD_BALANCER_FIELDS, [...COMPUTED, ...SDK_INPUTS]),
       ...unknownFieldFailures(news.scheduling, SCHEDULING_FIELDS, [], "scheduling"),
+      ...unknownFieldFailuresInList(news.portRules, PORT_RULE_FIELDS, "portRules"),
     ];
     const failures: CheckFailure[] = [
       ...validatorFailures(() => normalizeLoadBalancerInputs(news)),

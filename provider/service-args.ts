@@ -97,6 +97,9 @@ export interface ServiceArgs {
   waitTimeoutSeconds?: pulumi.Input<number>;
 }
 
+export const PORT_FIELDS = keysOf<PortInput>()(["containerPort", "hostPort", "protocol", "hostIp"]);
+export const RESTART_POLICY_FIELDS = ["name", "maximumRetryCount"] as const;
+
 /** Every ServiceArgs key (compile-time checked); `stack` never reaches the provider, but a misspelling of it should be suggested. */
 export const SERVICE_FIELDS = keysOf<ServiceArgs>()([
   "name", "image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "scheduling",

@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
 import { withSpecDrift } from "./spec-drift";
 import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
-import { SDK_INPUTS, unknownFieldFailures, withoutDuplicates } from "./input-fields";
+import { SDK_INPUTS, unknownFieldFailures, unknownFieldFailuresInList, withoutDuplicates } from "./input-fields";
 import { SCHEDULING_FIELDS } from "./scheduling-input";
-import { SERVICE_FIELDS, type ServiceArgs } from "./service-args";
+import { PORT_FIELDS, RESTART_POLICY_FIELDS, SERVICE_FIELDS, type ServiceArgs } from "./service-args";
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { probeService } from "./converge";
 import { diffInputs } from "./diff";
@@ -48,6 +48,8 @@ export const serviceProvider = {
     const unknown = [
       ...unknownFieldFailures(news, SERVICE_FIELDS, [...COMPUTED, ...SDK_INPUTS]),
       ...unknownFieldFailures(news.scheduling, SCHEDULING_FIELDS, [], "scheduling"),
+      ...unknownFieldFailuresInList(news.ports, PORT_FIELDS, "ports"),
+      ...unknownFieldFailures(news.restartPolicy, RESTART_POLICY_FIELDS, [], "restartPolicy"),
     ];
     const failures: CheckFailure[] = [
       ...validatorFailures(() => normalizeServiceInputs(news)),

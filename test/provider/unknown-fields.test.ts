@@ -28,6 +28,10 @@ t.test("the issue's typos fail with a suggestion", async (t) => {
     ["Host driver.adress", hostProvider, { ...host, driver: { ...host.driver, adress: "x" } }, "driver.adress: unknown field; did you mean address?"],
     ["Host driver.privatekey", hostProvider, { ...host, driver: { ...host.driver, privatekey: "x" } }, "driver.privatekey: unknown field; did you mean privateKey?"],
     ["LoadBalancer portRule", loadBalancerProvider, { ...lb, portRule: [] }, "portRule: unknown field; did you mean portRules?"],
+    ["Service ports[1].protcol", serviceProvider, { ...svc, ports: ["80:80", { containerPort: 53, protcol: "udp" }] }, "ports[1].protcol: unknown field; did you mean protocol?"],
+    ["Service restartPolicy.maximumRetryCont", serviceProvider, { ...svc, restartPolicy: { name: "on-failure", maximumRetryCont: 3 } }, "restartPolicy.maximumRetryCont: unknown field; did you mean maximumRetryCount?"],
+    ["Environment network.cidrr", environmentProvider, { ...env, network: { cidrr: "10.42.0.0/16" } }, "network.cidrr: unknown field; did you mean cidr?"],
+    ["LoadBalancer portRules[0].targetPrt", loadBalancerProvider, { ...lb, portRules: [{ ...lb.portRules[0], targetPrt: 1 }] }, "portRules[0].targetPrt: unknown field; did you mean targetPort?"],
     ["LoadBalancer scheduling.hostLabelsNo", loadBalancerProvider, { ...lb, scheduling: { hostLabelsNo: { a: "b" } } }, "scheduling.hostLabelsNo: unknown field; did you mean hostLabelsNot?"],
   ];
   for (const [what, provider, news, reason] of cases) {
