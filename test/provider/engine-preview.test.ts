@@ -5,7 +5,8 @@ import { serverForTest } from "./server-fixture";
 
 // The real engine: a change to a Service that another Service links to and a LoadBalancer
 // targets previews as exactly one update (its serviceId stays known), and so does a change
-// to the Stack every service hangs off (its stackId and serverUrl stay known).
+// to the Stack every service hangs off (its stackId and serverUrl stay known). A misspelt
+// input fails preview and up with a did-you-mean, and changes nothing.
 const programDir = path.resolve(__dirname, "../../../test/fixtures/pulumi-drover-links");
 
 /** The drover steps of a `preview --json` that do something, as "op Type name". */
@@ -36,6 +37,20 @@ t.test("dependents of a changed resource preview no change", async (t) => {
 
   await ws.ok(["up", "--yes", "--skip-preview"], 300_000);
   t.equal((await ws.run(["preview", "--expect-no-changes"])).code, 0, "no changes after that update");
+
+  /** The drover resources as the state holds them, secrets decrypted (their ciphertext changes with every save). */
+  const droverState = async () => JSON.stringify((JSON.parse((await ws.ok(["stack", "export", "--show-secrets"])).stdout).deployment.resources as any[])
+    .filter((r) => r.type.includes("drover:")).map((r) => ({ urn: r.urn, id: r.id, inputs: r.inputs, outputs: r.outputs })));
+  const before = await droverState();
+  await ws.ok(["config", "set", "typo", "true"]);
+  for (const args of [["preview"], ["up", "--yes", "--skip-preview"]]) {
+    const res = await ws.run(args, 300_000);
+    t.not(res.code, 0, `${args[0]} fails on sclae: 3`);
+    t.match(res.stdout + res.stderr, /sclae: unknown field; did you mean scale\?/, `${args[0]} says which field and what was meant`);
+  }
+  t.equal(await droverState(), before, "the failed up changed no resource in the state");
+  await ws.ok(["config", "rm", "typo"]);
+  t.equal((await ws.run(["preview", "--expect-no-changes"])).code, 0, "without the typo: no changes");
   await ws.ok(["destroy", "--yes", "--skip-preview"], 300_000);
   await ws.ok(["stack", "rm", "--yes"]);
 });
