@@ -73,7 +73,7 @@ export const environmentProvider = {
       replace: ["endpoint", ...BODY_FIELDS],
       update: ["adminKey", "waitTimeoutSeconds"],
       nameField: "name",
-      idOutput: "envId",
+      stableOutputs: ["envId", "apiKey", "registrationToken", "serverUrl"],
     });
   },
 

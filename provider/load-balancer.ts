@@ -104,7 +104,7 @@ export const loadBalancerProvider = {
       replace: ["endpoint", "envId", "stackId", "name"],
       update: [...LB_SPEC_FIELDS, "apiKey"],
       nameField: "name",
-      idOutput: "loadBalancerId",
+      stableOutputs: ["loadBalancerId"],
     });
   },
 

@@ -68,7 +68,7 @@ export const serviceProvider = {
       replace: ["endpoint", "envId", "stackId", "name"],
       update: [...SPEC_FIELDS, "apiKey", "waitTimeoutSeconds"],
       nameField: "name",
-      idOutput: "serviceId",
+      stableOutputs: ["serviceId"],
     });
   },
 

@@ -66,7 +66,7 @@ export const stackProvider = {
       replace: ["endpoint", "envId", "name"],
       update: ["description", "stackWideDiscovery", "apiKey", "waitTimeoutSeconds"],
       nameField: "name",
-      idOutput: "stackId",
+      stableOutputs: ["stackId", "serverUrl"],
     });
   },
 

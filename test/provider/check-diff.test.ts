@@ -47,8 +47,10 @@ t.test("diff: replace for immutable fields, update for the rest, unknown is a ch
   t.equal(same.changes, false, "computed outputs are not compared");
   const scale = await serviceProvider.diff("s1", old, { ...svc, scale: 2 });
   t.same([scale.changes, scale.replaces], [true, []], "scale updates in place");
+  t.ok(scale.stables.includes("serviceId"), "an update keeps serviceId: declared stable");
   const renamed = await serviceProvider.diff("s1", old, { ...svc, name: "web2", scale: 1 });
   t.same([renamed.replaces, renamed.deleteBeforeReplace], [["name"], false], "a new name replaces, create first");
+  t.notOk(renamed.stables.includes("serviceId"), "a replacement gets a new serviceId: not stable");
   const moved = await serviceProvider.diff("s1", old, { ...svc, stackId: "stk2", scale: 1 });
   t.same([moved.replaces, moved.deleteBeforeReplace], [["stackId"], true], "same name: delete first (names are unique)");
   const unknownImage = await serviceProvider.diff("s1", old, { ...svc, image: UNKNOWN, scale: 1 });
