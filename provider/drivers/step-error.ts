@@ -47,7 +47,10 @@ export function oneLine(text: string): string {
 export function hostStepMessage(hostname: string, how: string, err: unknown): string {
   if (isStepFailure(err)) return `${err.field ? `${err.field}: ` : ""}host ${hostname}: ${err.step} failed (${how}): ${err.detail}`;
   const message = oneLine((err as Error)?.message ?? String(err));
-  return message.includes(`host ${hostname}`) ? message : `host ${hostname} (${how}): ${message}`;
+  if (message.includes(`host ${hostname}`)) return message;
+  // A message that names its input (`endpoint: required: ...`) keeps the input first.
+  const field = /^([A-Za-z_][A-Za-z0-9_.]*(?:\[[^\]]+\])*): (.*)$/.exec(message);
+  return field ? `${field[1]}: host ${hostname} (${how}): ${field[2]}` : `host ${hostname} (${how}): ${message}`;
 }
 
 /**

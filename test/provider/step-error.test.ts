@@ -33,6 +33,7 @@ t.test("messages: field, host, step, how, detail on one line", async (t) => {
   const msg = hostStepMessage("node1", "ssh root@10.0.0.5:22", stepFailure("Docker check", "Docker does not answer\non /x", "driver.dockerSocket"));
   t.equal(msg, "driver.dockerSocket: host node1: Docker check failed (ssh root@10.0.0.5:22): Docker does not answer | on /x");
   t.equal(hostStepMessage("node1", "local", new Error("GET http://x → 401 Unauthorized")), "host node1 (local): GET http://x → 401 Unauthorized", "other errors keep their message, with the host");
+  t.equal(hostStepMessage("node1", "local", new Error("endpoint: required: set the input")), "endpoint: host node1 (local): required: set the input", "an input named first stays first");
   const err: any = oneLineError("boom", { id: "h1", properties: { a: 1 } });
   t.same([err.id, err.properties], ["h1", { a: 1 }], "a partial resource keeps its id and properties");
   assertOneLine(t, err);
