@@ -110,7 +110,15 @@ export function bundleFiles(installed: string): Array<[string, string]> {
     for (const f of walk(dir)) files.push([f, path.relative(root, f)]);
   }
   const placed = dependencyClosure(root).map((dir) => ({ dir, at: treePathOf(dir, root) }));
-  const taken = new Set(placed.map((p) => p.at));
+  const taken = new Set<string | undefined>();
+  for (const p of placed) {
+    // Two versions that would land in one place (one nested under drover, one hoisted above
+    // it): the bundle has no "above", so one would shadow the other. Say so rather than guess.
+    if (p.at !== undefined && taken.has(p.at)) {
+      throw new Error(`agent bundle: two copies of ${p.at} (one of them ${p.dir}) would both go to ${p.at}: run npm dedupe in the project`);
+    }
+    taken.add(p.at);
+  }
   for (const p of placed) {
     if (p.at !== undefined) continue;
     // Linked in from outside the tree (a workspace, npm link): the top level, if that place is free.

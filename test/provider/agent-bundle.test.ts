@@ -81,3 +81,16 @@ t.test("a missing package names who needs it", async (t) => {
   fs.rmSync(path.join(root, "node_modules", "dep-a"), { recursive: true });
   t.throws(() => bundleFiles(root), /package dep-a \(needed by dockerode\) is not installed in a node_modules above /);
 });
+
+t.test("two copies that would land in one place are refused, not shadowed", async (t) => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "drover-bundle-"));
+  t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));
+  const project = path.join(base, "project");
+  const drover = path.join(project, "node_modules", "drover");
+  writeDrover(drover);
+  writeDeps(path.join(project, "node_modules"));
+  // drover's own ioredis needs another dep-a, installed under drover; dockerode keeps the hoisted one.
+  writePackage(path.join(drover, "node_modules", "ioredis"), "ioredis", { "dep-a": "2" });
+  writePackage(path.join(drover, "node_modules", "dep-a"), "dep-a");
+  t.throws(() => bundleFiles(drover), /two copies of node_modules\/dep-a .* would both go to node_modules\/dep-a: run npm dedupe/);
+});
