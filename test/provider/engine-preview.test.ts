@@ -38,9 +38,13 @@ t.test("dependents of a changed resource preview no change", async (t) => {
   await ws.ok(["up", "--yes", "--skip-preview"], 300_000);
   t.equal((await ws.run(["preview", "--expect-no-changes"])).code, 0, "no changes after that update");
 
-  /** The drover resources as the state holds them, secrets decrypted (their ciphertext changes with every save). */
-  const droverState = async () => JSON.stringify((JSON.parse((await ws.ok(["stack", "export", "--show-secrets"])).stdout).deployment.resources as any[])
-    .filter((r) => r.type.includes("drover:")).map((r) => ({ urn: r.urn, id: r.id, inputs: r.inputs, outputs: r.outputs })));
+  /**
+   * The drover resources as the state holds them, secrets decrypted (their ciphertext changes
+   * with every save), by URN (a failed update may save them in another order).
+   */
+  const droverState = async () => ((JSON.parse((await ws.ok(["stack", "export", "--show-secrets"])).stdout).deployment.resources as any[])
+    .filter((r) => r.type.includes("drover:")).map((r) => ({ urn: r.urn, id: r.id, inputs: r.inputs, outputs: r.outputs }))
+    .sort((a, b) => a.urn.localeCompare(b.urn)));
   const before = await droverState();
   await ws.ok(["config", "set", "typo", "true"]);
   for (const args of [["preview"], ["up", "--yes", "--skip-preview"]]) {
@@ -48,7 +52,7 @@ t.test("dependents of a changed resource preview no change", async (t) => {
     t.not(res.code, 0, `${args[0]} fails on sclae: 3`);
     t.match(res.stdout + res.stderr, /sclae: unknown field; did you mean scale\?/, `${args[0]} says which field and what was meant`);
   }
-  t.equal(await droverState(), before, "the failed up changed no resource in the state");
+  t.same(await droverState(), before, "the failed up changed no resource in the state");
   await ws.ok(["config", "rm", "typo"]);
   t.equal((await ws.run(["preview", "--expect-no-changes"])).code, 0, "without the typo: no changes");
   await ws.ok(["destroy", "--yes", "--skip-preview"], 300_000);
