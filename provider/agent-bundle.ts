@@ -5,8 +5,8 @@
  * `dependencies`, resolved the way Node resolves them). Built once per drover version and
  * content, cached under $DROVER_CACHE (or the temp dir), named by version and content hash.
  *
- * Runs inside the serialized provider: nothing at module scope but constants, no __dirname
- * (the drover package is found from the program's working directory).
+ * Runs in the dynamic-provider process from the installed drover (forward.ts): nothing at
+ * module scope but constants.
  */
 import { execFileSync } from "child_process";
 import * as crypto from "crypto";
@@ -26,18 +26,19 @@ export interface AgentBundle {
   version: string;
 }
 
-/** The drover package: $DROVER_ROOT, else walking up from the working dir (a checkout, or node_modules/drover). */
-export function droverRoot(start = process.cwd()): string {
-  const isDrover = (dir: string) => {
-    try { return JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).name === "drover"; } catch { return false; }
-  };
-  if (process.env.DROVER_ROOT && isDrover(process.env.DROVER_ROOT)) return process.env.DROVER_ROOT;
-  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
-    if (isDrover(dir)) return dir;
-    if (isDrover(path.join(dir, "node_modules", "drover"))) return path.join(dir, "node_modules", "drover");
-    if (path.dirname(dir) === dir) break;
-  }
-  throw new Error(`agent bundle: the drover package was not found above ${start} (set DROVER_ROOT to its directory)`);
+/**
+ * The drover package this code runs from, by its real path: where Node itself resolves
+ * drover's dependencies from, whether drover was installed from a tarball (a directory in
+ * node_modules), linked (`npm install /path/to/drover` makes a symlink), or is the checkout.
+ * This module runs from the installed package (forward.ts loads it), never serialized, so
+ * its own location is the answer; no working directory or environment variable involved.
+ */
+export function droverRoot(): string {
+  const root = fs.realpathSync(path.resolve(__dirname, "..", ".."));
+  let name: unknown;
+  try { name = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).name; } catch { /* reported below */ }
+  if (name !== "drover") throw new Error(`agent bundle: ${root} (two levels above ${__dirname}) is not the drover package`);
+  return root;
 }
 
 /** Node's lookup: <dir>/node_modules/<name>, then in each parent. */
@@ -49,14 +50,18 @@ function findPackage(name: string, fromDir: string): string | undefined {
   }
 }
 
-/** Package dirs of `roots` and everything they depend on (not optional or dev dependencies). */
+/**
+ * Package dirs (real paths) of `roots` and everything they depend on (not optional or dev
+ * dependencies), each resolved as Node resolves it: from the real path of the package that
+ * requires it, up through the node_modules directories above.
+ */
 export function dependencyClosure(root: string, roots: readonly string[] = AGENT_PACKAGES): string[] {
   const seen = new Set<string>();
-  const queue: Array<{ name: string; from: string; by: string }> = roots.map((name) => ({ name, from: root, by: "drover" }));
+  const queue: Array<{ name: string; from: string; by: string }> = roots.map((name) => ({ name, from: fs.realpathSync(root), by: "drover" }));
   while (queue.length > 0) {
     const { name, from, by } = queue.shift()!;
     const dir = findPackage(name, from);
-    if (!dir) throw new Error(`agent bundle: package ${name} (needed by ${by}) is not installed under ${root}: run npm install`);
+    if (!dir) throw new Error(`agent bundle: package ${name} (needed by ${by}) is not installed in a node_modules above ${from}: run npm install there`);
     const real = fs.realpathSync(dir);
     if (seen.has(real)) continue;
     seen.add(real);
@@ -66,11 +71,16 @@ export function dependencyClosure(root: string, roots: readonly string[] = AGENT
   return [...seen].sort();
 }
 
-/** Where a package dir goes in the bundle: node_modules/x, or node_modules/x/node_modules/y for a nested copy. */
-function bundlePathOf(pkgDir: string, root: string): string {
+/**
+ * Where a package dir goes in the bundle: its path below the nearest node_modules above
+ * `root` that holds it (node_modules/x, or node_modules/x/node_modules/y for a nested
+ * copy), so the agent resolves it there as Node did here. Undefined for a package linked
+ * in from elsewhere.
+ */
+function treePathOf(pkgDir: string, root: string): string | undefined {
   for (let base = root; ; base = path.dirname(base)) {
     if (pkgDir.startsWith(path.join(base, "node_modules") + path.sep)) return path.relative(base, pkgDir);
-    if (path.dirname(base) === base) throw new Error(`agent bundle: ${pkgDir} is not in a node_modules above ${root}`);
+    if (path.dirname(base) === base) return undefined;
   }
 }
 
@@ -88,7 +98,8 @@ function walk(dir: string, out: string[] = []): string[] {
 }
 
 /** [source file, path in the bundle] for every file of the bundle, sorted by bundle path. */
-export function bundleFiles(root: string): Array<[string, string]> {
+export function bundleFiles(installed: string): Array<[string, string]> {
+  const root = fs.realpathSync(installed);
   const files: Array<[string, string]> = [
     [path.join(root, "package.json"), "package.json"],
     [path.join(root, "bin", "drover.js"), "bin/drover.js"],
@@ -98,9 +109,26 @@ export function bundleFiles(root: string): Array<[string, string]> {
     if (!fs.existsSync(dir)) throw new Error(`agent bundle: ${sub} is missing in ${root}: run npm run build`);
     for (const f of walk(dir)) files.push([f, path.relative(root, f)]);
   }
-  for (const pkgDir of dependencyClosure(root)) {
-    const at = bundlePathOf(pkgDir, root);
-    for (const f of walk(pkgDir)) files.push([f, path.join(at, path.relative(pkgDir, f))]);
+  const placed = dependencyClosure(root).map((dir) => ({ dir, at: treePathOf(dir, root) }));
+  const taken = new Set<string | undefined>();
+  for (const p of placed) {
+    // Two versions that would land in one place (one nested under drover, one hoisted above
+    // it): the bundle has no "above", so one would shadow the other. Say so rather than guess.
+    if (p.at !== undefined && taken.has(p.at)) {
+      throw new Error(`agent bundle: two copies of ${p.at} (one of them ${p.dir}) would both go to ${p.at}: run npm dedupe in the project`);
+    }
+    taken.add(p.at);
+  }
+  for (const p of placed) {
+    if (p.at !== undefined) continue;
+    // Linked in from outside the tree (a workspace, npm link): the top level, if that place is free.
+    const top = path.join("node_modules", JSON.parse(fs.readFileSync(path.join(p.dir, "package.json"), "utf8")).name);
+    if (taken.has(top)) throw new Error(`agent bundle: ${p.dir} is linked from outside the node_modules above ${root}, and ${top} is taken`);
+    taken.add(top);
+    p.at = top;
+  }
+  for (const { dir, at } of placed) {
+    for (const f of walk(dir)) files.push([f, path.join(at!, path.relative(dir, f))]);
   }
   return files.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
 }

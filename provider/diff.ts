@@ -12,6 +12,8 @@ export interface DiffSpec {
   update: readonly string[];
   /** The field the server keeps unique (name). */
   nameField: string;
+  /** Outputs fixed for the resource's life (its id, keys the server made at create): stable unless it is replaced. */
+  stableOutputs?: readonly string[];
 }
 
 export interface DiffOutcome {
@@ -25,7 +27,9 @@ export function diffInputs(olds: Record<string, any>, news: Record<string, any>,
   const changed = (k: string) => containsUnknown(news[k]) || canonical(olds[k] ?? null) !== canonical(news[k] ?? null);
   const replaces = spec.replace.filter(changed);
   const updates = spec.update.filter(changed);
-  const stables = spec.replace.filter((k) => !replaces.includes(k));
+  // Declared for the engine's display; what keeps dependents quiet is that each class's id
+  // output is its resource id, which the engine keeps known through an update's preview.
+  const stables = [...spec.replace.filter((k) => !replaces.includes(k)), ...(replaces.length === 0 ? spec.stableOutputs ?? [] : [])];
   const keepsName = !isUnknown(news[spec.nameField]) && olds[spec.nameField] === news[spec.nameField];
   return {
     changes: replaces.length + updates.length > 0,

@@ -11,20 +11,39 @@ import { bodyOf, checkResult, connectionFailures, validatorFailures } from "./ch
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
 import { canonical, sanitize } from "./sanitize";
-import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
+import { SDK_INPUTS, keysOf, unknownFieldFailures, withoutDuplicates } from "./input-fields";
+import { connectionFor, serverUrlFor, settingsFromConfig, type ProviderSettings } from "./settings";
 import { pollUntil } from "./wait";
 
+export interface EnvironmentNetworkInput {
+  /** The overlay range every container gets its address from. Default "10.42.0.0/16". */
+  cidr?: pulumi.Input<string>;
+  /** Prefix length of each host's subnet within `cidr`. Default 24 (a /24, 254 containers, per host). */
+  hostSubnetPrefix?: pulumi.Input<number>;
+}
+
+/**
+ * An Environment's inputs. The server cannot change an environment: every field of the
+ * environment itself replaces it (with everything in it); only the provider's own settings
+ * (`adminKey`, `waitTimeoutSeconds`) update in place.
+ */
 export interface EnvironmentArgs {
+  /** Lowercase letters, digits and dashes (at most 63), unique on the server. Replaces. */
   name: pulumi.Input<string>;
+  /** Free text, at most 1024 characters. Replaces. */
   description?: pulumi.Input<string>;
-  network?: pulumi.Input<{ cidr?: pulumi.Input<string>; hostSubnetPrefix?: pulumi.Input<number> }>;
-  /** drover server URL; default: config `drover:endpoint`. */
+  /** The overlay network's range and per-host subnet size. Replaces. */
+  network?: pulumi.Input<EnvironmentNetworkInput>;
+  /** The drover server's URL; default: config `drover:endpoint`. Replaces. */
   endpoint?: pulumi.Input<string>;
-  /** Admin key (kept secret); default: config `drover:adminKey`. */
+  /** The server's admin key (kept secret); default: config `drover:adminKey`. In place. */
   adminKey?: pulumi.Input<string>;
-  /** How long delete waits for the teardown to finish (default 180). */
+  /** Seconds delete waits for the teardown (every container on every host removed). Default 180. In place. */
   waitTimeoutSeconds?: pulumi.Input<number>;
 }
+
+const ENVIRONMENT_FIELDS = keysOf<EnvironmentArgs>()(["name", "description", "network", "endpoint", "adminKey", "waitTimeoutSeconds"]);
+const NETWORK_FIELDS = keysOf<EnvironmentNetworkInput>()(["cidr", "hostSubnetPrefix"]);
 
 const BODY_FIELDS = ["name", "description", "network"] as const;
 // serverUrl: the endpoint actually used (input or config), so dependants get a known value in preview.
@@ -38,11 +57,15 @@ export const environmentProvider = {
   },
 
   async check(_olds: any, news: any) {
+    const unknown = [
+      ...unknownFieldFailures(news, ENVIRONMENT_FIELDS, [...COMPUTED, ...SDK_INPUTS]),
+      ...unknownFieldFailures(news.network, NETWORK_FIELDS, [], "network"),
+    ];
     const failures = [
       ...validatorFailures(() => validateEnvironmentCreate(bodyOf(news, BODY_FIELDS))),
       ...connectionFailures(news, this.settings, "adminKey"),
     ];
-    return checkResult(news, failures);
+    return checkResult({ ...news, serverUrl: serverUrlFor(news, this.settings) }, withoutDuplicates(unknown, failures));
   },
 
   async diff(_id: string, olds: any, news: any) {
@@ -50,6 +73,7 @@ export const environmentProvider = {
       replace: ["endpoint", ...BODY_FIELDS],
       update: ["adminKey", "waitTimeoutSeconds"],
       nameField: "name",
+      stableOutputs: ["envId", "apiKey", "registrationToken", "serverUrl"],
     });
   },
 
@@ -103,17 +127,21 @@ export const environmentProvider = {
   },
 };
 
-/** An environment: `envId`, `apiKey` and `registrationToken` for stacks, services and hosts. */
 /** The serialized form: loads `environmentProvider` from the installed drover (see forward.ts). */
 export const environmentResourceProvider = forwardingProvider(() => require("drover/dist/provider/environment.js").environmentProvider);
 
+/** An environment: `envId`, `apiKey` and `registrationToken` for stacks, services and hosts. */
 export class Environment extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly endpoint: pulumi.Output<string | undefined>;
+  /** The environment's id on the server: the resource's own id, known in a preview that updates it. */
   declare readonly envId: pulumi.Output<string>;
+  /** The environment's API key (secret): what its stacks, services and hosts use. */
   declare readonly apiKey: pulumi.Output<string>;
+  /** The token agents register with (secret). */
   declare readonly registrationToken: pulumi.Output<string>;
   declare readonly state: pulumi.Output<string>;
+  /** The server URL in use (input or config): known at preview, so dependents see no change. */
   declare readonly serverUrl: pulumi.Output<string>;
 
   constructor(name: string, args: EnvironmentArgs, opts?: pulumi.CustomResourceOptions) {
@@ -124,5 +152,6 @@ export class Environment extends pulumi.dynamic.Resource {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "registrationToken", "adminKey"],
     }, "drover", "Environment");
+    this.envId = this.id;
   }
 }

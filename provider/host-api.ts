@@ -5,6 +5,7 @@
  */
 import { callApi, describeFailure } from "./client";
 import type { Connection } from "./settings";
+import { stepFailure } from "./drivers/step-error";
 import { pollUntil, type Probe } from "./wait";
 
 export const hostsPath = (envId: string, id?: string) =>
@@ -34,7 +35,9 @@ export async function waitHostActive(conn: Connection, envId: string, name: stri
     return await pollUntil(probe, { what: `host ${name} to become active`, timeoutMs });
   } catch (err: any) {
     const tail = seen ? "" : await logTail().catch((e: any) => `(could not read the agent log: ${e?.message ?? e})`);
-    const wrapped: any = new Error(`${err?.message ?? err}${tail ? `\nlast lines of the agent log:\n${tail}` : ""}`);
+    // An agent that never registered says why in its log: a refused token is the token's fault.
+    const field = /registration refused/.test(tail) ? "registrationToken" : undefined;
+    const wrapped: any = stepFailure("registration wait", `${err?.message ?? err}${tail ? `; last lines of the agent log: ${tail}` : ""}`, field);
     wrapped.host = seen;
     throw wrapped;
   }

@@ -5,6 +5,7 @@
  */
 import { isIP } from "net";
 import type { CheckFailure } from "./check";
+import { unknownFieldFailures } from "./input-fields";
 import { isUnknown } from "./unknown";
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
@@ -69,10 +70,15 @@ function driverFailures(d: any): CheckFailure[] {
   if (isUnknown(d.type)) return [];
   if (d.type !== "ssh" && d.type !== "local") {
     fail("type", `expected "ssh" or "local", got ${JSON.stringify(d.type)}`);
-    return out;
+    // Without a type, a misspelt field is still worth naming (`typ: "ssh"`).
+    return [...out, ...unknownFieldFailures(d, SSH_FIELDS, [], "driver")];
   }
   const allowed = d.type === "ssh" ? SSH_FIELDS : LOCAL_FIELDS;
-  for (const k of Object.keys(d)) if (!allowed.includes(k)) fail(k, `not a field of the ${d.type} driver (fields: ${allowed.join(", ")})`);
+  for (const f of unknownFieldFailures(d, allowed, [], "driver")) {
+    const key = f.property.slice("driver.".length);
+    // A field of the other driver is not a typo: say which driver has it.
+    out.push(SSH_FIELDS.includes(key) ? { property: f.property, reason: `${f.property}: not a field of the ${d.type} driver (fields: ${allowed.join(", ")})` } : f);
+  }
 
   const path = (field: string) => {
     const v = d[field];

@@ -13,34 +13,50 @@ import { forwardingProvider } from "./forward";
 import { checkResult, connectionFailures, idFailures } from "./check";
 import { fetchLive, GONE } from "./client";
 import { driverFor } from "./drivers";
-import type { DriverInputs } from "./drivers/types";
+import { hostStepMessage, oneLineError } from "./drivers/step-error";
+import { withHostErrors } from "./host-errors";
+import type { LocalDriverInputs, SshDriverInputs } from "./drivers/types";
 import type { Environment } from "./environment";
 import { hostFailures } from "./host-check";
 import { hostsPath, removeHost, waitHostActive } from "./host-api";
 import { canonical, sanitize } from "./sanitize";
+import { SDK_INPUTS, keysOf, unknownFieldFailures } from "./input-fields";
 import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
 import { definedOnly } from "./stack";
 import { containsUnknown, isUnknown } from "./unknown";
 
-export type SshDriverArgs = { [K in keyof Extract<DriverInputs, { type: "ssh" }>]: pulumi.Input<Extract<DriverInputs, { type: "ssh" }>[K]> };
-export type LocalDriverArgs = { [K in keyof Extract<DriverInputs, { type: "local" }>]: pulumi.Input<Extract<DriverInputs, { type: "local" }>[K]> };
+/** Each field may be an Input, except `type`: a plain literal lets TypeScript tell the drivers apart (and name a field of the wrong one). */
+type DriverArgs<D extends { type: string }> = { [K in keyof D]: K extends "type" ? D[K] : pulumi.Input<D[K]> };
+export interface SshDriverArgs extends DriverArgs<SshDriverInputs> {}
+export interface LocalDriverArgs extends DriverArgs<LocalDriverInputs> {}
 
+/**
+ * A Host's inputs. Its name, labels, environment, server and driver placement replace it
+ * (the old host is removed first, with its containers); credentials (`driver.privateKey`,
+ * `driver.hostKey`, `apiKey`, `registrationToken`) and `waitTimeoutSeconds` update in place.
+ */
 export interface HostArgs {
-  /** The host name the agent registers under (unique in the environment). */
+  /** The host name the agent registers under (unique in the environment): letters, digits, dashes and dots. Replaces. */
   name: pulumi.Input<string>;
+  /** Host labels, name → value, for scheduling rules (`hostLabels: { zone: "a" }`). No `,` `&` `'` in values. Replaces. */
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** How drover reaches the machine: `{ type: "ssh", address, privateKey, ... }` or `{ type: "local" }`. Kept secret. */
   driver: pulumi.Input<SshDriverArgs | LocalDriverArgs>;
-  /** Fills envId, endpoint, apiKey and registrationToken from the environment's outputs. */
+  /** The environment: fills envId, endpoint, apiKey and registrationToken from its outputs. */
   environment?: Environment;
+  /** The environment's id (when `environment` is not given). Replaces. */
   envId?: pulumi.Input<string>;
+  /** The drover server's URL, as the machine reaches it; default: config `drover:endpoint`. Replaces. */
   endpoint?: pulumi.Input<string>;
-  /** The environment's API key (secret): to watch and remove the host; default: config `drover:apiKey`. */
+  /** The environment's API key (kept secret): to watch and remove the host; default: config `drover:apiKey`. In place. */
   apiKey?: pulumi.Input<string>;
-  /** The environment's registration token (secret). */
+  /** The environment's registration token (kept secret). In place. */
   registrationToken?: pulumi.Input<string>;
-  /** How long create waits for the host to become active and delete for its removal (default 180). */
+  /** Seconds create waits for the host to become active, and delete for its removal. Default 180. In place. */
   waitTimeoutSeconds?: pulumi.Input<number>;
 }
+
+const HOST_FIELDS = keysOf<HostArgs>()(["name", "labels", "driver", "environment", "envId", "endpoint", "apiKey", "registrationToken", "waitTimeoutSeconds"]);
 
 const COMPUTED = ["hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService"] as const;
 /** Driver fields that only let the provider in: changing them changes nothing on the machine. */
@@ -70,7 +86,7 @@ export function userLabels(labels: Record<string, string> | undefined): Record<s
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !SYSTEM_LABEL.test(k)));
 }
 
-export const hostProvider = {
+export const hostProvider = withHostErrors({
   settings: undefined as ProviderSettings | undefined,
 
   async configure(req: { config: { get(key: string): string | undefined } }): Promise<void> {
@@ -79,6 +95,7 @@ export const hostProvider = {
 
   async check(_olds: any, news: any) {
     const failures = [
+      ...unknownFieldFailures(news, HOST_FIELDS, [...COMPUTED, ...SDK_INPUTS]),
       ...hostFailures(news),
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
@@ -97,7 +114,7 @@ export const hostProvider = {
     return {
       changes: replaces.length > 0 || updates.length > 0 || credentials,
       replaces,
-      stables: ["endpoint", "envId", "name"].filter((k) => !replaces.includes(k)),
+      stables: [...["endpoint", "envId", "name"].filter((k) => !replaces.includes(k)), ...(replaces.length === 0 ? COMPUTED : [])],
       // Always remove first: names are unique in the environment, and a new agent on the same
       // machine and state dir would stop the old one and keep its identity.
       deleteBeforeReplace: replaces.length > 0,
@@ -114,16 +131,14 @@ export const hostProvider = {
     try {
       host = await waitHostActive(conn, inputs.envId, inputs.name, timeoutOf(inputs), () => driver.logTail(20));
     } catch (err: any) {
+      const message = hostStepMessage(inputs.name, driver.describe, err);
       if (!err?.host) {
         // Never registered: nothing on the server to record; stop the agent so nothing runs unrecorded.
         await driver.uninstall().catch(() => undefined);
-        throw err;
+        throw oneLineError(message);
       }
       // Registered but not active: recorded as partially created, so `up` retries and `destroy` removes it.
-      const partial: any = new Error(err.message);
-      partial.id = err.host.id;
-      partial.properties = { ...outputsOf(inputs, err.host, report.service), __provider: inputs.__provider };
-      throw partial;
+      throw oneLineError(message, { id: err.host.id, properties: { ...outputsOf(inputs, err.host, report.service), __provider: inputs.__provider } });
     }
     return { id: host.id as string, outs: outputsOf(inputs, host, report.service) };
   },
@@ -156,7 +171,7 @@ export const hostProvider = {
     // The agent exits by itself after its teardown; this stops it if it did not and removes the service.
     await driver.uninstall();
   },
-};
+});
 
 /** The serialized form: loads `hostProvider` from the installed drover (see forward.ts). */
 export const hostResourceProvider = forwardingProvider(() => require("drover/dist/provider/host.js").hostProvider);
@@ -165,6 +180,7 @@ export class Host extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
   declare readonly envId: pulumi.Output<string>;
   declare readonly labels: pulumi.Output<Record<string, string> | undefined>;
+  /** The host's id on the server: the resource's own id, known in a preview that updates the host. */
   declare readonly hostId: pulumi.Output<string>;
   declare readonly state: pulumi.Output<string>;
   declare readonly underlayIp: pulumi.Output<string | undefined>;
@@ -191,5 +207,6 @@ export class Host extends pulumi.dynamic.Resource {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "registrationToken", "driver"],
     }, "drover", "Host");
+    this.hostId = this.id;
   }
 }

@@ -3,13 +3,15 @@
  * `xxxProvider` is the implementation; `xxxResourceProvider` is what Pulumi serializes into the
  * state (a few lines that load the implementation from the installed drover: forward.ts).
  */
-export { Environment, environmentProvider, environmentResourceProvider, type EnvironmentArgs } from "./environment";
+export { Environment, environmentProvider, environmentResourceProvider, type EnvironmentArgs, type EnvironmentNetworkInput } from "./environment";
 export { Stack, stackProvider, stackResourceProvider, type StackArgs } from "./stack";
-export { Service, serviceProvider, serviceResourceProvider, type ServiceArgs } from "./service";
+export { Service, serviceProvider, serviceResourceProvider } from "./service";
+export type { PortInput, PortMapping, PortProtocolSuffix, RestartPolicyInput, RestartPolicyName, ServiceArgs } from "./service-args";
+export type { LabelSelectorInput, SchedulingInput } from "./scheduling-input";
 export {
   LoadBalancer, loadBalancerProvider, loadBalancerResourceProvider, type LoadBalancerArgs, type PortRuleInput, type StickinessInput, type TimeoutsInput,
 } from "./load-balancer";
 export { Certificate, certificateProvider, certificateResourceProvider, type CertificateArgs } from "./certificate";
-export { Host, hostProvider, hostResourceProvider, type HostArgs } from "./host";
-export type { DriverInputs, HostDriver } from "./drivers/types";
+export { Host, hostProvider, hostResourceProvider, type HostArgs, type LocalDriverArgs, type SshDriverArgs } from "./host";
+export type { DriverInputs, HostDriver, LocalDriverInputs, SshDriverInputs } from "./drivers/types";
 export { UNKNOWN } from "./unknown";

@@ -12,8 +12,9 @@ import { checkResult, connectionFailures, idFailures, validatorFailures, type Ch
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
 import { LB_DRIFT_FIELDS, LB_SPEC_FIELDS, loadBalancerBody, normalizeLoadBalancerInputs } from "./load-balancer-spec";
+import { SDK_INPUTS, keysOf, unknownFieldFailures, unknownFieldFailuresInList, withoutDuplicates } from "./input-fields";
 import { sanitize } from "./sanitize";
-import type { SchedulingInput } from "./service";
+import { SCHEDULING_FIELDS, type SchedulingInput } from "./scheduling-input";
 import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
 import { definedOnly, type Stack } from "./stack";
 import { containsUnknown } from "./unknown";
@@ -32,8 +33,9 @@ export interface PortRuleInput {
   hostname?: pulumi.Input<string>;
   /** http/https only: a path prefix, starting with `/`. */
   path?: pulumi.Input<string>;
-  /** Another resource's `serviceId`. */
+  /** The target Service's `serviceId`. */
   targetServiceId: pulumi.Input<string>;
+  /** The container port of the target service (1-65535). */
   targetPort: pulumi.Input<number>;
   /** Lower numbers match first among rules on the same source port. */
   priority?: pulumi.Input<number>;
@@ -57,9 +59,11 @@ export interface TimeoutsInput {
   server?: pulumi.Input<number>;
 }
 
+/** A LoadBalancer's inputs. Its name, stack, environment and server replace it; everything else updates in place. */
 export interface LoadBalancerArgs {
   /** Unique within the stack (shared with services). Changing it replaces the load balancer. */
   name: pulumi.Input<string>;
+  /** Where requests go: at least one rule. */
   portRules: pulumi.Input<pulumi.Input<PortRuleInput>[]>;
   /** Certificates offered by SNI on https rules: `Certificate` resources' `certificateId`s. An https rule needs one. */
   certificateIds?: pulumi.Input<pulumi.Input<string>[]>;
@@ -69,7 +73,9 @@ export interface LoadBalancerArgs {
   scale?: pulumi.Input<number>;
   /** One HAProxy on every host the scheduling rules allow. */
   global?: pulumi.Input<boolean>;
+  /** Labels of its instances; `io.rancher.scheduler.*` labels are scheduling rules (Rancher's syntax). */
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Where its instances may and should go (as for a Service). */
   scheduling?: pulumi.Input<SchedulingInput>;
   stickiness?: pulumi.Input<StickinessInput>;
   timeouts?: pulumi.Input<TimeoutsInput>;
@@ -81,9 +87,18 @@ export interface LoadBalancerArgs {
   stack?: Stack;
   stackId?: pulumi.Input<string>;
   envId?: pulumi.Input<string>;
+  /** Default: config `drover:endpoint`. */
   endpoint?: pulumi.Input<string>;
+  /** The environment's API key (kept secret); default: config `drover:apiKey`. */
   apiKey?: pulumi.Input<string>;
 }
+
+const PORT_RULE_FIELDS = keysOf<PortRuleInput>()(["sourcePort", "protocol", "hostname", "path", "targetServiceId", "targetPort", "priority", "proxyProtocol"]);
+const LOAD_BALANCER_FIELDS = keysOf<LoadBalancerArgs>()([
+  "name", "portRules", "certificateIds", "defaultCertificateId", "scale", "global", "labels", "scheduling",
+  "stickiness", "timeouts", "drainTimeoutMillis", "waitTimeoutSeconds",
+  "stack", "stackId", "envId", "endpoint", "apiKey",
+]);
 
 const COMPUTED = ["loadBalancerId", "state", "served"] as const;
 
@@ -102,6 +117,11 @@ export const loadBalancerProvider = {
   },
 
   async check(_olds: any, news: any) {
+    const unknown = [
+      ...unknownFieldFailures(news, LOAD_BALANCER_FIELDS, [...COMPUTED, ...SDK_INPUTS]),
+      ...unknownFieldFailures(news.scheduling, SCHEDULING_FIELDS, [], "scheduling"),
+      ...unknownFieldFailuresInList(news.portRules, PORT_RULE_FIELDS, "portRules"),
+    ];
     const spec = validatorFailures(() => normalizeLoadBalancerInputs(news))
       // A default certificate can only be checked against certificateIds once they are known.
       .filter((f) => !(f.property === "defaultCertificateId" && containsUnknown(news.certificateIds)));
@@ -110,7 +130,7 @@ export const loadBalancerProvider = {
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
-    return checkResult(news, failures);
+    return checkResult(news, withoutDuplicates(unknown, failures));
   },
 
   async diff(_id: string, olds: any, news: any) {
@@ -118,6 +138,7 @@ export const loadBalancerProvider = {
       replace: ["endpoint", "envId", "stackId", "name"],
       update: [...LB_SPEC_FIELDS, "apiKey", "waitTimeoutSeconds"],
       nameField: "name",
+      stableOutputs: ["loadBalancerId"],
     });
   },
 
@@ -172,6 +193,7 @@ export const loadBalancerResourceProvider = forwardingProvider(() => require("dr
 
 export class LoadBalancer extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
+  /** The load balancer's id on the server: the resource's own id, known in a preview that updates it. */
   declare readonly loadBalancerId: pulumi.Output<string>;
   declare readonly stackId: pulumi.Output<string>;
   declare readonly envId: pulumi.Output<string>;
@@ -192,5 +214,6 @@ export class LoadBalancer extends pulumi.dynamic.Resource {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
     }, "drover", "LoadBalancer");
+    this.loadBalancerId = this.id;
   }
 }

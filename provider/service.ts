@@ -7,47 +7,21 @@ import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
 import { withSpecDrift } from "./spec-drift";
 import { checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
+import { SDK_INPUTS, unknownFieldFailures, unknownFieldFailuresInList, withoutDuplicates } from "./input-fields";
+import { SCHEDULING_FIELDS } from "./scheduling-input";
+import { PORT_FIELDS, RESTART_POLICY_FIELDS, SERVICE_FIELDS, type ServiceArgs } from "./service-args";
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { probeService } from "./converge";
 import { diffInputs } from "./diff";
 import { sanitize } from "./sanitize";
 import { normalizeServiceInputs, serviceBody, SPEC_FIELDS } from "./service-spec";
 import { connectionFor, settingsFromConfig, type Connection, type ProviderSettings } from "./settings";
-import { definedOnly, type Stack } from "./stack";
+import { definedOnly } from "./stack";
 import { containsUnknown } from "./unknown";
 import { pollUntil } from "./wait";
 
-export interface PortInput { containerPort: number; hostPort?: number; protocol?: "tcp" | "udp"; hostIp?: string }
-export interface SchedulingInput {
-  hostLabels?: Record<string, string>;
-  [rule: string]: unknown;
-}
-
-export interface ServiceArgs {
-  name: pulumi.Input<string>;
-  image: pulumi.Input<string>;
-  command?: pulumi.Input<pulumi.Input<string>[]>;
-  entrypoint?: pulumi.Input<pulumi.Input<string>[]>;
-  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** `"8080:80/tcp"` or `{containerPort, hostPort?, protocol?, hostIp?}`. */
-  ports?: pulumi.Input<pulumi.Input<string | PortInput>[]>;
-  scale?: pulumi.Input<number>;
-  global?: pulumi.Input<boolean>;
-  /** Link alias → service id (another Service's `serviceId`). */
-  links?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** The typed form of Rancher's scheduling labels (see runtime/scheduler/typed-form.ts). */
-  scheduling?: pulumi.Input<SchedulingInput>;
-  restartPolicy?: pulumi.Input<string | { name: string; maximumRetryCount?: number }>;
-  /** Fills stackId, envId, endpoint and apiKey from the stack's outputs. */
-  stack?: Stack;
-  stackId?: pulumi.Input<string>;
-  envId?: pulumi.Input<string>;
-  endpoint?: pulumi.Input<string>;
-  apiKey?: pulumi.Input<string>;
-  /** How long create/update wait for convergence and delete for removal (default 300). */
-  waitTimeoutSeconds?: pulumi.Input<number>;
-}
+export type { LabelSelectorInput, SchedulingInput } from "./scheduling-input";
+export type { PortInput, PortMapping, PortProtocolSuffix, RestartPolicyInput, RestartPolicyName, ServiceArgs } from "./service-args";
 
 const COMPUTED = ["serviceId", "state", "specVersion"] as const;
 
@@ -71,6 +45,12 @@ export const serviceProvider = {
   },
 
   async check(_olds: any, news: any) {
+    const unknown = [
+      ...unknownFieldFailures(news, SERVICE_FIELDS, [...COMPUTED, ...SDK_INPUTS]),
+      ...unknownFieldFailures(news.scheduling, SCHEDULING_FIELDS, [], "scheduling"),
+      ...unknownFieldFailuresInList(news.ports, PORT_FIELDS, "ports"),
+      ...unknownFieldFailures(news.restartPolicy, RESTART_POLICY_FIELDS, [], "restartPolicy"),
+    ];
     const failures: CheckFailure[] = [
       ...validatorFailures(() => normalizeServiceInputs(news)),
       ...idFailures(news, "envId"),
@@ -80,7 +60,7 @@ export const serviceProvider = {
     if (wait !== undefined && !containsUnknown(wait) && !(typeof wait === "number" && wait > 0 && wait <= 86400)) {
       failures.push({ property: "waitTimeoutSeconds", reason: "waitTimeoutSeconds: expected a number of seconds from 1 to 86400" });
     }
-    return checkResult(news, failures);
+    return checkResult(news, withoutDuplicates(unknown, failures));
   },
 
   async diff(_id: string, olds: any, news: any) {
@@ -88,6 +68,7 @@ export const serviceProvider = {
       replace: ["endpoint", "envId", "stackId", "name"],
       update: [...SPEC_FIELDS, "apiKey", "waitTimeoutSeconds"],
       nameField: "name",
+      stableOutputs: ["serviceId"],
     });
   },
 
@@ -149,6 +130,10 @@ export const serviceResourceProvider = forwardingProvider(() => require("drover/
 
 export class Service extends pulumi.dynamic.Resource {
   declare readonly name: pulumi.Output<string>;
+  /**
+   * The service's id on the server (for links and load balancer rules). The resource's own
+   * id, so it stays known in a preview that updates the service: dependents see no change.
+   */
   declare readonly serviceId: pulumi.Output<string>;
   declare readonly stackId: pulumi.Output<string>;
   declare readonly envId: pulumi.Output<string>;
@@ -167,5 +152,6 @@ export class Service extends pulumi.dynamic.Resource {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
     }, "drover", "Service");
+    this.serviceId = this.id;
   }
 }

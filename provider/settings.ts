@@ -41,3 +41,16 @@ export function connectionFor(inputs: Record<string, any>, settings: ProviderSet
 function nonEmpty(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
+
+/**
+ * The server URL a resource will use, as check() can know it: the `endpoint` input, else the
+ * config's. check() puts it into the inputs as `serverUrl`, so a preview that updates the
+ * resource keeps it known and dependents (which take it as their `endpoint`) see no change.
+ * Preview's unknown sentinel passes through as it is.
+ */
+export function serverUrlFor(inputs: Record<string, any>, settings: ProviderSettings | undefined): string | undefined {
+  const endpoint = inputs.endpoint;
+  if (typeof endpoint === "string" && endpoint !== "") return endpoint.replace(/\/+$/, "");
+  if (endpoint !== undefined && endpoint !== null) return undefined;
+  return settings?.endpoint?.replace(/\/+$/, "");
+}

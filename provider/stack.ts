@@ -11,23 +11,33 @@ import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
 import type { Environment } from "./environment";
 import { sanitize } from "./sanitize";
-import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
+import { SDK_INPUTS, keysOf, unknownFieldFailures, withoutDuplicates } from "./input-fields";
+import { connectionFor, serverUrlFor, settingsFromConfig, type ProviderSettings } from "./settings";
 import { pollUntil } from "./wait";
 
 export interface StackArgs {
+  /**
+   * The stack's name in its environment: lowercase letters, digits and dashes (at most 63).
+   * Part of every container and DNS name of its services (`svc.stack`). Changing it replaces the stack.
+   */
   name: pulumi.Input<string>;
+  /** Free text, at most 1024 characters. In place. */
   description?: pulumi.Input<string>;
-  /** Every container of the stack resolves every service of the stack by name, links or not (Rancher's stack-wide discovery). */
+  /** Every container of the stack resolves every service of the stack by name, links or not (Rancher's stack-wide discovery). Default false. In place. */
   stackWideDiscovery?: pulumi.Input<boolean>;
-  /** Fills envId, endpoint and apiKey from the environment's outputs. */
+  /** The environment: fills envId, endpoint and apiKey from its outputs. */
   environment?: Environment;
+  /** The environment's id (when `environment` is not given). Replaces. */
   envId?: pulumi.Input<string>;
+  /** The drover server's URL; default: config `drover:endpoint`. Replaces. */
   endpoint?: pulumi.Input<string>;
-  /** The environment's API key (secret); default: config `drover:apiKey`. */
+  /** The environment's API key (kept secret); default: config `drover:apiKey`. In place. */
   apiKey?: pulumi.Input<string>;
+  /** Seconds delete waits for the stack's services to be removed. Default 120. In place. */
   waitTimeoutSeconds?: pulumi.Input<number>;
 }
 
+const STACK_FIELDS = keysOf<StackArgs>()(["name", "description", "stackWideDiscovery", "environment", "envId", "endpoint", "apiKey", "waitTimeoutSeconds"]);
 const BODY_FIELDS = ["name", "description", "stackWideDiscovery"] as const;
 const COMPUTED = ["stackId", "state", "serverUrl"] as const;
 
@@ -42,12 +52,13 @@ export const stackProvider = {
   },
 
   async check(_olds: any, news: any) {
+    const unknown = unknownFieldFailures(news, STACK_FIELDS, [...COMPUTED, ...SDK_INPUTS]);
     const failures = [
       ...validatorFailures(() => validateStackCreate(bodyOf(news, BODY_FIELDS), [])),
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
-    return checkResult(news, failures);
+    return checkResult({ ...news, serverUrl: serverUrlFor(news, this.settings) }, withoutDuplicates(unknown, failures));
   },
 
   async diff(_id: string, olds: any, news: any) {
@@ -55,6 +66,7 @@ export const stackProvider = {
       replace: ["endpoint", "envId", "name"],
       update: ["description", "stackWideDiscovery", "apiKey", "waitTimeoutSeconds"],
       nameField: "name",
+      stableOutputs: ["stackId", "serverUrl"],
     });
   },
 
@@ -111,8 +123,10 @@ export class Stack extends pulumi.dynamic.Resource {
   declare readonly envId: pulumi.Output<string>;
   declare readonly endpoint: pulumi.Output<string | undefined>;
   declare readonly apiKey: pulumi.Output<string | undefined>;
+  /** The stack's id on the server: the resource's own id, known in a preview that updates the stack. */
   declare readonly stackId: pulumi.Output<string>;
   declare readonly state: pulumi.Output<string>;
+  /** The server URL in use (input or config): known at preview, so services see no change. */
   declare readonly serverUrl: pulumi.Output<string>;
 
   constructor(name: string, args: StackArgs, opts?: pulumi.CustomResourceOptions) {
@@ -127,5 +141,6 @@ export class Stack extends pulumi.dynamic.Resource {
       ...opts,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
     }, "drover", "Stack");
+    this.stackId = this.id;
   }
 }

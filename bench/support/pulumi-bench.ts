@@ -43,9 +43,13 @@ export async function benchServer(cleanup: Cleanup): Promise<TestServer> {
   return serverForTest(cleanup);
 }
 
+/** Wraps every pulumi command in /usr/bin/time, so `measured()` can read the CPU time of its whole process tree. */
+const underTime = (argv: string[]) => ["/usr/bin/time", "-f", `${CPU_MARK} %e %U %S`, ...argv];
+const CPU_MARK = "drover-bench-cpu:";
+
 /** A stack of `programDir` with the server's endpoint and admin key (secret) in its config. */
 export async function benchStack(cleanup: Cleanup, programDir: string, server: TestServer, config: Record<string, string>): Promise<PulumiWorkspace> {
-  const ws = new PulumiWorkspace(programDir, `b${randomBytes(4).toString("hex")}`);
+  const ws = new PulumiWorkspace(programDir, `b${randomBytes(4).toString("hex")}`, {}, fs.existsSync("/usr/bin/time") ? underTime : undefined);
   cleanup.teardown(() => ws.cleanup());
   await ws.init({ "drover:endpoint": server.url, ...config });
   await ws.ok(["config", "set", "--secret", "drover:adminKey", server.adminKey]);
@@ -57,4 +61,24 @@ export async function timed(ws: PulumiWorkspace, args: string[], timeoutMs = 600
   const t0 = performance.now();
   await ws.ok(args, timeoutMs);
   return performance.now() - t0;
+}
+
+export interface Measured {
+  wallMs: number;
+  /**
+   * User + system CPU time of pulumi and every process it started and waited for (engine,
+   * language host, program, dynamic-provider host), from /usr/bin/time: on a machine other
+   * jobs share, a far steadier measure of the work done than wall time.
+   */
+  cpuMs: number;
+}
+
+/** One `pulumi <args>` that must succeed: its wall time and the CPU time of its process tree. */
+export async function measured(ws: PulumiWorkspace, args: string[], timeoutMs = 600_000): Promise<Measured> {
+  const t0 = performance.now();
+  const res = await ws.ok(args, timeoutMs);
+  const wallMs = performance.now() - t0;
+  const m = new RegExp(`${CPU_MARK} ([\\d.]+) ([\\d.]+) ([\\d.]+)`).exec(res.stderr);
+  if (!m) throw new Error(`pulumi ${args[0]}: no CPU time in its output (is /usr/bin/time installed?)`);
+  return { wallMs, cpuMs: (Number(m[2]) + Number(m[3])) * 1000 };
 }

@@ -5,6 +5,7 @@
 import {
   disarmScript, envFile, installScript, logTailScript, preflightScript, startScript, uninstallScript, type AgentPaths,
 } from "./agent-service";
+import { stepFailure, type HostStep } from "./step-error";
 import type { AgentLaunch, BootstrapReport, Runner } from "./types";
 
 export interface MachineFacts {
@@ -17,33 +18,38 @@ export interface MachineFacts {
   unpacked: boolean;
 }
 
-/** Runs a script that must succeed; the error says what was being done and what the machine said. */
-export async function mustRun(r: Runner, script: string, doing: string, opts: { stdin?: string; timeoutMs?: number } = {}): Promise<string> {
-  const res = await r.run(script, opts);
-  if (res.code !== 0) throw new Error(`${r.describe}: ${doing} failed (exit ${res.code}): ${(res.stderr || res.stdout).trim().slice(-1500)}`);
+/** Runs a script that must succeed; a failure is the step's, with the exit code and what the machine said. */
+export async function mustRun(r: Runner, script: string, step: HostStep, opts: { stdin?: string; timeoutMs?: number; field?: string } = {}): Promise<string> {
+  let res;
+  try {
+    res = await r.run(script, opts);
+  } catch (err: any) {
+    throw stepFailure(step, err?.message ?? String(err), opts.field);
+  }
+  if (res.code !== 0) throw stepFailure(step, `exit ${res.code}: ${(res.stderr || res.stdout).trim().slice(-1500) || "no output"}`, opts.field);
   return res.stdout;
 }
 
-/** Node ≥ 20 and a Docker engine answering on the socket, or an error naming what is missing. */
+/** Node ≥ 20 and a Docker engine answering on the socket, or the step that found what is missing. */
 export async function preflight(r: Runner, dockerSocket: string, tarball?: string, appDir?: string): Promise<MachineFacts> {
-  const out = (await mustRun(r, preflightScript(dockerSocket, tarball, appDir), "checking node and Docker")).trim().split("\n").pop() ?? "";
+  const out = (await mustRun(r, preflightScript(dockerSocket, tarball, appDir), "node check")).trim().split("\n").pop() ?? "";
   let facts: any;
-  try { facts = JSON.parse(out); } catch { throw new Error(`${r.describe}: checking node and Docker: unexpected answer ${JSON.stringify(out.slice(0, 300))}`); }
-  if (facts.missing === "node") throw new Error(`driver: ${r.describe}: node (version 20 or later) is not installed or not on PATH`);
+  try { facts = JSON.parse(out); } catch { throw stepFailure("node check", `unexpected answer ${JSON.stringify(out.slice(0, 300))}`); }
+  if (facts.missing === "node") throw stepFailure("node check", "node (version 20 or later) is not installed or not on PATH", "driver");
   const major = Number(/^v(\d+)/.exec(String(facts.nodeVersion))?.[1]);
-  if (!(major >= 20)) throw new Error(`driver: ${r.describe}: node ${facts.nodeVersion} at ${facts.node} is too old: the agent needs node 20 or later`);
-  if (!facts.dockerVersion) throw new Error(`driver.dockerSocket: ${r.describe}: Docker does not answer on ${dockerSocket}: ${facts.dockerError ?? "no version"}`);
+  if (!(major >= 20)) throw stepFailure("node check", `node ${facts.nodeVersion} at ${facts.node} is too old: the agent needs node 20 or later`, "driver");
+  if (!facts.dockerVersion) throw stepFailure("Docker check", `Docker does not answer on ${dockerSocket}: ${facts.dockerError ?? "no version"}`, "driver.dockerSocket");
   return facts as MachineFacts;
 }
 
 /** Unpacks a bundle that is on the machine already (sha256 checked again before use). */
 export async function install(r: Runner, o: { facts: MachineFacts; upload: string; tarball: string; sha256: string; installDir: string; name: string }): Promise<void> {
-  await mustRun(r, installScript({ node: o.facts.node, ...o }), "installing the agent bundle");
+  await mustRun(r, installScript({ node: o.facts.node, ...o }), "unpack", { field: "driver.installDir" });
 }
 
 /** Writes the env file (token via stdin only) and starts the agent under systemd or the supervisor. */
 export async function startAgent(r: Runner, launch: AgentLaunch, paths: AgentPaths, facts: MachineFacts, uploaded: boolean): Promise<BootstrapReport> {
-  const out = await mustRun(r, startScript(launch, paths, facts.systemd), "starting the agent", { stdin: envFile(launch) });
+  const out = await mustRun(r, startScript(launch, paths, facts.systemd), "service start", { stdin: envFile(launch), field: "driver.stateDir" });
   return {
     service: /service=systemd/.test(out) ? "systemd" : "supervisor",
     uploaded,
@@ -53,13 +59,13 @@ export async function startAgent(r: Runner, launch: AgentLaunch, paths: AgentPat
 }
 
 export async function disarmAgent(r: Runner, stateDir: string): Promise<void> {
-  await mustRun(r, disarmScript(stateDir), "removing the registration token");
+  await mustRun(r, disarmScript(stateDir), "token removal");
 }
 
 export async function uninstallAgent(r: Runner, hostname: string, stateDir: string): Promise<void> {
-  await mustRun(r, uninstallScript(hostname, stateDir), "stopping and uninstalling the agent");
+  await mustRun(r, uninstallScript(hostname, stateDir), "uninstall");
 }
 
 export async function agentLogTail(r: Runner, hostname: string, stateDir: string, lines: number): Promise<string> {
-  return (await r.run(logTailScript(hostname, stateDir, lines))).stdout.trim();
+  return (await mustRun(r, logTailScript(hostname, stateDir, lines), "log read")).trim();
 }

@@ -8,6 +8,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import { droverRoot } from "../agent-bundle";
 import { agentLogTail, disarmAgent, preflight, startAgent, uninstallAgent } from "./bootstrap";
+import { hostStepMessage, oneLineError } from "./step-error";
 import { DEFAULTS, type HostDriver, type LocalDriverInputs, type Runner } from "./types";
 
 export function localRunner(): Runner {
@@ -19,7 +20,7 @@ export function localRunner(): Runner {
         let stdout = "";
         let stderr = "";
         const timeoutMs = opts.timeoutMs ?? 120_000;
-        const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`local: a command did not finish within ${timeoutMs / 1000} s`)); }, timeoutMs);
+        const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`a command did not finish within ${timeoutMs / 1000} s`)); }, timeoutMs);
         child.stdout.on("data", (b) => (stdout += b));
         child.stderr.on("data", (b) => (stderr += b));
         child.on("error", (err) => { clearTimeout(timer); reject(err); });
@@ -38,16 +39,18 @@ export function localDriver(d: LocalDriverInputs, hostname: string): HostDriver 
   const stateDir = d.stateDir ?? `${DEFAULTS.stateBase}/${hostname}`;
   const dockerSocket = d.dockerSocket ?? DEFAULTS.dockerSocket;
   const r = localRunner();
+  /** Any failure becomes one line naming the host and the step. */
+  const named = <T>(work: () => Promise<T>) => work().catch((err: unknown) => { throw oneLineError(hostStepMessage(hostname, "local", err)); });
   return {
     describe: "local",
-    async bootstrap(launch) {
+    bootstrap: (launch) => named(async () => {
       const facts = await preflight(r, dockerSocket);
       // This very node and drover package, whatever is on PATH.
       const paths = { node: process.execPath, appDir: droverRoot(), stateDir, dockerSocket };
       return startAgent(r, { ...launch, underlayIp: launch.underlayIp ?? d.underlayIp }, paths, { ...facts, systemd: false }, false);
-    },
-    disarm: () => disarmAgent(r, stateDir),
-    uninstall: () => uninstallAgent(r, hostname, stateDir),
-    logTail: (lines) => agentLogTail(r, hostname, stateDir, lines),
+    }),
+    disarm: () => named(() => disarmAgent(r, stateDir)),
+    uninstall: () => named(() => uninstallAgent(r, hostname, stateDir)),
+    logTail: (lines) => named(() => agentLogTail(r, hostname, stateDir, lines)),
   };
 }

@@ -6,6 +6,7 @@
 import * as crypto from "crypto";
 import type { Runner, SshDriverInputs } from "./types";
 import { DEFAULTS } from "./types";
+import { stepFailure, type StepFailure } from "./step-error";
 
 const CONNECT_TIMEOUT_MS = 20_000;
 const RUN_TIMEOUT_MS = 120_000;
@@ -27,6 +28,18 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Which step an ssh2 connection error belongs to, and which input to look at. */
+export function classifyConnectError(err: any, o: { user: string; port: number; keyMismatch?: string }): StepFailure {
+  if (o.keyMismatch) return stepFailure("host key check", o.keyMismatch, "driver.hostKey");
+  if (err?.level === "client-authentication") {
+    return stepFailure("authentication", `the server refused the key for user ${o.user} (${err.message})`, "driver.privateKey");
+  }
+  if (err?.level === "client-timeout") return stepFailure("connect", `no ssh handshake within ${CONNECT_TIMEOUT_MS / 1000} s`, "driver.address");
+  if (err?.code === "ECONNREFUSED") return stepFailure("connect", `connection refused on port ${o.port}`, o.port === DEFAULTS.sshPort ? "driver.address" : "driver.port");
+  if (err?.code === "ENOTFOUND" || err?.code === "EAI_AGAIN") return stepFailure("connect", `the name does not resolve (${err.code})`, "driver.address");
+  return stepFailure("connect", err?.message ?? String(err), "driver.address");
+}
+
 export async function connectSsh(d: SshDriverInputs): Promise<Runner> {
   const { Client } = require("ssh2");
   const port = d.port ?? DEFAULTS.sshPort;
@@ -36,7 +49,12 @@ export async function connectSsh(d: SshDriverInputs): Promise<Runner> {
   let keyMismatch: string | undefined;
   await new Promise<void>((resolve, reject) => {
     client.once("ready", () => resolve());
-    client.once("error", (err: Error) => reject(new Error(`driver.address: ${describe}: ${keyMismatch ?? err.message}`)));
+    // `on`, not `once`: ssh2 may emit a second error (the socket closing after a failed
+    // handshake), and an error event with no listener would crash the provider process.
+    client.on("error", (err: Error) => {
+      reject(classifyConnectError(err, { user, port, keyMismatch }));
+      client.end();
+    });
     client.connect({
       host: d.address,
       port,
@@ -47,7 +65,7 @@ export async function connectSsh(d: SshDriverInputs): Promise<Runner> {
       // Key only: ssh2 would try nothing else without a password, agent or keyboard handler.
       hostVerifier: (key: Buffer) => {
         if (!d.hostKey || hostKeyMatches(d.hostKey, key)) return true;
-        keyMismatch = `the host key ${fingerprintOf(key)} does not match driver.hostKey`;
+        keyMismatch = `the server's host key ${fingerprintOf(key)} does not match driver.hostKey`;
         return false;
       },
     });
@@ -59,13 +77,13 @@ export async function connectSsh(d: SshDriverInputs): Promise<Runner> {
     run(script, opts = {}) {
       return new Promise((resolve, reject) => {
         client.exec(asRoot(script), (err: Error | undefined, stream: any) => {
-          if (err) return reject(new Error(`${describe}: ${err.message}`));
+          if (err) return reject(new Error(`could not run a command: ${err.message}`));
           let stdout = "";
           let stderr = "";
           const timeoutMs = opts.timeoutMs ?? RUN_TIMEOUT_MS;
           const timer = setTimeout(() => {
             stream.close();
-            reject(new Error(`${describe}: a command did not finish within ${timeoutMs / 1000} s (output so far: ${(stdout + stderr).slice(-500)})`));
+            reject(new Error(`a command did not finish within ${timeoutMs / 1000} s (output so far: ${(stdout + stderr).slice(-500)})`));
           }, timeoutMs);
           stream.on("data", (b: Buffer) => (stdout += b));
           stream.stderr.on("data", (b: Buffer) => (stderr += b));
@@ -80,10 +98,10 @@ export async function connectSsh(d: SshDriverInputs): Promise<Runner> {
     upload(localFile, remotePath) {
       return new Promise((resolve, reject) => {
         client.sftp((err: Error | undefined, sftp: any) => {
-          if (err) return reject(new Error(`${describe}: sftp: ${err.message}`));
+          if (err) return reject(stepFailure("upload", `sftp: ${err.message}`));
           sftp.fastPut(localFile, remotePath, (putErr: Error | undefined) => {
             sftp.end();
-            if (putErr) reject(new Error(`${describe}: upload to ${remotePath}: ${putErr.message}`));
+            if (putErr) reject(stepFailure("upload", `${remotePath}: ${putErr.message}`, "driver.installDir"));
             else resolve();
           });
         });

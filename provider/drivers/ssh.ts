@@ -8,6 +8,7 @@ import { isIP } from "net";
 import { agentBundle } from "../agent-bundle";
 import { agentLogTail, disarmAgent, install, preflight, startAgent, uninstallAgent } from "./bootstrap";
 import { connectSsh } from "./ssh-runner";
+import { hostStepMessage, oneLineError, stepFailure } from "./step-error";
 import { DEFAULTS, type HostDriver, type Runner, type SshDriverInputs } from "./types";
 
 export function sshDriver(d: SshDriverInputs, hostname: string): HostDriver {
@@ -16,15 +17,25 @@ export function sshDriver(d: SshDriverInputs, hostname: string): HostDriver {
   const stateDir = d.stateDir ?? `${DEFAULTS.stateBase}/${hostname}`;
   const dockerSocket = d.dockerSocket ?? DEFAULTS.dockerSocket;
   const describe = `ssh ${user}@${d.address}:${d.port ?? DEFAULTS.sshPort}`;
+  /** Connects, runs `fn`, closes; any failure becomes one line naming the host and the step. */
   async function withRunner<T>(fn: (r: Runner) => Promise<T>): Promise<T> {
-    const r = await connectSsh(d);
-    try { return await fn(r); } finally { r.close(); }
+    try {
+      const r = await connectSsh(d);
+      try { return await fn(r); } finally { r.close(); }
+    } catch (err) {
+      throw oneLineError(hostStepMessage(hostname, describe, err));
+    }
   }
 
   return {
     describe,
     async bootstrap(launch) {
-      const bundle = agentBundle();
+      let bundle: ReturnType<typeof agentBundle>;
+      try {
+        bundle = agentBundle();
+      } catch (err: any) {
+        throw oneLineError(hostStepMessage(hostname, describe, stepFailure("agent bundle", err?.message ?? String(err))));
+      }
       return withRunner(async (r) => {
         const tarball = `${installDir}/${bundle.name}.tar.gz`;
         const appDir = `${installDir}/${bundle.name}`;

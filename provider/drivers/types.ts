@@ -52,24 +52,45 @@ export interface HostDriver {
   deprovision?(): Promise<void>;
 }
 
+/**
+ * An existing machine reached over ssh with a key (no passwords). It needs Docker and
+ * Node.js 20 or later; drover uploads its agent there and runs it as a service (systemd, or
+ * a supervisor loop where there is no systemd). `privateKey` and `hostKey` update in place;
+ * every other field decides where and how the agent runs and replaces the host.
+ */
 export interface SshDriverInputs {
   type: "ssh";
+  /** The machine's IP address or DNS name. */
   address: string;
+  /** The ssh port. Default 22. */
   port?: number;
+  /** The login user: root, or a user with password-less `sudo -n`. Default "root". */
   user?: string;
+  /** An unencrypted OpenSSH or PEM private key (keep it secret: `pulumi config set --secret`). */
   privateKey: string;
-  /** Pinned host key: "SHA256:…" fingerprint or the public key line "ssh-ed25519 AAAA…". */
+  /** Pinned host key: "SHA256:…" fingerprint or the public key line "ssh-ed25519 AAAA…". Default: any key is accepted. */
   hostKey?: string;
+  /** Where agent bundles are unpacked on the machine. Default "/opt/drover". */
   installDir?: string;
+  /** The agent's files (identity, env file, logs). Default "/var/lib/drover/agents/<host name>". */
   stateDir?: string;
+  /** The Docker engine's socket on the machine. Default "/var/run/docker.sock". */
   dockerSocket?: string;
+  /** The address other hosts reach this one at (IPsec underlay). Default: `address` when it is an IP, else the agent's route to the server. */
   underlayIp?: string;
 }
 
+/**
+ * The machine running the Pulumi program: the agent runs from the installed drover package
+ * under a supervisor loop (never a systemd unit on your own machine). Every field replaces.
+ */
 export interface LocalDriverInputs {
   type: "local";
+  /** The agent's files. Default "/var/lib/drover/agents/<host name>". */
   stateDir?: string;
+  /** The local Docker engine's socket. Default "/var/run/docker.sock". */
   dockerSocket?: string;
+  /** The address other hosts reach this one at. Default: the agent's route to the server. */
   underlayIp?: string;
 }
 

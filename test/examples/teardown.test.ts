@@ -4,13 +4,13 @@ import { runNode } from "../support/run-node";
 import { pulumiBinDir, PulumiWorkspace } from "../support/pulumi-cli";
 import { serverForTest } from "../provider/server-fixture";
 
-// examples/teardown (Automation API) destroys a small stack that `pulumi up` made
+// examples/teardown (Automation API, compiled by the build to dist/examples/teardown) destroys a small stack that `pulumi up` made
 // (Environment + Stack + Service of scale 0) and reports its outputs and what it removed.
 const repoRoot = path.resolve(__dirname, "../../..");
 const programDir = path.join(repoRoot, "test/fixtures/pulumi-drover");
 
 function runTeardown(args: string[], env: Record<string, string>) {
-  return runNode([path.join(repoRoot, "examples/teardown"), ...args], { env });
+  return runNode([path.join(repoRoot, "dist/examples/teardown"), ...args], { env });
 }
 
 t.test("the teardown example destroys a stack and lists what it removed", async (t) => {

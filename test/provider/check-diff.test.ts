@@ -22,8 +22,11 @@ t.test("check failures name their field", async (t) => {
   const fields = bad.failures.map((f: any) => f.property).sort();
   t.same(fields, ["command", "env[\"1BAD\"]", "global", "image", "ports[1].containerPort", "restartPolicy", "scale", "scheduling.hostLabels", "waitTimeoutSeconds"].sort(), "one failure per bad field");
   for (const f of bad.failures) t.match(f.reason, f.property === "env[\"1BAD\"]" ? /^env/ : new RegExp(`^${f.property.replace(/[[\]."]/g, "\\$&")}`), `reason starts with ${f.property}`);
-  t.same(await props(serviceProvider, { ...svc, bogus: 1 }), [], "provider-only fields are not API fields");
+  t.same(await props(serviceProvider, { ...svc, waitTimeoutSeconds: 10 }), [], "provider-only fields are not API fields");
   t.same(await props(serviceProvider, svc), [], "a minimal service is valid");
+  const bare = (await serviceProvider.check({}, { ...svc, ports: ["8080"] })).failures;
+  t.same(bare.map((f: any) => f.property), ["ports[0]"], "a bare container port is refused, as the API does");
+  t.match(bare[0]?.reason, /docker run -p 8080.*random host port.*"8080:8080".*\{"containerPort": 8080\}/, "saying what Docker would do and what to write");
   t.same(await props(serviceProvider, { ...svc, links: { db: "svc9" }, scheduling: { hostLabels: { zone: "a" } } }), [], "links are checked by the server");
 });
 
@@ -44,8 +47,10 @@ t.test("diff: replace for immutable fields, update for the rest, unknown is a ch
   t.equal(same.changes, false, "computed outputs are not compared");
   const scale = await serviceProvider.diff("s1", old, { ...svc, scale: 2 });
   t.same([scale.changes, scale.replaces], [true, []], "scale updates in place");
+  t.ok(scale.stables.includes("serviceId"), "an update keeps serviceId: declared stable");
   const renamed = await serviceProvider.diff("s1", old, { ...svc, name: "web2", scale: 1 });
   t.same([renamed.replaces, renamed.deleteBeforeReplace], [["name"], false], "a new name replaces, create first");
+  t.notOk(renamed.stables.includes("serviceId"), "a replacement gets a new serviceId: not stable");
   const moved = await serviceProvider.diff("s1", old, { ...svc, stackId: "stk2", scale: 1 });
   t.same([moved.replaces, moved.deleteBeforeReplace], [["stackId"], true], "same name: delete first (names are unique)");
   const unknownImage = await serviceProvider.diff("s1", old, { ...svc, image: UNKNOWN, scale: 1 });

@@ -118,15 +118,25 @@ t.test("Host over ssh: install, supervise, delete, reinstall", async (t) => {
   const sshB = b.ssh!;
   const wrongKey = { ...inputs, name: "ssh-b", driver: { ...inputs.driver, address: sshB.host, hostKey: sshA.hostPublicKey, ...dirsFor(root, b) } };
   const keyErr: any = await hostProvider.create(wrongKey).then(() => undefined, (e: unknown) => e);
-  t.match(keyErr?.message, /driver\.address: ssh root@.*: the host key SHA256:\S+ does not match driver\.hostKey/, "a wrong host key is refused");
+  t.match(keyErr?.message, /^driver\.hostKey: host ssh-b: host key check failed \(ssh root@[^)]+\): the server's host key SHA256:\S+ does not match driver\.hostKey$/, "a wrong host key is refused, against driver.hostKey");
+  t.notOk(fs.existsSync(dirsFor(root, b).installDir), "nothing was installed");
+
+  // A private key the machine does not accept: reported against driver.privateKey, one line, no stack trace.
+  const otherKey: string = require("ssh2").utils.generateKeyPairSync("ed25519").private;
+  const authErr: any = await hostProvider.create({ ...wrongKey, driver: { ...wrongKey.driver, hostKey: sshB.hostPublicKey, privateKey: otherKey } })
+    .then(() => undefined, (e: unknown) => e);
+  t.match(authErr?.message, /^driver\.privateKey: host ssh-b: authentication failed \(ssh root@[^)]+\): the server refused the key for user root/, "a wrong key is the key's fault, not the address's");
+  t.notMatch(`${authErr}: ${authErr?.stack}`, /\n/, "what the engine prints is one line");
   t.notOk(fs.existsSync(dirsFor(root, b).installDir), "nothing was installed");
 
   // A token the server refuses: the agent never registers; the timeout says so with its log, and the agent is stopped.
   const badToken = { ...wrongKey, hostKey: undefined, registrationToken: "drt_wrong", waitTimeoutSeconds: 5,
     driver: { ...wrongKey.driver, hostKey: sshB.hostPublicKey } };
   const regErr: any = await hostProvider.create(badToken).then(() => undefined, (e: unknown) => e);
-  t.match(regErr?.message, /timed out after 5 s waiting for host ssh-b to become active; still pending: host ssh-b has not registered yet/, "the timeout says what was pending");
-  t.match(regErr?.message, /last lines of the agent log:[\s\S]*registration refused/, "and quotes the agent's log");
+  t.match(regErr?.message, /^registrationToken: host ssh-b: registration wait failed \(ssh [^)]+\): timed out after 5 s waiting for host ssh-b to become active; still pending: host ssh-b has not registered yet/,
+    "the timeout names the step, says what was pending, and blames the token the server refused");
+  t.match(regErr?.message, /; last lines of the agent log: .*registration refused/, "and quotes the agent's log");
+  t.notMatch(regErr?.message, /\n/, "on one line");
   t.equal(regErr?.id, undefined, "no partial resource: nothing registered");
   const bState = dirsFor(root, b).stateDir;
   t.notOk(alive(readPid(path.join(bState, "agent.pid"))) || alive(readPid(path.join(bState, "supervisor.pid"))) || fs.existsSync(path.join(bState, "supervisor.pid")),

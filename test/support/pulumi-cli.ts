@@ -25,7 +25,12 @@ export class PulumiWorkspace {
   readonly home: string;
   readonly backendDir: string;
 
-  constructor(readonly programDir: string, readonly stack: string, extraEnv: Record<string, string> = {}) {
+  /**
+   * `wrap` turns the pulumi argv (and its working directory) into the argv to spawn: a lab
+   * host's `argv` runs the engine inside that host, so a `local` Host is the lab host.
+   */
+  constructor(readonly programDir: string, readonly stack: string, extraEnv: Record<string, string> = {},
+    private readonly wrap?: (argv: string[], cwd: string) => string[]) {
     const base = fs.mkdtempSync(path.join(os.tmpdir(), "drover-pulumi-"));
     this.home = path.join(base, "home");
     this.backendDir = path.join(base, "state");
@@ -46,10 +51,15 @@ export class PulumiWorkspace {
 
   private readonly env: Record<string, string>;
 
+  private spawnPulumi(args: string[]) {
+    const argv = ["pulumi", ...args];
+    const [cmd, ...rest] = this.wrap ? this.wrap(argv, this.programDir) : argv;
+    return spawn(cmd, rest, { cwd: this.programDir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+  }
+
   run(args: string[], timeoutMs = 120_000): Promise<PulumiResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn("pulumi", [...args, "--non-interactive", "--stack", this.stack],
-        { cwd: this.programDir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+      const child = this.spawnPulumi([...args, "--non-interactive", "--stack", this.stack]);
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
@@ -74,8 +84,7 @@ export class PulumiWorkspace {
 
   async init(config: Record<string, string> = {}): Promise<void> {
     const child = await new Promise<PulumiResult>((resolve, reject) => {
-      const p = spawn("pulumi", ["stack", "init", this.stack, "--non-interactive"],
-        { cwd: this.programDir, env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+      const p = this.spawnPulumi(["stack", "init", this.stack, "--non-interactive"]);
       let out = "";
       p.stdout.on("data", (d) => (out += d));
       p.stderr.on("data", (d) => (out += d));

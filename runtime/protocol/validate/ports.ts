@@ -1,7 +1,13 @@
 /**
- * A service's ports: objects `{containerPort, hostPort?, protocol?, hostIp?}` or Docker's
- * short form `"[hostIp:][hostPort:]containerPort[/tcp|udp]"`. Two ports may not publish
- * the same host address, port and protocol.
+ * A service's ports: objects `{containerPort, hostPort?, protocol?, hostIp?}` or `docker run
+ * -p`'s form `"[hostIp:]hostPort:containerPort[/tcp|udp]"`. Two ports may not publish the
+ * same host address, port and protocol.
+ *
+ * A bare `"8080"` is refused, with the reason: `docker run -p 8080` publishes on a random
+ * host port, which drover does not do (a host port is part of placement: the scheduler keeps
+ * two users of one host port apart), and reading it as "expose only" would publish nothing
+ * where a Docker user expects a published port. The object form `{containerPort: 8080}` is
+ * the way to say "not published".
  */
 import type { PortSpec } from "../../protocol/model";
 import { isIpAddress } from "./net";
@@ -48,9 +54,16 @@ function objectForm(p: Problems, value: unknown, path: string): PortSpec | undef
 
 function shortForm(p: Problems, text: string, path: string): PortSpec | undefined {
   const m = SHORT_FORM.exec(text);
-  const expected = 'a port such as "8080:80/tcp", "53/udp" or {"containerPort": 80, "hostPort": 8080}';
+  const expected = 'a port such as "8080:80", "53:53/udp", "127.0.0.1:8080:80" or {"containerPort": 80, "hostPort": 8080}';
   if (!m || (m[1] !== undefined && m[2] === undefined)) {
     p.invalid(path, expected, text);
+    return undefined;
+  }
+  if (m[2] === undefined) {
+    const [, , , port, protocol] = m;
+    const suffix = protocol === undefined ? "" : `/${protocol}`;
+    p.add("InvalidField", path, `${JSON.stringify(text)} has no host port: \`docker run -p ${text}\` would publish container port ${port} on a random host port, which drover does not do; ` +
+      `write "${port}:${port}${suffix}" to publish it on host port ${port}, or {"containerPort": ${port}${protocol ? `, "protocol": "${protocol}"` : ""}} to leave it unpublished`);
     return undefined;
   }
   const [, hostIp, hostPortText, containerText, protocol = "tcp"] = m;

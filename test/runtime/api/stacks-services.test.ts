@@ -67,7 +67,7 @@ t.test("services: create with defaults, read, list, delete", async (t) => {
     key,
     body: {
       stackId: stack.id, name: "db", image: "redis:7", command: ["redis-server", "--appendonly", "yes"],
-      env: { TZ: "UTC" }, ports: ["6379/tcp", "127.0.0.1:16379:6379"], scale: 2, restartPolicy: "on-failure",
+      env: { TZ: "UTC" }, ports: [{ containerPort: 6379 }, "127.0.0.1:16379:6379"], scale: 2, restartPolicy: "on-failure",
       labels: { "io.rancher.scheduler.affinity:host_label": "disk=ssd" }, scheduling: { hostLabelsNot: { zone: "c" } },
     },
   });
@@ -75,7 +75,7 @@ t.test("services: create with defaults, read, list, delete", async (t) => {
   t.same(db.body.spec.ports, [
     { containerPort: 6379, protocol: "tcp" },
     { containerPort: 6379, protocol: "tcp", hostPort: 16379, hostIp: "127.0.0.1" },
-  ], "Docker's short port form is understood");
+  ], "the object form and Docker's -p form are understood");
   t.same(db.body.spec.labels, {
     "io.rancher.scheduler.affinity:host_label": "disk=ssd",
     "io.rancher.scheduler.affinity:host_label_ne": "zone=c",

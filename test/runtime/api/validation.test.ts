@@ -51,6 +51,8 @@ t.test("bad bodies are rejected with nothing written", async (t) => {
     { what: "host port 65536", path: "services", body: svc({ ports: [{ containerPort: 80, hostPort: 65536 }] }), status: 422, code: "InvalidField", field: "ports[0].hostPort" },
     { what: "protocol sctp", path: "services", body: svc({ ports: [{ containerPort: 80, protocol: "sctp" }] }), status: 422, code: "InvalidField", field: "ports[0].protocol", message: /tcp or udp/ },
     { what: "port short form nonsense", path: "services", body: svc({ ports: ["80:http"] }), status: 422, code: "InvalidField", field: "ports[0]" },
+    { what: "a bare container port (docker -p would pick a random host port)", path: "services", body: svc({ ports: ["8080"] }), status: 422, code: "InvalidField", field: "ports[0]", message: /no host port: .*random host port.*"8080:8080".*\{"containerPort": 8080\}/ },
+    { what: "a bare container port with a protocol", path: "services", body: svc({ ports: ["53/udp"] }), status: 422, code: "InvalidField", field: "ports[0]", message: /"53:53\/udp"/ },
     { what: "a host port published twice", path: "services", body: svc({ ports: ["8080:80", "8080:81"] }), status: 422, code: "InvalidField", field: "ports[1].hostPort" },
     { what: "port without containerPort", path: "services", body: svc({ ports: [{ hostPort: 80 }] }), status: 422, code: "MissingField", field: "ports[0].containerPort" },
     { what: "scale too large", path: "services", body: svc({ scale: 10001 }), status: 422, code: "InvalidField", field: "scale", message: /^scale: expected an integer from 0 to 10000/ },

@@ -2,14 +2,14 @@
 // the agent here), a stack `demo` whose `web` (busybox httpd, published port) links to `cache`,
 // and a load balancer in front of web. Server and admin key come from the stack config
 // `drover:endpoint` and `drover:adminKey` (secret).
-"use strict";
-const os = require("os");
-const pulumi = require("@pulumi/pulumi");
-const drover = require("drover");
+import * as os from "os";
+import * as pulumi from "@pulumi/pulumi";
+import * as drover from "drover";
 
 const config = new pulumi.Config();
 const webPort = config.getNumber("webPort") ?? 8080;
 const lbPort = config.getNumber("lbPort") ?? 8088;
+const agentStateDir = config.get("agentStateDir");
 
 const env = new drover.Environment("env", { name: config.get("envName") ?? "quickstart" });
 
@@ -18,7 +18,7 @@ const host = new drover.Host("local", {
   // A valid host name even when the machine's has odd characters.
   name: config.get("hostName") ?? os.hostname().toLowerCase().replace(/[^a-z0-9.-]/g, "-"),
   labels: { role: "quickstart" },
-  driver: { type: "local", ...(config.get("agentStateDir") ? { stateDir: config.get("agentStateDir") } : {}) },
+  driver: { type: "local", ...(agentStateDir ? { stateDir: agentStateDir } : {}) },
 });
 
 const stack = new drover.Stack("demo", { environment: env, name: "demo" });
@@ -42,13 +42,13 @@ const lb = new drover.LoadBalancer("web-lb", {
   portRules: [{ sourcePort: lbPort, protocol: "http", targetServiceId: web.serviceId, targetPort: 80 }],
 });
 
-exports.envId = env.envId;
-exports.apiKey = env.apiKey;
-exports.serverUrl = env.serverUrl;
-exports.hostId = host.hostId;
-exports.stackId = stack.stackId;
-exports.webServiceId = web.serviceId;
-exports.cacheServiceId = cache.serviceId;
-exports.loadBalancerId = lb.loadBalancerId;
-exports.loadBalancerServed = lb.served;
-exports.webUrl = pulumi.interpolate`http://127.0.0.1:${webPort}/`;
+export const envId = env.envId;
+export const apiKey = env.apiKey;
+export const serverUrl = env.serverUrl;
+export const hostId = host.hostId;
+export const stackId = stack.stackId;
+export const webServiceId = web.serviceId;
+export const cacheServiceId = cache.serviceId;
+export const loadBalancerId = lb.loadBalancerId;
+export const loadBalancerServed = lb.served;
+export const webUrl = pulumi.interpolate`http://127.0.0.1:${webPort}/`;

@@ -7,12 +7,20 @@
 //   hosts          (object) [{"name": "node1", "address": "10.0.0.11", "labels": {"role": "web", "zone": "a"}}, ...]
 //                  optional per host: "port" (22), "user" ("root"), "hostKey" (pinned "SHA256:…" or public key line)
 //   sshPrivateKey  (secret) the private key that logs in on every host
-"use strict";
-const pulumi = require("@pulumi/pulumi");
-const drover = require("drover");
+import * as pulumi from "@pulumi/pulumi";
+import * as drover from "drover";
+
+interface HostConfig {
+  name: string;
+  address: string;
+  labels?: Record<string, string>;
+  port?: number;
+  user?: string;
+  hostKey?: string;
+}
 
 const config = new pulumi.Config();
-const hostsConfig = config.requireObject("hosts");
+const hostsConfig = config.requireObject<HostConfig[]>("hosts");
 const sshPrivateKey = config.requireSecret("sshPrivateKey");
 if (!Array.isArray(hostsConfig) || hostsConfig.length === 0) throw new Error("config hosts: expected a list of {name, address, labels}");
 
@@ -63,7 +71,7 @@ const lb = new drover.LoadBalancer("edge", {
   scheduling: { hostLabels: { role: "web" } },
 });
 
-exports.envId = env.envId;
-exports.hostIds = pulumi.all(hosts.map((h) => h.hostId));
-exports.serviceIds = { db: db.serviceId, web: web.serviceId, worker: worker.serviceId };
-exports.loadBalancerId = lb.loadBalancerId;
+export const envId = env.envId;
+export const hostIds = pulumi.all(hosts.map((h) => h.hostId));
+export const serviceIds = { db: db.serviceId, web: web.serviceId, worker: worker.serviceId };
+export const loadBalancerId = lb.loadBalancerId;

@@ -1,0 +1,107 @@
+/**
+ * What a Pulumi program writes for a `drover:Service`, documented for an editor's hover:
+ * units, defaults, and whether a change replaces the service, updates it in place with new
+ * containers, or updates it in place without touching running containers.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { keysOf } from "./input-fields";
+import type { SchedulingInput } from "./scheduling-input";
+import type { Stack } from "./stack";
+
+/** A `docker run -p` protocol suffix: TCP when absent. */
+export type PortProtocolSuffix = "" | "/tcp" | "/udp";
+
+/**
+ * A published port in `docker run -p` form: `"HOST:CONTAINER"` or `"IP:HOST:CONTAINER"`,
+ * each with an optional `/tcp` or `/udp`: `"8080:80"`, `"127.0.0.1:5432:5432"`, `"53:53/udp"`.
+ * A bare `"8080"` (Docker: publish on a random host port) is refused: write `"8080:8080"`,
+ * or `{ containerPort: 8080 }` for a port that is not published.
+ */
+export type PortMapping =
+  | `${number}:${number}${PortProtocolSuffix}`
+  | `${string}:${number}:${number}${PortProtocolSuffix}`;
+
+export interface PortInput {
+  /** The port the container listens on (1-65535). */
+  containerPort: pulumi.Input<number>;
+  /** The host port that publishes it (1-65535); absent: not published, reachable on the overlay only. */
+  hostPort?: pulumi.Input<number>;
+  /** Default "tcp". */
+  protocol?: pulumi.Input<"tcp" | "udp">;
+  /** The host address to publish on (only with hostPort); default: every address. */
+  hostIp?: pulumi.Input<string>;
+}
+
+/** Docker's restart policies. */
+export type RestartPolicyName = "no" | "always" | "on-failure" | "unless-stopped";
+
+/** A policy name, or `{ name: "on-failure", maximumRetryCount }` to give up after that many restarts. */
+export type RestartPolicyInput =
+  | RestartPolicyName
+  | { name: pulumi.Input<"on-failure">; maximumRetryCount?: pulumi.Input<number> }
+  | { name: pulumi.Input<Exclude<RestartPolicyName, "on-failure">>; maximumRetryCount?: never };
+
+/**
+ * A Service's inputs. `name`, the stack, the environment and the server are fixed for the
+ * service's life: changing one replaces the service (the old one is deleted first when the
+ * name stays, since names are unique in a stack). Everything else updates in place; fields
+ * marked "new containers" replace the running containers (the server starts new ones from
+ * the new spec and removes the old), the others leave running containers alone.
+ */
+export interface ServiceArgs {
+  /**
+   * The service's name in its stack: lowercase letters, digits and dashes (at most 63). Its
+   * containers resolve it in DNS as `name` and `name.stack`. Changing it replaces the service.
+   */
+  name: pulumi.Input<string>;
+  /** The image reference, e.g. `"redis:7"` or `"registry:5000/team/app@sha256:…"`. New containers. */
+  image: pulumi.Input<string>;
+  /** The container's command (Docker's CMD), one list item per argument. Default: the image's. New containers. */
+  command?: pulumi.Input<pulumi.Input<string>[]>;
+  /** The container's entrypoint, one list item per argument. Default: the image's. New containers. */
+  entrypoint?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Environment variables, name → value. New containers. */
+  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * Ports: `"8080:80"`-style strings (see PortMapping) or `{ containerPort, hostPort?, protocol?, hostIp? }`.
+   * Two ports may not publish the same host address, port and protocol. A published port
+   * also keeps two instances of the service off one host. New containers.
+   */
+  ports?: pulumi.Input<pulumi.Input<PortMapping | PortInput>[]>;
+  /** How many instances (containers) to run, 0-10000. Default 1. Ignored when `global`. In place: running containers stay. */
+  scale?: pulumi.Input<number>;
+  /** One instance on every active host that passes the scheduling rules, instead of `scale`. Default false. In place. */
+  global?: pulumi.Input<boolean>;
+  /**
+   * Link alias → service id (another Service's `serviceId`): the container resolves the
+   * alias (and `service.stack`) to that service's instances. In place: running containers stay.
+   */
+  links?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Container labels. `io.rancher.scheduler.*` labels are scheduling rules (Rancher's syntax). New containers. */
+  labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Where instances may and should go: the typed form of Rancher's scheduling labels. New containers. */
+  scheduling?: pulumi.Input<SchedulingInput>;
+  /** When Docker restarts a container that exits. Default "always". New containers. */
+  restartPolicy?: pulumi.Input<RestartPolicyInput>;
+  /** The stack: fills stackId, envId, endpoint and apiKey from its outputs. */
+  stack?: Stack;
+  /** The stack's id (when `stack` is not given). Replaces. */
+  stackId?: pulumi.Input<string>;
+  /** The environment's id (when `stack` is not given). Replaces. */
+  envId?: pulumi.Input<string>;
+  /** The drover server's URL; default: config `drover:endpoint`. Replaces. */
+  endpoint?: pulumi.Input<string>;
+  /** The environment's API key (kept secret); default: config `drover:apiKey`. In place. */
+  apiKey?: pulumi.Input<string>;
+  /** Seconds create and update wait for the service to converge, and delete for its removal. Default 300. In place. */
+  waitTimeoutSeconds?: pulumi.Input<number>;
+}
+
+export const PORT_FIELDS = keysOf<PortInput>()(["containerPort", "hostPort", "protocol", "hostIp"]);
+export const RESTART_POLICY_FIELDS = ["name", "maximumRetryCount"] as const;
+
+/** Every ServiceArgs key (compile-time checked); `stack` never reaches the provider, but a misspelling of it should be suggested. */
+export const SERVICE_FIELDS = keysOf<ServiceArgs>()([
+  "name", "image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "scheduling",
+  "restartPolicy", "stack", "stackId", "envId", "endpoint", "apiKey", "waitTimeoutSeconds",
+]);
