@@ -3,6 +3,7 @@ import { containerLabels } from "../runtime/protocol/agent-protocol";
 import type { HostDesiredState, HostObservedState } from "../runtime/protocol/model";
 import type { HostKeys } from "../runtime/protocol/keys";
 import { parseDesired } from "./desired";
+import { dockerConcurrency } from "./docker/concurrency";
 import type { DockerContainers } from "./docker/containers";
 import { forEachLimited } from "./limited";
 import type { NetworkManager } from "./network/manager";
@@ -28,9 +29,6 @@ export interface ObservedPart {
 
 /** Plan/apply passes per reconcile: a second one only follows an adoption. */
 const maxPasses = 3;
-
-/** Containers created or started at once: dockerd serializes little, and 4 fills 2 cores (notes/baselines.md). */
-const dockerConcurrency = 4;
 
 /**
  * One level-triggered reconcile: read the desired document (or keep the last one seen when
