@@ -24,8 +24,8 @@
  * goes first, after one small warm-up of each; value and baseline are medians.
  *
  * Where drover's time goes (bench/support/round-timeline.ts): every drover round's marks from
- * the agents' logs, the server's log and the Redis streams' entry ids, printed on stderr as a
- * timeline (ms after the POST) and summarized in `extra` as medians.
+ * the agents' logs and the Redis streams' entry ids, printed on stderr as a timeline (ms after
+ * the POST) and summarized in `extra` as medians.
  */
 import Docker from "dockerode";
 import { randomBytes } from "crypto";
@@ -46,7 +46,7 @@ import { round } from "./result";
 import { createEnvironment, EnvHandle, waitForOk } from "./support/http";
 import { Child, droverBin, median, procCpuSeconds, spawnServer, wrap } from "./support/procs";
 import { createAndStartAll, OpTimes, rawCreateOptions, topAddresses } from "./support/raw-docker";
-import { agentMarks, entryType, HostMarks, hostStretches, RoundMarks, serverPasses, Step, streamIdMs, timeline } from "./support/round-timeline";
+import { agentMarks, entryField, HostMarks, hostStretches, RoundMarks, Step, streamIdMs, timeline } from "./support/round-timeline";
 
 const HOSTS = 3;
 const SCALE = 20;
@@ -158,17 +158,18 @@ async function overlaySubnet(docker: Docker): Promise<string | false> {
   }
 }
 
-/** Stream entries from `since` (epoch ms) on: [ms, type]. */
-async function entriesSince(redis: Redis, key: string, since: number): Promise<{ at: number; type?: string }[]> {
+/** Stream entries from `since` (epoch ms) on: when (Redis's clock), type and action. */
+async function entriesSince(redis: Redis, key: string, since: number): Promise<{ at: number; type?: string; action?: string }[]> {
   const entries = await redis.xrange(key, `${since}-0`, "+");
-  return entries.map(([id, fields]) => ({ at: streamIdMs(id), type: entryType(fields) }));
+  return entries.map(([id, fields]) => ({ at: streamIdMs(id), type: entryField(fields, "type"), action: entryField(fields, "action") }));
 }
 
 /** A drover round's marks (see bench/support/round-timeline.ts). */
-async function roundMarks(redis: Redis, keys: Keys, envId: string, hostIds: string[], agentLogs: string[], serverLog: string,
+async function roundMarks(redis: Redis, keys: Keys, envId: string, hostIds: string[], agentLogs: string[],
   namePrefix: string, res: { postedAt: number; answeredAt: number; doneAt: number }): Promise<RoundMarks> {
   const since = res.postedAt;
   const apiWrites = await entriesSince(redis, keys.env(envId).reconcile, since);
+  const instanceWrites = (await entriesSince(redis, keys.env(envId).events, since)).filter((e) => e.type === "instance");
   const hosts: HostMarks[] = [];
   for (let k = 0; k < hostIds.length; k++) {
     const hk = keys.host(envId, hostIds[k]);
@@ -184,7 +185,7 @@ async function roundMarks(redis: Redis, keys: Keys, envId: string, hostIds: stri
       instanceReports: reports.filter((e) => e.type === "instance").length,
     });
   }
-  return { ...res, apiWriteAt: apiWrites[0]?.at, serverPasses: serverPasses(fs.readFileSync(serverLog, "utf8"), since), hosts };
+  return { ...res, apiWriteAt: apiWrites[0]?.at, instanceWrites, hosts };
 }
 
 /** One round's timeline for stderr: a line per step with the ms since the POST and since the step before. */
@@ -308,7 +309,7 @@ export const benchmark: Benchmark = {
           placements.push(res.perHost.join("/"));
           // The stack is "bench": containers are bench-web<r>-<index>.
           agentOps(agentLogs, `bench-web${r}-`, agentOpTimes);
-          const marks = await roundMarks(rc, keys, env.id, hostIds, agentLogs, serverLog, `bench-web${r}-`, res);
+          const marks = await roundMarks(rc, keys, env.id, hostIds, agentLogs, `bench-web${r}-`, res);
           const steps = timeline(marks);
           timelines.push(steps);
           hostMarks.push(...marks.hosts);

@@ -1,8 +1,9 @@
 /**
  * Where a drover round's time goes, from POST to the API showing every instance active: marks
- * taken from the agents' JSON logs, the server's log and the Redis stream entry ids (which are
- * Redis's own clock in ms), put on one timeline in ms after the POST. Parsing and the timeline
- * are pure; the caller reads the files and streams.
+ * taken from the agents' JSON logs and the Redis stream entry ids (Redis's own clock, in ms:
+ * the API's and the server's writes on the environment's streams, the desired nudges, the
+ * agents' reports), put on one timeline in ms after the POST. Parsing and the timeline are
+ * pure; the caller reads the files and streams.
  */
 
 /** What one host's agent did in a round (epoch ms). */
@@ -27,8 +28,8 @@ export interface RoundMarks {
   doneAt: number;
   /** The API's write on the environment's reconcile stream. */
   apiWriteAt?: number;
-  /** Server passes that wrote something ("reconciled" lines), in order. */
-  serverPasses: number[];
+  /** The server's writes of instance records (the environment's event stream), in order. */
+  instanceWrites: { at: number; action?: string }[];
   hosts: HostMarks[];
 }
 
@@ -55,18 +56,6 @@ export function agentMarks(logText: string, namePrefix: string, since: number): 
   return out;
 }
 
-/** Times of the server's "reconciled" lines (`<iso time> <component> reconciled k=v ...`) at or after `since`. */
-export function serverPasses(logText: string, since: number): number[] {
-  const out: number[] = [];
-  for (const line of logText.split("\n")) {
-    const m = /^(\S+) \S+ reconciled /.exec(line);
-    if (!m) continue;
-    const t = Date.parse(m[1]);
-    if (Number.isFinite(t) && t >= since) out.push(t);
-  }
-  return out;
-}
-
 /** The ms part of a Redis stream entry id (`<ms>-<seq>`). */
 export function streamIdMs(id: string): number {
   const ms = Number(id.split("-")[0]);
@@ -74,9 +63,9 @@ export function streamIdMs(id: string): number {
   return ms;
 }
 
-/** A stream entry's `type` field (entries are flat [field, value, ...] lists). */
-export function entryType(fields: string[]): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === "type") return fields[i + 1];
+/** A field of a stream entry (entries are flat [field, value, ...] lists). */
+export function entryField(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
 }
 
@@ -93,19 +82,20 @@ const max = (xs: (number | undefined)[]) => {
 /** The round's steps in order, each as ms after the POST; the critical path is the slowest host's. */
 export function timeline(r: RoundMarks): Step[] {
   const at = (t: number | undefined) => (t === undefined ? undefined : t - r.postedAt);
-  const placedAt = r.apiWriteAt === undefined ? undefined : r.serverPasses.find((t) => t >= r.apiWriteAt!);
+  const placedAt = r.instanceWrites.find((w) => w.action === "created")?.at;
   const lastObserved = max(r.hosts.map((h) => h.observedAt));
-  const activeAt = lastObserved === undefined ? undefined : r.serverPasses.find((t) => t >= lastObserved);
+  // The write the poll saw last: the last instance update before it saw them all active.
+  const activeAt = r.instanceWrites.filter((w) => w.action === "updated" && w.at <= r.doneAt).at(-1)?.at;
   return [
     { what: "API answered the POST", atMs: at(r.answeredAt) },
     { what: "API write on the reconcile stream", atMs: at(r.apiWriteAt) },
-    { what: "server pass placed the instances", atMs: at(placedAt) },
+    { what: "server wrote the instances", atMs: at(placedAt) },
     { what: "desired documents written (last host)", atMs: at(max(r.hosts.map((h) => h.desiredAt))) },
     { what: "first container created", atMs: at(min(r.hosts.map((h) => h.firstCreatedAt))) },
     { what: "last container started", atMs: at(max(r.hosts.map((h) => h.lastStartedAt))) },
     { what: "agents' reconciles logged (last host)", atMs: at(max(r.hosts.map((h) => h.reconciledAt))) },
     { what: "observed reports written (last host)", atMs: at(lastObserved) },
-    { what: "server pass made them active", atMs: at(activeAt) },
+    { what: "server wrote the last one active", atMs: at(activeAt) },
     { what: "poll saw every instance active", atMs: at(r.doneAt) },
   ];
 }

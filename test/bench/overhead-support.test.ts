@@ -1,7 +1,7 @@
 import t from "tap";
 import { createOptions } from "../../agent/docker/container-config";
 import { rawCreateOptions, topAddresses } from "../../bench/support/raw-docker";
-import { agentMarks, entryType, RoundMarks, serverPasses, streamIdMs, timeline } from "../../bench/support/round-timeline";
+import { agentMarks, entryField, RoundMarks, streamIdMs, timeline } from "../../bench/support/round-timeline";
 import { containerLabels } from "../../runtime/protocol/agent-protocol";
 import { DNS_IP, type DesiredInstance } from "../../runtime/protocol/model";
 
@@ -56,24 +56,18 @@ t.test("agentMarks: the round's first create, last start and the reconcile that 
   t.same(agentMarks(text, "bench-web9-", 0), {}, "nothing of that round");
 });
 
-t.test("serverPasses, stream ids and entry types", async (t) => {
-  const log = [
-    "2026-01-01T00:00:00.900Z server[s1] reconciled envId=e puts=1",
-    "2026-01-01T00:00:01.030Z server[s1] reconciled envId=e puts=20",
-    "2026-01-01T00:00:01.040Z server[s1] leading environment envId=e",
-  ].join("\n");
-  t.same(serverPasses(log, Date.parse("2026-01-01T00:00:01Z")), [Date.parse("2026-01-01T00:00:01.030Z")]);
+t.test("stream ids and entry fields", async (t) => {
   t.equal(streamIdMs("1767225600123-4"), 1767225600123);
   t.throws(() => streamIdMs("x-1"), /expected <ms>-<seq>/);
-  t.equal(entryType(["generation", "3", "type", "observed"]), "observed");
-  t.equal(entryType(["generation", "3"]), undefined);
+  t.equal(entryField(["generation", "3", "type", "observed"], "type"), "observed");
+  t.equal(entryField(["generation", "3"], "type"), undefined);
 });
 
 t.test("timeline: steps in ms after the POST, the critical path through the slowest host", async (t) => {
   const at = (ms: number) => 1000 + ms;
   const marks: RoundMarks = {
     postedAt: at(0), answeredAt: at(6), doneAt: at(3020), apiWriteAt: at(4),
-    serverPasses: [at(25), at(3010)],
+    instanceWrites: [{ at: at(25), action: "created" }, { at: at(2960), action: "updated" }, { at: at(3010), action: "updated" }, { at: at(3030), action: "updated" }],
     hosts: [
       { desiredAt: at(23), firstCreatedAt: at(200), lastStartedAt: at(2900), reconciledAt: at(2901), observedAt: at(2950), observedReports: 1, instanceReports: 7 },
       { desiredAt: at(24), firstCreatedAt: at(180), lastStartedAt: at(2950), reconciledAt: at(2951), observedAt: at(3000), observedReports: 1, instanceReports: 7 },
@@ -83,5 +77,5 @@ t.test("timeline: steps in ms after the POST, the critical path through the slow
   t.same(steps.map((s) => s.atMs), [6, 4, 25, 24, 180, 2950, 2951, 3000, 3010, 3020]);
   const missing = timeline({ ...marks, hosts: [marks.hosts[0], { ...marks.hosts[1], observedAt: undefined }] });
   t.equal(missing.find((s) => s.what.startsWith("observed"))?.atMs, undefined, "a host without its report leaves the step unknown");
-  t.equal(missing.find((s) => s.what.startsWith("server pass made"))?.atMs, undefined);
+  t.equal(missing.find((s) => s.what.startsWith("server wrote the last"))?.atMs, 3010, "the server's write is its own mark");
 });
