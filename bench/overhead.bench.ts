@@ -50,7 +50,8 @@ import { agentMarks, entryField, HostMarks, hostStretches, RoundMarks, Step, str
 
 const HOSTS = 3;
 const SCALE = 20;
-const ROUNDS = 3;
+/** Rounds of each side (OVERHEAD_ROUNDS overrides it, to look into a noisy machine; the goal is judged at 3). */
+const ROUNDS = Number(process.env.OVERHEAD_ROUNDS ?? 3);
 const GOAL = 1.15;
 const IMAGE = "local/busybox";
 const COMMAND = ["sleep", "3600"];
