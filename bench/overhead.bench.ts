@@ -50,13 +50,22 @@ import { agentMarks, entryField, HostMarks, hostStretches, RoundMarks, Step, str
 
 const HOSTS = 3;
 const SCALE = 20;
+/** A positive whole number from the environment, or `fallback` when unset. */
+function envCount(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallback;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name}=${JSON.stringify(text)}: expected a whole number >= 1`);
+  return n;
+}
+
 /** Rounds of each side (OVERHEAD_ROUNDS overrides it, to look into a noisy machine; the goal is judged at 3). */
-const ROUNDS = Number(process.env.OVERHEAD_ROUNDS ?? 3);
+const ROUNDS = envCount("OVERHEAD_ROUNDS", 3);
 const GOAL = 1.15;
 const IMAGE = "local/busybox";
 const COMMAND = ["sleep", "3600"];
 /** API poll period while waiting for drover (OVERHEAD_POLL_MS overrides it, to see what the polling itself costs). */
-const POLL_MS = Number(process.env.OVERHEAD_POLL_MS ?? 20);
+const POLL_MS = envCount("OVERHEAD_POLL_MS", 20);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
