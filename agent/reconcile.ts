@@ -84,7 +84,7 @@ export class Reconciler {
     if (!desired) return;
     // The bridge network must exist before containers join it. Once it was made for this very
     // spec, a later apply only re-verifies bridge, rules and routes (a dozen iptables and ip
-    // processes: 0.2-1 s on a busy host, the largest part of drover's time before its first
+    // processes: 0.2-2 s on a busy host, the largest part of drover's time before its first
     // container in bench/overhead.bench.ts): that runs beside the containers, not before them.
     const settled = this.settledNetwork !== undefined && networkKey(desired.network) === this.settledNetwork;
     const verifying = settled ? this.applyNetwork(desired.network) : undefined;
