@@ -2,8 +2,8 @@
  * What the lb-churn benchmark makes of its records (pure): the load client's requests, the
  * churn's phases (one action each, from the moment it was asked for until drover had
  * settled again) and the membership changes HAProxy made. Each failed request is put down
- * to the phase during which it was sent, so failures from killed containers can be told
- * apart from failures during planned changes.
+ * to an action (phaseOf), so failures from killed containers can be told apart from
+ * failures during planned changes.
  */
 import type { LoadRecord } from "./load-client";
 
@@ -40,7 +40,7 @@ export function signature(r: LoadRecord): string {
   return "no response";
 }
 
-/** The phase during which a request sent at `t` ran (phases never overlap: they run one after another). */
+/** The phase under way at `t` (phases never overlap: they run one after another). */
 export function phaseAt(phases: Phase[], t: number): Phase | undefined {
   let lo = 0, hi = phases.length - 1;
   while (lo <= hi) {
@@ -53,13 +53,30 @@ export function phaseAt(phases: Phase[], t: number): Phase | undefined {
   return undefined;
 }
 
+/**
+ * The action a failed request is put down to. A request cut short (reset, 502, ...) failed
+ * because of something that happened while it was in flight: the latest action that began
+ * before it ended (a container killed 50 ms after the request went to it). A timeout, on the
+ * other hand, was decided when the request was routed: the action under way when it was sent.
+ */
+export function phaseOf(sorted: Phase[], r: LoadRecord): Phase | undefined {
+  if (r.error === "timeout") return phaseAt(sorted, r.t);
+  const end = r.t + r.ms;
+  for (let i = sorted.length - 1; i >= 0; i--) {
+    const p = sorted[i];
+    if (p.start > end) continue;
+    return p.end >= r.t ? p : undefined;
+  }
+  return undefined;
+}
+
 export function countFailures(records: LoadRecord[], phases: Phase[]): FailureCounts {
   const sorted = [...phases].sort((a, b) => a.start - b.start);
   const out: FailureCounts = { total: 0, byPhase: { "scale-up": 0, "scale-down": 0, kill: 0, move: 0, upgrade: 0, none: 0 }, bySignature: {} };
   for (const r of records) {
     if (r.ok) continue;
     out.total++;
-    out.byPhase[phaseAt(sorted, r.t)?.kind ?? "none"]++;
+    out.byPhase[phaseOf(sorted, r)?.kind ?? "none"]++;
     const sig = signature(r);
     out.bySignature[sig] = (out.bySignature[sig] ?? 0) + 1;
   }
@@ -104,7 +121,7 @@ export function failureBursts(records: LoadRecord[], phases: Phase[], gapMs = 20
       last.to = r.t;
       last.count++;
     } else {
-      const p = phaseAt(sorted, r.t);
+      const p = phaseOf(sorted, r);
       bursts.push({ from: r.t, to: r.t, count: 1, phase: p ? `${p.label} (+${r.t - p.start} ms)` : undefined, sigs: new Map() });
     }
     const b = bursts[bursts.length - 1];

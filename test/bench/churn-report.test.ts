@@ -22,6 +22,14 @@ t.test("a failed request is put down to the action under way when it was sent", 
   t.same(counts.bySignature, { "HTTP 503": 1, ECONNRESET: 2, timeout: 1, "unexpected body": 1 });
 });
 
+t.test("a request cut short belongs to the action that began while it was in flight; a timeout to the one it was sent in", async (t) => {
+  const phases = [phase("move", 100, 200), phase("kill", 205, 400), phase("scale-down", 500, 600)];
+  const cut: LoadRecord = { ...fail(190, 502), ms: 60 };
+  const timedOut: LoadRecord = { ...fail(190, 0, "timeout"), ms: 1000 };
+  const late: LoadRecord = { ...fail(450, 0, "ECONNRESET"), ms: 20 };
+  t.same(countFailures([cut, timedOut, late], phases).byPhase, { "scale-up": 0, "scale-down": 0, kill: 1, move: 1, upgrade: 0, none: 1 });
+});
+
 t.test("phases given out of order are still found", async (t) => {
   const counts = countFailures([fail(150)], [phase("move", 300, 400), phase("scale-down", 100, 200)]);
   t.equal(counts.byPhase["scale-down"], 1);
