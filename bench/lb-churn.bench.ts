@@ -42,7 +42,10 @@ import type { Benchmark, BenchResult } from "./result";
 import { round } from "./result";
 import { BackendWatch } from "./support/backend-watch";
 import { ChurnDriver, ChurnStuck, seededRandom } from "./support/churn-driver";
-import { type Phase, countFailures, failureBursts, failureRatio, killExposure, latencyPercentiles, phaseTotals } from "./support/churn-report";
+import {
+  type Phase, countFailures, failureBursts, failureRatio, killExposure, latencyPercentiles, phaseTotals, sharedWithBaseline, unplannedLeaves,
+} from "./support/churn-report";
+import { EventJournal } from "./support/event-journal";
 import { LoadClient, LoadRecord } from "./support/load-client";
 
 function envNumber(name: string, fallback: number, min: number): number {
@@ -163,6 +166,7 @@ export const benchmark: Benchmark = {
   summary: "failed requests through a drover load balancer over 1,000 membership changes and 10 rolling upgrades (goal 0), and HAProxy reloads (goal 0)",
   async run(): Promise<BenchResult> {
     const s = settings();
+    const loadStart = os.loadavg()[0];
     const keepDir = path.join(process.env.DROVER_STATE ?? "/var/lib/drover", "bench", `lb-churn-${new Date().toISOString().replace(/[:.]/g, "-")}`);
     fs.mkdirSync(keepDir, { recursive: true });
     console.error(`lb-churn: records and logs go to ${keepDir}`);
@@ -170,6 +174,7 @@ export const benchmark: Benchmark = {
     let cp: ControlPlane | undefined;
     let load: LoadClient | undefined;
     let watch: BackendWatch | undefined;
+    let journal: EventJournal | undefined;
     let lbDir = "";
     try {
       cp = await ControlPlane.start(lab, { graceMs: 30_000 });
@@ -180,6 +185,7 @@ export const benchmark: Benchmark = {
       const [h1, , h3, h4] = lab.hosts;
       const paths = lbPaths(path.join(h1.dir, "drover-agent"), setup.lbInstanceId);
       lbDir = paths.dir;
+      journal = await EventJournal.start(cp.url, env.base, env.apiKey);
       watch = new BackendWatch({ runtimeSocket: paths.runtimeSocket, masterSocket: paths.masterSocket, backends: [setup.backends.web, setup.backends.static] });
       await watch.start();
 
@@ -233,6 +239,7 @@ export const benchmark: Benchmark = {
       load = undefined;
       const loadTo = Date.now();
       await watch.stop();
+      journal.stop();
       const reloadsAfter = await reloadsNow(env, setup.lbId);
 
       const web = records.filter((r) => r.target === "web");
@@ -240,7 +247,18 @@ export const benchmark: Benchmark = {
       const failures = countFailures(web, driver.phases);
       const baseFailures = countFailures(stat, driver.phases);
       const totals = phaseTotals(driver.phases);
-      const exposure = killExposure(driver.phases, watch.events.filter((e) => e.backend === setup.backends.web));
+      const webEvents = watch.events.filter((e) => e.backend === setup.backends.web);
+      // Servers out of rotation that no action meant to take out, each with what drover's events said of its instance then.
+      const unplanned = unplannedLeaves(driver.phases, webEvents).map((u) => {
+        const ip = u.server.split(":")[0];
+        const around = journal!.entries.filter((e) => e.ip === ip && e.t >= u.t - 3000 && e.t <= u.t + (u.outMs ?? 0) + 1000);
+        return { ...u, at: new Date(u.t).toISOString(), journal: around.slice(0, 20).map((e) => ({ ...e, at: new Date(e.t).toISOString() })) };
+      });
+      for (const u of unplanned.slice(0, 10)) {
+        console.error(`lb-churn: unplanned leave of ${u.server} at ${u.at} during ${u.during}, back after ${u.outMs ?? "never"} ms`);
+      }
+      const outs = unplanned.map((u) => u.outMs).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+      const exposure = killExposure(driver.phases, webEvents);
       const exposed = exposure.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
       const webLat = latencyPercentiles(web);
       const statLat = latencyPercentiles(stat);
@@ -250,7 +268,7 @@ export const benchmark: Benchmark = {
       fs.writeFileSync(path.join(keepDir, "timeline.json"), JSON.stringify({
         settings: s, churnFrom, churnTo, loadFrom, loadTo, phases: driver.phases, membership: watch.events,
         failureBursts: { web: failureBursts(web, driver.phases), static: failureBursts(stat, driver.phases) },
-        failed: records.filter((r) => !r.ok),
+        failed: records.filter((r) => !r.ok), unplannedLeaves: unplanned, journal: journal.entries,
       }, null, 1));
       for (const b of failureBursts(web, driver.phases)) {
         console.error(`lb-churn: web failures ${new Date(b.from).toISOString()} (+${((b.from - churnFrom) / 1000).toFixed(1)} s) ×${b.count} over ${b.to - b.from} ms during ${b.phase ?? "no action"}: ${b.signatures}`);
@@ -289,6 +307,7 @@ export const benchmark: Benchmark = {
           failedFromKills: failures.byPhase.kill,
           failedFromPlanned: planned,
           failedOutsideActions: failures.byPhase.none,
+          failedAlongsideBaseline: sharedWithBaseline(web, stat),
           failedScale: failures.byPhase["scale-up"] + failures.byPhase["scale-down"],
           failedMove: failures.byPhase.move,
           failedUpgrade: failures.byPhase.upgrade,
@@ -297,6 +316,9 @@ export const benchmark: Benchmark = {
           killedServedMsMedian: exposed.length ? exposed[Math.floor((exposed.length - 1) / 2)] : "n/a",
           killedServedMsMax: exposed.length ? exposed[exposed.length - 1] : "n/a",
           killsNeverOutOfRotation: exposure.filter((x) => x === undefined).length,
+          unplannedLeaves: unplanned.length,
+          unplannedOutMsMedian: outs.length ? outs[Math.floor((outs.length - 1) / 2)] : "n/a",
+          unplannedOutMsMax: outs.length ? outs[outs.length - 1] : "n/a",
           p50Ms: round(webLat.p50, 1), p99Ms: round(webLat.p99, 1), maxMs: round(webLat.max, 1), over1s: webLat.over1s,
           baselineP50Ms: round(statLat.p50, 1), baselineP99Ms: round(statLat.p99, 1), baselineMaxMs: round(statLat.max, 1),
           ratePerTarget: s.rate,
@@ -309,6 +331,7 @@ export const benchmark: Benchmark = {
           watchPolls: watch.polls,
           watchMaxGapMs: watch.maxPollGapMs,
           watchErrors: watch.pollErrors,
+          loadAverageStart: round(loadStart, 2),
           loadAverage: round(os.loadavg()[0], 2),
           artifacts: keepDir,
         },
@@ -316,6 +339,7 @@ export const benchmark: Benchmark = {
     } finally {
       if (load) await load.stop().catch(() => undefined);
       await watch?.stop().catch(() => undefined);
+      journal?.stop();
       await cp?.stop().catch(() => undefined);
       try { keepLogs(lab, lbDir, keepDir); } catch (err) { console.error("lb-churn: could not keep the logs:", err); }
       await lab.down();

@@ -65,7 +65,8 @@ export class ChurnDriver {
 
   async scaleTo(n: number): Promise<Phase> {
     const from = this.scale;
-    return this.phase(n > from ? "scale-up" : "scale-down", `scale ${from} → ${n}`, async () => {
+    return this.phase(n > from ? "scale-up" : "scale-down", `scale ${from} → ${n}`, async (p) => {
+      if (n > from) p.mayLeave = [];
       await this.o.env.api.ok("POST", `${this.base}?action=scale`, { scale: n });
       this.scale = n;
       await this.settled(`scale ${n}`);
@@ -84,6 +85,7 @@ export class ChurnDriver {
     const victimServer = `${victim.ip}:${this.o.targetPort}`;
     return this.phase("kill", `docker rm -f ${victim.id} (${victim.ip}) on ${host.name}`, async (p) => {
       p.victim = victimServer;
+      p.mayLeave = [victimServer];
       await docker.getContainer(c.Id).remove({ force: true });
       // Settled once the instance runs again in a new container (the agent recreates it),
       // or a replacement took its place.
@@ -97,7 +99,9 @@ export class ChurnDriver {
 
   /** Deactivates `host` (its instances go elsewhere), waits for that, activates it again. */
   async move(host: LabHost, hostId: string): Promise<Phase> {
-    return this.phase("move", `deactivate ${host.name}, then activate it`, async () => {
+    const onHost = (await this.live()).filter((i) => i.hostId === hostId).map((i) => `${i.ip}:${this.o.targetPort}`);
+    return this.phase("move", `deactivate ${host.name}, then activate it`, async (p) => {
+      p.mayLeave = onHost;
       await this.o.env.api.ok("POST", `${this.o.env.base}/hosts/${hostId}?action=deactivate`);
       await this.settled(`instances off ${host.name}`, (list) => list.every((i) => i.hostId !== hostId));
       await this.o.env.api.ok("POST", `${this.o.env.base}/hosts/${hostId}?action=activate`);

@@ -21,6 +21,11 @@ export interface Phase {
   changes: number;
   /** kill: the server (`ip:port`) whose container was removed. */
   victim?: string;
+  /**
+   * The servers the action may take out of rotation (the killed one, the moved host's);
+   * undefined when any may go (scale down, upgrade). A leave of any other server is unplanned.
+   */
+  mayLeave?: string[];
   /** Set when the phase did not settle in time. */
   error?: string;
 }
@@ -141,4 +146,41 @@ export function killExposure(phases: Phase[], events: { t: number; server: strin
     const left = events.find((e) => e.kind === "leave" && e.server === p.victim && e.t >= p.start && e.t <= p.end + 1);
     return left ? left.t - p.start : undefined;
   });
+}
+
+export interface UnplannedLeave {
+  server: string;
+  t: number;
+  /** The action under way, with the time into it; "between actions" when none was. */
+  during: string;
+  /** How long until the server was back in rotation; undefined when it never came back. */
+  outMs?: number;
+}
+
+/** Servers that left the serving set though the action under way did not mean to take them out. */
+export function unplannedLeaves(phases: Phase[], events: { t: number; server: string; kind: "enter" | "leave" }[]): UnplannedLeave[] {
+  const sorted = [...phases].sort((a, b) => a.start - b.start);
+  const out: UnplannedLeave[] = [];
+  events.forEach((e, i) => {
+    if (e.kind !== "leave") return;
+    const p = phaseAt(sorted, e.t);
+    if (p && (p.mayLeave === undefined || p.mayLeave.includes(e.server))) return;
+    const back = events.slice(i + 1).find((x) => x.server === e.server && x.kind === "enter");
+    out.push({ server: e.server, t: e.t, during: p ? `${p.label} (+${e.t - p.start} ms)` : "between actions", ...(back ? { outMs: back.t - e.t } : {}) });
+  });
+  return out;
+}
+
+/**
+ * Failed requests of `records` with a failure of `baseline` sent within `windowMs`: failures
+ * the static side shared (the machine or the network stalled), not the churn's own.
+ */
+export function sharedWithBaseline(records: LoadRecord[], baseline: LoadRecord[], windowMs = 2000): number {
+  const times = baseline.filter((r) => !r.ok).map((r) => r.t).sort((a, b) => a - b);
+  const near = (t: number) => {
+    let lo = 0, hi = times.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (times[mid] < t - windowMs) lo = mid + 1; else hi = mid; }
+    return lo < times.length && times[lo] <= t + windowMs;
+  };
+  return records.filter((r) => !r.ok && near(r.t)).length;
 }

@@ -1,6 +1,7 @@
 import t from "tap";
 import { membershipDiff } from "../../bench/support/backend-watch";
-import { countFailures, failureBursts, failureRatio, killExposure, phaseAt, type Phase } from "../../bench/support/churn-report";
+import { countFailures, failureBursts, failureRatio, killExposure, phaseAt, sharedWithBaseline, unplannedLeaves, type Phase } from "../../bench/support/churn-report";
+import { journalEntry } from "../../bench/support/event-journal";
 import type { LoadRecord } from "../../bench/support/load-client";
 
 // The lb-churn benchmark's bookkeeping: which action a failed request belongs to, and how
@@ -66,4 +67,39 @@ t.test("membership changes between two reads of a backend", async (t) => {
     { t: 7, backend: "be", server: "d:80", kind: "enter" },
   ]);
   t.same(membershipDiff("be", new Set(["a:80"]), new Set(["a:80"]), 1), [], "no change, no event");
+});
+
+t.test("a leave no action meant is unplanned, with how long the server stayed out", async (t) => {
+  const phases = [
+    phase("scale-up", 0, 100, { mayLeave: [] }),
+    phase("scale-down", 100, 200),
+    phase("kill", 200, 300, { mayLeave: ["v:80"] }),
+  ];
+  const events = [
+    { t: 50, server: "a:80", kind: "leave" as const },
+    { t: 80, server: "a:80", kind: "enter" as const },
+    { t: 150, server: "b:80", kind: "leave" as const },
+    { t: 210, server: "v:80", kind: "leave" as const },
+    { t: 220, server: "c:80", kind: "leave" as const },
+    { t: 400, server: "d:80", kind: "leave" as const },
+  ];
+  t.same(unplannedLeaves(phases, events), [
+    { server: "a:80", t: 50, during: "scale-up@0 (+50 ms)", outMs: 30 },
+    { server: "c:80", t: 220, during: "kill@200 (+20 ms)" },
+    { server: "d:80", t: 400, during: "between actions" },
+  ], "scale-down may take anyone out, a kill only its victim");
+});
+
+t.test("failures the static side shared within the window", async (t) => {
+  const base = [fail(1000), ok(5000), fail(9000)];
+  t.equal(sharedWithBaseline([fail(2500), fail(5000), ok(1000), fail(7001)], base, 2000), 2, "2500 near 1000, 7001 near 9000; 5000 near nothing failed");
+});
+
+t.test("drover's events become compact journal entries", async (t) => {
+  const e = journalEntry(5, "instance.updated", { id: "i1", resource: { ip: "10.42.1.2", hostId: "h2", state: "active", status: { state: "running" }, healthState: "healthy", healthCheckers: { h2: { state: "passing" }, h3: { state: "pending" } }, stopping: { reason: "x" } } });
+  t.same(e, { t: 5, event: "instance.updated", id: "i1", ip: "10.42.1.2", hostId: "h2", state: "active", container: "running", health: "healthy", checkers: "h2:passing h3:pending", stopping: true });
+  t.equal(journalEntry(5, "instance.updated", { id: "l1", resource: { kind: "lb" } }), undefined, "load balancer instances are left out");
+  t.same(journalEntry(6, "instance.removed", { id: "i2" }), { t: 6, event: "instance.removed", id: "i2" });
+  t.same(journalEntry(7, "host.updated", { id: "h3", resource: { state: "active", deactivated: true } }), { t: 7, event: "host.updated", id: "h3", state: "active", deactivated: true });
+  t.equal(journalEntry(8, "service.updated", { id: "s" }), undefined);
 });
