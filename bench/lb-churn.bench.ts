@@ -28,8 +28,11 @@
  * instances[].haproxy.reloads during the churn, cross-checked with the worker pids HAProxy's
  * master showed. Each failure is put down to an action (churn-report.ts phaseOf: a timeout to
  * the action under way when it was sent, a request cut short to the latest action begun
- * while it was in flight); the run's records, timeline and drover's logs are kept in
- * $DROVER_STATE/bench/lb-churn-<time>/.
+ * while it was in flight), and counted apart when the static side failed within 2 s too (the
+ * machine stalled, not the churn). Servers that left HAProxy's rotation though no action
+ * meant to take them out are listed with what drover's event stream said of their instance
+ * then (support/event-journal.ts). The run's records, timeline, journal and drover's logs
+ * are kept in $DROVER_STATE/bench/lb-churn-<time>/.
  */
 import * as fs from "fs";
 import * as os from "os";
