@@ -46,7 +46,7 @@ import { round } from "./result";
 import { BackendWatch } from "./support/backend-watch";
 import { ChurnDriver, ChurnStuck, seededRandom } from "./support/churn-driver";
 import {
-  type Phase, countFailures, failureBursts, failureRatio, killExposure, latencyPercentiles, phaseTotals, sharedWithBaseline, unplannedLeaves,
+  type Phase, countFailures, failureBursts, failureRatio, killExposure, latencyPercentiles, phaseTotals, sharedWithBaseline, slowIn, unplannedLeaves,
 } from "./support/churn-report";
 import { EventJournal } from "./support/event-journal";
 import { LoadClient, LoadRecord } from "./support/load-client";
@@ -263,6 +263,10 @@ export const benchmark: Benchmark = {
       const outs = unplanned.map((u) => u.outMs).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
       const exposure = killExposure(driver.phases, webEvents);
       const exposed = exposure.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+      // While a killed server was still in rotation, requests routed to it wait for HAProxy's connect retry.
+      const killWindows = driver.phases.filter((p) => p.kind === "kill" && p.victim).map((p, i): [number, number] => [p.start, p.start + (exposure[i] ?? p.end - p.start)]);
+      const webSlowInKills = slowIn(web, killWindows);
+      const statSlowInKills = slowIn(stat, killWindows);
       const webLat = latencyPercentiles(web);
       const statLat = latencyPercentiles(stat);
       const reloads = reloadsAfter - reloadsBefore;
@@ -319,6 +323,7 @@ export const benchmark: Benchmark = {
           killedServedMsMedian: exposed.length ? exposed[Math.floor((exposed.length - 1) / 2)] : "n/a",
           killedServedMsMax: exposed.length ? exposed[exposed.length - 1] : "n/a",
           killsNeverOutOfRotation: exposure.filter((x) => x === undefined).length,
+          slowOrFailedWhileKilledInRotation: `${webSlowInKills.slow} of ${webSlowInKills.sent} (static: ${statSlowInKills.slow} of ${statSlowInKills.sent}), over 1 s`,
           unplannedLeaves: unplanned.length,
           unplannedOutMsMedian: outs.length ? outs[Math.floor((outs.length - 1) / 2)] : "n/a",
           unplannedOutMsMax: outs.length ? outs[outs.length - 1] : "n/a",

@@ -184,3 +184,14 @@ export function sharedWithBaseline(records: LoadRecord[], baseline: LoadRecord[]
   };
   return records.filter((r) => !r.ok && near(r.t)).length;
 }
+
+/** Requests sent within any of `windows` ([from, to] epoch ms) that took longer than `overMs` or failed. */
+export function slowIn(records: LoadRecord[], windows: [number, number][], overMs = 1000): { sent: number; slow: number } {
+  let sent = 0, slow = 0;
+  for (const r of records) {
+    if (!windows.some(([from, to]) => r.t >= from && r.t <= to)) continue;
+    sent++;
+    if (!r.ok || r.ms > overMs) slow++;
+  }
+  return { sent, slow };
+}

@@ -1,6 +1,6 @@
 import t from "tap";
 import { membershipDiff } from "../../bench/support/backend-watch";
-import { countFailures, failureBursts, failureRatio, killExposure, phaseAt, sharedWithBaseline, unplannedLeaves, type Phase } from "../../bench/support/churn-report";
+import { countFailures, failureBursts, failureRatio, killExposure, phaseAt, sharedWithBaseline, slowIn, unplannedLeaves, type Phase } from "../../bench/support/churn-report";
 import { journalEntry } from "../../bench/support/event-journal";
 import type { LoadRecord } from "../../bench/support/load-client";
 
@@ -102,4 +102,9 @@ t.test("drover's events become compact journal entries", async (t) => {
   t.same(journalEntry(6, "instance.removed", { id: "i2" }), { t: 6, event: "instance.removed", id: "i2" });
   t.same(journalEntry(7, "host.updated", { id: "h3", resource: { state: "active", deactivated: true } }), { t: 7, event: "host.updated", id: "h3", state: "active", deactivated: true });
   t.equal(journalEntry(8, "service.updated", { id: "s" }), undefined);
+});
+
+t.test("slow or failed requests sent inside given windows", async (t) => {
+  const slow = (t: number): LoadRecord => ({ ...ok(t), ms: 1500 });
+  t.same(slowIn([ok(10), slow(20), fail(30), slow(200), ok(500)], [[0, 100], [450, 550]], 1000), { sent: 4, slow: 2 });
 });
