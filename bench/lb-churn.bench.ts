@@ -4,7 +4,7 @@
  *
  * Lab of 4 hosts, a private Redis, `drover server`, one agent per host:
  *   h1 (role=edge)              the load balancer's HAProxy (port 8080 → web, 8081 → static)
- *   h2 (role=app, static=yes)   web instances, and the 2 instances of `static`
+ *   h2 (role=app, static=yes)   web instances, and the 4 instances of `static`
  *   h3, h4 (role=app)           web instances; deactivated in turn (moves)
  * Both services are busybox httpd with an HTTP health check on /healthz.
  *
@@ -80,10 +80,12 @@ function settings() {
 const PORT_WEB = 8080;
 const PORT_STATIC = 8081;
 const TARGET_PORT = 80;
+/** The baseline's backends: 4 on h2, so a burst spreads over as many servers as web has at its low end and more. */
+const STATIC_SCALE = 4;
 /** busybox httpd answering "<tag> <version> <hostname>", with the /healthz the check asks for. */
 const httpd = (tag: string, version: number) =>
   ["sh", "-c", `mkdir -p /www && echo ok > /www/healthz && echo "${tag} v${version} $(hostname)" > /www/index.html && exec httpd -f -p ${TARGET_PORT} -h /www`];
-const CHECK = { port: TARGET_PORT, requestLine: "GET /healthz HTTP/1.0", interval: 500, responseTimeout: 500, healthyThreshold: 2, unhealthyThreshold: 3, initializingTimeout: 30_000 };
+const CHECK = { port: TARGET_PORT, requestLine: "GET /healthz HTTP/1.0", interval: 1000, responseTimeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3, initializingTimeout: 30_000 };
 
 interface Setup { env: EnvAccess; hostById: Map<string, LabHost>; idByName: Map<string, string>; webId: string; lbId: string; lbInstanceId: string; backends: { web: string; static: string } }
 
@@ -115,7 +117,7 @@ async function setUp(lab: Lab, cp: ControlPlane, s: ReturnType<typeof settings>)
     upgradeStrategy: { batchSize: s.batch, intervalMillis: 0, startFirst: true },
   });
   const stat = await env.api.ok("POST", `${env.base}/services`, {
-    name: "static", stackId: stack.id, image: "local/busybox", command: httpd("static", 1), scale: 2, healthCheck: CHECK,
+    name: "static", stackId: stack.id, image: "local/busybox", command: httpd("static", 1), scale: STATIC_SCALE, healthCheck: CHECK,
     labels: { "io.rancher.scheduler.affinity:host_label": "static=yes" },
   });
   const healthy = async (id: string, n: number) => waitFor(async () => {
@@ -123,7 +125,7 @@ async function setUp(lab: Lab, cp: ControlPlane, s: ReturnType<typeof settings>)
     return list.length === n && list.every((i) => i.healthState === "healthy" && i.status?.state === "running");
   }, { what: `${n} healthy instances of ${id}`, timeoutMs: 180_000 });
   await healthy(web.id, s.high);
-  await healthy(stat.id, 2);
+  await healthy(stat.id, STATIC_SCALE);
 
   const lb = await env.api.ok("POST", `${env.base}/loadbalancers`, {
     stackId: stack.id, name: "edge", scale: 1, labels: { "io.rancher.scheduler.affinity:host_label": "role=edge" },
@@ -141,7 +143,7 @@ async function setUp(lab: Lab, cp: ControlPlane, s: ReturnType<typeof settings>)
     const webIds = new Set(((await env.api.ok("GET", `${env.base}/instances?serviceId=${web.id}&limit=1000`)).data as { id: string }[]).map((i) => i.id));
     const statIds = new Set(((await env.api.ok("GET", `${env.base}/instances?serviceId=${stat.id}&limit=1000`)).data as { id: string }[]).map((i) => i.id));
     const webBe = backends.find(([, m]) => Object.keys(m).some((id) => webIds.has(id)) && Object.values(m).filter((v) => v === "up").length === s.high);
-    const statBe = backends.find(([, m]) => Object.keys(m).some((id) => statIds.has(id)) && Object.values(m).filter((v) => v === "up").length === 2);
+    const statBe = backends.find(([, m]) => Object.keys(m).some((id) => statIds.has(id)) && Object.values(m).filter((v) => v === "up").length === STATIC_SCALE);
     return webBe && statBe && { instanceId: got.instances[0].id as string, hostId: got.instances[0].hostId as string, web: webBe[0], static: statBe[0] };
   }, { what: "the load balancer serving both services", timeoutMs: 120_000 });
   if (hostById.get(served.hostId) !== h1) throw new Error(`the load balancer runs on ${hostById.get(served.hostId)?.name}, not on the edge host ${h1.name}`);
@@ -224,7 +226,7 @@ export const benchmark: Benchmark = {
         await step(() => driver.scaleTo(s.low));
         for (let r = 0; !done(); r++) {
           await step(() => driver.scaleTo(s.high));
-          if (driver.count("upgrade") < s.upgrades) await step(() => driver.upgrade());
+          if (driver.upgradesDone < s.upgrades) await step(() => driver.upgrade());
           const host = movable[r % movable.length];
           await step(() => driver.move(host, setup.idByName.get(host.name)!));
           await step(() => driver.kill());
@@ -271,7 +273,8 @@ export const benchmark: Benchmark = {
       const statLat = latencyPercentiles(stat);
       const reloads = reloadsAfter - reloadsBefore;
       const changes = driver.changes;
-      const upgrades = totals.upgrade.phases;
+      const upgrades = driver.upgradesDone;
+      const rolledBack = driver.phases.filter((p) => p.rolledBack);
       fs.writeFileSync(path.join(keepDir, "timeline.json"), JSON.stringify({
         settings: s, churnFrom, churnTo, loadFrom, loadTo, phases: driver.phases, membership: watch.events,
         failureBursts: { web: failureBursts(web, driver.phases), static: failureBursts(stat, driver.phases) },
@@ -300,6 +303,7 @@ export const benchmark: Benchmark = {
           haproxyWorkersSeen: watch.workerPids.size,
           haproxyMasterReloads: watch.masterReloads ? watch.masterReloads.last - watch.masterReloads.first : "unread",
           membershipChanges: changes,
+          baselineMembershipChanges: watch.changes(setup.backends.static, loadFrom),
           changesGoal: s.changes,
           ...(fitted ? {} : { note: `only ${changes} membership changes and ${upgrades} upgrades fitted in ${s.budgetMs / 1000} s of churn (nothing extrapolated)` }),
           ...(churnError ? { churnError } : {}),
@@ -311,6 +315,7 @@ export const benchmark: Benchmark = {
           kills: totals.kill.phases,
           moves: totals.move.phases,
           upgrades,
+          ...(rolledBack.length ? { upgradesRolledBack: rolledBack.length, rollbackReasons: [...new Set(rolledBack.map((p) => p.rolledBack))].join("; ") } : {}),
           failedFromKills: failures.byPhase.kill,
           failedFromPlanned: planned,
           failedOutsideActions: failures.byPhase.none,

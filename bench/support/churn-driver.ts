@@ -59,10 +59,6 @@ export class ChurnDriver {
     return this.phases.reduce((n, p) => n + p.changes, 0);
   }
 
-  count(kind: PhaseKind): number {
-    return this.phases.filter((p) => p.kind === kind).length;
-  }
-
   async scaleTo(n: number): Promise<Phase> {
     const from = this.scale;
     return this.phase(n > from ? "scale-up" : "scale-down", `scale ${from} → ${n}`, async (p) => {
@@ -112,21 +108,32 @@ export class ChurnDriver {
     });
   }
 
-  /** A rolling upgrade to the next version of the command. */
+  /**
+   * A rolling upgrade to the next version of the command. One that drover rolls back by
+   * itself (a new instance failed its check) is churn too: the phase ends once the old
+   * version runs everywhere again, marked `rolledBack` with drover's reason.
+   */
   async upgrade(): Promise<Phase> {
-    const next = this.version + 1;
-    return this.phase("upgrade", `rolling upgrade v${this.version} → v${next} at scale ${this.scale}`, async () => {
+    const from = this.version;
+    const next = from + 1;
+    return this.phase("upgrade", `rolling upgrade v${from} → v${next} at scale ${this.scale}`, async (p) => {
       await this.o.env.api.ok("PATCH", this.base, { command: this.o.commandFor(next) });
       this.version = next;
-      await waitFor(async () => {
+      const end = await waitFor(async () => {
         const s = await this.o.env.api.ok("GET", this.base);
-        if (s.upgrade?.state === "rolled-back" || s.upgrade?.state === "rolling-back") {
-          throw new ChurnStuck(`the upgrade to v${next} rolled back: ${s.upgrade.reason ?? "no reason given"}`);
-        }
-        return s.upgrade?.state === "upgraded";
-      }, { what: `the upgrade to v${next}`, timeoutMs: this.o.settleTimeoutMs }).catch(rethrowStuck);
-      await this.settled(`v${next} everywhere`);
+        return (s.upgrade?.state === "upgraded" || s.upgrade?.state === "rolled-back") && s.upgrade;
+      }, { what: `the upgrade to v${next} to finish`, timeoutMs: this.o.settleTimeoutMs }).catch(rethrowStuck);
+      if (end.state === "rolled-back") {
+        p.rolledBack = end.reason ?? "no reason given";
+        p.label += " (rolled back)";
+      }
+      await this.settled(end.state === "upgraded" ? `v${next} everywhere` : `v${from} everywhere again`);
     });
+  }
+
+  /** Upgrades that ended on their new version. */
+  get upgradesDone(): number {
+    return this.phases.filter((p) => p.kind === "upgrade" && !p.rolledBack && !p.error).length;
   }
 
   private get base(): string {

@@ -26,6 +26,8 @@ export interface Phase {
    * undefined when any may go (scale down, upgrade). A leave of any other server is unplanned.
    */
   mayLeave?: string[];
+  /** upgrade: drover rolled it back by itself, for this reason. */
+  rolledBack?: string;
   /** Set when the phase did not settle in time. */
   error?: string;
 }
