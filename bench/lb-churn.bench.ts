@@ -181,6 +181,7 @@ export const benchmark: Benchmark = {
     let watch: BackendWatch | undefined;
     let journal: EventJournal | undefined;
     let lbDir = "";
+    let result: BenchResult | undefined;
     try {
       cp = await ControlPlane.start(lab, { graceMs: 30_000 });
       const t0 = Date.now();
@@ -287,7 +288,7 @@ export const benchmark: Benchmark = {
       const value = failures.total;
       const baseline = baseFailures.total;
       const fitted = changes >= s.changes && upgrades >= s.upgrades;
-      return {
+      result = {
         name: "lb-churn",
         unit: "failed requests",
         value,
@@ -349,13 +350,21 @@ export const benchmark: Benchmark = {
           artifacts: keepDir,
         },
       };
+      return result;
     } finally {
       if (load) await load.stop().catch(() => undefined);
       await watch?.stop().catch(() => undefined);
       journal?.stop();
       await cp?.stop().catch(() => undefined);
       try { keepLogs(lab, lbDir, keepDir); } catch (err) { console.error("lb-churn: could not keep the logs:", err); }
-      await lab.down();
+      try {
+        await lab.down();
+      } catch (err) {
+        // The figures stand whatever the teardown found; what it found is said, not lost.
+        const why = (err as Error).message.split("\n").slice(0, 4).join(" | ");
+        console.error(`lb-churn: lab teardown: ${(err as Error).message}`);
+        if (result) result.extra = { ...result.extra, labTeardown: why.slice(0, 400) };
+      }
     }
   },
 };
