@@ -15,6 +15,7 @@
  * the program's own Environment, Host and Stack: provider serialization, check, diff), the
  * ratio against that, and the Service's own create time as Pulumi printed it.
  */
+import { dockerConcurrency } from "../agent/docker/concurrency";
 import Docker from "dockerode";
 import { forEachLimited } from "../agent/limited";
 import { randomBytes } from "crypto";
@@ -61,13 +62,11 @@ function rawOptions(name: string): Docker.ContainerCreateOptions {
   return options;
 }
 
-const RAW_CONCURRENCY = 4;
-
 async function rawRound(docker: Docker, tag: string): Promise<{ ms: number; ids: string[] }> {
   const ids: string[] = [];
   const t0 = performance.now();
-  // As many at once as the agent runs (agent/reconcile.ts): the same work with the same parallelism.
-  await forEachLimited(Array.from({ length: SCALE }, (_, i) => i + 1), RAW_CONCURRENCY, async (i) => {
+  // As many at once as the agent runs (the same constant): the same work with the same parallelism.
+  await forEachLimited(Array.from({ length: SCALE }, (_, i) => i + 1), dockerConcurrency, async (i) => {
     const c = await docker.createContainer(rawOptions(`rawup-${tag}-${i}`));
     ids.push(c.id);
     await c.start();
