@@ -112,6 +112,11 @@ function decide(
   }
   // Not decided by the checkers yet: (re)initializing, until the timeout says otherwise.
   const restarted = isRestart(instance, startedAt);
+  if (instance.healthState === "healthy" && !restarted) {
+    // Healthy until a checker says otherwise: a second checker that just took over (a host
+    // joined, left or was deactivated) starts pending, and that is no news about the container.
+    return { state: "healthy" };
+  }
   const timeout = restarted ? check.reinitializingTimeout : check.initializingTimeout;
   const deadline = Date.parse(startedAt) + timeout;
   if (Number.isFinite(deadline) && now >= deadline) {
@@ -139,13 +144,22 @@ function isRestart(instance: InstanceRecord, startedAt: string): boolean {
 }
 
 /**
- * The second checker of an instance: one live host other than its own, picked by a hash
- * of the instance id so the work spreads and stays put while the set of hosts does.
+ * The second checker of an instance: one live host other than its own, by rendezvous
+ * hashing (the host with the highest hash of instance and host), so the work spreads and a
+ * host joining or leaving moves only the instances it takes or had, not most of them.
  */
 export function remoteChecker(instance: InstanceRecord, checkers: string[]): string | undefined {
-  const others = checkers.filter((h) => h !== instance.hostId);
-  if (others.length === 0) return undefined;
-  return others[hashOf(instance.id) % others.length];
+  let best: string | undefined;
+  let bestWeight = -1;
+  for (const h of checkers) {
+    if (h === instance.hostId) continue;
+    const weight = hashOf(`${instance.id}/${h}`);
+    if (weight > bestWeight || (weight === bestWeight && best !== undefined && h < best)) {
+      best = h;
+      bestWeight = weight;
+    }
+  }
+  return best;
 }
 
 function hashOf(text: string): number {

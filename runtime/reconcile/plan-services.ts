@@ -85,7 +85,8 @@ export function planServices(input: ServicePlanInput): ServicePlan {
     }
     for (const i of own) {
       const host = hostById.get(i.hostId);
-      if (!keepsInstances(host)) drop(i, `host ${host?.name ?? i.hostId} is ${host?.deactivated ? "deactivated" : host?.state ?? "gone"}`);
+      // A deactivated host whose agent is alive drains its instances (step 2); a lost one cannot.
+      if (!keepsInstances(host) && !drainsOnHost(host)) drop(i, `host ${host?.name ?? i.hostId} is ${host?.deactivated ? "deactivated" : host?.state ?? "gone"}`);
     }
   }
   const lbPlan = planLoadBalancers.removals(input, drop);
@@ -131,6 +132,10 @@ export function planServices(input: ServicePlanInput): ServicePlan {
       plan.update.push({ ...i, stopping: { reason, stopAt: new Date(stopAt).toISOString() } });
       wake(stopAt);
     };
+    for (const i of [...live]) {
+      const host = hostById.get(i.hostId);
+      if (drainsOnHost(host)) stop(i, `host ${host!.name} is deactivated`);
+    }
 
     // 2b. Instances on hosts whose labels no longer satisfy the service's hard host-label rules
     // (labels change in place) move: drained here, replaced by the fill below, but only as
@@ -304,6 +309,11 @@ function newSpecUnplaceable(index: SnapshotIndex, service: ServiceRecord, stack:
   } finally {
     for (const i of taken) index.addInstance(i.hostId, toInstanceSnapshot(i));
   }
+}
+
+/** A deactivated host whose agent still reports: its instances leave gracefully (drained), not at once. */
+function drainsOnHost(host: HostRecord | undefined): boolean {
+  return !!host && host.deactivated && host.state === "inactive";
 }
 
 function dropWhy(plan: ServicePlan, removed: Set<string>, index: SnapshotIndex, i: InstanceRecord, why: string): void {

@@ -156,3 +156,28 @@ t.test("no health decision while the instance's host cannot reach its dockerd", 
   t.same(live(sim, "web").map((i) => i.id).sort(), ids, "nothing replaced");
   t.ok(live(sim, "web").every((i) => i.healthState === "healthy"), "health kept as it was");
 });
+
+t.test("a host joining or leaving moves few second checkers, and no instance leaves healthy for it", async (t) => {
+  const { remoteChecker } = await import("../../../runtime/reconcile/plan-health");
+  const ids = Array.from({ length: 300 }, (_, k) => `i${k}`);
+  const four = ["h1", "h2", "h3", "h4"];
+  const before = ids.map((id) => remoteChecker({ id, hostId: "h1" } as InstanceRecord, four));
+  const after = ids.map((id) => remoteChecker({ id, hostId: "h1" } as InstanceRecord, ["h1", "h2", "h3"]));
+  const moved = ids.filter((_, k) => before[k] !== after[k]).length;
+  const hadH4 = before.filter((h) => h === "h4").length;
+  t.equal(moved, hadH4, `only the ${hadH4} instances h4 checked moved (${moved})`);
+
+  let gone = false;
+  const inp = input({ hosts: [host("h1"), host("h2"), host("h3"), host("h4")], services: [service("web", { scale: 8, healthCheck: check() })] });
+  // Checkers that start over answer "pending" for a while: no news about the containers.
+  const sim = new Sim(inp, { verdict: () => (gone ? "pending" : "passing") });
+  sim.until((s) => live(s, "web").every((i) => i.healthState === "healthy"));
+  const elsewhere = live(sim, "web").filter((i) => i.hostId !== "h4").map((i) => i.id).sort();
+  gone = true;
+  inp.snapshot.hosts = inp.snapshot.hosts.map((h) => (h.id === "h4" ? { ...h, deactivated: true } : h));
+  for (let k = 0; k < 6; k++) {
+    sim.step();
+    const served = new Set(sim.serving("web").map((i) => i.id));
+    t.ok(elsewhere.every((id) => served.has(id)), `pass ${k}: every instance that was healthy elsewhere is still served`);
+  }
+});

@@ -99,8 +99,10 @@ t.test("host liveness: reconnecting at once, disconnected after the grace period
 t.test("a deactivated host is evacuated and takes nothing new", async (t) => {
   const instances = [instance("i1", "web", "h1", 1), instance("i2", "web", "h2", 2)];
   const plan = planEnvironment(input({ hosts: [host("h1"), host("h2", {}, { deactivated: true })], services: [service("web", { scale: 2 })], instances }));
-  t.same(removedIds(plan), ["i2"]);
-  t.same(created(plan).map((i) => i.hostId), ["h1"]);
+  t.same(stoppingIds(plan), ["i2"], "its agent is alive: the instance is drained, not cut");
+  t.same(created(plan).map((i) => i.hostId), ["h1"], "and replaced at once elsewhere");
+  const lost = planEnvironment(input({ hosts: [host("h1"), host("h2", {}, { deactivated: true })], services: [service("web", { scale: 2 })], instances, heartbeats: { h1: 5000 }, graceMs: 0 }));
+  t.same(removedIds(lost), ["i2"], "a deactivated host that is also gone loses it at once");
 });
 
 t.test("an impossible placement marks the service with per-host reasons and places what it can", async (t) => {
