@@ -1,4 +1,5 @@
 import { randomBytes } from "crypto";
+import { streamField } from "../store/stream-fields";
 import type Redis from "ioredis";
 import { DroverError } from "../protocol/errors";
 import type { HostDesiredState, HostObservedState } from "../protocol/model";
@@ -116,13 +117,9 @@ async function nudgeTeardown(deps: EnvReconcilerDeps, envId: string, hostId: str
 
 async function teardownReported(deps: EnvReconcilerDeps, envId: string, hostId: string): Promise<boolean> {
   const entries = await deps.redis.xrevrange(deps.keys.host(envId, hostId).reports, "+", "-", "COUNT", 20);
-  return entries.some(([, fields]) => fieldOf(fields, "type") === "teardown-done");
+  return entries.some(([, fields]) => streamField(fields, "type") === "teardown-done");
 }
 
-function fieldOf(fields: string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
-}
 
 function logPlan(deps: EnvReconcilerDeps, envId: string, plan: Plan): void {
   const puts = plan.batch.put.length;

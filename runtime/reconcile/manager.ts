@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { streamField } from "../store/stream-fields";
 import type { Keys } from "../protocol/keys";
 import type { Store } from "../store/store";
 import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
@@ -184,6 +185,9 @@ export class ReconcileManager {
       [string, [string, string[]][]][] | null;
     for (const [stream, entries] of res ?? []) {
       if (entries.length) this.streamIds.set(stream, entries[entries.length - 1][0]);
+      // An agent's per-container start/die entries are followed by its observed report, which
+      // is what a pass reads: waking for each would be a no-op pass per container.
+      if (entries.every(([, fields]) => streamField(fields, "type") === "instance")) continue;
       const envId = this.envOfStream(stream);
       const led = envId ? this.led.get(envId) : undefined;
       if (led) { led.dirty = true; led.quiet = undefined; }
@@ -198,3 +202,4 @@ export class ReconcileManager {
     return undefined;
   }
 }
+
