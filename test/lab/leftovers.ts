@@ -57,9 +57,23 @@ export function netnsInodes(namespaces: string[]): number[] {
   return out;
 }
 
+/**
+ * The run's namespace inodes (taken before they were deleted) that are not now another
+ * namespace's: the kernel reuses a freed namespace's inode number, so once ours is gone a
+ * process of another run can sit in a namespace with the same number. (While a process holds
+ * our namespace it is not freed, so its number cannot have been reused.)
+ */
+function stillOurs(names: RunNames, inodes: number[]): number[] {
+  let others: number[] = [];
+  try {
+    others = netnsInodes(fs.readdirSync("/run/netns").filter((n) => !n.startsWith(names.prefix)));
+  } catch { /* no /run/netns */ }
+  return inodes.filter((i) => !others.includes(i));
+}
+
 export async function findLeftovers(names: RunNames, state: LabState | undefined, inodes: number[]): Promise<string[]> {
   const left: string[] = [];
-  for (const p of runProcs(names, state, inodes)) left.push(`process ${p.pid} (${p.why}): ${p.cmd}`);
+  for (const p of runProcs(names, state, stillOurs(names, inodes))) left.push(`process ${p.pid} (${p.why}): ${p.cmd}`);
 
   const nsList = (await run(["ip", "netns", "list"])).stdout.split("\n").map((l) => l.split(" ")[0]);
   for (const ns of nsList) if (ns.startsWith(names.prefix)) left.push(`network namespace ${ns}`);
