@@ -13,6 +13,7 @@ const benchmarks: Record<string, () => Benchmark> = {
   "mesh-ready": () => require("./mesh-ready.bench").benchmark,
   "health-cost": () => require("./health-cost.bench").benchmark,
   "lb-latency": () => require("./lb-latency.bench").benchmark,
+  "heal": () => require("./heal.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {
