@@ -1,12 +1,18 @@
 /**
  * The Swarm baselines of the heal and upgrade benchmarks: Rancher's health check mapped to
  * Docker's HEALTHCHECK flags (bench/support/docker-healthcheck.ts), what cannot be mapped
- * refused with the field named.
+ * refused with the field named, and both benchmarks registered with the runner.
  */
+import { execFile } from "child_process";
+import * as path from "path";
 import t from "tap";
+import { promisify } from "util";
 import { countRequests } from "../../bench/support/client-loop";
 import { dockerHealthFlags } from "../../bench/support/docker-healthcheck";
 import type { HealthCheckSpec } from "../../runtime/protocol/model";
+
+const run = promisify(execFile);
+const index = path.resolve(__dirname, "../../bench/index.js");
 
 const CHECK: HealthCheckSpec = {
   port: 8080, requestLine: "GET /healthz HTTP/1.0", interval: 1000, responseTimeout: 750, healthyThreshold: 1, unhealthyThreshold: 3,
@@ -41,4 +47,10 @@ t.test("what Docker cannot express is refused, naming the field", async (t) => {
 t.test("the client loop's log is counted per line", async (t) => {
   const c = countRequests(["ok v1 a 10.42.0.2", "fail 10.42.0.3 ", "ok v2 b 10.42.0.4", "fail  "]);
   t.same(c, { requests: 4, failed: 2, firstFailures: ["fail 10.42.0.3 ", "fail  "] });
+});
+
+t.test("the runner lists heal and upgrade", async (t) => {
+  const { stdout } = await run(process.execPath, [index]);
+  t.match(stdout, /^\s+heal\s+.*Swarm/m);
+  t.match(stdout, /^\s+upgrade\s+.*Swarm/m);
 });
