@@ -30,11 +30,14 @@
  * and its address answers GET /healthz with 200 from inside its host (curl). Rounds alternate
  * which side goes first; value and baseline are medians.
  *
- * The split (medians, ms): detect = t0 → unhealthy (drover: the server's healthChangedAt from
- * the event stream; Swarm: dockerd's `health_status: unhealthy` event); replace = unhealthy →
- * the new container's `start` event (old one removed, new one created and started); ready =
- * start → healthy (drover: the new instance's healthChangedAt; Swarm: `health_status:
- * healthy`); answer = healthy → HTTP 200 seen (mostly the poll's own granularity).
+ * The split (medians, ms; see `Split`): detect = t0 → unhealthy (drover: the server's
+ * healthChangedAt from the event stream; Swarm: dockerd's `health_status: unhealthy` event);
+ * react = unhealthy → dockerd's `kill` of the sick container (for drover also cut in two: plan,
+ * the server's pass that creates the replacement's record, and agent, from there to the
+ * agent's remove); replace = kill → the new container's `start` event; ready = start → healthy
+ * (drover: the new instance's healthChangedAt; Swarm: `health_status: healthy`); answer =
+ * healthy → HTTP 200 seen (mostly the poll's own granularity). dockerd's events are recorded
+ * live (support/docker-events.ts), drover's from its event stream (support/env-events.ts).
  */
 import type Docker from "dockerode";
 import { randomBytes } from "crypto";
@@ -43,7 +46,7 @@ import { Lab, type LabHost } from "../test/lab";
 import { waitFor } from "../test/support/wait";
 import type { Benchmark, BenchResult } from "./result";
 import { round } from "./result";
-import { containerEvents, firstEvent, type ContainerEvent } from "./support/docker-events";
+import { ContainerEventRecorder, firstEvent } from "./support/docker-events";
 import { execOk } from "./support/docker-exec";
 import { dockerHealthFlags } from "./support/docker-healthcheck";
 import { containerOfInstance, instancesOf, isServingInstance, startDrover, type ApiInstance, type DroverLab } from "./support/drover-lab";
@@ -53,7 +56,7 @@ import { httpStatusFrom } from "./support/http-probe";
 import { median } from "./support/procs";
 import { isHealthyStatus, leaveSwarm, SwarmNode } from "./support/swarm";
 
-const ROUNDS = Number(process.env.HEAL_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.HEAL_ROUNDS ?? 7);
 const DROVER_HOSTS = Number(process.env.HEAL_DROVER_HOSTS ?? 1);
 const IMAGE = "local/busybox";
 const HTTPD = ["sh", "-c", "mkdir -p /www && echo ok > /www/healthz && hostname > /www/index.html && exec httpd -f -p 80 -h /www"];
@@ -70,23 +73,37 @@ const POLL = { intervalMs: 20, maxIntervalMs: 50 };
 /** One healing, as seen by the benchmark: epoch ms of each step (NaN when not seen). */
 interface Healing {
   totalMs: number;
+  /** The health file was removed (the exec returned). */
   t0: number;
+  /** Declared unhealthy: drover's server (healthChangedAt), Swarm's dockerd (health_status event). */
   unhealthyAt: number;
-  oldDiedAt: number;
+  /** drover only: the server's pass that planned the replacement (its `instance.created` event). */
+  plannedAt: number;
+  /** dockerd's `kill` of the sick container (drover's agent force-removing it; Swarm shutting the task down). */
+  oldKilledAt: number;
   newStartedAt: number;
   healthyAt: number;
   answeredAt: number;
 }
 
-type Split = { detect: number; replace: number; ready: number; answer: number; oldDied: number };
+/**
+ * detect: t0 → unhealthy (the checks); react: unhealthy → the old container's kill (drover:
+ * plan = the server's pass that plans the replacement, agent = desired document → the agent's
+ * remove); replace: kill → the new container's start (dockerd: kill, remove, create, start);
+ * ready: start → healthy (the new container's first passing check); answer: healthy → HTTP 200
+ * seen by the benchmark's poll.
+ */
+type Split = { detect: number; react: number; plan: number; agent: number; replace: number; ready: number; answer: number };
 
 function split(h: Healing): Split {
   return {
     detect: h.unhealthyAt - h.t0,
-    replace: h.newStartedAt - h.unhealthyAt,
+    react: h.oldKilledAt - h.unhealthyAt,
+    plan: h.plannedAt - h.unhealthyAt,
+    agent: h.oldKilledAt - h.plannedAt,
+    replace: h.newStartedAt - h.oldKilledAt,
     ready: h.healthyAt - h.newStartedAt,
     answer: h.answeredAt - h.healthyAt,
-    oldDied: h.oldDiedAt - h.unhealthyAt,
   };
 }
 
@@ -114,30 +131,37 @@ async function droverRound(d: DroverLab, events: EnvEventLog, serviceId: string)
   const host = d.hostOf.get(before.hostId)!;
   const docker = d.dockerOf.get(host.name)!;
   const containerId = await waitFor(() => containerOfInstance(docker, before.id), { what: `container of ${before.name}` });
-  await execOk(docker, containerId, ["rm", "/www/healthz"]);
-  const t0 = Date.now();
-  const replacement = await waitFor(async () => {
-    const repl = (await instancesOf(d.env, serviceId)).find((i) => i.id !== before.id && isServingInstance(i));
-    if (!repl) return false;
-    const on = d.hostOf.get(repl.hostId)!;
-    return (await httpStatusFrom(on, `http://${repl.ip}:${CHECK.port}/healthz`)) === 200 && repl;
-  }, { what: "drover's healthy replacement answering", timeoutMs: ROUND_TIMEOUT_MS, ...POLL });
-  const answeredAt = Date.now();
-  const newHost = d.hostOf.get(replacement.hostId)!;
-  const newDocker = d.dockerOf.get(newHost.name)!;
-  const newContainer = await containerOfInstance(newDocker, replacement.id);
-  const oldEvents = await containerEvents(docker, t0 - 1000, answeredAt);
-  const newEvents = newDocker === docker ? oldEvents : await containerEvents(newDocker, t0 - 1000, answeredAt);
-  return {
-    totalMs: answeredAt - t0,
-    t0,
-    unhealthyAt: droverUnhealthyAt(events, before.id, t0),
-    oldDiedAt: firstEvent(oldEvents, containerId, "die", t0)?.at ?? NaN,
-    newStartedAt: (newContainer ? firstEvent(newEvents, newContainer, "start", t0)?.at : undefined) ??
-      (replacement.status?.startedAt ? Date.parse(replacement.status.startedAt) : NaN),
-    healthyAt: replacement.healthChangedAt ? Date.parse(replacement.healthChangedAt) : NaN,
-    answeredAt,
-  };
+  // Every drover host's engine: with several, the replacement may go elsewhere.
+  const recorders = new Map<Docker, ContainerEventRecorder>();
+  for (const dk of d.dockerOf.values()) recorders.set(dk, await ContainerEventRecorder.start(dk));
+  try {
+    await execOk(docker, containerId, ["rm", "/www/healthz"]);
+    const t0 = Date.now();
+    const replacement = await waitFor(async () => {
+      const repl = (await instancesOf(d.env, serviceId)).find((i) => i.id !== before.id && isServingInstance(i));
+      if (!repl) return false;
+      const on = d.hostOf.get(repl.hostId)!;
+      return (await httpStatusFrom(on, `http://${repl.ip}:${CHECK.port}/healthz`)) === 200 && repl;
+    }, { what: "drover's healthy replacement answering", timeoutMs: ROUND_TIMEOUT_MS, ...POLL });
+    const answeredAt = Date.now();
+    const newDocker = d.dockerOf.get(d.hostOf.get(replacement.hostId)!.name)!;
+    const newContainer = await containerOfInstance(newDocker, replacement.id);
+    const oldEvents = recorders.get(docker)!.seen;
+    const newEvents = recorders.get(newDocker)!.seen;
+    return {
+      totalMs: answeredAt - t0,
+      t0,
+      unhealthyAt: droverUnhealthyAt(events, before.id, t0),
+      plannedAt: events.about(replacement.id).find((e) => e.name === "instance.created")?.at ?? NaN,
+      oldKilledAt: firstEvent(oldEvents, containerId, "kill", t0)?.at ?? NaN,
+      newStartedAt: (newContainer ? firstEvent(newEvents, newContainer, "start", t0)?.at : undefined) ??
+        (replacement.status?.startedAt ? Date.parse(replacement.status.startedAt) : NaN),
+      healthyAt: replacement.healthChangedAt ? Date.parse(replacement.healthChangedAt) : NaN,
+      answeredAt,
+    };
+  } finally {
+    for (const r of recorders.values()) r.stop();
+  }
 }
 
 // ---- Swarm ----
@@ -162,25 +186,31 @@ async function swarmServing(node: SwarmNode, service: string): Promise<SwarmCont
 
 async function swarmRound(node: SwarmNode, service: string): Promise<Healing> {
   const before = await swarmServing(node, service);
-  await execOk(node.docker, before.id, ["rm", "/www/healthz"]);
-  const t0 = Date.now();
-  const replacement = await waitFor(async () => {
-    const repl = (await swarmContainers(node, service)).find((c) => c.Id !== before.id && isHealthyStatus(c.Status) && bridgeIp(c));
-    if (!repl) return false;
-    return (await httpStatusFrom(node.host, `http://${bridgeIp(repl)}:${CHECK.port}/healthz`)) === 200 && repl;
-  }, { what: "Swarm's healthy replacement answering", timeoutMs: ROUND_TIMEOUT_MS, ...POLL });
-  const answeredAt = Date.now();
-  const ev: ContainerEvent[] = await containerEvents(node.docker, t0 - 1000, answeredAt);
-  const newStart = firstEvent(ev, replacement.Id, "start", t0)?.at ?? NaN;
-  return {
-    totalMs: answeredAt - t0,
-    t0,
-    unhealthyAt: firstEvent(ev, before.id, "health_status: unhealthy", t0)?.at ?? NaN,
-    oldDiedAt: firstEvent(ev, before.id, "die", t0)?.at ?? NaN,
-    newStartedAt: newStart,
-    healthyAt: firstEvent(ev, replacement.Id, "health_status: healthy", newStart)?.at ?? NaN,
-    answeredAt,
-  };
+  const recorder = await ContainerEventRecorder.start(node.docker);
+  try {
+    await execOk(node.docker, before.id, ["rm", "/www/healthz"]);
+    const t0 = Date.now();
+    const replacement = await waitFor(async () => {
+      const repl = (await swarmContainers(node, service)).find((c) => c.Id !== before.id && isHealthyStatus(c.Status) && bridgeIp(c));
+      if (!repl) return false;
+      return (await httpStatusFrom(node.host, `http://${bridgeIp(repl)}:${CHECK.port}/healthz`)) === 200 && repl;
+    }, { what: "Swarm's healthy replacement answering", timeoutMs: ROUND_TIMEOUT_MS, ...POLL });
+    const answeredAt = Date.now();
+    const ev = recorder.seen;
+    const newStart = firstEvent(ev, replacement.Id, "start", t0)?.at ?? NaN;
+    return {
+      totalMs: answeredAt - t0,
+      t0,
+      unhealthyAt: firstEvent(ev, before.id, "health_status: unhealthy", t0)?.at ?? NaN,
+      plannedAt: NaN,
+      oldKilledAt: firstEvent(ev, before.id, "kill", t0)?.at ?? NaN,
+      newStartedAt: newStart,
+      healthyAt: firstEvent(ev, replacement.Id, "health_status: healthy", newStart)?.at ?? NaN,
+      answeredAt,
+    };
+  } finally {
+    recorder.stop();
+  }
 }
 
 async function createSwarmService(node: SwarmNode, name: string, knobs: string[]): Promise<void> {
@@ -190,21 +220,29 @@ async function createSwarmService(node: SwarmNode, name: string, knobs: string[]
 
 // ---- figures ----
 
+/** One line per round on stderr (the last stdout line stays the result): when it ran, to find it in the logs. */
+function note(side: string, h: Healing): Healing {
+  console.error(`heal: ${side} from ${new Date(h.t0).toISOString()}: ${h.totalMs} ms (${splitText(split(h))})`);
+  return h;
+}
+
 const ms0 = (xs: number[]) => xs.map((x) => (Number.isFinite(x) ? String(Math.round(x)) : "?")).join(" ");
 const med = (xs: number[]) => {
   const seen = xs.filter(Number.isFinite);
   return seen.length ? round(median(seen), 0) : "n/a";
 };
+const splitText = (x: Split) => `${ms0([x.detect])}/${ms0([x.react])}/${ms0([x.replace])}/${ms0([x.ready])}/${ms0([x.answer])}`;
 
-function splitExtra(prefix: string, rounds: Healing[]): Record<string, number | string> {
+function splitExtra(prefix: string, rounds: Healing[], withPlan: boolean): Record<string, number | string> {
   const s = rounds.map(split);
   return {
     [`${prefix}DetectMs`]: med(s.map((x) => x.detect)),
+    [`${prefix}ReactMs`]: med(s.map((x) => x.react)),
+    ...(withPlan ? { [`${prefix}PlanMs`]: med(s.map((x) => x.plan)), [`${prefix}AgentMs`]: med(s.map((x) => x.agent)) } : {}),
     [`${prefix}ReplaceMs`]: med(s.map((x) => x.replace)),
-    [`${prefix}OldDiedMs`]: med(s.map((x) => x.oldDied)),
     [`${prefix}ReadyMs`]: med(s.map((x) => x.ready)),
     [`${prefix}AnswerMs`]: med(s.map((x) => x.answer)),
-    [`${prefix}Split`]: s.map((x) => `${ms0([x.detect])}/${ms0([x.replace])}/${ms0([x.ready])}/${ms0([x.answer])}`).join(" "),
+    [`${prefix}Split`]: s.map(splitText).join(" "),
   };
 }
 
@@ -246,8 +284,8 @@ export const benchmark: Benchmark = {
       const droverRounds: Healing[] = [];
       const swarmRounds: Healing[] = [];
       for (let r = 0; r < ROUNDS; r++) {
-        const doDrover = async () => { droverRounds.push(await droverRound(drover!, events!, svc.id)); };
-        const doSwarm = async () => { if (swarm) swarmRounds.push(await swarmRound(swarm, swarmName)); };
+        const doDrover = async () => { droverRounds.push(note("drover", await droverRound(drover!, events!, svc.id))); };
+        const doSwarm = async () => { if (swarm) swarmRounds.push(note("swarm", await swarmRound(swarm, swarmName))); };
         if (r % 2 === 0) { await doDrover(); await doSwarm(); } else { await doSwarm(); await doDrover(); }
       }
 
@@ -256,7 +294,7 @@ export const benchmark: Benchmark = {
       if (swarm) {
         await swarm.cli(["service", "update", "--detach", "--quiet", "--stop-grace-period", "10s", "--restart-delay", "5s", swarmName]);
         await waitFor(async () => (await swarm!.updateState(swarmName)) === "completed", { what: "Swarm's update to its default knobs", timeoutMs: ROUND_TIMEOUT_MS, maxIntervalMs: 200 });
-        swarmDefaults = await swarmRound(swarm, swarmName);
+        swarmDefaults = note("swarm (defaults)", await swarmRound(swarm, swarmName));
       }
 
       const value = median(droverRounds.map((h) => h.totalMs));
@@ -281,10 +319,10 @@ export const benchmark: Benchmark = {
           droverRoundsMs: ms0(droverRounds.map((h) => h.totalMs)),
           swarmRoundsMs: ms0(swarmRounds.map((h) => h.totalMs)),
           pairRatios: droverRounds.map((d, i) => (swarmRounds[i] ? String(round(d.totalMs / swarmRounds[i].totalMs, 3)) : "?")).join(" "),
-          splitLegend: "detect/replace/ready/answer ms per round: t0→unhealthy, →new container started, →healthy, →HTTP 200 seen",
-          ...splitExtra("drover", droverRounds),
-          ...splitExtra("swarm", swarmRounds),
-          ...(swarmDefaults ? { swarmDefaultsMs: round(swarmDefaults.totalMs, 0), swarmDefaultsSplit: splitExtra("d", [swarmDefaults]).dSplit } : {}),
+          splitLegend: "detect/react/replace/ready/answer ms per round: t0→unhealthy, →old container killed (drover: plan = server's pass, agent = desired→kill), →new container started, →healthy, →HTTP 200 seen",
+          ...splitExtra("drover", droverRounds, true),
+          ...splitExtra("swarm", swarmRounds, false),
+          ...(swarmDefaults ? { swarmDefaultsMs: round(swarmDefaults.totalMs, 0), swarmDefaultsSplit: splitText(split(swarmDefaults)) } : {}),
         },
       };
     } finally {

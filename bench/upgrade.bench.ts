@@ -48,7 +48,7 @@ import { WaitAbort, waitFor } from "../test/support/wait";
 import type { Benchmark, BenchResult } from "./result";
 import { round } from "./result";
 import { ClientLoop, countRequests } from "./support/client-loop";
-import { containerEvents, type ContainerEvent } from "./support/docker-events";
+import { ContainerEventRecorder, type ContainerEvent } from "./support/docker-events";
 import { dockerHealthFlags } from "./support/docker-healthcheck";
 import { containerOfInstance, instancesOf, isServingInstance, startDrover, type DroverLab } from "./support/drover-lab";
 import { keepLogs } from "./support/keep-logs";
@@ -73,6 +73,8 @@ const POLL = { intervalMs: 50, maxIntervalMs: 100 };
 const TAIL_REQUESTS = 5;
 
 interface Upgrade {
+  /** Epoch ms of the update request. */
+  t0: number;
   /** Update request → all 10 on the new spec and healthy. */
   ms: number;
   /** Update request → no container of the old spec running. */
@@ -102,7 +104,7 @@ async function countAfter(client: ClientLoop, from: number, tail: number): Promi
  * rollout needs (replacements of containers that turned unhealthy: churn).
  */
 function rolloutEvents(events: ContainerEvent[], label: string, value: string, t0: number): { firstStartMs: number; extraCreates: number; unhealthy: number } {
-  const own = events.filter((e) => e.attributes[label] === value);
+  const own = events.filter((e) => e.attributes[label] === value && e.at >= t0);
   const start = own.find((e) => e.action === "start");
   return {
     firstStartMs: start ? start.at - t0 : NaN,
@@ -135,8 +137,17 @@ async function droverSetup(d: DroverLab): Promise<DroverSide> {
 }
 
 async function droverUpgrade(s: DroverSide, version: string): Promise<Upgrade> {
-  const { env } = s.d;
   await s.client.start();
+  const recorder = await ContainerEventRecorder.start(s.docker);
+  try {
+    return await droverRollout(s, version, recorder);
+  } finally {
+    recorder.stop();
+  }
+}
+
+async function droverRollout(s: DroverSide, version: string, recorder: ContainerEventRecorder): Promise<Upgrade> {
+  const { env } = s.d;
   const from = (await s.client.lines()).length;
   const t0 = Date.now();
   const up = await env.api.ok("PATCH", `${env.base}/services/${s.serviceId}`, { env: { VERSION: version } });
@@ -161,8 +172,7 @@ async function droverUpgrade(s: DroverSide, version: string): Promise<Upgrade> {
   const tail = (await s.client.lines()).length + TAIL_REQUESTS;
   const counted = countRequests(await countAfter(s.client, from, tail));
   await s.client.stop();
-  const events = await containerEvents(s.docker, t0, t0 + oldGoneMs);
-  return { ms, oldGoneMs, ...rolloutEvents(events, containerLabels.service, s.serviceId, t0), ...counted };
+  return { t0, ms, oldGoneMs, ...rolloutEvents(recorder.seen, containerLabels.service, s.serviceId, t0), ...counted };
 }
 
 // ---- Swarm ----
@@ -199,8 +209,17 @@ async function swarmNewTasks(node: SwarmNode, service: string, version: string):
 }
 
 async function swarmUpgrade(s: SwarmSide, version: string): Promise<Upgrade> {
-  const { node, service } = s;
   await s.client.start();
+  const recorder = await ContainerEventRecorder.start(s.node.docker);
+  try {
+    return await swarmRollout(s, version, recorder);
+  } finally {
+    recorder.stop();
+  }
+}
+
+async function swarmRollout(s: SwarmSide, version: string, recorder: ContainerEventRecorder): Promise<Upgrade> {
+  const { node, service } = s;
   const from = (await s.client.lines()).length;
   const t0 = Date.now();
   await node.cli(["service", "update", "--detach", "--quiet", "--env-add", `VERSION=${version}`, service]);
@@ -216,11 +235,16 @@ async function swarmUpgrade(s: SwarmSide, version: string): Promise<Upgrade> {
   const tail = (await s.client.lines()).length + TAIL_REQUESTS;
   const counted = countRequests(await countAfter(s.client, from, tail));
   await s.client.stop();
-  const events = await containerEvents(node.docker, t0, t0 + oldGoneMs);
-  return { ms, oldGoneMs, ...rolloutEvents(events, "com.docker.swarm.service.name", service, t0), ...counted };
+  return { t0, ms, oldGoneMs, ...rolloutEvents(recorder.seen, "com.docker.swarm.service.name", service, t0), ...counted };
 }
 
 // ---- figures ----
+
+/** One line per round on stderr (the last stdout line stays the result): when it ran, to find it in the logs. */
+function note(side: string, version: string, u: Upgrade): Upgrade {
+  console.error(`upgrade: ${side} to ${version} from ${new Date(u.t0).toISOString()}: ${u.ms} ms, old gone ${u.oldGoneMs} ms, ${u.failed}/${u.requests} failed`);
+  return u;
+}
 
 const list = (xs: number[]) => xs.map((x) => (Number.isFinite(x) ? String(Math.round(x)) : "?")).join(" ");
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -244,8 +268,8 @@ export const benchmark: Benchmark = {
       const swarmRounds: Upgrade[] = [];
       for (let r = 0; r < ROUNDS; r++) {
         const version = `v${r + 2}`;
-        const doDrover = async () => { droverRounds.push(await droverUpgrade(side, version)); };
-        const doSwarm = async () => { swarmRounds.push(await swarmUpgrade(swarm, version)); };
+        const doDrover = async () => { droverRounds.push(note("drover", version, await droverUpgrade(side, version))); };
+        const doSwarm = async () => { swarmRounds.push(note("swarm", version, await swarmUpgrade(swarm, version))); };
         if (r % 2 === 0) { await doDrover(); await doSwarm(); } else { await doSwarm(); await doDrover(); }
       }
 

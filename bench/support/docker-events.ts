@@ -1,49 +1,74 @@
 /**
- * A dockerd's container events over a past time window (GET /events with since and until),
- * read after a round so nothing listens while it runs: the benchmarks take the moments a
- * container died, started and changed health from the engine's own clock (the same machine
- * clock as Date.now()), on drover's host and on Swarm's alike.
+ * A dockerd's container events, recorded live over a round: the benchmarks take the moments a
+ * container was created, started, died and changed health from the engine's own clock (the
+ * same machine clock as Date.now()), on drover's host and on Swarm's alike.
+ *
+ * Live, not read back afterwards with since/until: dockerd keeps only its last 256 events for
+ * such queries, and Docker's health checks are execs (three events each, per container, every
+ * interval), so on Swarm's host a round's early events are gone by its end. The stream is
+ * filtered on the daemon's side to the actions read here (no exec_* events).
  */
 import type Docker from "dockerode";
 
 export interface ContainerEvent {
   /** Epoch milliseconds (from the event's timeNano). */
   at: number;
-  /** "create", "start", "die", "kill", "destroy", "health_status: healthy", "exec_die", ... */
+  /** "create", "start", "die", "kill", "destroy", "health_status: healthy", ... */
   action: string;
   containerId: string;
+  /** The container's labels, name and image, as dockerd attaches them to the event. */
   attributes: Record<string, string>;
 }
 
 interface RawEvent {
-  Type?: string;
   Action?: string;
   Actor?: { ID?: string; Attributes?: Record<string, string> };
   time?: number;
   timeNano?: number;
 }
 
-/**
- * Container events from `fromMs` to `toMs` (epoch ms), oldest first. dockerd takes whole
- * seconds and holds the answer until `until` has passed, so this may wait up to a second.
- */
-export async function containerEvents(docker: Docker, fromMs: number, toMs: number): Promise<ContainerEvent[]> {
-  const stream = await docker.getEvents({
-    since: Math.floor(fromMs / 1000),
-    until: Math.ceil(toMs / 1000),
-    filters: { type: ["container"] },
-  }) as NodeJS.ReadableStream;
-  let text = "";
-  for await (const chunk of stream) text += typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8");
-  const events: ContainerEvent[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    const raw = JSON.parse(line) as RawEvent;
-    const at = raw.timeNano !== undefined ? raw.timeNano / 1e6 : (raw.time ?? 0) * 1000;
-    if (at < fromMs || at > toMs || !raw.Action || !raw.Actor?.ID) continue;
-    events.push({ at, action: raw.Action, containerId: raw.Actor.ID, attributes: raw.Actor.Attributes ?? {} });
+/** The actions recorded; `health_status` matches `health_status: healthy` and `: unhealthy` on dockerd's side. */
+const ACTIONS = ["create", "start", "kill", "die", "destroy", "health_status"];
+
+export class ContainerEventRecorder {
+  private readonly events: ContainerEvent[] = [];
+  private buffer = "";
+
+  private constructor(private readonly stream: NodeJS.ReadableStream & { destroy?: () => void }) {
+    stream.on("data", (chunk: Buffer | string) => this.take(typeof chunk === "string" ? chunk : chunk.toString("utf8")));
+    stream.on("error", () => undefined); // destroyed on stop
   }
-  return events.sort((a, b) => a.at - b.at);
+
+  /** Subscribes; resolves once dockerd answered, so every later event is seen. */
+  static async start(docker: Docker): Promise<ContainerEventRecorder> {
+    const stream = (await docker.getEvents({ filters: { type: ["container"], event: ACTIONS } })) as NodeJS.ReadableStream;
+    return new ContainerEventRecorder(stream);
+  }
+
+  private take(text: string): void {
+    this.buffer += text;
+    let end: number;
+    while ((end = this.buffer.indexOf("\n")) >= 0) {
+      const line = this.buffer.slice(0, end).trim();
+      this.buffer = this.buffer.slice(end + 1);
+      if (!line) continue;
+      const raw = JSON.parse(line) as RawEvent;
+      if (!raw.Action || !raw.Actor?.ID) continue;
+      const at = raw.timeNano !== undefined ? raw.timeNano / 1e6 : (raw.time ?? 0) * 1000;
+      this.events.push({ at, action: raw.Action, containerId: raw.Actor.ID, attributes: raw.Actor.Attributes ?? {} });
+    }
+  }
+
+  /** Events so far, oldest first. */
+  get seen(): ContainerEvent[] {
+    return [...this.events].sort((a, b) => a.at - b.at);
+  }
+
+  /** Ends the subscription; the events recorded, oldest first. */
+  stop(): ContainerEvent[] {
+    this.stream.destroy?.();
+    return this.seen;
+  }
 }
 
 /** The first event of `containerId` whose action starts with `action`, at or after `afterMs`. */
