@@ -43,6 +43,7 @@ import type Docker from "dockerode";
 import { randomBytes } from "crypto";
 import type { HealthCheckSpec } from "../runtime/protocol/model";
 import { Lab, type LabHost } from "../test/lab";
+import type { ControlPlane } from "../test/support/control-plane";
 import { waitFor } from "../test/support/wait";
 import type { Benchmark, BenchResult } from "./result";
 import { round } from "./result";
@@ -52,6 +53,7 @@ import { dockerHealthFlags } from "./support/docker-healthcheck";
 import { containerOfInstance, instancesOf, isServingInstance, startDrover, type ApiInstance, type DroverLab } from "./support/drover-lab";
 import { EnvEventLog } from "./support/env-events";
 import { keepLogs } from "./support/keep-logs";
+import { cleanupOnSignal } from "./support/on-signal";
 import { httpStatusFrom } from "./support/http-probe";
 import { median } from "./support/procs";
 import { isHealthyStatus, leaveSwarm, SwarmNode } from "./support/swarm";
@@ -252,8 +254,20 @@ export const benchmark: Benchmark = {
   async run(): Promise<BenchResult> {
     let lab: Lab | undefined;
     let drover: DroverLab | undefined;
+    /** Known as soon as it exists, so an interrupted start still stops its server and Redis. */
+    let cp: ControlPlane | undefined;
     let events: EnvEventLog | undefined;
     let swarmHost: LabHost | undefined;
+    const cleanup = cleanupOnSignal(async () => {
+      events?.close();
+      if (swarmHost) await leaveSwarm(swarmHost).catch((err) => console.error("heal: swarm leave:", err));
+      if (cp) {
+        await cp.stop().catch((err) => console.error("heal: control plane stop:", err));
+        const kept = keepLogs(cp.logDir, "heal");
+        if (kept) console.error(`heal: server and agent logs in ${kept}`);
+      }
+      if (lab) await lab.down();
+    });
     try {
       lab = await Lab.up({ hosts: DROVER_HOSTS + 1, name: "bench-heal", watchdog: true });
       swarmHost = lab.hosts[DROVER_HOSTS];
@@ -272,7 +286,7 @@ export const benchmark: Benchmark = {
         swarm = undefined;
       }
 
-      drover = await startDrover(lab, droverHosts, "bench-heal");
+      drover = await startDrover(lab, droverHosts, "bench-heal", (c) => { cp = c; });
       const { env } = drover;
       events = await EnvEventLog.open(drover.cp.url, env.id, env.apiKey);
       const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "bench" });
@@ -326,14 +340,7 @@ export const benchmark: Benchmark = {
         },
       };
     } finally {
-      events?.close();
-      if (swarmHost) await leaveSwarm(swarmHost).catch((err) => console.error("heal: swarm leave:", err));
-      if (drover) {
-        await drover.cp.stop().catch((err) => console.error("heal: control plane stop:", err));
-        const kept = keepLogs(drover.cp.logDir, "heal");
-        if (kept) console.error(`heal: server and agent logs in ${kept}`);
-      }
-      if (lab) await lab.down();
+      await cleanup.run();
     }
   },
 };

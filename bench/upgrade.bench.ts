@@ -44,6 +44,7 @@ import { randomBytes } from "crypto";
 import { containerLabels } from "../runtime/protocol/agent-protocol";
 import type { HealthCheckSpec } from "../runtime/protocol/model";
 import { Lab, type LabHost } from "../test/lab";
+import type { ControlPlane } from "../test/support/control-plane";
 import { WaitAbort, waitFor } from "../test/support/wait";
 import type { Benchmark, BenchResult } from "./result";
 import { round } from "./result";
@@ -52,6 +53,7 @@ import { ContainerEventRecorder, type ContainerEvent } from "./support/docker-ev
 import { dockerHealthFlags } from "./support/docker-healthcheck";
 import { containerOfInstance, instancesOf, isServingInstance, startDrover, type DroverLab } from "./support/drover-lab";
 import { keepLogs } from "./support/keep-logs";
+import { cleanupOnSignal } from "./support/on-signal";
 import { median } from "./support/procs";
 import { isHealthyStatus, leaveSwarm, SwarmNode } from "./support/swarm";
 
@@ -255,13 +257,24 @@ export const benchmark: Benchmark = {
   async run(): Promise<BenchResult> {
     let lab: Lab | undefined;
     let drover: DroverLab | undefined;
+    /** Known as soon as it exists, so an interrupted start still stops its server and Redis. */
+    let cp: ControlPlane | undefined;
     let swarmHost: LabHost | undefined;
+    const cleanup = cleanupOnSignal(async () => {
+      if (swarmHost) await leaveSwarm(swarmHost).catch((err) => console.error("upgrade: swarm leave:", err));
+      if (cp) {
+        await cp.stop().catch((err) => console.error("upgrade: control plane stop:", err));
+        const kept = keepLogs(cp.logDir, "upgrade");
+        if (kept) console.error(`upgrade: server and agent logs in ${kept}`);
+      }
+      if (lab) await lab.down();
+    });
     try {
       lab = await Lab.up({ hosts: 2, name: "bench-upgrade", watchdog: true });
       swarmHost = lab.hosts[1];
       const node = await SwarmNode.init(swarmHost);
       const swarm = await swarmSetup(node);
-      drover = await startDrover(lab, [lab.hosts[0]], "bench-upgrade");
+      drover = await startDrover(lab, [lab.hosts[0]], "bench-upgrade", (c) => { cp = c; });
       const side = await droverSetup(drover);
 
       const droverRounds: Upgrade[] = [];
@@ -314,13 +327,7 @@ export const benchmark: Benchmark = {
         },
       };
     } finally {
-      if (swarmHost) await leaveSwarm(swarmHost).catch((err) => console.error("upgrade: swarm leave:", err));
-      if (drover) {
-        await drover.cp.stop().catch((err) => console.error("upgrade: control plane stop:", err));
-        const kept = keepLogs(drover.cp.logDir, "upgrade");
-        if (kept) console.error(`upgrade: server and agent logs in ${kept}`);
-      }
-      if (lab) await lab.down();
+      await cleanup.run();
     }
   },
 };

@@ -35,9 +35,14 @@ export interface DroverLab {
   dockerOf: Map<string, Docker>;
 }
 
-/** Starts the control plane and one agent per host of `hosts`; resolves once all are active. */
-export async function startDrover(lab: Lab, hosts: LabHost[], envName: string): Promise<DroverLab> {
+/**
+ * Starts the control plane and one agent per host of `hosts`; resolves once all are active.
+ * `onControlPlane` learns of the control plane as soon as its Redis runs, so a caller that is
+ * interrupted meanwhile can still stop it.
+ */
+export async function startDrover(lab: Lab, hosts: LabHost[], envName: string, onControlPlane?: (cp: ControlPlane) => void): Promise<DroverLab> {
   const cp = await ControlPlane.start(lab, { graceMs: 30_000 });
+  onControlPlane?.(cp);
   try {
     await cp.startServer("s1");
     const env = await cp.createEnvironment(envName);
