@@ -14,6 +14,8 @@ const benchmarks: Record<string, () => Benchmark> = {
   "health-cost": () => require("./health-cost.bench").benchmark,
   "lb-latency": () => require("./lb-latency.bench").benchmark,
   "lb-churn": () => require("./lb-churn.bench").benchmark,
+  "heal": () => require("./heal.bench").benchmark,
+  "upgrade": () => require("./upgrade.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {
