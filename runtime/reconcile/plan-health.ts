@@ -107,11 +107,15 @@ function decide(
   instance: InstanceRecord, check: HealthCheckSpec, startedAt: string, verdicts: HealthVerdict[], now: number,
 ): { state: InstanceHealthState; reason?: string; wakeAt?: number } {
   if (verdicts.some((v) => v.state === "passing")) return { state: "healthy" };
-  if (verdicts.length > 0 && verdicts.every((v) => v.state === "failing")) {
+  const restarted = isRestart(instance, startedAt);
+  // Failing checks count once the container has been healthy since this start; before that
+  // it is still (re)initializing — a slow starter gets its whole (re)initializing timeout, as
+  // in Rancher — and only the timeout makes it unhealthy.
+  const startingUp = restarted || instance.healthState === undefined || instance.healthState === "initializing" || instance.healthState === "reinitializing";
+  if (!startingUp && verdicts.length > 0 && verdicts.every((v) => v.state === "failing")) {
     return { state: "unhealthy", reason: verdicts.find((v) => v.reason)?.reason ?? "check failed" };
   }
   // Not decided by the checkers yet: (re)initializing, until the timeout says otherwise.
-  const restarted = isRestart(instance, startedAt);
   if (instance.healthState === "healthy" && !restarted) {
     // Healthy until a checker says otherwise: a second checker that just took over (a host
     // joined, left or was deactivated) starts pending, and that is no news about the container.

@@ -294,6 +294,8 @@ export function planServices(input: ServicePlanInput): ServicePlan {
  */
 function newSpecUnplaceable(index: SnapshotIndex, service: ServiceRecord, stack: StackRecord, own: InstanceRecord[], seed: number): string | undefined {
   if (service.upgrade?.state !== "upgrading") return undefined;
+  // Nothing running to protect (or nothing wanted): an unplaceable spec just waits, saying why.
+  if (own.length === 0 || (!service.spec.global && service.spec.scale === 0)) return undefined;
   const taken = own.filter((i) => index.removeInstance(i.id));
   try {
     const result = schedule(index, {

@@ -181,3 +181,18 @@ t.test("a host joining or leaving moves few second checkers, and no instance lea
     t.ok(elsewhere.every((id) => served.has(id)), `pass ${k}: every instance that was healthy elsewhere is still served`);
   }
 });
+
+t.test("a slow starter failing its first checks stays initializing until its timeout, as in Rancher", async (t) => {
+  let ready = false;
+  const sim = new Sim(input({ hosts: hosts3(), services: [service("web", { scale: 1, healthCheck: check({ initializingTimeout: 20000 }) })] }), {
+    verdict: () => (ready ? "passing" : "failing"),
+  });
+  sim.step();
+  const first = live(sim, "web")[0];
+  for (let k = 0; k < 20; k++) sim.step(); // ~10 s of failing checks, within the 20 s
+  const now = sim.instances.find((i) => i.id === first.id)!;
+  t.equal(now.healthState, "initializing", "not unhealthy: it has its whole initializingTimeout");
+  ready = true;
+  sim.until((s) => s.instances.find((i) => i.id === first.id)?.healthState === "healthy");
+  t.pass("and healthy once it passes, the same instance");
+});
