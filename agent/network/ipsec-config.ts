@@ -93,6 +93,9 @@ export function peerConnection(spec: HostNetworkSpec, peer: NetworkPeer): ViciMe
         [name]: {
           local_ts: [spec.subnet],
           remote_ts: [peer.subnet],
+          // A fixed reqid per peer: left to charon, kernel-libipsec was seen after an outage
+          // with two peers' SAs under one reqid, sending one peer's traffic into the other's SA.
+          reqid: String(reqidFor(spec.cidr, peer.subnet)),
           esp_proposals: espProposals,
           mode: "tunnel",
           // Both ends initiate: `trap` never negotiates with kernel-libipsec.
@@ -136,6 +139,19 @@ export function validateIpsecSpec(spec: HostNetworkSpec): void {
 function requireUnderlay(spec: HostNetworkSpec): string {
   if (!spec.underlayIp || !isIpv4(spec.underlayIp)) throw new Error(`network.underlayIp ${JSON.stringify(spec.underlayIp)} is not an IPv4 address: peers could not reach this host`);
   return spec.underlayIp;
+}
+
+/**
+ * The reqid of the tunnel to the peer with `subnet`: its subnet's position within the
+ * environment's range, plus one (reqid 0 means "any"). Unique per peer, the same on every
+ * pass, whichever peers come and go.
+ */
+export function reqidFor(cidr: string, subnet: string): number {
+  const [base] = cidr.split("/");
+  const [net, len] = subnet.split("/");
+  const offset = ipv4Number(net) - ipv4Number(base);
+  if (offset < 0) throw new Error(`peer subnet ${subnet} is outside the overlay range ${cidr}`);
+  return Math.floor(offset / 2 ** (32 - Number(len))) + 1;
 }
 
 function ipv4Number(ip: string): number {

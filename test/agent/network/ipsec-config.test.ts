@@ -24,6 +24,14 @@ t.test("libipsec is loaded before kernel-netlink, and only without kernel ESP", 
   t.match(conf, /path = \/s\/charon\.log/);
 });
 
+t.test("each peer's tunnel has its own fixed reqid, from its subnet's place in the range", async (t) => {
+  const { reqidFor } = await import("../../../agent/network/ipsec-config");
+  t.equal(reqidFor("10.42.0.0/16", "10.42.0.0/24"), 1);
+  t.equal(reqidFor("10.42.0.0/16", "10.42.255.0/24"), 256);
+  t.equal(reqidFor("10.42.0.0/16", "10.42.0.64/26"), 2);
+  t.throws(() => reqidFor("10.42.0.0/16", "10.41.0.0/24"), /outside the overlay range/);
+});
+
 t.test("one connection per peer, the mirror image of the peer's", async (t) => {
   const conn = peerConnection(spec, spec.peers[0]);
   t.same(conn, {
@@ -32,7 +40,7 @@ t.test("one connection per peer, the mirror image of the peer's", async (t) => {
       dpd_delay: "2s", keyingtries: "0", unique: "replace", proposals: ["aes128-sha256-x25519"],
       local: { auth: "psk", id: "198.18.0.11" }, remote: { auth: "psk", id: "198.18.0.12" },
       children: { "peer-h2": {
-        local_ts: ["10.42.1.0/24"], remote_ts: ["10.42.2.0/24"], esp_proposals: ["aes128gcm16"], mode: "tunnel",
+        local_ts: ["10.42.1.0/24"], remote_ts: ["10.42.2.0/24"], reqid: "3", esp_proposals: ["aes128gcm16"], mode: "tunnel",
         start_action: "start", dpd_action: "restart", close_action: "none",
       } },
     },
