@@ -108,6 +108,12 @@ function backend(be: BackendPlan, input: RenderInput): string[] {
   const out = [`backend ${be.name}`, `  mode ${be.mode}`, "  balance roundrobin"];
   // `indirect`: the server never sees the cookie; `nocache`: caches do not store a response carrying it.
   if (be.cookie) out.push(`  cookie ${be.cookie} insert indirect nocache`);
+  if (be.mode === "http") {
+    // A server that dies mid-request (a container killed by hand, a host lost) answers
+    // nothing: GET and HEAD go to another server instead of the client getting a 502. Other
+    // methods are never replayed (they may have had an effect).
+    out.push("  retry-on conn-failure empty-response junk-response", "  http-request disable-l7-retry if !METH_GET !METH_HEAD");
+  }
   if (input.sourceAddress) out.push(`  source ${quoteArg(input.sourceAddress)}`);
   const slots = input.slots?.[be.name] ?? freeSlots(input.slotCounts?.[be.name] ?? 8, be.targets[0].port);
   for (const s of slots) {

@@ -74,7 +74,9 @@ t.test("http: hostname and path rules in Rancher's order, default backend, forwa
   const be = section(built.text, "backend be_80_default");
   t.same(be.slice(0, 2), ["mode http", "balance roundrobin"]);
   t.equal(be.filter((l) => l.startsWith("server ")).length, 8, "8 slots for a backend without members");
-  t.equal(be[2], "server s1 0.0.0.0:8080 disabled", "free slots wait in maint");
+  t.same(be.slice(2, 4), ["retry-on conn-failure empty-response junk-response", "http-request disable-l7-retry if !METH_GET !METH_HEAD"],
+    "a GET a dying server never answered goes to another one; other methods are never replayed");
+  t.equal(be.find((l) => l.startsWith("server ")), "server s1 0.0.0.0:8080 disabled", "free slots wait in maint");
   t.equal(await haproxyCheck(built), "", "haproxy -c accepts it");
 });
 
