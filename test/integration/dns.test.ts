@@ -55,19 +55,8 @@ async function dnsDocument(cp: ControlPlane, envId: string): Promise<EnvDnsDocum
 
 t.test("link-scoped DNS on three lab hosts", async (t) => {
   const lab: Lab = await labForTest(t, { hosts: 3 });
-  const cp = await ControlPlane.start(lab, { graceMs: 3000 });
-  t.teardown(() => cp.stop());
-  await cp.startServer("s1");
-  const env = await cp.createEnvironment("dns-env");
   const roles = ["web", "other", "cache"];
-  lab.hosts.forEach((h, i) => cp.startAgent(h, env, { role: roles[i] }));
-  const hostById = new Map<string, LabHost>();
-  await waitFor(async () => {
-    const hosts = (await env.api.ok("GET", `${env.base}/hosts`)).data as { id: string; name: string; state: string }[];
-    if (hosts.length !== 3 || !hosts.every((h) => h.state === "active")) return false;
-    for (const h of hosts) hostById.set(h.id, lab.hosts.find((l) => l.name === h.name)!);
-    return true;
-  }, { what: "3 active hosts", timeoutMs: 30_000 });
+  const { cp, env, hostById } = await ControlPlane.forTest(t, lab, { graceMs: 3000, envName: "dns-env", labels: (i) => ({ role: roles[i] }) });
 
   await t.test("every host has the DNS address and a responder on it", async (t) => {
     for (const h of lab.hosts) {

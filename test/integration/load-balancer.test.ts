@@ -87,12 +87,7 @@ t.test("load balancers served by HAProxy on four lab hosts", async (t) => {
   cp.startAgent(h2, env, { role: "app" });
   cp.startAgent(h3, env, { role: "app" });
   const hostById = new Map<string, LabHost>();
-  const activeHosts = async (n: number) => waitFor(async () => {
-    const hosts = (await env.api.ok("GET", `${env.base}/hosts`)).data as { id: string; name: string; state: string }[];
-    if (hosts.length !== n || !hosts.every((h) => h.state === "active")) return false;
-    for (const h of hosts) hostById.set(h.id, lab.hosts.find((l) => l.name === h.name)!);
-    return true;
-  }, { what: `${n} active hosts`, timeoutMs: 30_000 });
+  const activeHosts = async (n: number) => { for (const [id, h] of await cp.activeHosts(env, n)) hostById.set(id, h); };
   await activeHosts(3);
   const edge = h1.underlayIp;
 

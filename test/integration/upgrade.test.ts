@@ -21,18 +21,7 @@ async function instancesOf(env: EnvAccess, serviceId: string): Promise<Instance[
 
 t.test("rolling upgrades without downtime, and a rollback by itself", async (t) => {
   const lab: Lab = await labForTest(t, { hosts: 3 });
-  const cp = await ControlPlane.start(lab, { graceMs: 5000 });
-  t.teardown(() => cp.stop());
-  await cp.startServer("s1");
-  const env = await cp.createEnvironment("upgrade-env");
-  lab.hosts.forEach((h) => cp.startAgent(h, env));
-  const hostById = new Map<string, LabHost>();
-  await waitFor(async () => {
-    const hosts = (await env.api.ok("GET", `${env.base}/hosts`)).data as { id: string; name: string; state: string }[];
-    if (hosts.length !== 3 || !hosts.every((h) => h.state === "active")) return false;
-    for (const h of hosts) hostById.set(h.id, lab.hosts.find((l) => l.name === h.name)!);
-    return true;
-  }, { what: "3 active hosts", timeoutMs: 30_000 });
+  const { env, hostById } = await ControlPlane.forTest(t, lab, { graceMs: 5000, envName: "upgrade-env" });
 
   const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "app" });
   const web = await env.api.ok("POST", `${env.base}/services`, {

@@ -56,6 +56,22 @@ export class ControlPlane {
 
   private constructor(readonly lab: Lab, readonly redis: PrivateRedis, readonly logDir: string, readonly graceMs: number) {}
 
+  /**
+   * A test's usual start: the control plane on `lab` (stopped at teardown), one server, an
+   * environment, and an agent on each lab host with the labels `labels(i)` gives.
+   */
+  static async forTest(
+    t: { teardown(fn: () => unknown): void }, lab: Lab, opts: { graceMs: number; envName: string; labels?: (i: number) => Record<string, string> },
+  ): Promise<{ cp: ControlPlane; env: EnvAccess; hostById: Map<string, LabHost> }> {
+    const cp = await ControlPlane.start(lab, { graceMs: opts.graceMs });
+    t.teardown(() => cp.stop());
+    await cp.startServer("s1");
+    const env = await cp.createEnvironment(opts.envName);
+    lab.hosts.forEach((h, i) => cp.startAgent(h, env, opts.labels?.(i) ?? {}));
+    const hostById = await cp.activeHosts(env, lab.hosts.length);
+    return { cp, env, hostById };
+  }
+
   static async start(lab: Lab, opts: { graceMs: number }): Promise<ControlPlane> {
     const redis = await startPrivateRedis([lab.gatewayIp, "127.0.0.1"]);
     const logDir = path.join(lab.runDir, "control-plane");
@@ -106,6 +122,21 @@ export class ControlPlane {
     fs.closeSync(out);
     this.agents.set(host.name, proc);
     return proc;
+  }
+
+  /**
+   * Waits until `env` has exactly `count` hosts, all active, and returns host id → lab host
+   * (matched by name): the map tests use to act on the machine behind an instance.
+   */
+  async activeHosts(env: EnvAccess, count: number, timeoutMs = 30_000): Promise<Map<string, LabHost>> {
+    const byId = new Map<string, LabHost>();
+    await waitFor(async () => {
+      const hosts = (await env.api.ok("GET", `${env.base}/hosts`)).data as { id: string; name: string; state: string }[];
+      if (hosts.length !== count || !hosts.every((h) => h.state === "active")) return false;
+      for (const h of hosts) byId.set(h.id, this.lab.hosts.find((l) => l.name === h.name)!);
+      return true;
+    }, { what: `${count} active hosts`, timeoutMs });
+    return byId;
   }
 
   async killAgent(host: LabHost): Promise<void> {
