@@ -263,8 +263,8 @@ export interface LoadBalancerRecord {
   rev: number;
 }
 
-/** A TLS certificate load balancers can offer (Rancher's certificate resource). */
-export interface CertificateRecord {
+/** A TLS certificate load balancers can offer (Rancher's certificate resource); its facts are read from it when stored. */
+export interface CertificateRecord extends CertificateFacts {
   id: string;
   envId: string;
   name: string;
@@ -274,17 +274,23 @@ export interface CertificateRecord {
   chain?: string;
   /** PEM private key. Secret: no API answer, event or log ever shows it. */
   key: string;
-  /** Read from the certificate when it was stored. */
-  commonName: string;
-  subjectAlternativeNames: string[];
-  issuer: string;
-  notBefore: string;
-  notAfter: string;
-  /** SHA-256 of the certificate's DER, hex. */
-  fingerprint: string;
   state: "active" | "removed";
   createdAt: string;
   rev: number;
+}
+
+/** What drover reads from an X.509 certificate (runtime/protocol/validate/x509.ts), kept on its record. */
+export interface CertificateFacts {
+  /** The subject's CN ("" when it has none). */
+  commonName: string;
+  /** DNS names and IP addresses of the subjectAltName extension, in the certificate's order. */
+  subjectAlternativeNames: string[];
+  /** The issuer's distinguished name on one line: `CN=drover CA, O=drover`. */
+  issuer: string;
+  notBefore: string;
+  notAfter: string;
+  /** SHA-256 of the DER, lowercase hex without separators. */
+  fingerprint: string;
 }
 
 /** Rancher's instance health, beside the run state. */

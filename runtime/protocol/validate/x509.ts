@@ -4,19 +4,9 @@
  * OpenSSL is also what HAProxy loads certificates with, so both judge a file the same way.
  */
 import { X509Certificate, createHash } from "crypto";
+import type { CertificateFacts } from "../model";
 
-export interface CertificateFacts {
-  /** The subject's CN ("" when it has none). */
-  commonName: string;
-  /** DNS names and IP addresses of the subjectAltName extension, in the certificate's order. */
-  subjectAlternativeNames: string[];
-  /** The issuer's distinguished name on one line: `CN=drover CA, O=drover`. */
-  issuer: string;
-  notBefore: string;
-  notAfter: string;
-  /** SHA-256 of the DER, lowercase hex without separators. */
-  fingerprint: string;
-}
+export type { CertificateFacts };
 
 /** Parses one DER certificate; throws Node's error when it is not one. */
 export function parseCertificate(der: Buffer): X509Certificate {
