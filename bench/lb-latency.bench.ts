@@ -10,6 +10,7 @@
  * then the other way round), and the round with the median drover/baseline ratio is
  * reported (for throughput, and separately for p99). CPU per request is the median of each side.
  */
+import { median } from "./support/procs";
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -118,11 +119,6 @@ async function waitServing(url: string, child?: Child): Promise<void> {
 function medianPair(d: WrkRun[], b: WrkRun[], f: (x: WrkRun) => number): { d: WrkRun; b: WrkRun } {
   const pairs = d.map((x, i) => ({ d: x, b: b[i] })).sort((p, q) => f(p.d) / f(p.b) - f(q.d) / f(q.b));
   return pairs[Math.floor(pairs.length / 2)];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 export const benchmark: Benchmark = {

@@ -17,6 +17,7 @@
  * also measured between the two bridge addresses in the host namespaces (extra.*HostNs),
  * which shows the tunnel alone, without the container hop.
  */
+import { median } from "./support/procs";
 import Docker from "dockerode";
 import * as fs from "fs";
 import * as path from "path";
@@ -34,7 +35,6 @@ const SECONDS = Number(process.env.OVERLAY_BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.OVERLAY_BENCH_ROUNDS ?? 3);
 const GOAL = 0.9;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 async function ok(host: LabHost, cmd: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   const r = await host.exec(cmd, { timeoutMs: 60_000, env: opts.env });

@@ -4,6 +4,7 @@
  * soft rules, host ports), the pure function on one core. Baseline in the same run: a
  * naive "first host with the fewest instances" loop over the same snapshot, no rules.
  */
+import { median } from "./support/procs";
 import { performance } from "perf_hooks";
 import type { Benchmark, BenchResult } from "./result";
 import { round } from "./result";
@@ -109,11 +110,6 @@ function runNaive(snapshot: ClusterSnapshot, total: number): { ms: number; place
     chosen.push(best);
   }
   return { ms: performance.now() - t0, placed: chosen.length };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 export const benchmark: Benchmark = {

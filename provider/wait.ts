@@ -1,7 +1,9 @@
 /**
  * Polling under the provider's own deadline. Each probe says whether it is done and, if
- * not, what is still pending, so a timeout can tell the user why.
+ * not, what is still pending, so a timeout can tell the user why. Built on drover's one
+ * poll-with-deadline helper (runtime/protocol/poll.ts).
  */
+import { WaitAbort, waitFor, WaitTimeoutError } from "../runtime/protocol/poll";
 export interface Probe<T> {
   done: boolean;
   pending: string;
@@ -11,28 +13,23 @@ export interface Probe<T> {
 }
 
 export async function pollUntil<T>(probe: () => Promise<Probe<T>>, opts: { what: string; timeoutMs: number }): Promise<T | undefined> {
-  const deadline = Date.now() + opts.timeoutMs;
-  let interval = 100;
   let last: Probe<T> | undefined;
-  let lastError: string | undefined;
-  for (;;) {
-    try {
+  try {
+    const done = await waitFor(async () => {
       last = await probe();
-      lastError = undefined;
-      if (last.done) return last.value;
-      if (last.failed) throw new Error(`${opts.what} failed: ${last.pending}`);
-    } catch (err: any) {
-      if (last?.failed) throw err;
-      lastError = err?.message ?? String(err);
-    }
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      const pending = last ? last.pending : "no answer yet";
-      throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${opts.what}; still pending: ${pending}` +
-        (lastError ? `; last error: ${lastError}` : ""));
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, left)));
-    // Capped low: a probe is one small GET, and each idle second here is a second added to `up`.
-    interval = Math.min(interval * 2, 250);
+      if (last.done) return { value: last.value };
+      if (last.failed) throw new WaitAbort(`${opts.what} failed: ${last.pending}`);
+      return undefined;
+    }, {
+      what: opts.what, timeoutMs: opts.timeoutMs,
+      // Capped low: a probe is one small GET, and each idle second here is a second added to `up`.
+      intervalMs: 100, maxIntervalMs: 250,
+    });
+    return done.value;
+  } catch (err) {
+    if (!(err instanceof WaitTimeoutError)) throw err;
+    const pending = last ? last.pending : "no answer yet";
+    const lastError = err.lastError === undefined ? "" : `; last error: ${(err.lastError as Error)?.message ?? String(err.lastError)}`;
+    throw new Error(`timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${opts.what}; still pending: ${pending}${lastError}`);
   }
 }

@@ -1,4 +1,5 @@
 import { spawn } from "child_process";
+import { WaitAbort, waitFor, WaitTimeoutError } from "../../runtime/protocol/poll";
 import * as fs from "fs";
 import * as path from "path";
 import type { Logger } from "../log";
@@ -116,19 +117,20 @@ export class CharonProcess {
 }
 
 async function waitForVici(socket: string, pid: number, timeoutMs: number): Promise<ViciClient> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 10;
-  for (;;) {
-    try {
-      return await ViciClient.connect(socket, 1_000);
-    } catch (err) {
-      // A zombie counts as gone: charon exited (e.g. rc 66, "already running").
-      const state = procState(pid);
-      if (state === undefined || state === "Z") throw new Error(`charon (pid ${pid}) exited before its vici socket answered; see its log`);
-      if (Date.now() > deadline) throw new Error(`charon (pid ${pid}) vici socket ${socket} did not answer within ${timeoutMs} ms: ${(err as Error).message}`);
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 100);
+  try {
+    return await waitFor(async () => {
+      try {
+        return await ViciClient.connect(socket, 1_000);
+      } catch (err) {
+        // A zombie counts as gone: charon exited (e.g. rc 66, "already running").
+        const state = procState(pid);
+        if (state === undefined || state === "Z") throw new WaitAbort(`charon (pid ${pid}) exited before its vici socket answered; see its log`);
+        throw err;
+      }
+    }, { what: `charon's vici socket ${socket}`, timeoutMs, intervalMs: 10, maxIntervalMs: 100 });
+  } catch (err) {
+    if (!(err instanceof WaitTimeoutError)) throw err;
+    throw new Error(`charon (pid ${pid}) vici socket ${socket} did not answer within ${timeoutMs} ms: ${(err.lastError as Error)?.message ?? "no answer"}`);
   }
 }
 
