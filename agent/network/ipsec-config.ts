@@ -1,4 +1,6 @@
 import type { HostNetworkSpec, NetworkPeer } from "../../runtime/protocol/model";
+import { parseCidr } from "../../runtime/protocol/cidr";
+import { ipv4ToInt } from "../../runtime/protocol/ipv4-address";
 import type { ViciMessage } from "./vici/wire";
 
 /**
@@ -155,15 +157,15 @@ export function reqidFor(cidr: string, subnet: string): number {
 }
 
 function ipv4Number(ip: string): number {
-  return ip.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+  const n = ipv4ToInt(ip);
+  if (n === undefined) throw new Error(`${JSON.stringify(ip)} is not an IPv4 address`);
+  return n;
 }
 
 export function isIpv4(s: unknown): s is string {
-  return typeof s === "string" && /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(s) && s.split(".").every((o) => Number(o) <= 255);
+  return typeof s === "string" && ipv4ToInt(s) !== undefined;
 }
 
 export function isCidr(s: unknown): s is string {
-  if (typeof s !== "string") return false;
-  const [ip, len, extra] = s.split("/");
-  return extra === undefined && isIpv4(ip) && /^\d{1,2}$/.test(len ?? "") && Number(len) <= 32;
+  return typeof s === "string" && parseCidr(s) !== undefined;
 }

@@ -11,8 +11,8 @@ import { dockerConcurrency } from "../../agent/docker/concurrency";
 import { forEachLimited } from "../../agent/limited";
 import { containerLabels } from "../../runtime/protocol/agent-protocol";
 import type { DesiredInstance } from "../../runtime/protocol/model";
-import { intToIpv4 } from "../../runtime/ipam/address";
-import { lastAddress, parseCidr } from "../../runtime/ipam/cidr";
+import { intToIpv4 } from "../../runtime/protocol/ipv4-address";
+import { lastAddress, parseCidr } from "../../runtime/protocol/cidr";
 
 /** Where a raw container goes and what it is called; everything else comes from a drover instance. */
 export interface RawContainer {

@@ -2,8 +2,8 @@
  * Instance addresses within a host subnet. The network and broadcast addresses are not
  * usable and the first address after the network one is the host bridge's gateway.
  */
-import { intToIpv4, ipv4ToInt } from "./address";
-import { lastAddress, parseCidr } from "./cidr";
+import { intToIpv4, ipv4ToInt } from "../protocol/ipv4-address";
+import { lastAddress, parseCidr } from "../protocol/cidr";
 import { allocated, notAllocated, type IpamResult } from "./result";
 
 /** The host bridge's address in `subnet` (`.1` of a /24). */

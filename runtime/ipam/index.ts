@@ -1,6 +1,6 @@
 /** IPAM: the environment network, host subnets and instance addresses. Pure, no I/O. */
-export { ipv4ToInt, intToIpv4 } from "./address";
-export { parseCidr, formatCidr, blockSize, lastAddress, type Cidr } from "./cidr";
+export { ipv4ToInt, intToIpv4 } from "../protocol/ipv4-address";
+export { parseCidr, formatCidr, blockSize, lastAddress, type Cidr } from "../protocol/cidr";
 export {
   DEFAULT_NETWORK, MIN_CIDR_PREFIX, MAX_CIDR_PREFIX, MAX_HOST_PREFIX, validateNetworkSpec, withNetworkDefaults,
   type NetworkFieldError,

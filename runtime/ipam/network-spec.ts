@@ -3,7 +3,7 @@
  * the defaults for what a client left out.
  */
 import type { NetworkSpec } from "../protocol/model";
-import { parseCidr } from "./cidr";
+import { parseCidr } from "../protocol/cidr";
 
 export const DEFAULT_NETWORK: NetworkSpec = { cidr: "10.42.0.0/16", hostSubnetPrefix: 24 };
 /** Overlay ranges from /8 to /28. */

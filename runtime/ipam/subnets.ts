@@ -1,6 +1,6 @@
 /** Host subnets: the lowest free block of the host prefix within the environment's network. */
 import type { NetworkSpec } from "../protocol/model";
-import { blockSize, formatCidr, lastAddress, parseCidr, type Cidr } from "./cidr";
+import { blockSize, formatCidr, lastAddress, parseCidr, type Cidr } from "../protocol/cidr";
 import { validateNetworkSpec } from "./network-spec";
 import { allocated, notAllocated, type IpamResult } from "./result";
 

@@ -1,5 +1,5 @@
 /** IPv4 CIDR blocks: parsing and the address range they cover. */
-import { intToIpv4, ipv4ToInt } from "./address";
+import { intToIpv4, ipv4ToInt } from "./ipv4-address";
 
 export interface Cidr {
   /** The network address. */
