@@ -8,6 +8,8 @@ export interface Probe<T> {
   value?: T;
   /** A state that will not resolve by waiting (e.g. the record vanished): stop now. */
   failed?: boolean;
+  /** Like `failed`, with the whole sentence to fail with (not prefixed with what was awaited). */
+  failure?: string;
 }
 
 export async function pollUntil<T>(probe: () => Promise<Probe<T>>, opts: { what: string; timeoutMs: number }): Promise<T | undefined> {
@@ -20,9 +22,10 @@ export async function pollUntil<T>(probe: () => Promise<Probe<T>>, opts: { what:
       last = await probe();
       lastError = undefined;
       if (last.done) return last.value;
+      if (last.failure !== undefined) throw new Error(last.failure);
       if (last.failed) throw new Error(`${opts.what} failed: ${last.pending}`);
     } catch (err: any) {
-      if (last?.failed) throw err;
+      if (last?.failed || last?.failure !== undefined) throw err;
       lastError = err?.message ?? String(err);
     }
     const left = deadline - Date.now();
