@@ -71,9 +71,10 @@ export function blamedField(olds: Record<string, any>, news: Record<string, any>
   return PLACING_FIELDS.find((k) => !same(olds?.[k], news[k])) ?? "scheduling";
 }
 
-/** `node1: host_label zome=a not present, port 80/tcp in use; node2: ...`. */
+/** `node1: host_label zome=a not present, port 80/tcp in use; node2: ...`, hosts in name order. */
 export function reasonText(reasons: Record<string, string[]> | undefined): string {
-  return Object.entries(reasons ?? {}).map(([host, list]) => `${host}: ${list.join(", ")}`).join("; ");
+  return Object.entries(reasons ?? {}).sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }))
+    .map(([host, list]) => `${host}: ${list.join(", ")}`).join("; ");
 }
 
 /**
