@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Benchmark> = {
   "overhead": () => require("./overhead.bench").benchmark,
   "preview": () => require("./preview.bench").benchmark,
   "up": () => require("./up.bench").benchmark,
+  "plan": () => require("./plan.bench").benchmark,
   "overlay": () => require("./overlay.bench").benchmark,
   "mesh-ready": () => require("./mesh-ready.bench").benchmark,
   "health-cost": () => require("./health-cost.bench").benchmark,

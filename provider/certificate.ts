@@ -8,7 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { validateCertificateCreate } from "../runtime/protocol/validate/certificate";
-import { bodyOf, checkResult, connectionFailures, idFailures, validatorFailures, type CheckFailure } from "./check";
+import { bodyOf, checkResult, connectionFailures, idFailures, validatorFailures } from "./check";
 import { callApi, describeFailure, expectOk, fetchLive, GONE } from "./client";
 import { diffInputs } from "./diff";
 import type { Environment } from "./environment";
@@ -38,14 +38,8 @@ export interface CertificateArgs {
 const BODY_FIELDS = ["name", "description", "cert", "chain", "key"] as const;
 const COMPUTED = ["certificateId", "commonName", "notAfter", "fingerprint"] as const;
 
-/**
- * The engine prints a failure's input value beside its reason ("property key value {...}
- * has a problem"), secret or not. For the PEM fields the failure names no property, so the
- * engine prints the reason alone, which already starts with the field (`key: ...`).
- */
-function withoutValue(failure: CheckFailure): CheckFailure {
-  return /^(cert|chain|key)(\[|$)/.test(failure.property) ? { property: "", reason: failure.reason } : failure;
-}
+/** Inputs a check failure must not quote: the engine would print their value beside it. */
+const SECRET_INPUTS = ["cert", "chain", "key", "apiKey"];
 
 const certPath = (envId: string, id?: string) =>
   `/v1/environments/${encodeURIComponent(envId)}/certificates${id === undefined ? "" : `/${encodeURIComponent(id)}`}`;
@@ -68,8 +62,7 @@ export const certificateProvider = {
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
-    const result = checkResult(news, failures);
-    return { ...result, failures: result.failures.map(withoutValue) };
+    return checkResult(news, failures, SECRET_INPUTS);
   },
 
   async diff(_id: string, olds: any, news: any) {

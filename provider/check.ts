@@ -61,11 +61,22 @@ export function idFailures(news: Record<string, any>, field: string): CheckFailu
   return [];
 }
 
-/** The check result: inputs sanitized, failures caused by unknowns dropped. */
-export function checkResult(news: Record<string, any>, failures: CheckFailure[]) {
+/**
+ * The check result: inputs sanitized, failures caused by unknowns dropped, and failures on a
+ * secret input stripped of their property. The engine prints a failure's input value beside
+ * its reason ("property apiKey value ... has a problem"), secret or not; without a property
+ * it prints the reason alone, which already starts with the field (`apiKey: ...`).
+ */
+export function checkResult(news: Record<string, any>, failures: CheckFailure[], secretInputs: readonly string[] = []) {
   const unknowns = unknownPaths(news);
   return {
     inputs: sanitize(news),
-    failures: failures.filter((f) => !touchesUnknown(f.property, unknowns)),
+    failures: failures.filter((f) => !touchesUnknown(f.property, unknowns)).map((f) => withoutSecretValue(f, secretInputs)),
   };
+}
+
+/** The failure without its property when that property is (inside) a secret input. */
+export function withoutSecretValue(failure: CheckFailure, secretInputs: readonly string[]): CheckFailure {
+  const top = failure.property.split(/[.[]/)[0];
+  return secretInputs.includes(top) ? { property: "", reason: failure.reason } : failure;
 }

@@ -1,30 +1,53 @@
 /**
- * When a Service has converged: the server says it is done (`transitioning: "no"`) and every
- * live instance is active and built from the current spec, as many as the scale asks for.
- * Otherwise a sentence on what is pending, with the scheduler's reasons.
+ * The I/O side of waiting for a Service: read the service, its instances and (when needed)
+ * the environment's hosts from the API, and let service-status.ts judge them.
  */
-import { callApi, describeFailure, type ApiReply } from "./client";
+import { callApi, describeFailure } from "./client";
+import { judgeService, type Expectation } from "./service-status";
 import type { Connection } from "./settings";
 import type { Probe } from "./wait";
 
-export async function probeService(conn: Connection, envId: string, id: string): Promise<Probe<any>> {
-  const base = `/v1/environments/${encodeURIComponent(envId)}`;
-  const svcReply: ApiReply = await callApi(conn, "GET", `${base}/services/${encodeURIComponent(id)}`);
-  if (svcReply.status === 404) return { done: false, failed: true, pending: `service ${id} no longer exists` };
+export interface ServiceView {
+  svc: any;
+  instances: any[];
+}
+
+const envPath = (envId: string) => `/v1/environments/${encodeURIComponent(envId)}`;
+
+/** The service and its instances; undefined when the service does not exist. */
+export async function fetchServiceView(conn: Connection, envId: string, id: string): Promise<ServiceView | undefined> {
+  const base = envPath(envId);
+  const [svcReply, instReply] = await Promise.all([
+    callApi(conn, "GET", `${base}/services/${encodeURIComponent(id)}`),
+    callApi(conn, "GET", `${base}/instances?serviceId=${encodeURIComponent(id)}&limit=1000`),
+  ]);
+  if (svcReply.status === 404) return undefined;
   if (svcReply.status !== 200) throw new Error(describeFailure("GET", `${conn.endpoint}${base}/services/${id}`, svcReply));
-  const svc = svcReply.body;
-  if (svc.state === "removing" || svc.state === "removed") return { done: false, failed: true, pending: `service ${svc.name} is ${svc.state}` };
-  const instReply = await callApi(conn, "GET", `${base}/instances?serviceId=${encodeURIComponent(id)}&limit=1000`);
   if (instReply.status !== 200) throw new Error(describeFailure("GET", `${conn.endpoint}${base}/instances`, instReply));
-  const live = (instReply.body.data as any[]).filter((i) => i.state !== "removed" && i.state !== "removing");
-  const current = live.filter((i) => i.specVersion === svc.specVersion && i.state === "active");
-  const wanted = svc.spec.global ? undefined : svc.spec.scale;
-  const countOk = wanted === undefined ? current.length === live.length : current.length === wanted && live.length === wanted;
-  if (svc.transitioning === "no" && svc.state !== "inactive" && countOk) return { done: true, pending: "", value: svc };
-  const byState: Record<string, number> = {};
-  for (const i of live) byState[i.state] = (byState[i.state] ?? 0) + 1;
-  const states = Object.entries(byState).map(([s, n]) => `${n} ${s}`).join(", ") || "none";
-  const want = wanted === undefined ? "one per eligible host" : `${wanted}`;
-  const why = svc.transitioningMessage ? `; ${svc.transitioningMessage}` : "";
-  return { done: false, pending: `service ${svc.name}: ${current.length} of ${want} instances active and current (instances: ${states}), transitioning=${svc.transitioning}${why}` };
+  return { svc: svcReply.body, instances: instReply.body.data as any[] };
+}
+
+/** Host id → name for the environment's hosts (for outputs that name hosts). */
+export async function hostNames(conn: Connection, envId: string): Promise<Record<string, string>> {
+  const path = `${envPath(envId)}/hosts?limit=1000`;
+  const reply = await callApi(conn, "GET", path);
+  if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + path, reply));
+  return Object.fromEntries((reply.body.data as any[]).map((h) => [h.id, h.name]));
+}
+
+async function hasActiveHost(conn: Connection, envId: string): Promise<boolean> {
+  const path = `${envPath(envId)}/hosts?state=active&deactivated=false&limit=1`;
+  const reply = await callApi(conn, "GET", path);
+  if (reply.status !== 200) throw new Error(describeFailure("GET", conn.endpoint + path, reply));
+  return (reply.body.data as any[]).length > 0;
+}
+
+/** One look at the service: done (with the view), pending (with what is missing), or failed (with why). */
+export async function probeService(conn: Connection, envId: string, id: string, expect: Expectation): Promise<Probe<ServiceView>> {
+  const view = await fetchServiceView(conn, envId, id);
+  if (!view) return { done: false, pending: "", failure: `service ${id} no longer exists` };
+  // Only a stuck service needs the hosts: none active may mean they are still registering.
+  const active = view.svc.transitioning === "error" ? await hasActiveHost(conn, envId) : true;
+  const verdict = judgeService(view.svc, view.instances, expect, active);
+  return { done: verdict.done, pending: verdict.pending, failure: verdict.failure, value: view };
 }

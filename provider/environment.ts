@@ -65,7 +65,7 @@ export const environmentProvider = {
       ...validatorFailures(() => validateEnvironmentCreate(bodyOf(news, BODY_FIELDS))),
       ...connectionFailures(news, this.settings, "adminKey"),
     ];
-    return checkResult({ ...news, serverUrl: serverUrlFor(news, this.settings) }, withoutDuplicates(unknown, failures));
+    return checkResult({ ...news, serverUrl: serverUrlFor(news, this.settings) }, withoutDuplicates(unknown, failures), ["adminKey"]);
   },
 
   async diff(_id: string, olds: any, news: any) {

@@ -3,15 +3,21 @@
  * reaches the machine (ssh: an existing one over ssh; local: this machine), installs the
  * agent and starts it as a service; create returns once the server reports the host active.
  *
- * The API cannot change a host's labels (hosts are made by registration; there is no
- * update), so labels replace the host, as do its name, environment, server and where/how
- * the agent runs. Credentials (the ssh key, the pinned host key, the registration token
- * once registered, the API key) update in place: nothing on the machine depends on them.
+ * In place: labels (the API's PATCH; the scheduler moves only instances whose hard rules no
+ * longer hold, and the agent's env file gets them for any later registration), credentials
+ * (the ssh key and pinned host key, proven by connecting during the update, not found wrong
+ * at delete; the registration token; the API key), and the agent itself: check() adds
+ * `state: "active"` to the inputs, so after a refresh found the host reconnecting or
+ * disconnected, the diff shows `state: "disconnected" => "active"` and `up` bootstraps the
+ * agent again. Its name, environment, server and where/how the agent runs replace it, and a
+ * replace always removes the old host first (`deleteBeforeReplace`, also for `pulumi up
+ * --replace`, where the engine does not ask diff()): names are unique in an environment, and
+ * a new agent on the same machine and state dir would take over the old one's identity.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
 import { checkResult, connectionFailures, idFailures } from "./check";
-import { fetchLive, GONE } from "./client";
+import { callApi, describeFailure, fetchLive, GONE } from "./client";
 import { driverFor } from "./drivers";
 import { hostStepMessage, oneLineError } from "./drivers/step-error";
 import { withHostErrors } from "./host-errors";
@@ -31,14 +37,18 @@ export interface SshDriverArgs extends DriverArgs<SshDriverInputs> {}
 export interface LocalDriverArgs extends DriverArgs<LocalDriverInputs> {}
 
 /**
- * A Host's inputs. Its name, labels, environment, server and driver placement replace it
- * (the old host is removed first, with its containers); credentials (`driver.privateKey`,
+ * A Host's inputs. Its name, environment, server and driver placement replace it (the old
+ * host is removed first, with its containers); labels, credentials (`driver.privateKey`,
  * `driver.hostKey`, `apiKey`, `registrationToken`) and `waitTimeoutSeconds` update in place.
  */
 export interface HostArgs {
   /** The host name the agent registers under (unique in the environment): letters, digits, dashes and dots. Replaces. */
   name: pulumi.Input<string>;
-  /** Host labels, name → value, for scheduling rules (`hostLabels: { zone: "a" }`). No `,` `&` `'` in values. Replaces. */
+  /**
+   * Host labels, name → value, for scheduling rules (`hostLabels: { zone: "a" }`). No `,` `&` `'`
+   * in values. In place: instances whose hard host-label rules no longer hold move to hosts
+   * that take them; the others stay.
+   */
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** How drover reaches the machine: `{ type: "ssh", address, privateKey, ... }` or `{ type: "local" }`. Kept secret. */
   driver: pulumi.Input<SshDriverArgs | LocalDriverArgs>;
@@ -61,6 +71,10 @@ const HOST_FIELDS = keysOf<HostArgs>()(["name", "labels", "driver", "environment
 const COMPUTED = ["hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService"] as const;
 /** Driver fields that only let the provider in: changing them changes nothing on the machine. */
 const DRIVER_CREDENTIALS = ["privateKey", "hostKey"];
+/** Inputs a check failure must not quote (the driver holds the private key). */
+const SECRET_INPUTS = ["driver", "apiKey", "registrationToken"];
+/** What the program asks of every host: an agent that is connected. */
+const WANTED_STATE = "active";
 /** Labels drover sets on every host itself; they are not the user's. */
 const SYSTEM_LABEL = /^io\.rancher\.host\.|^io\.drover\.host\./;
 
@@ -100,17 +114,19 @@ export const hostProvider = withHostErrors({
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
-    return checkResult(news, failures);
+    return checkResult({ ...news, state: WANTED_STATE }, failures, SECRET_INPUTS);
   },
 
   async diff(_id: string, olds: any, news: any) {
     const changed = (a: unknown, b: unknown) => containsUnknown(b) || canonical(a ?? null) !== canonical(b ?? null);
     const replaces = ["endpoint", "envId", "name"].filter((k) => changed(olds[k], news[k]));
-    // Labels: stored as given, so an absent map and an empty one are the same.
-    if (changed(olds.labels ?? {}, news.labels ?? {})) replaces.push("labels");
     if (isUnknown(news.driver) || changed(placementOf(olds.driver), placementOf(news.driver))) replaces.push("driver");
     const credentials = isUnknown(news.driver) ? false : DRIVER_CREDENTIALS.some((k) => changed(olds.driver?.[k], news.driver?.[k]));
     const updates = ["apiKey", "registrationToken", "waitTimeoutSeconds"].filter((k) => changed(olds[k], news[k]));
+    // Labels: stored as given, so an absent map and an empty one are the same.
+    if (changed(olds.labels ?? {}, news.labels ?? {})) updates.push("labels");
+    // A refresh found the agent gone (reconnecting, disconnected): `up` bootstraps it again.
+    if (typeof olds.state === "string" && olds.state !== WANTED_STATE) updates.push("state");
     return {
       changes: replaces.length > 0 || updates.length > 0 || credentials,
       replaces,
@@ -143,6 +159,11 @@ export const hostProvider = withHostErrors({
     return { id: host.id as string, outs: outputsOf(inputs, host, report.service) };
   },
 
+  /**
+   * The host as the server has it: drifted labels or name, its real state. The inputs are
+   * returned too (outputs minus what is only an output), so the next preview shows what
+   * differs from the program, `state: "disconnected" => "active"` included.
+   */
   async read(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "apiKey");
     const host = await fetchLive(conn, hostsPath(props.envId, id));
@@ -152,14 +173,47 @@ export const hostProvider = withHostErrors({
     const labels = userLabels(host.labels);
     if (canonical(labels) !== canonical(props.labels ?? {})) outs.labels = labels;
     if (host.name !== props.name) outs.name = host.name;
-    return { id: host.id as string, props: outputsOf(outs, host, props.agentService) };
+    const out = outputsOf(outs, host, props.agentService);
+    const inputs = Object.fromEntries(Object.entries(out).filter(([k]) => k === "state" || !(COMPUTED as readonly string[]).includes(k)));
+    return { id: host.id as string, props: out, inputs };
   },
 
-  async update(_id: string, olds: any, news: any) {
-    // Only credentials and provider settings change in place: keep what the machine and server gave.
-    const kept: Record<string, unknown> = {};
-    for (const k of COMPUTED) kept[k] = olds[k];
-    return { outs: sanitize({ ...news, ...kept }) };
+  /**
+   * In place: new credentials are proven by connecting with them; labels go to the server
+   * (PATCH) and into the agent's env file; a host whose agent is gone (not active on the
+   * server) gets its agent bootstrapped again, and the update returns once it is active.
+   */
+  async update(id: string, olds: any, news: any) {
+    const conn = connectionFor(news, this.settings, "apiKey");
+    const changed = (a: unknown, b: unknown) => canonical(a ?? null) !== canonical(b ?? null);
+    const driver = driverFor(news.driver, news.name);
+    const launch = { url: conn.endpoint, registrationToken: news.registrationToken, hostname: news.name, labels: news.labels ?? {} };
+    const path = hostsPath(news.envId, id);
+    let host = await fetchLive(conn, path);
+    if (!host) throw new Error(`host ${news.name} (${id}) is no longer on the server: run \`pulumi refresh\`, then \`pulumi up\` creates it again`);
+    const repair = host.state !== "active";
+    const credentials = DRIVER_CREDENTIALS.some((k) => changed(olds.driver?.[k], news.driver?.[k]));
+    const relaunch = changed(olds.labels ?? {}, news.labels ?? {}) || changed(olds.registrationToken, news.registrationToken);
+    // New credentials first, before anything changes: a wrong key fails this update, naming it.
+    if (credentials && !repair) await driver.verify?.();
+    if (canonical(userLabels(host.labels)) !== canonical(news.labels ?? {})) {
+      const reply = await callApi(conn, "PATCH", path, { labels: news.labels ?? {} });
+      if (reply.status !== 200) throw new Error(describeFailure("PATCH", conn.endpoint + path, reply));
+      host = reply.body;
+    }
+    let agentService = olds.agentService;
+    if (repair) {
+      // Stops whatever is left of the agent and starts it again; it keeps its saved identity.
+      agentService = (await driver.bootstrap(launch)).service;
+      try {
+        host = await waitHostActive(conn, news.envId, news.name, timeoutOf(news), () => driver.logTail(20));
+      } catch (err: any) {
+        throw oneLineError(hostStepMessage(news.name, driver.describe, err));
+      }
+    } else if (relaunch) {
+      await driver.updateLaunch(launch);
+    }
+    return { outs: outputsOf(news, host, agentService) };
   },
 
   async delete(id: string, props: any) {
@@ -205,6 +259,8 @@ export class Host extends pulumi.dynamic.Resource {
     }
     super(hostResourceProvider, name, props, {
       ...opts,
+      // Remove the old host before its replacement registers (see the file's comment).
+      deleteBeforeReplace: opts?.deleteBeforeReplace ?? true,
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "registrationToken", "driver"],
     }, "drover", "Host");
     this.hostId = this.id;

@@ -6,7 +6,10 @@
 export { Environment, environmentProvider, environmentResourceProvider, type EnvironmentArgs, type EnvironmentNetworkInput } from "./environment";
 export { Stack, stackProvider, stackResourceProvider, type StackArgs } from "./stack";
 export { Service, serviceProvider, serviceResourceProvider } from "./service";
-export type { PortInput, PortMapping, PortProtocolSuffix, RestartPolicyInput, RestartPolicyName, ServiceArgs } from "./service-args";
+export type {
+  HealthCheckInput, HealthCheckStrategy, PortInput, PortMapping, PortProtocolSuffix, RestartPolicyInput, RestartPolicyName, ServiceArgs, UpgradeStrategyInput,
+} from "./service-args";
+export type { ServiceInstanceOutput } from "./service-status";
 export type { LabelSelectorInput, SchedulingInput } from "./scheduling-input";
 export {
   LoadBalancer, loadBalancerProvider, loadBalancerResourceProvider, type LoadBalancerArgs, type PortRuleInput, type StickinessInput, type TimeoutsInput,

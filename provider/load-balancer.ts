@@ -130,7 +130,7 @@ export const loadBalancerProvider = {
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
-    return checkResult(news, withoutDuplicates(unknown, failures));
+    return checkResult(news, withoutDuplicates(unknown, failures), ["apiKey"]);
   },
 
   async diff(_id: string, olds: any, news: any) {

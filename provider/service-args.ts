@@ -42,6 +42,65 @@ export type RestartPolicyInput =
   | { name: pulumi.Input<Exclude<RestartPolicyName, "on-failure">>; maximumRetryCount?: never };
 
 /**
+ * Rancher's health check. Two agents check every instance on its overlay address (the one on
+ * its own host and one on another live host); the instance is healthy when either passes it,
+ * unhealthy only when every live checker fails it. DNS and load balancers use only healthy
+ * instances; `pulumi up` returns once every instance is healthy. Times are in milliseconds.
+ * Changing it updates the service in place: running containers stay.
+ */
+export interface HealthCheckInput {
+  /** The container port to check (1-65535), on the instance's overlay address. Required. */
+  port: pulumi.Input<number>;
+  /**
+   * Empty or absent: the check is a TCP connect. Otherwise one HTTP request line such as
+   * `"GET /healthz HTTP/1.0"` (no CR or LF): a 2xx or 3xx answer passes.
+   */
+  requestLine?: pulumi.Input<string>;
+  /** Milliseconds between two checks of one instance by one checker (100 ms to 1 day). Default 2000. */
+  interval?: pulumi.Input<number>;
+  /** Milliseconds a check may take before it fails as a timeout; at most `interval`. Default 2000 (or `interval` if lower). */
+  responseTimeout?: pulumi.Input<number>;
+  /** Checks in a row that must pass for a checker to call the instance healthy (1-1000). Default 2. */
+  healthyThreshold?: pulumi.Input<number>;
+  /** Checks in a row that must fail for a checker to call the instance unhealthy (1-1000). Default 3. */
+  unhealthyThreshold?: pulumi.Input<number>;
+  /** Milliseconds a new container has to pass its first checks before it counts as unhealthy. Default 60000. */
+  initializingTimeout?: pulumi.Input<number>;
+  /** The same after a restart of the container. Default 60000. */
+  reinitializingTimeout?: pulumi.Input<number>;
+  /**
+   * What happens to an unhealthy instance: `"recreate"` (default) replaces it, with growing
+   * back-off when replacements keep failing; `"recreateOnQuorum"` replaces it only while
+   * `quorum` instances stay healthy; `"none"` only reports it.
+   */
+  strategy?: pulumi.Input<HealthCheckStrategy>;
+  /** With `strategy: "recreateOnQuorum"` only (and required there): the healthy instances that must remain. */
+  quorum?: pulumi.Input<number>;
+}
+
+/** What the server does with an unhealthy instance. */
+export type HealthCheckStrategy = "none" | "recreate" | "recreateOnQuorum";
+
+/**
+ * How a change that needs new containers (image, command, env, ...) rolls out: batch by
+ * batch, each batch running (and healthy, with a health check) before the next starts. A
+ * batch that fails (unhealthy, exits, cannot start, misses its deadline) rolls the service
+ * back to its previous spec by itself, and `pulumi up` fails with that reason. Changing it
+ * updates the service in place: running containers stay.
+ */
+export interface UpgradeStrategyInput {
+  /** Instances replaced at a time (1-1000). Default 1. */
+  batchSize?: pulumi.Input<number>;
+  /** Milliseconds to wait between one batch being ready and the next starting (0 to 1 day). Default 2000. */
+  intervalMillis?: pulumi.Input<number>;
+  /**
+   * Start a batch's new instances before stopping its old ones (no capacity dip), where the
+   * host allows it (a published port or a hard anti-affinity rule may not). Default false.
+   */
+  startFirst?: pulumi.Input<boolean>;
+}
+
+/**
  * A Service's inputs. `name`, the stack, the environment and the server are fixed for the
  * service's life: changing one replaces the service (the old one is deleted first when the
  * name stays, since names are unique in a stack). Everything else updates in place; fields
@@ -83,6 +142,10 @@ export interface ServiceArgs {
   scheduling?: pulumi.Input<SchedulingInput>;
   /** When Docker restarts a container that exits. Default "always". New containers. */
   restartPolicy?: pulumi.Input<RestartPolicyInput>;
+  /** How the server checks that an instance works (see HealthCheckInput). Default: none (a running container counts). In place. */
+  healthCheck?: pulumi.Input<HealthCheckInput>;
+  /** How a change that needs new containers rolls out (see UpgradeStrategyInput). Default: one at a time, 2 s apart, stop first. In place. */
+  upgradeStrategy?: pulumi.Input<UpgradeStrategyInput>;
   /** The stack: fills stackId, envId, endpoint and apiKey from its outputs. */
   stack?: Stack;
   /** The stack's id (when `stack` is not given). Replaces. */
@@ -99,9 +162,14 @@ export interface ServiceArgs {
 
 export const PORT_FIELDS = keysOf<PortInput>()(["containerPort", "hostPort", "protocol", "hostIp"]);
 export const RESTART_POLICY_FIELDS = ["name", "maximumRetryCount"] as const;
+export const HEALTH_CHECK_FIELDS = keysOf<HealthCheckInput>()([
+  "port", "requestLine", "interval", "responseTimeout", "healthyThreshold", "unhealthyThreshold", "initializingTimeout",
+  "reinitializingTimeout", "strategy", "quorum",
+]);
+export const UPGRADE_STRATEGY_FIELDS = keysOf<UpgradeStrategyInput>()(["batchSize", "intervalMillis", "startFirst"]);
 
 /** Every ServiceArgs key (compile-time checked); `stack` never reaches the provider, but a misspelling of it should be suggested. */
 export const SERVICE_FIELDS = keysOf<ServiceArgs>()([
   "name", "image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "scheduling",
-  "restartPolicy", "stack", "stackId", "envId", "endpoint", "apiKey", "waitTimeoutSeconds",
+  "restartPolicy", "healthCheck", "upgradeStrategy", "stack", "stackId", "envId", "endpoint", "apiKey", "waitTimeoutSeconds",
 ]);

@@ -58,7 +58,7 @@ export const stackProvider = {
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
-    return checkResult({ ...news, serverUrl: serverUrlFor(news, this.settings) }, withoutDuplicates(unknown, failures));
+    return checkResult({ ...news, serverUrl: serverUrlFor(news, this.settings) }, withoutDuplicates(unknown, failures), ["apiKey"]);
   },
 
   async diff(_id: string, olds: any, news: any) {

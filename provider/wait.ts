@@ -10,6 +10,8 @@ export interface Probe<T> {
   value?: T;
   /** A state that will not resolve by waiting (e.g. the record vanished): stop now. */
   failed?: boolean;
+  /** Like `failed`, with the whole sentence to fail with (not prefixed with what was awaited). */
+  failure?: string;
 }
 
 export async function pollUntil<T>(probe: () => Promise<Probe<T>>, opts: { what: string; timeoutMs: number }): Promise<T | undefined> {
@@ -18,6 +20,7 @@ export async function pollUntil<T>(probe: () => Promise<Probe<T>>, opts: { what:
     const done = await waitFor(async () => {
       last = await probe();
       if (last.done) return { value: last.value };
+      if (last.failure !== undefined) throw new WaitAbort(last.failure);
       if (last.failed) throw new WaitAbort(`${opts.what} failed: ${last.pending}`);
       return undefined;
     }, {

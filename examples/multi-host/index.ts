@@ -55,6 +55,10 @@ const web = new drover.Service("web", {
   ports: ["8080:80"],
   links: { db: db.serviceId },
   scheduling: { hostLabels: { role: "web" } },
+  // Healthy once a TCP connect to port 80 passes twice (every 2 s); `pulumi up` waits for it,
+  // and a new image rolls out one host at a time, rolled back by the server if it never passes.
+  healthCheck: { port: 80, interval: 2000, healthyThreshold: 2, initializingTimeout: 30000 },
+  upgradeStrategy: { batchSize: 1, intervalMillis: 2000 },
 }, onHosts);
 
 const worker = new drover.Service("worker", {

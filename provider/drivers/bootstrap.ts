@@ -5,6 +5,7 @@
 import {
   disarmScript, envFile, installScript, logTailScript, preflightScript, startScript, uninstallScript, type AgentPaths,
 } from "./agent-service";
+import { envRewriteScript } from "./env-rewrite";
 import { stepFailure, type HostStep } from "./step-error";
 import type { AgentLaunch, BootstrapReport, Runner } from "./types";
 
@@ -56,6 +57,11 @@ export async function startAgent(r: Runner, launch: AgentLaunch, paths: AgentPat
     nodeVersion: facts.nodeVersion,
     dockerVersion: facts.dockerVersion,
   };
+}
+
+/** The env file rewritten in place (values via stdin only); the running agent is left alone. */
+export async function rewriteLaunch(r: Runner, launch: AgentLaunch, stateDir: string): Promise<void> {
+  await mustRun(r, envRewriteScript(stateDir), "env file update", { stdin: envFile(launch), field: "driver.stateDir" });
 }
 
 export async function disarmAgent(r: Runner, stateDir: string): Promise<void> {

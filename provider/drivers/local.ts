@@ -7,7 +7,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import { droverRoot } from "../agent-bundle";
-import { agentLogTail, disarmAgent, preflight, startAgent, uninstallAgent } from "./bootstrap";
+import { agentLogTail, disarmAgent, preflight, rewriteLaunch, startAgent, uninstallAgent } from "./bootstrap";
 import { hostStepMessage, oneLineError } from "./step-error";
 import { DEFAULTS, type HostDriver, type LocalDriverInputs, type Runner } from "./types";
 
@@ -49,6 +49,7 @@ export function localDriver(d: LocalDriverInputs, hostname: string): HostDriver 
       const paths = { node: process.execPath, appDir: droverRoot(), stateDir, dockerSocket };
       return startAgent(r, { ...launch, underlayIp: launch.underlayIp ?? d.underlayIp }, paths, { ...facts, systemd: false }, false);
     }),
+    updateLaunch: (launch) => named(() => rewriteLaunch(r, launch, stateDir)),
     disarm: () => named(() => disarmAgent(r, stateDir)),
     uninstall: () => named(() => uninstallAgent(r, hostname, stateDir)),
     logTail: (lines) => named(() => agentLogTail(r, hostname, stateDir, lines)),

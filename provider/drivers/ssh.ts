@@ -6,7 +6,7 @@
 import { randomBytes } from "crypto";
 import { isIP } from "net";
 import { agentBundle } from "../agent-bundle";
-import { agentLogTail, disarmAgent, install, preflight, startAgent, uninstallAgent } from "./bootstrap";
+import { agentLogTail, disarmAgent, install, mustRun, preflight, rewriteLaunch, startAgent, uninstallAgent } from "./bootstrap";
 import { connectSsh } from "./ssh-runner";
 import { hostStepMessage, oneLineError, stepFailure } from "./step-error";
 import { DEFAULTS, type HostDriver, type Runner, type SshDriverInputs } from "./types";
@@ -56,6 +56,9 @@ export function sshDriver(d: SshDriverInputs, hostname: string): HostDriver {
         return startAgent(r, launchFull, { node: facts.node, appDir, stateDir, dockerSocket }, facts, uploaded);
       });
     },
+    // Connecting is the check (host key, then the key); the command proves sudo works too.
+    verify: () => withRunner(async (r) => { await mustRun(r, "true", "credential check", { field: "driver.user" }); }),
+    updateLaunch: (launch) => withRunner((r) => rewriteLaunch(r, launch, stateDir)),
     disarm: () => withRunner((r) => disarmAgent(r, stateDir)),
     uninstall: () => withRunner((r) => uninstallAgent(r, hostname, stateDir)),
     logTail: (lines) => withRunner((r) => agentLogTail(r, hostname, stateDir, lines)),

@@ -48,6 +48,16 @@ export interface HostDriver {
   uninstall(): Promise<void>;
   /** The last lines of the agent's log, for timeout messages ("" when none). */
   logTail(lines: number): Promise<string>;
+  /**
+   * Proves the credentials work (connects and runs nothing), so a changed key is found wrong
+   * by the update that brings it, not by a later delete. Nothing to prove: absent.
+   */
+  verify?(): Promise<void>;
+  /**
+   * Rewrites the agent's env file (server URL, token, labels) without restarting the agent:
+   * what it registers with if it ever has to register again.
+   */
+  updateLaunch(launch: AgentLaunch): Promise<void>;
   /** Deletes the machine (cloud drivers only). */
   deprovision?(): Promise<void>;
 }

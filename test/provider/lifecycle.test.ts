@@ -48,16 +48,28 @@ t.test("Environment, Stack and Service through create, read, update and delete",
   t.same(svcRead.props, svc.outs, "read after create: no drift (ports short form, scheduling as given)");
   t.equal((await serviceProvider.diff(svc.id, svcRead.props, svcInputs)).changes, false, "no diff after refresh");
 
-  const updated = await serviceProvider.update(svc.id, svc.outs, { ...svcInputs, env: { A: "2" } });
-  t.same(updated.outs.env, { A: "2" }, "update applied");
+  // In place without new containers: this environment has no host, and the server rolls back
+  // any change that needs new containers when no host could take one (even at scale 0).
+  const healthCheck = { port: 80, requestLine: "GET / HTTP/1.0" };
+  const updated = await serviceProvider.update(svc.id, svc.outs, { ...svcInputs, healthCheck });
+  t.same(updated.outs.healthCheck, healthCheck, "update applied");
+  t.equal(updated.outs.state, "active", "the state output");
+  t.same([updated.outs.instances, updated.outs.placement], [[], {}], "no instances (scale 0), placed nowhere");
   const onServer = await api(server.url, conn.apiKey, "GET", `/v1/environments/${env.id}/services/${svc.id}`);
-  t.same(onServer.body.spec.env, { A: "2" }, "the server has the new env");
+  t.match(onServer.body.spec.healthCheck, { ...healthCheck, interval: 2000, strategy: "recreate" }, "the server has the health check, with Rancher's defaults");
   t.equal(onServer.body.spec.labels["io.rancher.scheduler.affinity:host_label"], "zone=a", "scheduling became Rancher labels");
+  const reread: any = await serviceProvider.read(svc.id, updated.outs);
+  t.same(reread.props, updated.outs, "read after update: no drift (the defaults are not drift)");
+  t.same(Object.keys(reread.inputs).filter((k) => ["serviceId", "specVersion", "instances"].includes(k)), [], "read's inputs: outputs minus what is only an output");
+  t.equal(reread.inputs.state, "active");
 
-  await api(server.url, conn.apiKey, "PATCH", `/v1/environments/${env.id}/services/${svc.id}`, { image: "local/other" });
-  const drifted = await serviceProvider.read(svc.id, updated.outs);
-  t.equal(drifted.props.image, "local/other", "read shows drift");
-  const repair = await serviceProvider.diff(svc.id, drifted.props, { ...svcInputs, env: { A: "2" } });
+  await api(server.url, conn.apiKey, "PATCH", `/v1/environments/${env.id}/services/${svc.id}`, { scale: 2 });
+  const drifted: any = await serviceProvider.read(svc.id, updated.outs);
+  t.equal(drifted.props.scale, 2, "read shows drift");
+  t.equal(drifted.inputs.scale, 2, "in the inputs too, so the preview shows it");
+  // degraded, then error once the reconciler found no host for the new instances.
+  t.match(drifted.props.state, /^(degraded|error: .*no hosts)$/, "and the state the server reports");
+  const repair = await serviceProvider.diff(svc.id, drifted.props, { ...svcInputs, healthCheck, state: "active" });
   t.same([repair.changes, repair.replaces], [true, []], "the next diff repairs the drift in place");
 
   await serviceProvider.delete(svc.id, updated.outs);
@@ -84,7 +96,7 @@ t.test("a service that cannot converge fails at its deadline saying what is pend
   const err: any = await serviceProvider.create({ ...conn, stackId: stack.id, name: "lonely", image: "local/busybox", scale: 1, waitTimeoutSeconds: 2 })
     .then(() => undefined, (e: unknown) => e);
   t.ok(err, "create fails");
-  t.match(err.message, /timed out after 2 s waiting for service lonely .* to converge; still pending: service lonely: 0 of 1 instances active/, err.message);
+  t.match(err.message, /timed out after 2 s waiting for service lonely .* to converge; still pending: service lonely waits for an active host: .*there are no hosts/, err.message);
   t.ok(err.id, "the partial create carries the service id");
   t.match(err.properties, { serviceId: err.id, name: "lonely" }, "and its properties");
   await serviceProvider.delete(err.id, err.properties);

@@ -12,7 +12,7 @@ import type { FilterSpec } from "../filters";
 import { hostRemovable, presentHost } from "../present/host";
 import type { Reply } from "../respond";
 import { actionName, validateNoInput } from "../../protocol/validate/actions";
-import { SYSTEM_HOST_LABEL_PREFIX, validateHostUpdate } from "../../protocol/validate/host";
+import { isSystemHostLabel, validateHostUpdate } from "../../protocol/validate/host";
 import { writeEnv } from "../write";
 import { commonFields, listReply } from "./list";
 import { findIn, visibleRecord } from "./records";
@@ -78,7 +78,7 @@ export async function updateHost(ctx: AuthedContext): Promise<Reply> {
     if (current.state === "removing" || current.state === "removed") {
       throw new DroverError("Conflict", `host ${current.id} is ${current.state}`);
     }
-    const system = Object.fromEntries(Object.entries(current.labels).filter(([k]) => k.toLowerCase().startsWith(SYSTEM_HOST_LABEL_PREFIX)));
+    const system = Object.fromEntries(Object.entries(current.labels).filter(([k]) => isSystemHostLabel(k)));
     const next: HostRecord = { ...current, labels: { ...labels, ...system } };
     if (JSON.stringify(next.labels) === JSON.stringify(current.labels)) return { result: current };
     return { batch: { put: [{ kind: "host", record: next }] }, result: next };

@@ -3,8 +3,16 @@ import { Problems } from "./problems";
 import { ObjectReader, mapKeyPath } from "./reader";
 import { LABEL_KEY, LABEL_VALUE } from "./rules";
 
-/** Labels drover sets on every host itself (Rancher's names); they cannot be set by hand. */
-export const SYSTEM_HOST_LABEL_PREFIX = "io.rancher.host.";
+/**
+ * Labels drover sets on every host itself (Rancher's names, and the agent's own
+ * `io.drover.host.hostname`); they cannot be set by hand, and a label update keeps them.
+ */
+export const SYSTEM_HOST_LABEL_PREFIXES = ["io.rancher.host.", "io.drover.host."] as const;
+
+export function isSystemHostLabel(key: string): boolean {
+  const k = key.toLowerCase();
+  return SYSTEM_HOST_LABEL_PREFIXES.some((prefix) => k.startsWith(prefix));
+}
 
 /** The host's new user labels (the whole set: labels not named are removed). */
 export function validateHostUpdate(body: unknown): { labels: Record<string, string> } {
@@ -13,8 +21,8 @@ export function validateHostUpdate(body: unknown): { labels: Record<string, stri
   if (r.valid && !r.has("labels")) p.missing("labels", "an object of label key → value (the host's whole set of labels)");
   const labels = r.stringMap("labels", 256, LABEL_KEY, LABEL_VALUE);
   for (const key of Object.keys(labels ?? {})) {
-    if (key.toLowerCase().startsWith(SYSTEM_HOST_LABEL_PREFIX)) {
-      p.invalid(mapKeyPath("labels", key), `a label of your own: ${SYSTEM_HOST_LABEL_PREFIX}* labels are set by drover`, key);
+    if (isSystemHostLabel(key)) {
+      p.invalid(mapKeyPath("labels", key), `a label of your own: ${SYSTEM_HOST_LABEL_PREFIXES.map((x) => `${x}*`).join(" and ")} labels are set by drover`, key);
     }
   }
   p.throwIfAny();

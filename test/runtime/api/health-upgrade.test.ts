@@ -146,17 +146,21 @@ t.test("host labels change in place; drover's own labels stay and cannot be set"
   const f = await apiFixture(t);
   const { env } = await seedEnv(f);
   const key = env.apiKey;
-  const h = await activeHost(f, env, "h1", { zone: "a" });
+  // The agent sends its hostname as a label of drover's own (agent/host-labels.ts).
+  const h = await activeHost(f, env, "h1", { zone: "a", "io.drover.host.hostname": "h1" });
   const path = `/v1/environments/${env.id}/hosts/${h.id}`;
   const r = await f.call("PATCH", path, { key, body: { labels: { zone: "b", disk: "ssd" } } });
   t.equal(r.status, 200, r.text);
-  t.same(Object.keys(r.body.labels).sort(), ["disk", "io.rancher.host.docker_version", "io.rancher.host.linux_kernel_version", "zone"]);
+  t.same(Object.keys(r.body.labels).sort(), ["disk", "io.drover.host.hostname", "io.rancher.host.docker_version", "io.rancher.host.linux_kernel_version", "zone"]);
   t.equal(r.body.labels.zone, "b");
   t.equal(r.body.id, h.id, "the same host: nothing replaced");
   await f.unchanged([env.id], "bad label updates", async () => {
     const sys = await f.call("PATCH", path, { key, body: { labels: { "io.rancher.host.docker_version": "1" } } });
     t.equal(sys.status, 422);
     t.match(sys.body.message, /set by drover/);
+    const own = await f.call("PATCH", path, { key, body: { labels: { "io.drover.host.hostname": "other" } } });
+    t.equal(own.status, 422, "io.drover.host.* is drover's too");
+    t.match(own.body.message, /set by drover/);
     const none = await f.call("PATCH", path, { key, body: {} });
     t.equal(none.body.fieldName, "labels");
     const typo = await f.call("PATCH", path, { key, body: { lables: {} } });
