@@ -26,8 +26,27 @@ export interface EnvironmentRecord {
   description?: string;
   network: NetworkSpec;
   state: EnvironmentState;
+  /**
+   * Set while the reconciler cannot make progress on this environment (a stored record it
+   * cannot read, say): the error, and when it tries again. Cleared by the next good pass.
+   * Other environments are not held up by it.
+   */
+  reconcileError?: ReconcileError;
   createdAt: string;
   rev: number;
+}
+
+/** Why an environment's reconcile passes fail, as the API shows it. */
+export interface ReconcileError {
+  /** The DroverError code ("Internal" for anything else). */
+  code: string;
+  message: string;
+  /** When the first failure in a row happened (ISO time). */
+  since: string;
+  /** Failed passes in a row. */
+  failures: number;
+  /** No pass before this time (ISO): the back-off grows with each failure. */
+  retryAt: string;
 }
 
 export interface HostRecord {

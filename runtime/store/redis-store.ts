@@ -2,7 +2,7 @@ import { once } from "events";
 import Redis, { type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../protocol/errors";
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
-import type { EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, IpsecSpec } from "../protocol/model";
+import type { EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, IpsecSpec, ReconcileError } from "../protocol/model";
 import { RedisEventReader } from "./event-reader";
 import { provisionHostUser, removeHostUser } from "./host-acl";
 import { hostDataKeys, type Keys } from "../protocol/keys";
@@ -21,7 +21,7 @@ import { scriptRefusal } from "./script-refusals";
 import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, WriteBatch } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
 
-export type EnvironmentPatch = Partial<Pick<EnvironmentRecord, "name" | "description" | "state">>;
+export type EnvironmentPatch = Partial<Pick<EnvironmentRecord, "name" | "description" | "state" | "reconcileError">>;
 
 /** Attempts for read-then-script operations that lost a race (updateEnvironment, purgeEnvironment). */
 const raceAttempts = 5;
@@ -94,7 +94,7 @@ export class RedisStore implements Store {
   async updateEnvironment(envId: string, patch: EnvironmentPatch): Promise<EnvironmentRecord> {
     const envKeys = this.keys.env(envId);
     for (const field of Object.keys(patch)) {
-      if (!["name", "description", "state"].includes(field)) {
+      if (!["name", "description", "state", "reconcileError"].includes(field)) {
         throw new DroverError("UnknownField", `environment field ${field} cannot be changed`, { field });
       }
     }
@@ -109,6 +109,18 @@ export class RedisStore implements Store {
       if (reply.status !== "STALE") throw scriptRefusal(reply.status, reply.details, `update environment ${envId}`);
     }
     throw new DroverError("Conflict", `environment ${envId} kept changing while being updated`, { retryable: true });
+  }
+
+  async setReconcileError(envId: string, error: ReconcileError | undefined): Promise<void> {
+    const current = await this.getEnvironment(envId);
+    // Nothing to clear: no write, no event (the common case after every good pass).
+    if (!current || (error === undefined && current.reconcileError === undefined)) return;
+    try {
+      await this.updateEnvironment(envId, { reconcileError: error });
+    } catch (err) {
+      if (isDroverError(err) && err.code === "NotFound") return;
+      throw err;
+    }
   }
 
   async listRegistrationTokens(envId: string): Promise<Array<{ tokenHash: string; meta: Record<string, string> }>> {

@@ -6,7 +6,7 @@ import { ResourceJson, actionLinks, pick, resource } from "./resource";
  * The fields an environment shows (an allow-list: its keys, pre-shared key and anything added
  * to the record later stay internal until listed here).
  */
-const FIELDS = ["name", "description", "network", "state", "createdAt", "rev"] as const;
+const FIELDS = ["name", "description", "network", "state", "reconcileError", "createdAt", "rev"] as const;
 
 /** Environment actions; teardown is the admin's only. */
 export function environmentActions(env: EnvironmentRecord, admin: boolean): string[] {
