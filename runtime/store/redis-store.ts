@@ -3,7 +3,7 @@ import Redis, { type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../protocol/errors";
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
 import type { EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, IpsecSpec, ReconcileError } from "../protocol/model";
-import { RedisEventReader } from "./event-reader";
+import { RedisEventReader, streamFieldsOf } from "./event-reader";
 import { provisionHostUser, removeHostUser } from "./host-acl";
 import { hostDataKeys, type Keys } from "../protocol/keys";
 import { addRegistrationTokenScript } from "./lua/add-registration-token";
@@ -18,7 +18,7 @@ import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./
 import { toDroverError, withRedis } from "./redis-errors";
 import { type LuaScript, runScript, scriptReply } from "./scripts";
 import { scriptRefusal } from "./script-refusals";
-import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, WriteBatch } from "./store";
+import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
 
 export type EnvironmentPatch = Partial<Pick<EnvironmentRecord, "name" | "description" | "state" | "reconcileError">>;
@@ -171,6 +171,11 @@ export class RedisStore implements Store {
   /** Opens a reader on a duplicate of the store's connection (same server, same credentials). */
   openEventReader(envId: string): EventReader {
     return new RedisEventReader(this.redis.duplicate(), this.keys.env(envId).events);
+  }
+
+  async eventsAfter(envId: string, afterId: string, count: number): Promise<StoreEvent[]> {
+    const entries = await withRedis(() => this.redis.xrange(this.keys.env(envId).events, `(${afterId}`, "+", "COUNT", count));
+    return entries.map(([id, flat]) => ({ id, fields: streamFieldsOf(flat) }));
   }
 
   // Records

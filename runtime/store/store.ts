@@ -35,10 +35,12 @@ export interface Store {
   purgeEnvironment(envId: string): Promise<void>;
 
   /**
-   * A reader of the environment's event stream on its own connection (it blocks in XREAD),
-   * one per API event subscriber; the caller closes it.
+   * A reader of the environment's event stream on its own connection (it blocks in XREAD);
+   * the API shares one per watched environment (runtime/api/event-hub.ts); the caller closes it.
    */
   openEventReader(envId: string): EventReader;
+  /** Up to `count` entries of the environment's event stream after `afterId`, without blocking. */
+  eventsAfter(envId: string, afterId: string, count: number): Promise<StoreEvent[]>;
 
   /** A consistent read of everything the reconciler needs for one environment. */
   snapshot(envId: string): Promise<EnvSnapshot>;

@@ -61,7 +61,7 @@ export const registration = {
   resyncIntervalMs: 30000,
 };
 
-export async function apiFixture(t: Tap, opts: { eventsBlockMs?: number } = {}): Promise<ApiFixture> {
+export async function apiFixture(t: Tap, opts: { eventsBlockMs?: number; eventStreamsPerKey?: number } = {}): Promise<ApiFixture> {
   const prefix = `tapi-${randomBytes(5).toString("hex")}`;
   const keys = makeKeys(prefix);
   // Named after the prefix, so CLIENT LIST shows this test's connections (the event readers too).
@@ -73,6 +73,7 @@ export async function apiFixture(t: Tap, opts: { eventsBlockMs?: number } = {}):
     adminKey,
     registration: { ...registration, keyPrefix: prefix },
     eventsBlockMs: opts.eventsBlockMs,
+    eventStreamsPerKey: opts.eventStreamsPerKey,
     log: () => {},
   }, { host: "127.0.0.1", port: 0 });
   t.teardown(async () => {
