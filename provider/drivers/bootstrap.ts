@@ -3,7 +3,7 @@
  * node and Docker, make sure the agent code is there, start the service, read the log.
  */
 import {
-  disarmScript, envFile, installScript, logTailScript, preflightScript, startScript, uninstallScript, type AgentPaths,
+  disarmScript, installScript, launchPayload, logTailScript, preflightScript, startScript, uninstallScript, type AgentPaths,
 } from "./agent-service";
 import { stepFailure, type HostStep } from "./step-error";
 import type { AgentLaunch, BootstrapReport, Runner } from "./types";
@@ -47,9 +47,9 @@ export async function install(r: Runner, o: { facts: MachineFacts; upload: strin
   await mustRun(r, installScript({ node: o.facts.node, ...o }), "unpack", { field: "driver.installDir" });
 }
 
-/** Writes the env file (token via stdin only) and starts the agent under systemd or the supervisor. */
+/** Writes the launch and token files (via stdin only) and starts the agent under systemd or the supervisor. */
 export async function startAgent(r: Runner, launch: AgentLaunch, paths: AgentPaths, facts: MachineFacts, uploaded: boolean): Promise<BootstrapReport> {
-  const out = await mustRun(r, startScript(launch, paths, facts.systemd), "service start", { stdin: envFile(launch), field: "driver.stateDir" });
+  const out = await mustRun(r, startScript(launch, paths, facts.systemd), "service start", { stdin: launchPayload(launch), field: "driver.stateDir" });
   return {
     service: /service=systemd/.test(out) ? "systemd" : "supervisor",
     uploaded,

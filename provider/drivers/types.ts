@@ -17,6 +17,8 @@ export interface AgentLaunch {
   hostname: string;
   labels: Record<string, string>;
   underlayIp?: string;
+  /** The server CA's SHA-256 fingerprint the agent pins (an https URL with drover's own CA). */
+  caFingerprint?: string;
 }
 
 /** What bootstrap did, for outputs and tests. */
