@@ -58,7 +58,7 @@ export interface HostArgs {
 
 const HOST_FIELDS = keysOf<HostArgs>()(["name", "labels", "driver", "environment", "envId", "endpoint", "apiKey", "registrationToken", "waitTimeoutSeconds"]);
 
-const COMPUTED = ["hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService"] as const;
+const COMPUTED = ["hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService", "sshHostKey"] as const;
 /** Driver fields that only let the provider in: changing them changes nothing on the machine. */
 const DRIVER_CREDENTIALS = ["privateKey", "hostKey"];
 /** Labels drover sets on every host itself; they are not the user's. */
@@ -66,11 +66,13 @@ const SYSTEM_LABEL = /^io\.rancher\.host\.|^io\.drover\.host\./;
 
 const timeoutOf = (inputs: any) => (Number(inputs.waitTimeoutSeconds) || 180) * 1000;
 
-function outputsOf(inputs: any, host: any, agentService: unknown) {
+/** `sshHostKey`: the ssh host key fingerprint seen at the first connection, kept for trust on first use. */
+function outputsOf(inputs: any, host: any, agentService: unknown, sshHostKey?: unknown) {
   return sanitize({
     ...inputs,
     hostId: host.id, state: host.state, underlayIp: host.underlayIp, subnet: host.subnet,
     agentVersion: host.agentVersion, dockerVersion: host.dockerVersion, agentService,
+    ...(sshHostKey ? { sshHostKey } : {}),
   });
 }
 
@@ -138,9 +140,9 @@ export const hostProvider = withHostErrors({
         throw oneLineError(message);
       }
       // Registered but not active: recorded as partially created, so `up` retries and `destroy` removes it.
-      throw oneLineError(message, { id: err.host.id, properties: { ...outputsOf(inputs, err.host, report.service), __provider: inputs.__provider } });
+      throw oneLineError(message, { id: err.host.id, properties: { ...outputsOf(inputs, err.host, report.service, report.hostKey), __provider: inputs.__provider } });
     }
-    return { id: host.id as string, outs: outputsOf(inputs, host, report.service) };
+    return { id: host.id as string, outs: outputsOf(inputs, host, report.service, report.hostKey) };
   },
 
   async read(id: string, props: any) {
@@ -152,7 +154,7 @@ export const hostProvider = withHostErrors({
     const labels = userLabels(host.labels);
     if (canonical(labels) !== canonical(props.labels ?? {})) outs.labels = labels;
     if (host.name !== props.name) outs.name = host.name;
-    return { id: host.id as string, props: outputsOf(outs, host, props.agentService) };
+    return { id: host.id as string, props: outputsOf(outs, host, props.agentService, props.sshHostKey) };
   },
 
   async update(_id: string, olds: any, news: any) {
@@ -164,7 +166,8 @@ export const hostProvider = withHostErrors({
 
   async delete(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "apiKey");
-    const driver = driverFor(props.driver, props.name);
+    // The host key recorded at the first connection: a machine answering with another is refused.
+    const driver = driverFor(props.driver, props.name, props.sshHostKey);
     // After its teardown the agent forgets its identity: without the token a restart cannot register anew.
     await driver.disarm();
     await removeHost(conn, props.envId, id, timeoutOf(props));
@@ -189,6 +192,8 @@ export class Host extends pulumi.dynamic.Resource {
   declare readonly dockerVersion: pulumi.Output<string>;
   /** "systemd" or "supervisor": what keeps the agent running on the machine. */
   declare readonly agentService: pulumi.Output<string>;
+  /** ssh: the host key fingerprint seen at the first connection; later connections must see the same (unless driver.hostKey pins another). */
+  declare readonly sshHostKey: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: HostArgs, opts?: pulumi.CustomResourceOptions) {
     const { environment, ...rest } = args;

@@ -53,6 +53,7 @@ t.test("Host over ssh: install, supervise, delete, reinstall", async (t) => {
     hostId: created.id, state: "active", subnet: /^10\.42\.\d+\.0\/24$/, underlayIp: a.underlayIp,
     agentVersion: /^\d+\.\d+\.\d+/, dockerVersion: /^\d+\./, agentService: "supervisor", name: "ssh-a",
   }, "active with a subnet; lab hosts have no systemd, so the supervisor runs the agent");
+  t.match(created.outs.sshHostKey, /^SHA256:/, "the host key seen is recorded in the state (trust on first use)");
   const onServer = await env.api.ok("GET", `${env.base}/hosts/${created.id}`);
   t.match(onServer.labels, { zone: "a", disk: "ssd", "io.drover.host.hostname": "ssh-a" }, "registered with its labels and name");
   const bundles = fs.readdirSync(installDir);
