@@ -10,6 +10,7 @@ import { SavedIdentity, StateDir } from "./identity";
 import type { Logger } from "./log";
 import { probeCredentials } from "./redis-link";
 import { register } from "./registration";
+import { signRegistration } from "../runtime/protocol/host-identity";
 import { detectUnderlayIp } from "./underlay-ip";
 import { agentVersion } from "./version";
 
@@ -95,7 +96,8 @@ export class Agent {
     if (!this.options.underlayIp) log.info(underlayIp ? "underlay address from the route to the server" : "no underlay address: give --underlay-ip for tunnels to other hosts", { underlayIp });
     const merged = mergeHostLabels(this.options.labels, facts);
     for (const o of merged.overridden) log.warn("host label set by the agent overrides the user's", { label: o.key, userValue: o.userValue, agentValue: o.systemValue });
-    const request: RegisterRequest = {
+    const hostKey = state.hostKey();
+    const unsigned: Omit<RegisterRequest, "signature" | "signedAt"> = {
       token,
       machineId: state.machineId(),
       hostname: facts.hostname,
@@ -104,12 +106,15 @@ export class Agent {
       dockerVersion: facts.dockerVersion,
       kernelVersion: facts.kernelVersion,
       ...(underlayIp ? { underlayIp } : {}),
+      identityKey: hostKey.publicKeyPem,
     };
+    // Signed afresh for every attempt: the server accepts a signature once.
+    const signed = () => signRegistration({ ...unsigned, signedAt: new Date().toISOString() }, hostKey.privateKey);
     const registeredAt = new Date().toISOString();
-    log.info("registering", { url, hostname: request.hostname, machineId: request.machineId, labels: request.labels });
+    log.info("registering", { url, hostname: unsigned.hostname, machineId: unsigned.machineId, labels: unsigned.labels });
     let response;
     try {
-      response = await register(url, request, log, this.abort.signal);
+      response = await register(url, signed, log, this.abort.signal);
     } catch (err) {
       if (this.abort.signal.aborted) return undefined;
       throw err;

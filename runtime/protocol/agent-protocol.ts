@@ -15,6 +15,12 @@ export interface RegisterRequest {
   dockerVersion: string;
   kernelVersion: string;
   underlayIp?: string;
+  /** The host's public key (PEM, SPKI, RSA ≥ 2048): its identity (runtime/protocol/host-identity.ts). */
+  identityKey: string;
+  /** When the agent signed this request (ISO); must be fresh and newer than the host's last registration. */
+  signedAt: string;
+  /** base64 RSA-SHA256 signature by the identity key over every other field (registrationSigningText). */
+  signature: string;
 }
 
 /** 201 response to a registration. */

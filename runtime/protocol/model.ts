@@ -54,6 +54,13 @@ export interface HostRecord {
   envId: string;
   /** RegisterRequest.machineId: the same machine registering again gets the same host. */
   machineId?: string;
+  /**
+   * The host's public key (PEM), learnt at its first registration: a later registration of
+   * the same machine must be signed by its private half. Not shown by the API.
+   */
+  identityKey?: string;
+  /** `signedAt` of the last registration accepted: an older or equal one is a replay. */
+  identitySignedAt?: string;
   /** The machine's hostname as the agent reported it (unique within an environment). */
   name: string;
   /** User labels plus the ones drover adds (`io.rancher.host.*`). */
