@@ -5,6 +5,7 @@ import { isDroverError } from "../runtime/protocol/errors";
 import { hostLabelsFrom, parseHostLabels } from "./host-labels";
 import { readLaunchFile, readTokenFile, type LaunchSettings } from "./launch-file";
 import { createLogger, errorMessage } from "./log";
+import { SecretMask } from "./secret-mask";
 
 /** `drover agent`: parses flags and environment, runs the agent until teardown or a signal. */
 export const agentCommand: Command = {
@@ -72,8 +73,11 @@ export const agentCommand: Command = {
     if (!values.hostname) throw new UsageError("--hostname: must not be empty");
 
     const { Agent } = require("./agent") as typeof import("./agent");
-    const log = createLogger();
+    // Secret values the agent opens are masked in every line it logs.
+    const mask = new SecretMask();
+    const log = createLogger(undefined, undefined, {}, mask);
     const agent = new Agent({
+      mask,
       url: values.url || undefined,
       token: values.token || undefined,
       labels,

@@ -6,6 +6,7 @@ import { delay } from "./backoff";
 import { HostFacts, mergeHostLabels } from "./host-labels";
 import { readHostFacts } from "./host-facts";
 import { HostSession } from "./host-session";
+import { SecretMask } from "./secret-mask";
 import { SavedIdentity, StateDir } from "./identity";
 import type { Logger } from "./log";
 import { probeCredentials } from "./redis-link";
@@ -24,6 +25,8 @@ export interface AgentOptions {
   hostname: string;
   underlayIp?: string;
   log: Logger;
+  /** Secret values opened by the agent, masked in its logs and reports (a fresh one when not given). */
+  mask?: SecretMask;
 }
 
 /**
@@ -56,7 +59,7 @@ export class Agent {
     for (let rejections = 0; !this.abort.signal.aborted; ) {
       const identity = await this.identity(state, facts, version);
       if (!identity) return 0;
-      this.session = new HostSession(identity, docker, state, version, log);
+      this.session = new HostSession(identity, docker, state, version, log, this.options.mask ?? new SecretMask());
       if (this.abort.signal.aborted) this.session.stop();
       const outcome = await this.session.run();
       this.session = undefined;

@@ -7,7 +7,7 @@ import type { ServiceSpec } from "../runtime/protocol/model";
 import { validateServiceCreate } from "../runtime/protocol/validate/service";
 import { bodyOf } from "./check";
 
-export const SPEC_FIELDS = ["image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy"] as const;
+export const SPEC_FIELDS = ["image", "command", "entrypoint", "env", "secrets", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy"] as const;
 export const BODY_FIELDS = ["stackId", "name", ...SPEC_FIELDS] as const;
 
 export function serviceBody(inputs: Record<string, any>): Record<string, unknown> {

@@ -5,6 +5,7 @@
 import { randomBytes } from "crypto";
 import type { Store } from "../store/store";
 import { EventHub } from "./event-hub";
+import type { Keyring } from "../secrets/keyring";
 
 export type IdKind = "environment" | "host" | "stack" | "service" | "loadBalancer" | "certificate";
 
@@ -20,6 +21,8 @@ export interface RegistrationSettings {
 
 export interface ApiOptions {
   store: Store;
+  /** Seals secrets given to the API (service secrets, certificate keys) and hands hosts their secrets key. */
+  keyring: Keyring;
   /** The admin key: may create, list and tear down environments and see all of them. */
   adminKey: string;
   registration: RegistrationSettings;
@@ -38,6 +41,7 @@ export interface ApiOptions {
 
 export interface ApiContext {
   store: Store;
+  keyring: Keyring;
   adminKey: string;
   registration: RegistrationSettings;
   nudge: (envId: string) => void;
@@ -62,6 +66,7 @@ export function resolveOptions(opts: ApiOptions): ApiContext {
   const eventsBlockMs = opts.eventsBlockMs ?? 15_000;
   return {
     store: opts.store,
+    keyring: opts.keyring,
     adminKey: opts.adminKey,
     registration: opts.registration,
     nudge: opts.nudge ?? (() => {}),

@@ -35,6 +35,12 @@ export interface RegisterResponse {
     /** Key prefix of runtime/protocol/keys.ts makeKeys(). */
     keyPrefix: string;
   };
+  /**
+   * The host's secrets key (runtime/secrets/seal.ts): what its desired document seals
+   * (service secrets, certificate keys, the PSK) opens with it. Absent from servers without
+   * a keyring. The agent keeps it with its identity (mode 0600).
+   */
+  secretsKey?: { id: string; key: string };
   heartbeatIntervalMs: number;
   /** Heartbeat key TTL: a host whose key expired is `reconnecting`. */
   heartbeatTtlMs: number;

@@ -153,6 +153,13 @@ export interface ServiceSpec {
   command?: string[];
   entrypoint?: string[];
   env: Record<string, string>;
+  /**
+   * Environment variables whose values are secret: name → value sealed with the
+   * environment's key (runtime/secrets). Given in the clear to the API, stored sealed,
+   * shown by no answer or event (only their names), handed sealed for one host to the agent
+   * of the host that runs the container, which opens them as it creates the container.
+   */
+  secrets?: Record<string, string>;
   ports: PortSpec[];
   /** Number of instances; ignored when `global` is set. */
   scale: number;
@@ -298,7 +305,7 @@ export interface CertificateRecord {
   /** PEM: the certificate, and its chain leaf first (intermediates only). */
   cert: string;
   chain?: string;
-  /** PEM private key. Secret: no API answer, event or log ever shows it. */
+  /** PEM private key, sealed with the environment's key (runtime/secrets). No API answer, event or log ever shows it. */
   key: string;
   /** Read from the certificate when it was stored. */
   commonName: string;
@@ -322,6 +329,8 @@ export interface InstanceSpec {
   command?: string[];
   entrypoint?: string[];
   env: Record<string, string>;
+  /** The service's secrets, sealed (with the environment's key in records, with the host's key in its desired document). */
+  secrets?: Record<string, string>;
   ports: PortSpec[];
   labels: Record<string, string>;
   restartPolicy: RestartPolicySpec;
@@ -481,6 +490,7 @@ export interface NetworkPeer {
 export interface IpsecSpec {
   /** Changes with every rotation, so agents can tell a new key from the one they loaded. */
   pskId: string;
+  /** Sealed at rest (environment key in Redis, host key in a desired document); the agent opens it. */
   psk: string;
 }
 

@@ -64,10 +64,13 @@ export async function register(ctx: RequestContext): Promise<Reply> {
       return { batch: { put: [{ kind: "host", record }] }, result: record };
     });
     if (provisionedNew && host.id !== newHostId) await dropUser(ctx, envId, newHostId);
+    // The key its desired document's secrets are sealed with: the same one again for a known host.
+    const secretsKey = await api.keyring.hostKeyForRegistration(envId, host.id);
     const response: RegisterResponse = {
       hostId: host.id,
       envId,
       redis: { url: api.registration.redisUrl, username, password, keyPrefix: api.registration.keyPrefix },
+      secretsKey: { id: secretsKey.id, key: secretsKey.key.toString("base64") },
       heartbeatIntervalMs: api.registration.heartbeatIntervalMs,
       heartbeatTtlMs: api.registration.heartbeatTtlMs,
       resyncIntervalMs: api.registration.resyncIntervalMs,
