@@ -2,8 +2,10 @@ import * as os from "os";
 import { parseArgs } from "util";
 import { Command, UsageError } from "../runtime/cli/command";
 import { isDroverError } from "../runtime/protocol/errors";
-import { parseHostLabels } from "./host-labels";
+import { hostLabelsFrom, parseHostLabels } from "./host-labels";
+import { readLaunchFile, readTokenFile, type LaunchSettings } from "./launch-file";
 import { createLogger, errorMessage } from "./log";
+import { SecretMask } from "./secret-mask";
 
 /** `drover agent`: parses flags and environment, runs the agent until teardown or a signal. */
 export const agentCommand: Command = {
@@ -15,6 +17,9 @@ export const agentCommand: Command = {
     "  --url URL              drover server URL (default $DROVER_URL)",
     "  --token TOKEN          registration token (default $DROVER_TOKEN)",
     "  --labels k=v,...       host labels (default $DROVER_HOST_LABELS)",
+    "  --launch-file FILE     JSON {url, labels, caFingerprint} (what a Host driver writes);",
+    "                         flags given on the command line win over it",
+    "  --token-file FILE      file holding the registration token (absent file: no token)",
     "  --state-dir DIR        where the identity is kept (default /var/lib/drover-agent)",
     "  --docker-socket PATH   dockerd socket (default /var/run/docker.sock)",
     "  --hostname NAME        name to register under (default: the machine's hostname)",
@@ -31,9 +36,11 @@ export const agentCommand: Command = {
     const { values, positionals } = parseArgs({
       args: argv,
       options: {
-        url: { type: "string", default: process.env.DROVER_URL },
-        token: { type: "string", default: process.env.DROVER_TOKEN },
-        labels: { type: "string", default: process.env.DROVER_HOST_LABELS ?? "" },
+        url: { type: "string" },
+        token: { type: "string" },
+        labels: { type: "string" },
+        "launch-file": { type: "string" },
+        "token-file": { type: "string" },
         "state-dir": { type: "string", default: "/var/lib/drover-agent" },
         "docker-socket": { type: "string", default: "/var/run/docker.sock" },
         hostname: { type: "string", default: os.hostname() },
@@ -43,10 +50,21 @@ export const agentCommand: Command = {
       allowPositionals: true,
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    // Flags, then the launch and token files, then the environment.
+    let launch: LaunchSettings = {};
+    try {
+      if (values["launch-file"]) launch = readLaunchFile(values["launch-file"]);
+      if (values.token === undefined && values["token-file"]) values.token = readTokenFile(values["token-file"]);
+    } catch (err) {
+      throw new UsageError(errorMessage(err));
+    }
+    values.url ??= launch.url ?? process.env.DROVER_URL;
+    values.token ??= process.env.DROVER_TOKEN;
     let labels: Record<string, string>;
     try {
-      const fromFlag = argv.some((a) => a === "--labels" || a.startsWith("--labels="));
-      labels = parseHostLabels(values.labels ?? "", fromFlag || !process.env.DROVER_HOST_LABELS ? "--labels" : "DROVER_HOST_LABELS");
+      if (values.labels !== undefined) labels = parseHostLabels(values.labels, "--labels");
+      else if (launch.labels) labels = hostLabelsFrom(launch.labels, `${values["launch-file"]}: labels`);
+      else labels = parseHostLabels(process.env.DROVER_HOST_LABELS ?? "", "DROVER_HOST_LABELS");
     } catch (err) {
       throw new UsageError(errorMessage(err));
     }
@@ -55,8 +73,11 @@ export const agentCommand: Command = {
     if (!values.hostname) throw new UsageError("--hostname: must not be empty");
 
     const { Agent } = require("./agent") as typeof import("./agent");
-    const log = createLogger();
+    // Secret values the agent opens are masked in every line it logs.
+    const mask = new SecretMask();
+    const log = createLogger(undefined, undefined, {}, mask);
     const agent = new Agent({
+      mask,
       url: values.url || undefined,
       token: values.token || undefined,
       labels,

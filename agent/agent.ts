@@ -6,10 +6,12 @@ import { delay } from "./backoff";
 import { HostFacts, mergeHostLabels } from "./host-labels";
 import { readHostFacts } from "./host-facts";
 import { HostSession } from "./host-session";
+import { SecretMask } from "./secret-mask";
 import { SavedIdentity, StateDir } from "./identity";
 import type { Logger } from "./log";
 import { probeCredentials } from "./redis-link";
 import { register } from "./registration";
+import { signRegistration } from "../runtime/protocol/host-identity";
 import { detectUnderlayIp } from "./underlay-ip";
 import { agentVersion } from "./version";
 
@@ -23,6 +25,8 @@ export interface AgentOptions {
   hostname: string;
   underlayIp?: string;
   log: Logger;
+  /** Secret values opened by the agent, masked in its logs and reports (a fresh one when not given). */
+  mask?: SecretMask;
 }
 
 /**
@@ -55,7 +59,7 @@ export class Agent {
     for (let rejections = 0; !this.abort.signal.aborted; ) {
       const identity = await this.identity(state, facts, version);
       if (!identity) return 0;
-      this.session = new HostSession(identity, docker, state, version, log);
+      this.session = new HostSession(identity, docker, state, version, log, this.options.mask ?? new SecretMask());
       if (this.abort.signal.aborted) this.session.stop();
       const outcome = await this.session.run();
       this.session = undefined;
@@ -95,7 +99,8 @@ export class Agent {
     if (!this.options.underlayIp) log.info(underlayIp ? "underlay address from the route to the server" : "no underlay address: give --underlay-ip for tunnels to other hosts", { underlayIp });
     const merged = mergeHostLabels(this.options.labels, facts);
     for (const o of merged.overridden) log.warn("host label set by the agent overrides the user's", { label: o.key, userValue: o.userValue, agentValue: o.systemValue });
-    const request: RegisterRequest = {
+    const hostKey = state.hostKey();
+    const unsigned: Omit<RegisterRequest, "signature" | "signedAt"> = {
       token,
       machineId: state.machineId(),
       hostname: facts.hostname,
@@ -104,12 +109,15 @@ export class Agent {
       dockerVersion: facts.dockerVersion,
       kernelVersion: facts.kernelVersion,
       ...(underlayIp ? { underlayIp } : {}),
+      identityKey: hostKey.publicKeyPem,
     };
+    // Signed afresh for every attempt: the server accepts a signature once.
+    const signed = () => signRegistration({ ...unsigned, signedAt: new Date().toISOString() }, hostKey.privateKey);
     const registeredAt = new Date().toISOString();
-    log.info("registering", { url, hostname: request.hostname, machineId: request.machineId, labels: request.labels });
+    log.info("registering", { url, hostname: unsigned.hostname, machineId: unsigned.machineId, labels: unsigned.labels });
     let response;
     try {
-      response = await register(url, request, log, this.abort.signal);
+      response = await register(url, signed, log, this.abort.signal);
     } catch (err) {
       if (this.abort.signal.aborted) return undefined;
       throw err;

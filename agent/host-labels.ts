@@ -30,6 +30,14 @@ export function parseHostLabels(text: string, flag = "--labels"): Record<string,
   return labels;
 }
 
+/** Labels given as an object (a launch file): the keys are checked as parseHostLabels checks them; values are kept whole. */
+export function hostLabelsFrom(labels: Record<string, string>, where: string): Record<string, string> {
+  for (const key of Object.keys(labels)) {
+    if (!labelKey.test(key)) throw new Error(`${where}: label key ${JSON.stringify(key)} may hold only letters, digits and . _ / : - (and must start and end with a letter or digit)`);
+  }
+  return { ...labels };
+}
+
 export interface HostFacts {
   hostname: string;
   dockerVersion: string;

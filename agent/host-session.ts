@@ -18,6 +18,8 @@ import { NetworkManager } from "./network/manager";
 import { statusReason, Reconciler } from "./reconcile";
 import { RedisLink, whenReady } from "./redis-link";
 import { Reports } from "./reports";
+import { HostSecrets } from "./host-secrets";
+import { SecretMask } from "./secret-mask";
 
 /** How a session ended: asked to stop, torn down by the server, or its credentials refused. */
 export type SessionOutcome = "stopped" | "teardown" | "rejected";
@@ -40,6 +42,7 @@ export class HostSession {
     private readonly state: StateDir,
     private readonly agentVersion: string,
     private readonly log: Logger,
+    private readonly mask: SecretMask = new SecretMask(),
   ) {}
 
   /** Ends the session without touching containers (SIGTERM, SIGINT). */
@@ -52,14 +55,16 @@ export class HostSession {
     const keys = makeKeys(r.redis.keyPrefix).host(r.envId, r.hostId);
     const log = this.log;
     const link = new RedisLink(r.redis, r.hostId, log);
-    const reports = new Reports(link, keys);
-    const containers = new DockerContainers(this.docker, { envId: r.envId, hostId: r.hostId }, log);
+    const secretsKey = r.secretsKey ? { id: r.secretsKey.id, key: Buffer.from(r.secretsKey.key, "base64") } : undefined;
+    const secrets = new HostSecrets(secretsKey, this.mask);
+    const reports = new Reports(link, keys, this.mask);
+    const containers = new DockerContainers(this.docker, { envId: r.envId, hostId: r.hostId, openSecret: (context, value) => secrets.open(context, value) }, log);
     const network = new NetworkManager(this.docker, this.state.dir, log);
     const checker = new HealthChecker({ log: log.child({ component: "health" }) });
     const dockerState = new DockerState();
     const lbs = new LoadBalancers({ stateDir: this.state.dir, log: log.child({ component: "lb" }) });
     const reconciler = new Reconciler(link, keys, r.hostId, containers, reports, log, network,
-      [new HealthPart(checker, log), new LoadBalancerPart(lbs), dockerState], (reason) => dockerState.down(reason));
+      [new HealthPart(checker, log), new LoadBalancerPart(lbs), dockerState], (reason) => dockerState.down(reason), secrets);
     this.reconciler = reconciler;
     const coalescer = new Coalescer((reasons) => reconciler.reconcile(reasons));
     network.on("change", () => coalescer.trigger(statusReason));

@@ -1,4 +1,4 @@
-import { randomBytes } from "crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { RegisterResponse } from "../runtime/protocol/agent-protocol";
@@ -6,6 +6,8 @@ import type { RegisterResponse } from "../runtime/protocol/agent-protocol";
 /**
  * What the agent keeps in its state dir (default /var/lib/drover-agent):
  *   machine-id     random id made once; re-registering with it returns the same host
+ *   host-key.pem   the host's RSA private key (mode 0600), made once: it signs every
+ *                  registration (runtime/protocol/host-identity.ts) and never leaves the machine
  *   identity.json  the RegisterResponse (Redis credentials inside: mode 0600)
  *   nudge-cursor   last nudge stream id handled, so a restart neither replays nor misses nudges
  */
@@ -16,7 +18,16 @@ export interface SavedIdentity {
   response: RegisterResponse;
 }
 
-const files = { machineId: "machine-id", identity: "identity.json", cursor: "nudge-cursor" };
+const files = { machineId: "machine-id", hostKey: "host-key.pem", identity: "identity.json", cursor: "nudge-cursor" };
+
+/** The host's key pair: the private key stays in the state dir; the public one is its identity. */
+export interface HostKeyPair {
+  privateKey: KeyObject;
+  /** PEM (SPKI), as RegisterRequest.identityKey carries it. */
+  publicKeyPem: string;
+  /** PEM (PKCS#8) of the private key, for TLS client authentication. */
+  privateKeyPem: string;
+}
 
 export class StateDir {
   constructor(readonly dir: string) {}
@@ -37,6 +48,23 @@ export class StateDir {
     const id = randomBytes(16).toString("hex");
     writeAtomic(file, id + "\n", 0o644);
     return id;
+  }
+
+  /** The host's key pair, created on first use (RSA 2048; see HostKeyPair). */
+  hostKey(): HostKeyPair {
+    const file = path.join(this.dir, files.hostKey);
+    let pem = readIfExists(file);
+    if (pem === undefined) {
+      const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      writeAtomic(file, privateKey.export({ type: "pkcs8", format: "pem" }).toString(), 0o600);
+      pem = readIfExists(file)!;
+    }
+    const privateKey = createPrivateKey(pem);
+    return {
+      privateKey,
+      privateKeyPem: pem,
+      publicKeyPem: createPublicKey(privateKey).export({ type: "spki", format: "pem" }).toString(),
+    };
   }
 
   loadIdentity(): SavedIdentity | undefined {

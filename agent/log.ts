@@ -30,21 +30,24 @@ function clean(fields: LogFields): LogFields {
 
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** `mask`: secret values opened by this agent (agent/secret-mask.ts) are replaced by `***` in every line. */
 export function createLogger(
   write: (line: string) => void = (line) => process.stdout.write(line + "\n"),
   minLevel: LogLevel = (process.env.DROVER_LOG_LEVEL as LogLevel) in order ? (process.env.DROVER_LOG_LEVEL as LogLevel) : "info",
   base: LogFields = {},
+  mask?: { apply(text: string): string },
 ): Logger {
   const emit = (level: LogLevel, msg: string, fields: LogFields = {}) => {
     if (order[level] < order[minLevel]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...clean(base), ...clean(fields) }));
+    const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...clean(base), ...clean(fields) });
+    write(mask ? mask.apply(line) : line);
   };
   return {
     debug: (msg, fields) => emit("debug", msg, fields),
     info: (msg, fields) => emit("info", msg, fields),
     warn: (msg, fields) => emit("warn", msg, fields),
     error: (msg, fields) => emit("error", msg, fields),
-    child: (fields) => createLogger(write, minLevel, { ...base, ...fields }),
+    child: (fields) => createLogger(write, minLevel, { ...base, ...fields }, mask),
   };
 }
 

@@ -3,6 +3,7 @@ import { containerLabels } from "../runtime/protocol/agent-protocol";
 import type { HostDesiredState, HostNetworkSpec, HostObservedState } from "../runtime/protocol/model";
 import type { HostKeys } from "../runtime/protocol/keys";
 import { parseDesired } from "./desired";
+import type { HostSecrets } from "./host-secrets";
 import { dockerConcurrency } from "./docker/concurrency";
 import type { DockerContainers } from "./docker/containers";
 import { forEachLimited } from "./limited";
@@ -53,6 +54,8 @@ export class Reconciler {
     private readonly network?: Pick<NetworkManager, "apply" | "status">,
     private readonly parts: ObservedPart[] = [],
     private readonly onDockerDown?: (reason: string) => void,
+    /** Opens what the server sealed for this host (certificate keys, the PSK); absent in tests without secrets. */
+    private readonly secrets?: HostSecrets,
   ) {}
 
   /**
@@ -171,7 +174,8 @@ export class Reconciler {
     }
     if (text === this.lastDesiredText) return this.lastDesired;
     try {
-      this.lastDesired = parseDesired(text, this.hostId);
+      const parsed = parseDesired(text, this.hostId);
+      this.lastDesired = this.secrets ? this.secrets.openDesired(parsed) : parsed;
       this.lastDesiredText = text;
     } catch (err) {
       this.log.error("ignoring invalid desired state", { reason: errorMessage(err), keptGeneration: this.lastDesired?.generation });

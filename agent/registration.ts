@@ -12,9 +12,13 @@ export function registerUrl(serverUrl: string): string {
   return `${serverUrl.replace(/\/+$/, "")}/v1/register`;
 }
 
+/**
+ * `request` is called for every attempt: each one is signed afresh (a new `signedAt`), since
+ * the server refuses a signature it has already accepted.
+ */
 export async function register(
   serverUrl: string,
-  request: RegisterRequest,
+  request: () => RegisterRequest,
   log: Logger,
   signal?: AbortSignal,
 ): Promise<RegisterResponse> {
@@ -23,7 +27,7 @@ export async function register(
     if (signal?.aborted) throw new DroverError("Unavailable", "registration aborted: agent stopping");
     let outcome: { retry: string } | { response: RegisterResponse };
     try {
-      outcome = await postOnce(url, request, signal);
+      outcome = await postOnce(url, request(), signal);
     } catch (err) {
       if (err instanceof DroverError && !err.retryable) throw err;
       outcome = { retry: errorMessage(err) };

@@ -40,6 +40,8 @@ export function connectionFailures(news: Record<string, any>, settings: Provider
     if (typeof endpoint !== "string" || !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(endpoint)) {
       out.push({ property: "endpoint", reason: `endpoint: expected an http(s) URL such as "http://10.0.0.5:8080", got ${JSON.stringify(endpoint)}` });
     }
+  } else if ((endpoint === undefined || endpoint === null) && settings?.endpointError) {
+    out.push({ property: "endpoint", reason: settings.endpointError });
   } else if ((endpoint === undefined || endpoint === null) && !settings?.endpoint) {
     out.push({ property: "endpoint", reason: "endpoint: required: set the input `endpoint` or the config `drover:endpoint`" });
   }

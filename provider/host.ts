@@ -4,7 +4,7 @@
  * agent and starts it as a service; create returns once the server reports the host active.
  *
  * In place: labels (the API's PATCH; the scheduler moves only instances whose hard rules no
- * longer hold, and the agent's env file gets them for any later registration), credentials
+ * longer hold, and the agent's launch file gets them for any later registration), credentials
  * (the ssh key and pinned host key, proven by connecting during the update, not found wrong
  * at delete; the registration token; the API key), and the agent itself: check() adds
  * `state: "active"` to the inputs, so after a refresh found the host reconnecting or
@@ -68,7 +68,7 @@ export interface HostArgs {
 
 const HOST_FIELDS = keysOf<HostArgs>()(["name", "labels", "driver", "environment", "envId", "endpoint", "apiKey", "registrationToken", "waitTimeoutSeconds"]);
 
-const COMPUTED = ["hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService"] as const;
+const COMPUTED = ["hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService", "sshHostKey"] as const;
 /** Driver fields that only let the provider in: changing them changes nothing on the machine. */
 const DRIVER_CREDENTIALS = ["privateKey", "hostKey"];
 /** Inputs a check failure must not quote (the driver holds the private key). */
@@ -80,11 +80,13 @@ const SYSTEM_LABEL = /^io\.rancher\.host\.|^io\.drover\.host\./;
 
 const timeoutOf = (inputs: any) => (Number(inputs.waitTimeoutSeconds) || 180) * 1000;
 
-function outputsOf(inputs: any, host: any, agentService: unknown) {
+/** `sshHostKey`: the ssh host key fingerprint seen at the first connection, kept for trust on first use. */
+function outputsOf(inputs: any, host: any, agentService: unknown, sshHostKey?: unknown) {
   return sanitize({
     ...inputs,
     hostId: host.id, state: host.state, underlayIp: host.underlayIp, subnet: host.subnet,
     agentVersion: host.agentVersion, dockerVersion: host.dockerVersion, agentService,
+    ...(sshHostKey ? { sshHostKey } : {}),
   });
 }
 
@@ -154,9 +156,9 @@ export const hostProvider = withHostErrors({
         throw oneLineError(message);
       }
       // Registered but not active: recorded as partially created, so `up` retries and `destroy` removes it.
-      throw oneLineError(message, { id: err.host.id, properties: { ...outputsOf(inputs, err.host, report.service), __provider: inputs.__provider } });
+      throw oneLineError(message, { id: err.host.id, properties: { ...outputsOf(inputs, err.host, report.service, report.hostKey), __provider: inputs.__provider } });
     }
-    return { id: host.id as string, outs: outputsOf(inputs, host, report.service) };
+    return { id: host.id as string, outs: outputsOf(inputs, host, report.service, report.hostKey) };
   },
 
   /**
@@ -173,20 +175,20 @@ export const hostProvider = withHostErrors({
     const labels = userLabels(host.labels);
     if (canonical(labels) !== canonical(props.labels ?? {})) outs.labels = labels;
     if (host.name !== props.name) outs.name = host.name;
-    const out = outputsOf(outs, host, props.agentService);
+    const out = outputsOf(outs, host, props.agentService, props.sshHostKey);
     const inputs = Object.fromEntries(Object.entries(out).filter(([k]) => k === "state" || !(COMPUTED as readonly string[]).includes(k)));
     return { id: host.id as string, props: out, inputs };
   },
 
   /**
    * In place: new credentials are proven by connecting with them; labels go to the server
-   * (PATCH) and into the agent's env file; a host whose agent is gone (not active on the
+   * (PATCH) and into the agent's launch file; a host whose agent is gone (not active on the
    * server) gets its agent bootstrapped again, and the update returns once it is active.
    */
   async update(id: string, olds: any, news: any) {
     const conn = connectionFor(news, this.settings, "apiKey");
     const changed = (a: unknown, b: unknown) => canonical(a ?? null) !== canonical(b ?? null);
-    const driver = driverFor(news.driver, news.name);
+    const driver = driverFor(news.driver, news.name, olds.sshHostKey);
     const launch = { url: conn.endpoint, registrationToken: news.registrationToken, hostname: news.name, labels: news.labels ?? {} };
     const path = hostsPath(news.envId, id);
     let host = await fetchLive(conn, path);
@@ -213,12 +215,13 @@ export const hostProvider = withHostErrors({
     } else if (relaunch) {
       await driver.updateLaunch(launch);
     }
-    return { outs: outputsOf(news, host, agentService) };
+    return { outs: outputsOf(news, host, agentService, olds.sshHostKey) };
   },
 
   async delete(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "apiKey");
-    const driver = driverFor(props.driver, props.name);
+    // The host key recorded at the first connection: a machine answering with another is refused.
+    const driver = driverFor(props.driver, props.name, props.sshHostKey);
     // After its teardown the agent forgets its identity: without the token a restart cannot register anew.
     await driver.disarm();
     await removeHost(conn, props.envId, id, timeoutOf(props));
@@ -243,6 +246,8 @@ export class Host extends pulumi.dynamic.Resource {
   declare readonly dockerVersion: pulumi.Output<string>;
   /** "systemd" or "supervisor": what keeps the agent running on the machine. */
   declare readonly agentService: pulumi.Output<string>;
+  /** ssh: the host key fingerprint seen at the first connection; later connections must see the same (unless driver.hostKey pins another). */
+  declare readonly sshHostKey: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: HostArgs, opts?: pulumi.CustomResourceOptions) {
     const { environment, ...rest } = args;

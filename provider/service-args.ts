@@ -122,6 +122,13 @@ export interface ServiceArgs {
   /** Environment variables, name → value. New containers. */
   env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
+   * Environment variables whose values are secret, name → value (a name may not also be in
+   * `env`). Kept secret in the Pulumi state whether or not given as `pulumi.secret`; the
+   * server stores them sealed, shows only their names, and hands them only to the agent of
+   * the host that runs each container. New containers.
+   */
+  secrets?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
    * Ports: `"8080:80"`-style strings (see PortMapping) or `{ containerPort, hostPort?, protocol?, hostIp? }`.
    * Two ports may not publish the same host address, port and protocol. A published port
    * also keeps two instances of the service off one host. New containers.
@@ -170,6 +177,6 @@ export const UPGRADE_STRATEGY_FIELDS = keysOf<UpgradeStrategyInput>()(["batchSiz
 
 /** Every ServiceArgs key (compile-time checked); `stack` never reaches the provider, but a misspelling of it should be suggested. */
 export const SERVICE_FIELDS = keysOf<ServiceArgs>()([
-  "name", "image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "scheduling",
+  "name", "image", "command", "entrypoint", "env", "secrets", "ports", "scale", "global", "links", "labels", "scheduling",
   "restartPolicy", "healthCheck", "upgradeStrategy", "stack", "stackId", "envId", "endpoint", "apiKey", "waitTimeoutSeconds",
 ]);

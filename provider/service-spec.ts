@@ -8,7 +8,7 @@ import { validateServiceCreate } from "../runtime/protocol/validate/service";
 import { bodyOf } from "./check";
 
 export const SPEC_FIELDS = [
-  "image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy", "healthCheck", "upgradeStrategy",
+  "image", "command", "entrypoint", "env", "secrets", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy", "healthCheck", "upgradeStrategy",
 ] as const;
 export const BODY_FIELDS = ["stackId", "name", ...SPEC_FIELDS] as const;
 

@@ -100,7 +100,8 @@ export const serviceProvider = {
       ...unknownFieldFailures(news.upgradeStrategy, UPGRADE_STRATEGY_FIELDS, [], "upgradeStrategy"),
     ];
     const failures: CheckFailure[] = [
-      ...validatorFailures(() => normalizeServiceInputs(news)),
+      // A failure on a secret names no property: the engine would print the input's value beside it.
+      ...validatorFailures(() => normalizeServiceInputs(news)).map((f) => (/^secrets\b/.test(f.property) ? { ...f, property: "" } : f)),
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
@@ -239,10 +240,12 @@ export class Service extends pulumi.dynamic.Resource {
       ...definedOnly(rest),
     };
     for (const k of COMPUTED) props[k] = undefined;
-    if (props.apiKey !== undefined) props.apiKey = pulumi.secret(props.apiKey as pulumi.Input<string>);
+    for (const k of ["apiKey", "secrets"]) {
+      if (props[k] !== undefined) props[k] = pulumi.secret(props[k] as pulumi.Input<unknown>);
+    }
     super(serviceResourceProvider, name, props, {
       ...opts,
-      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "secrets"],
     }, "drover", "Service");
     this.serviceId = this.id;
   }

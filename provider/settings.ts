@@ -5,8 +5,31 @@
  */
 export interface ProviderSettings {
   endpoint?: string;
+  /** Why the config's `drover:endpoint` was not taken (it is then left out of `endpoint`). */
+  endpointError?: string;
   apiKey?: string;
   adminKey?: string;
+}
+
+/**
+ * Why `value` is not a server URL drover can hand to an agent, or undefined when it is one:
+ * http(s), a host, no credentials, no whitespace or control characters. (The agent's launch
+ * file takes any value safely; this catches mistakes early, with the field named.)
+ */
+export function endpointProblem(value: unknown, field: string): string | undefined {
+  const expected = `${field}: expected an http(s) URL such as "https://10.0.0.5:8080"`;
+  if (typeof value !== "string" || value === "") return `${expected}, got ${JSON.stringify(value)}`;
+  if (/[\s\x00-\x1f\x7f]/.test(value)) return `${expected} without whitespace or control characters, got ${JSON.stringify(value)}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${expected}, got ${JSON.stringify(value)}`;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return `${expected}, got the scheme ${url.protocol}`;
+  if (!url.hostname) return `${expected} with a host, got ${JSON.stringify(value)}`;
+  if (url.username || url.password) return `${field}: must not carry credentials (use apiKey / adminKey)`;
+  return undefined;
 }
 
 export interface ConfigLike {
@@ -18,7 +41,11 @@ export function settingsFromConfig(config: ConfigLike): ProviderSettings {
   const endpoint = config.get("drover:endpoint");
   const apiKey = config.get("drover:apiKey");
   const adminKey = config.get("drover:adminKey");
-  if (endpoint) out.endpoint = endpoint;
+  if (endpoint) {
+    const problem = endpointProblem(endpoint, "drover:endpoint");
+    if (problem) out.endpointError = problem;
+    else out.endpoint = endpoint;
+  }
   if (apiKey) out.apiKey = apiKey;
   if (adminKey) out.adminKey = adminKey;
   return out;
@@ -33,7 +60,10 @@ export interface Connection {
 export function connectionFor(inputs: Record<string, any>, settings: ProviderSettings | undefined, keyField: "apiKey" | "adminKey"): Connection {
   const endpoint = nonEmpty(inputs.endpoint) ?? settings?.endpoint;
   const key = nonEmpty(inputs[keyField]) ?? settings?.[keyField];
+  if (!endpoint && settings?.endpointError) throw new Error(settings.endpointError);
   if (!endpoint) throw new Error("endpoint: required: set the resource input `endpoint` or the config `drover:endpoint`");
+  const problem = endpointProblem(endpoint, nonEmpty(inputs.endpoint) ? "endpoint" : "drover:endpoint");
+  if (problem) throw new Error(problem);
   if (!key) throw new Error(`${keyField}: required: set the resource input \`${keyField}\` or the config \`drover:${keyField}\` (as a secret)`);
   return { endpoint: endpoint.replace(/\/+$/, ""), key };
 }

@@ -4,11 +4,29 @@ import { createHash } from "crypto";
 import { DNS_IP, type DesiredInstance } from "../../runtime/protocol/model";
 import { overlayNetworkName } from "../network/bridge";
 import { canonicalJson, specHash } from "../spec-hash";
+import { secretContext } from "../../runtime/protocol/secret-contexts";
+import { isSealed } from "../../runtime/protocol/seal";
 
 /** Where a container belongs: written into its labels, which is how drover finds it again. */
 export interface HostContext {
   envId: string;
   hostId: string;
+  /**
+   * Opens a sealed secret of the desired document (agent/host-secrets.ts); without it a
+   * sealed value cannot be given to a container and its creation fails.
+   */
+  openSecret?: (context: string, value: string) => string;
+}
+
+/** The container's environment: `env`, then the service's secrets, opened only here. */
+function containerEnv(instance: DesiredInstance, ctx: HostContext): string[] {
+  const env = Object.entries(instance.spec.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const [name, value] of Object.entries(instance.spec.secrets ?? {})) {
+    const context = secretContext.service(instance.serviceId, name);
+    if (!ctx.openSecret && isSealed(value)) throw new Error(`secret ${name} is sealed and this agent cannot open it`);
+    env.push(`${name}=${ctx.openSecret ? ctx.openSecret(context, value) : value}`);
+  }
+  return env;
 }
 
 /**
@@ -65,7 +83,7 @@ export function createOptions(instance: DesiredInstance, ctx: HostContext): Cont
     Image: spec.image,
     Cmd: spec.command,
     Entrypoint: spec.entrypoint,
-    Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+    Env: containerEnv(instance, ctx),
     Labels: instanceLabels(instance, ctx),
     ExposedPorts: exposed,
     HostConfig: {

@@ -10,7 +10,8 @@
  * on its nudges stream. A host's user may read only its own keys, so nudge readers cannot
  * be shared between hosts.
  */
-import { createHash } from "crypto";
+import { createHash, generateKeyPairSync, KeyObject } from "crypto";
+import { signRegistration } from "../../runtime/protocol/host-identity";
 import type { ContainerInspectInfo } from "dockerode";
 import Redis from "ioredis";
 import { parseDesired } from "../../agent/desired";
@@ -180,19 +181,37 @@ export class SimHost {
   }
 }
 
-/** A registration request for simulated host `name`. */
-export function simRegisterRequest(token: string, name: string, labels: Record<string, string> = {}): RegisterRequest {
+/** An unsigned registration request for simulated host `name`. */
+export type SimRegisterRequest = Omit<RegisterRequest, "signature" | "signedAt">;
+
+let simKey: { privateKey: KeyObject; publicKeyPem: string } | undefined;
+
+/**
+ * The key pair every simulated host of the process signs its registrations with: one RSA key
+ * made once (real agents each make their own; the server does not require them to differ).
+ */
+export function simHostKey(): { privateKey: KeyObject; publicKeyPem: string } {
+  if (!simKey) {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    simKey = { privateKey, publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString() };
+  }
+  return simKey;
+}
+
+/** A registration request for simulated host `name` (signed per attempt by registerSimHost). */
+export function simRegisterRequest(token: string, name: string, labels: Record<string, string> = {}): SimRegisterRequest {
   return {
     token, machineId: `sim-${name}`, hostname: name, labels,
-    agentVersion, dockerVersion: "20.10.24", kernelVersion: "6.1.0",
+    agentVersion, dockerVersion: "20.10.24", kernelVersion: "6.1.0", identityKey: simHostKey().publicKeyPem,
   };
 }
 
-/** POST /v1/register, retried while the server says the error is retryable (revision races). */
-export async function registerSimHost(serverUrl: string, request: RegisterRequest): Promise<{ response: RegisterResponse; retries: number }> {
+/** POST /v1/register, retried while the server says the error is retryable (revision races); each attempt signed afresh. */
+export async function registerSimHost(serverUrl: string, request: SimRegisterRequest): Promise<{ response: RegisterResponse; retries: number }> {
   for (let attempt = 0; ; attempt++) {
+    const signed = signRegistration({ ...request, signedAt: new Date().toISOString() }, simHostKey().privateKey);
     const res = await fetch(`${serverUrl}/v1/register`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request),
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(signed),
     });
     const text = await res.text();
     if (res.status === 201) return { response: JSON.parse(text) as RegisterResponse, retries: attempt };

@@ -1,7 +1,12 @@
 /**
  * The shell side of running the agent on a machine, as scripts for a Runner: check the
- * machine, unpack the bundle, write the token to a 0600 env file (never argv), start the
- * agent as a service that survives reboots and crashes, stop and uninstall it.
+ * machine, unpack the bundle, write the agent's settings and token to 0600 files (never
+ * argv), start the agent as a service that survives reboots and crashes, stop and uninstall it.
+ *
+ * No value the user or the server chose ever passes through a shell or systemd's parser:
+ * the settings (server URL, labels, CA fingerprint) are a JSON file and the token a file of
+ * its own, both written by node from stdin and read by the agent itself (--launch-file,
+ * --token-file). The scripts, the unit and the supervisor only hold paths and the host name.
  *
  * Service: a systemd unit where systemd runs (/run/systemd/system exists), else a small
  * supervisor loop under setsid with pid files in the state dir. Both restart the agent when
@@ -61,15 +66,61 @@ export function installScript(o: { node: string; upload: string; tarball: string
   ].join("\n");
 }
 
-/** The env file: sourced by the supervisor, EnvironmentFile= for systemd. Values never hold a quote (check() makes sure). */
-export function envFile(launch: AgentLaunch): string {
-  const labels = Object.entries(launch.labels).map(([k, v]) => `${k}=${v}`).join(",");
-  return [`DROVER_URL='${launch.url}'`, `DROVER_TOKEN='${launch.registrationToken}'`, `DROVER_HOST_LABELS='${labels}'`, ""].join("\n");
+/** The agent's settings file and token file in the state dir (both 0600). */
+export const LAUNCH_FILE = "agent-launch.json";
+export const TOKEN_FILE = "agent.token";
+/** Written by versions before the launch file; sourced by their supervisor. Removed on start, disarm and uninstall. */
+const LEGACY_ENV_FILE = "agent.env";
+
+/** The agent's settings as its --launch-file holds them (agent/launch-file.ts reads it). */
+export function launchSettings(launch: AgentLaunch): Record<string, unknown> {
+  return { url: launch.url, labels: launch.labels, ...(launch.caFingerprint ? { caFingerprint: launch.caFingerprint } : {}) };
+}
+
+/** What startScript reads on stdin: the launch file and the token, as one JSON document. */
+export function launchPayload(launch: AgentLaunch): string {
+  return JSON.stringify({ launch: launchSettings(launch), token: launch.registrationToken });
+}
+
+/** Node code that writes the two files from the stdin payload (fixed text: the values arrive as data). */
+const writeLaunchFilesJs = [
+  "const fs=require(\"fs\"),path=require(\"path\");const dir=process.argv[1];let s=\"\";",
+  "process.stdin.setEncoding(\"utf8\").on(\"data\",(d)=>s+=d).on(\"end\",()=>{const v=JSON.parse(s);",
+  `for(const [name,text] of [[${JSON.stringify(LAUNCH_FILE)},JSON.stringify(v.launch)+\"\\n\"],[${JSON.stringify(TOKEN_FILE)},v.token==null?\"\":String(v.token)]]){`,
+  "const f=path.join(dir,name);fs.writeFileSync(f+\".tmp\",text,{mode:0o600});fs.chmodSync(f+\".tmp\",0o600);fs.renameSync(f+\".tmp\",f)}})",
+].join("");
+
+/** The command that writes the launch and token files into `stateDir` from stdin (launchPayload). */
+export function writeLaunchFilesCommand(node: string, stateDir: string): string {
+  return `${q(node)} -e ${q(writeLaunchFilesJs)} ${q(stateDir)}`;
+}
+
+/**
+ * Rewrites a running agent's launch and token files (from stdin, launchPayload). The agent
+ * reads them only when it starts (and registers with them only when it has no identity, or
+ * Redis refused its saved one), so a label or token changed in place is written here for that
+ * next registration: an agent re-registering with the old labels would undo a label update.
+ * Refused where the agent was never installed.
+ */
+export function launchRewriteScript(node: string, stateDir: string): string {
+  const s = q(stateDir);
+  return [
+    "set -e",
+    "umask 077",
+    `[ -f ${q(`${stateDir}/${LAUNCH_FILE}`)} ] || { echo "no agent launch file in "${s}": the agent is not installed there" >&2; exit 3; }`,
+    writeLaunchFilesCommand(node, stateDir),
+  ].join("\n");
 }
 
 function agentArgs(launch: AgentLaunch, p: AgentPaths): string[] {
   return [p.node, `${p.appDir}/bin/drover.js`, "agent", "--state-dir", `${p.stateDir}/agent`, "--docker-socket", p.dockerSocket,
+    "--launch-file", `${p.stateDir}/${LAUNCH_FILE}`, "--token-file", `${p.stateDir}/${TOKEN_FILE}`,
     "--hostname", launch.hostname, ...(launch.underlayIp ? ["--underlay-ip", launch.underlayIp] : [])];
+}
+
+/** One ExecStart= word: quoted, with systemd's own specials (`%` specifiers, `$` variables, `\\`, `"`) escaped. */
+export function systemdWord(arg: string): string {
+  return `"${arg.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/%/g, "%%").replace(/\$/g, "$$$$")}"`;
 }
 
 /** The restart loop for machines without systemd; it forwards TERM to the agent. */
@@ -85,8 +136,9 @@ trap stop TERM INT HUP
 delay=1
 while :; do
   started=$(date +%s)
-  # The env file is read at every start: once the token is removed from it, a restart cannot register.
-  (set -a; . "$S/agent.env"; set +a; exec ${agentArgs(launch, p).map(q).join(" ")}) >>"$S/agent.log" 2>&1 &
+  # The agent reads its token file at every start: once it is removed, a restart cannot register.
+  exec_agent() { exec ${agentArgs(launch, p).map(q).join(" ")}; }
+  (exec_agent) >>"$S/agent.log" 2>&1 &
   child=$!
   echo "$child" > "$S/agent.pid"
   wait "$child"; rc=$?
@@ -108,8 +160,7 @@ After=network-online.target docker.service
 Wants=network-online.target
 
 [Service]
-EnvironmentFile=${p.stateDir}/agent.env
-ExecStart=${agentArgs(launch, p).map((a) => `"${a}"`).join(" ")}
+ExecStart=${agentArgs(launch, p).map(systemdWord).join(" ")}
 Restart=always
 RestartSec=2
 # Exit 0 means stopped on purpose or host removed: restarting would register a new host.
@@ -136,14 +187,15 @@ rm -f "$S/supervisor.pid" "$S/agent.pid"
 true`;
 }
 
-/** Writes the env file (from stdin) and the service, then starts it; prints the service kind. */
+/** Writes the launch and token files (from stdin, launchPayload) and the service, then starts it; prints the service kind. */
 export function startScript(launch: AgentLaunch, p: AgentPaths, systemd: boolean): string {
   const s = q(p.stateDir);
   const lines = [
     "set -e",
     "umask 077",
     `mkdir -p ${s} ${q(p.stateDir + "/agent")}`,
-    `cat > ${q(p.stateDir + "/agent.env.tmp")} && mv -f ${q(p.stateDir + "/agent.env.tmp")} ${q(p.stateDir + "/agent.env")}`,
+    writeLaunchFilesCommand(p.node, p.stateDir),
+    `rm -f ${q(`${p.stateDir}/${LEGACY_ENV_FILE}`)}`,
     stopScript(launch.hostname, p.stateDir),
   ];
   if (systemd) {
@@ -168,21 +220,21 @@ export function startScript(launch: AgentLaunch, p: AgentPaths, systemd: boolean
   return lines.join("\n");
 }
 
-/** Stops and removes the service and the secrets (env file, saved identity); keeps logs, machine id and bundles. */
+/** Stops and removes the service and the secrets (launch and token files, saved identity); keeps logs, machine id and bundles. */
 export function uninstallScript(hostname: string, stateDir: string): string {
   const unit = unitName(hostname);
   return [
     stopScript(hostname, stateDir),
     `if [ -f ${q(`/etc/systemd/system/${unit}`)} ]; then systemctl disable ${q(unit)} 2>/dev/null || true; rm -f ${q(`/etc/systemd/system/${unit}`)}; systemctl daemon-reload 2>/dev/null || true; fi`,
-    `rm -f ${["agent.env", "agent.env.tmp", "supervise.sh", "agent/identity.json", "agent/nudge-cursor"].map((f) => q(`${stateDir}/${f}`)).join(" ")}`,
+    `rm -f ${[LAUNCH_FILE, TOKEN_FILE, `${LAUNCH_FILE}.tmp`, `${TOKEN_FILE}.tmp`, LEGACY_ENV_FILE, "agent.env.tmp", "supervise.sh", "agent/identity.json", "agent/host-key.pem", "agent/nudge-cursor"].map((f) => q(`${stateDir}/${f}`)).join(" ")}`,
     "true",
   ].join("\n");
 }
 
-/** Drops the token from the env file (the running agent keeps its saved identity). */
+/** Removes the token file (the running agent keeps its saved identity); also the token line of a legacy env file. */
 export function disarmScript(stateDir: string): string {
-  const f = q(`${stateDir}/agent.env`);
-  return `if [ -f ${f} ]; then sed -i '/^DROVER_TOKEN=/d' ${f}; fi; true`;
+  const legacy = q(`${stateDir}/${LEGACY_ENV_FILE}`);
+  return `rm -f ${q(`${stateDir}/${TOKEN_FILE}`)}; if [ -f ${legacy} ]; then sed -i '/^DROVER_TOKEN=/d' ${legacy}; fi; true`;
 }
 
 export function logTailScript(hostname: string, stateDir: string, lines: number): string {

@@ -3,9 +3,8 @@
  * node and Docker, make sure the agent code is there, start the service, read the log.
  */
 import {
-  disarmScript, envFile, installScript, logTailScript, preflightScript, startScript, uninstallScript, type AgentPaths,
+  disarmScript, installScript, launchPayload, launchRewriteScript, logTailScript, preflightScript, startScript, uninstallScript, type AgentPaths,
 } from "./agent-service";
-import { envRewriteScript } from "./env-rewrite";
 import { stepFailure, type HostStep } from "./step-error";
 import type { AgentLaunch, BootstrapReport, Runner } from "./types";
 
@@ -48,9 +47,9 @@ export async function install(r: Runner, o: { facts: MachineFacts; upload: strin
   await mustRun(r, installScript({ node: o.facts.node, ...o }), "unpack", { field: "driver.installDir" });
 }
 
-/** Writes the env file (token via stdin only) and starts the agent under systemd or the supervisor. */
+/** Writes the launch and token files (via stdin only) and starts the agent under systemd or the supervisor. */
 export async function startAgent(r: Runner, launch: AgentLaunch, paths: AgentPaths, facts: MachineFacts, uploaded: boolean): Promise<BootstrapReport> {
-  const out = await mustRun(r, startScript(launch, paths, facts.systemd), "service start", { stdin: envFile(launch), field: "driver.stateDir" });
+  const out = await mustRun(r, startScript(launch, paths, facts.systemd), "service start", { stdin: launchPayload(launch), field: "driver.stateDir" });
   return {
     service: /service=systemd/.test(out) ? "systemd" : "supervisor",
     uploaded,
@@ -59,9 +58,9 @@ export async function startAgent(r: Runner, launch: AgentLaunch, paths: AgentPat
   };
 }
 
-/** The env file rewritten in place (values via stdin only); the running agent is left alone. */
-export async function rewriteLaunch(r: Runner, launch: AgentLaunch, stateDir: string): Promise<void> {
-  await mustRun(r, envRewriteScript(stateDir), "env file update", { stdin: envFile(launch), field: "driver.stateDir" });
+/** The launch and token files rewritten in place (values via stdin only); the running agent is left alone. */
+export async function rewriteLaunch(r: Runner, launch: AgentLaunch, stateDir: string, node: string): Promise<void> {
+  await mustRun(r, launchRewriteScript(node, stateDir), "launch file update", { stdin: launchPayload(launch), field: "driver.stateDir" });
 }
 
 export async function disarmAgent(r: Runner, stateDir: string): Promise<void> {

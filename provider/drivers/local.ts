@@ -49,7 +49,7 @@ export function localDriver(d: LocalDriverInputs, hostname: string): HostDriver 
       const paths = { node: process.execPath, appDir: droverRoot(), stateDir, dockerSocket };
       return startAgent(r, { ...launch, underlayIp: launch.underlayIp ?? d.underlayIp }, paths, { ...facts, systemd: false }, false);
     }),
-    updateLaunch: (launch) => named(() => rewriteLaunch(r, launch, stateDir)),
+    updateLaunch: (launch) => named(() => rewriteLaunch(r, launch, stateDir, process.execPath)),
     disarm: () => named(() => disarmAgent(r, stateDir)),
     uninstall: () => named(() => uninstallAgent(r, hostname, stateDir)),
     logTail: (lines) => named(() => agentLogTail(r, hostname, stateDir, lines)),

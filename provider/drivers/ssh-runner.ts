@@ -1,7 +1,9 @@
 /**
  * Commands and file copies on a machine over ssh (ssh2; key only, never a password). The
- * host key is checked against the pinned one when given. Non-root users run scripts
- * through `sudo -n`. One connection per provider call, closed at its end.
+ * host key is checked against the pinned one (`driver.hostKey`) when given; otherwise
+ * against the one recorded in the Pulumi state at the first connection (trust on first
+ * use, like OpenSSH's known_hosts): a changed key is refused, both fingerprints shown.
+ * Non-root users run scripts through `sudo -n`. One connection per provider call, closed at its end.
  */
 import * as crypto from "crypto";
 import type { Runner, SshDriverInputs } from "./types";
@@ -40,13 +42,30 @@ export function classifyConnectError(err: any, o: { user: string; port: number; 
   return stepFailure("connect", err?.message ?? String(err), "driver.address");
 }
 
-export async function connectSsh(d: SshDriverInputs): Promise<Runner> {
+/**
+ * Whether to accept the server's key: the pinned key when there is one, else the fingerprint
+ * recorded at the first connection, else (the first connection) any key. Returns the
+ * refusal's reason, or undefined to accept.
+ */
+export function hostKeyRefusal(keyBlob: Buffer, pinned: string | undefined, recorded: string | undefined): string | undefined {
+  const seen = fingerprintOf(keyBlob);
+  if (pinned) return hostKeyMatches(pinned, keyBlob) ? undefined : `the server's host key ${seen} does not match driver.hostKey`;
+  if (recorded && recorded.replace(/=+$/, "") !== seen) {
+    return `the server's host key ${seen} differs from ${recorded}, the key recorded in the Pulumi state when drover first connected ` +
+      "(trust on first use): someone may be answering in the machine's place; if the machine was reinstalled, pin its new key in driver.hostKey";
+  }
+  return undefined;
+}
+
+/** `recordedHostKey`: the fingerprint the Pulumi state recorded at the first connection (see hostKeyRefusal). */
+export async function connectSsh(d: SshDriverInputs, recordedHostKey?: string): Promise<Runner> {
   const { Client } = require("ssh2");
   const port = d.port ?? DEFAULTS.sshPort;
   const user = d.user ?? DEFAULTS.sshUser;
   const describe = `ssh ${user}@${d.address}:${port}`;
   const client = new Client();
   let keyMismatch: string | undefined;
+  let seenHostKey = "";
   await new Promise<void>((resolve, reject) => {
     client.once("ready", () => resolve());
     // `on`, not `once`: ssh2 may emit a second error (the socket closing after a failed
@@ -64,9 +83,9 @@ export async function connectSsh(d: SshDriverInputs): Promise<Runner> {
       keepaliveInterval: 10_000,
       // Key only: ssh2 would try nothing else without a password, agent or keyboard handler.
       hostVerifier: (key: Buffer) => {
-        if (!d.hostKey || hostKeyMatches(d.hostKey, key)) return true;
-        keyMismatch = `the server's host key ${fingerprintOf(key)} does not match driver.hostKey`;
-        return false;
+        seenHostKey = fingerprintOf(key);
+        keyMismatch = hostKeyRefusal(key, d.hostKey, recordedHostKey);
+        return keyMismatch === undefined;
       },
     });
   });
@@ -74,6 +93,7 @@ export async function connectSsh(d: SshDriverInputs): Promise<Runner> {
 
   return {
     describe,
+    hostKey: seenHostKey,
     run(script, opts = {}) {
       return new Promise((resolve, reject) => {
         client.exec(asRoot(script), (err: Error | undefined, stream: any) => {

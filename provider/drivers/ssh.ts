@@ -11,7 +11,8 @@ import { connectSsh } from "./ssh-runner";
 import { hostStepMessage, oneLineError, stepFailure } from "./step-error";
 import { DEFAULTS, type HostDriver, type Runner, type SshDriverInputs } from "./types";
 
-export function sshDriver(d: SshDriverInputs, hostname: string): HostDriver {
+/** `recordedHostKey`: the host key fingerprint the Pulumi state recorded at the first connection (trust on first use). */
+export function sshDriver(d: SshDriverInputs, hostname: string, recordedHostKey?: string): HostDriver {
   const user = d.user ?? DEFAULTS.sshUser;
   const installDir = d.installDir ?? DEFAULTS.installDir;
   const stateDir = d.stateDir ?? `${DEFAULTS.stateBase}/${hostname}`;
@@ -20,7 +21,7 @@ export function sshDriver(d: SshDriverInputs, hostname: string): HostDriver {
   /** Connects, runs `fn`, closes; any failure becomes one line naming the host and the step. */
   async function withRunner<T>(fn: (r: Runner) => Promise<T>): Promise<T> {
     try {
-      const r = await connectSsh(d);
+      const r = await connectSsh(d, recordedHostKey);
       try { return await fn(r); } finally { r.close(); }
     } catch (err) {
       throw oneLineError(hostStepMessage(hostname, describe, err));
@@ -53,12 +54,14 @@ export function sshDriver(d: SshDriverInputs, hostname: string): HostDriver {
         // Peers reach the host where we do, unless told otherwise.
         const underlayIp = launch.underlayIp ?? d.underlayIp ?? (isIP(d.address) ? d.address : undefined);
         const launchFull = { ...launch, underlayIp };
-        return startAgent(r, launchFull, { node: facts.node, appDir, stateDir, dockerSocket }, facts, uploaded);
+        const report = await startAgent(r, launchFull, { node: facts.node, appDir, stateDir, dockerSocket }, facts, uploaded);
+        return { ...report, ...(r.hostKey ? { hostKey: r.hostKey } : {}) };
       });
     },
     // Connecting is the check (host key, then the key); the command proves sudo works too.
     verify: () => withRunner(async (r) => { await mustRun(r, "true", "credential check", { field: "driver.user" }); }),
-    updateLaunch: (launch) => withRunner((r) => rewriteLaunch(r, launch, stateDir)),
+    // The node preflight finds is the one the agent was started with.
+    updateLaunch: (launch) => withRunner(async (r) => rewriteLaunch(r, launch, stateDir, (await preflight(r, dockerSocket)).node)),
     disarm: () => withRunner((r) => disarmAgent(r, stateDir)),
     uninstall: () => withRunner((r) => uninstallAgent(r, hostname, stateDir)),
     logTail: (lines) => withRunner((r) => agentLogTail(r, hostname, stateDir, lines)),

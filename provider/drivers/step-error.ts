@@ -12,7 +12,7 @@
 
 export type HostStep =
   | "agent bundle" | "connect" | "host key check" | "authentication" | "node check" | "Docker check" | "upload" | "unpack"
-  | "service start" | "registration wait" | "token removal" | "uninstall" | "log read" | "credential check" | "env file update";
+  | "service start" | "registration wait" | "token removal" | "uninstall" | "log read" | "credential check" | "launch file update";
 
 export interface StepFailure extends Error {
   step: HostStep;

@@ -17,6 +17,8 @@ export interface AgentLaunch {
   hostname: string;
   labels: Record<string, string>;
   underlayIp?: string;
+  /** The server CA's SHA-256 fingerprint the agent pins (an https URL with drover's own CA). */
+  caFingerprint?: string;
 }
 
 /** What bootstrap did, for outputs and tests. */
@@ -27,6 +29,8 @@ export interface BootstrapReport {
   uploaded: boolean;
   nodeVersion: string;
   dockerVersion: string;
+  /** ssh: the fingerprint of the machine's host key, for the Pulumi state (trust on first use). */
+  hostKey?: string;
 }
 
 export interface HostDriver {
@@ -54,7 +58,7 @@ export interface HostDriver {
    */
   verify?(): Promise<void>;
   /**
-   * Rewrites the agent's env file (server URL, token, labels) without restarting the agent:
+   * Rewrites the agent's launch and token files (server URL, labels, token) without restarting the agent:
    * what it registers with if it ever has to register again.
    */
   updateLaunch(launch: AgentLaunch): Promise<void>;
@@ -78,7 +82,11 @@ export interface SshDriverInputs {
   user?: string;
   /** An unencrypted OpenSSH or PEM private key (keep it secret: `pulumi config set --secret`). */
   privateKey: string;
-  /** Pinned host key: "SHA256:…" fingerprint or the public key line "ssh-ed25519 AAAA…". Default: any key is accepted. */
+  /**
+   * Pinned host key: "SHA256:…" fingerprint or the public key line "ssh-ed25519 AAAA…".
+   * Default: trust on first use: the key seen at the first connection is recorded in the
+   * Pulumi state (output `sshHostKey`) and every later connection must present it.
+   */
   hostKey?: string;
   /** Where agent bundles are unpacked on the machine. Default "/opt/drover". */
   installDir?: string;
@@ -109,6 +117,8 @@ export type DriverInputs = SshDriverInputs | LocalDriverInputs;
 /** A command runner on the machine: over ssh, or on this machine. */
 export interface Runner {
   readonly describe: string;
+  /** ssh: the fingerprint ("SHA256:…") of the host key the machine presented. */
+  readonly hostKey?: string;
   /** Runs a shell script (sh -c); stdin carries secrets so they never appear in argv. */
   run(script: string, opts?: { stdin?: string; timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Copies a local file to `remotePath`. */

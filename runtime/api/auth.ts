@@ -9,7 +9,8 @@ import type { EnvironmentRecord } from "../protocol/model";
 import type { ApiContext } from "./options";
 import { secretsEqual, sha256Hex } from "./secrets";
 
-export type Principal = { kind: "admin" } | { kind: "env"; envId: string };
+/** `keyId` names the key that authenticated (its hash, or "admin"), never the key itself: for per-key limits. */
+export type Principal = { kind: "admin"; keyId: string } | { kind: "env"; envId: string; keyId: string };
 
 export function bearerToken(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
@@ -21,11 +22,12 @@ export function bearerToken(req: IncomingMessage): string | undefined {
 export async function authenticate(api: ApiContext, req: IncomingMessage): Promise<Principal> {
   const key = bearerToken(req);
   if (key === undefined) throw new DroverError("Unauthorized", "missing API key: send Authorization: Bearer <key>");
-  if (secretsEqual(key, api.adminKey)) return { kind: "admin" };
+  if (secretsEqual(key, api.adminKey)) return { kind: "admin", keyId: "admin" };
   // The lookup is by hash, so its timing tells nothing about the secret.
-  const envId = await api.store.envIdForApiKey(sha256Hex(key));
+  const keyHash = sha256Hex(key);
+  const envId = await api.store.envIdForApiKey(keyHash);
   if (envId === undefined) throw new DroverError("Unauthorized", "unknown API key");
-  return { kind: "env", envId };
+  return { kind: "env", envId, keyId: keyHash };
 }
 
 export function requireAdmin(principal: Principal, what: string): void {

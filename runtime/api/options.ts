@@ -4,6 +4,8 @@
  */
 import { randomBytes } from "crypto";
 import type { Store } from "../store/store";
+import { EventHub } from "./event-hub";
+import type { Keyring } from "../secrets/keyring";
 
 export type IdKind = "environment" | "host" | "stack" | "service" | "loadBalancer" | "certificate";
 
@@ -19,6 +21,8 @@ export interface RegistrationSettings {
 
 export interface ApiOptions {
   store: Store;
+  /** Seals secrets given to the API (service secrets, certificate keys) and hands hosts their secrets key. */
+  keyring: Keyring;
   /** The admin key: may create, list and tear down environments and see all of them. */
   adminKey: string;
   registration: RegistrationSettings;
@@ -31,10 +35,13 @@ export interface ApiOptions {
   log?: (message: string, err?: unknown) => void;
   /** How long one blocking read of the event stream waits before a keep-alive comment. */
   eventsBlockMs?: number;
+  /** Event streams one API key may hold open at once (default 8); one more is answered 429. */
+  eventStreamsPerKey?: number;
 }
 
 export interface ApiContext {
   store: Store;
+  keyring: Keyring;
   adminKey: string;
   registration: RegistrationSettings;
   nudge: (envId: string) => void;
@@ -42,6 +49,8 @@ export interface ApiContext {
   newId: (kind: IdKind) => string;
   log: (message: string, err?: unknown) => void;
   eventsBlockMs: number;
+  /** The event streams' shared readers (one per watched environment). */
+  events: EventHub;
 }
 
 const idPrefix: Record<IdKind, string> = { environment: "1a", host: "1h", stack: "1st", service: "1s", loadBalancer: "1lb", certificate: "1ce" };
@@ -53,14 +62,18 @@ export function defaultId(kind: IdKind): string {
 export function resolveOptions(opts: ApiOptions): ApiContext {
   if (!opts.adminKey || opts.adminKey.length < 16) throw new Error("createApi: adminKey must be at least 16 characters");
   const clock = opts.clock ?? (() => new Date());
+  const log = opts.log ?? ((message: string, err?: unknown) => console.error(message, err));
+  const eventsBlockMs = opts.eventsBlockMs ?? 15_000;
   return {
     store: opts.store,
+    keyring: opts.keyring,
     adminKey: opts.adminKey,
     registration: opts.registration,
     nudge: opts.nudge ?? (() => {}),
     now: () => clock().toISOString(),
     newId: opts.ids ?? defaultId,
-    log: opts.log ?? ((message, err) => console.error(message, err)),
-    eventsBlockMs: opts.eventsBlockMs ?? 15_000,
+    log,
+    eventsBlockMs,
+    events: new EventHub({ store: opts.store, blockMs: eventsBlockMs, maxPerKey: opts.eventStreamsPerKey ?? 8, log }),
   };
 }

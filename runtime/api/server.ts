@@ -13,12 +13,14 @@ import { sendJson } from "./respond";
 import { Router, buildRouter } from "./routes";
 import { baseUrl, makeUrls } from "./urls";
 
-export function createApi(opts: ApiOptions): RequestListener {
+/** The request listener; `close()` ends its event streams' shared Redis readers. */
+export function createApi(opts: ApiOptions): RequestListener & { close(): void } {
   const api = resolveOptions(opts);
   const router = buildRouter();
-  return (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     void handle(api, router, req, res);
   };
+  return Object.assign(listener, { close: () => api.events.close() });
 }
 
 async function handle(api: ApiContext, router: Router, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -63,7 +65,8 @@ export interface ApiServer {
 }
 
 export function startApiServer(opts: ApiOptions, listen: { host: string; port: number }): Promise<ApiServer> {
-  const server = createServer(createApi(opts));
+  const listener = createApi(opts);
+  const server = createServer(listener);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(listen.port, listen.host, () => {
@@ -73,6 +76,7 @@ export function startApiServer(opts: ApiOptions, listen: { host: string; port: n
       resolve({
         url: `http://${host}:${port}`,
         close: () => new Promise<void>((done, fail) => {
+          listener.close();
           server.close((err) => (err ? fail(err) : done()));
           // Event streams and idle keep-alive sockets would otherwise hold close() open.
           server.closeAllConnections();

@@ -15,6 +15,12 @@ export interface RegisterRequest {
   dockerVersion: string;
   kernelVersion: string;
   underlayIp?: string;
+  /** The host's public key (PEM, SPKI, RSA ≥ 2048): its identity (runtime/protocol/host-identity.ts). */
+  identityKey: string;
+  /** When the agent signed this request (ISO); must be fresh and newer than the host's last registration. */
+  signedAt: string;
+  /** base64 RSA-SHA256 signature by the identity key over every other field (registrationSigningText). */
+  signature: string;
 }
 
 /** 201 response to a registration. */
@@ -29,6 +35,12 @@ export interface RegisterResponse {
     /** Key prefix of runtime/protocol/keys.ts makeKeys(). */
     keyPrefix: string;
   };
+  /**
+   * The host's secrets key (runtime/secrets/seal.ts): what its desired document seals
+   * (service secrets, certificate keys, the PSK) opens with it. Absent from servers without
+   * a keyring. The agent keeps it with its identity (mode 0600).
+   */
+  secretsKey?: { id: string; key: string };
   heartbeatIntervalMs: number;
   /** Heartbeat key TTL: a host whose key expired is `reconnecting`. */
   heartbeatTtlMs: number;

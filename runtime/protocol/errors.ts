@@ -15,6 +15,7 @@ export type ErrorCode =
   | "RevisionMismatch"
   | "Unplaceable"
   | "NotLeader"
+  | "TooManyRequests"
   | "Timeout"
   | "Unavailable"
   | "Internal";
@@ -32,6 +33,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   RevisionMismatch: 409,
   Unplaceable: 422,
   NotLeader: 503,
+  TooManyRequests: 429,
   Timeout: 504,
   Unavailable: 503,
   Internal: 500,

@@ -60,8 +60,12 @@ export interface EnvKeys {
   seq: string;
   /** String: EnvDnsDocument JSON (runtime/protocol/dns.ts); every host of the environment may read it. */
   dns: string;
-  /** String: IpsecSpec JSON, the environment's current pre-shared key (secret; never shown by the API). */
+  /** String: IpsecSpec JSON, the environment's current pre-shared key (the key sealed; never shown by the API). */
   psk: string;
+  /** String: `{id, wrapped}` JSON: the environment's data key, sealed by the servers' master key (runtime/secrets/keyring.ts). */
+  sealKey: string;
+  /** Hash hostId → the host's secrets key, sealed by the environment's data key (only that host's agent gets it, at registration). */
+  hostSealKeys: string;
 }
 
 export interface HostKeys {
@@ -128,6 +132,8 @@ export function makeKeys(prefix = "drover"): Keys {
         seq: `${e}:seq`,
         dns: `${e}:dns`,
         psk: `${e}:psk`,
+        sealKey: `${e}:sealkey`,
+        hostSealKeys: `${e}:hostsealkeys`,
       };
     },
     host(envId, hostId) {

@@ -26,8 +26,27 @@ export interface EnvironmentRecord {
   description?: string;
   network: NetworkSpec;
   state: EnvironmentState;
+  /**
+   * Set while the reconciler cannot make progress on this environment (a stored record it
+   * cannot read, say): the error, and when it tries again. Cleared by the next good pass.
+   * Other environments are not held up by it.
+   */
+  reconcileError?: ReconcileError;
   createdAt: string;
   rev: number;
+}
+
+/** Why an environment's reconcile passes fail, as the API shows it. */
+export interface ReconcileError {
+  /** The DroverError code ("Internal" for anything else). */
+  code: string;
+  message: string;
+  /** When the first failure in a row happened (ISO time). */
+  since: string;
+  /** Failed passes in a row. */
+  failures: number;
+  /** No pass before this time (ISO): the back-off grows with each failure. */
+  retryAt: string;
 }
 
 export interface HostRecord {
@@ -35,6 +54,13 @@ export interface HostRecord {
   envId: string;
   /** RegisterRequest.machineId: the same machine registering again gets the same host. */
   machineId?: string;
+  /**
+   * The host's public key (PEM), learnt at its first registration: a later registration of
+   * the same machine must be signed by its private half. Not shown by the API.
+   */
+  identityKey?: string;
+  /** `signedAt` of the last registration accepted: an older or equal one is a replay. */
+  identitySignedAt?: string;
   /** The machine's hostname as the agent reported it (unique within an environment). */
   name: string;
   /** User labels plus the ones drover adds (`io.rancher.host.*`). */
@@ -127,6 +153,13 @@ export interface ServiceSpec {
   command?: string[];
   entrypoint?: string[];
   env: Record<string, string>;
+  /**
+   * Environment variables whose values are secret: name → value sealed with the
+   * environment's key (runtime/secrets). Given in the clear to the API, stored sealed,
+   * shown by no answer or event (only their names), handed sealed for one host to the agent
+   * of the host that runs the container, which opens them as it creates the container.
+   */
+  secrets?: Record<string, string>;
   ports: PortSpec[];
   /** Number of instances; ignored when `global` is set. */
   scale: number;
@@ -272,7 +305,7 @@ export interface CertificateRecord extends CertificateFacts {
   /** PEM: the certificate, and its chain leaf first (intermediates only). */
   cert: string;
   chain?: string;
-  /** PEM private key. Secret: no API answer, event or log ever shows it. */
+  /** PEM private key, sealed with the environment's key (runtime/secrets). No API answer, event or log ever shows it. */
   key: string;
   state: "active" | "removed";
   createdAt: string;
@@ -302,6 +335,8 @@ export interface InstanceSpec {
   command?: string[];
   entrypoint?: string[];
   env: Record<string, string>;
+  /** The service's secrets, sealed (with the environment's key in records, with the host's key in its desired document). */
+  secrets?: Record<string, string>;
   ports: PortSpec[];
   labels: Record<string, string>;
   restartPolicy: RestartPolicySpec;
@@ -461,6 +496,7 @@ export interface NetworkPeer {
 export interface IpsecSpec {
   /** Changes with every rotation, so agents can tell a new key from the one they loaded. */
   pskId: string;
+  /** Sealed at rest (environment key in Redis, host key in a desired document); the agent opens it. */
   psk: string;
 }
 

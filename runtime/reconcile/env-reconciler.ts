@@ -5,6 +5,7 @@ import { DroverError } from "../protocol/errors";
 import type { HostDesiredState, HostObservedState } from "../protocol/model";
 import type { Keys } from "../protocol/keys";
 import type { Store } from "../store/store";
+import { checkSnapshot } from "./check-snapshot";
 import { newIpsecSpec } from "./ipsec-key";
 import { isEmptyPlan, planEnvironment } from "./plan";
 import { quietStateOf, type QuietState } from "./quiet";
@@ -45,6 +46,8 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   // Before the snapshot: making the first key bumps the revision the batch is checked against.
   const ipsec = await environmentKey(deps, envId);
   const snapshot = await store.snapshot(envId);
+  // A record the planner cannot work with stops this environment's pass, with its name.
+  checkSnapshot(snapshot);
   const hostIds = snapshot.hosts.map((h) => h.id);
   const [heartbeats, observedList, desiredList, teardownList] = await Promise.all([
     store.heartbeats(envId, hostIds),

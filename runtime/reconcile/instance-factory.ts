@@ -27,6 +27,8 @@ export function newInstance(id: string, service: ServiceRecord, stack: StackReco
       ...(service.spec.command ? { command: service.spec.command } : {}),
       ...(service.spec.entrypoint ? { entrypoint: service.spec.entrypoint } : {}),
       env: service.spec.env,
+      // Sealed as the service holds them; the store reseals them for the host's desired document.
+      ...(service.spec.secrets && Object.keys(service.spec.secrets).length ? { secrets: service.spec.secrets } : {}),
       ports: service.spec.ports,
       labels,
       restartPolicy: service.spec.restartPolicy,

@@ -2,6 +2,7 @@ import type Redis from "ioredis";
 import { streamField } from "../store/stream-fields";
 import type { Keys } from "../protocol/keys";
 import type { Store } from "../store/store";
+import { isDroverError } from "../protocol/errors";
 import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
 import { stillQuiet, type QuietState } from "./quiet";
 
@@ -36,6 +37,26 @@ interface Led {
   lastPass: number;
   /** When the last plan said time alone makes the next pass do something (epoch ms). */
   wakeAt?: number;
+  /** Failed passes in a row (non-transient errors), and when the first of them happened. */
+  failures: number;
+  failingSince?: string;
+  /** No pass before this (epoch ms): the failure back-off, whatever signals arrive. */
+  retryAt?: number;
+  /** Passes run, for tests and diagnostics. */
+  passes: number;
+}
+
+/** Back-off after a failed pass: 1 s, doubling, at most 5 minutes. */
+export const FAILED_PASS_FIRST_MS = 1_000;
+export const FAILED_PASS_MAX_MS = 300_000;
+
+export function failedPassBackoffMs(failures: number): number {
+  return Math.min(FAILED_PASS_MAX_MS, FAILED_PASS_FIRST_MS * 2 ** Math.max(0, failures - 1));
+}
+
+/** An environment that may run a pass now (not backing off after failures). */
+function runnable(led: Led, now: number): boolean {
+  return led.retryAt === undefined || now >= led.retryAt;
 }
 
 /**
@@ -43,6 +64,10 @@ interface Led {
  * own lease, so several servers share the work and a dead server's environments move to
  * another within one lease TTL. Passes run when something signals (an API write on the
  * environment's reconcile stream, an agent report) and at least every tick.
+ *
+ * One environment's failure is its own: a pass that fails with anything but a transient
+ * error is recorded on that environment (`reconcileError`, shown by the API) and the
+ * environment backs off (failedPassBackoffMs) while every other one keeps its pace.
  */
 export class ReconcileManager {
   private running = false;
@@ -73,6 +98,11 @@ export class ReconcileManager {
     return [...this.led.keys()];
   }
 
+  /** Passes run on one environment since this server began leading it (0 when it does not). */
+  passesOf(envId: string): number {
+    return this.led.get(envId)?.passes ?? 0;
+  }
+
   private async run(): Promise<void> {
     let lastLeaseCheck = 0;
     while (this.running) {
@@ -84,6 +114,7 @@ export class ReconcileManager {
         }
         for (const [envId, led] of this.led) {
           if (!this.running) break;
+          if (!runnable(led, Date.now())) continue;
           if (led.wakeAt !== undefined && Date.now() >= led.wakeAt) led.dirty = true;
           if (!led.dirty && Date.now() - led.lastPass < this.o.tickMs) continue;
           if (!led.dirty && led.quiet && await this.isStillQuiet(envId, led, led.quiet)) {
@@ -111,7 +142,7 @@ export class ReconcileManager {
       if (lease.leader && lease.fence !== undefined) {
         if (!current || current.fence !== lease.fence) {
           this.o.log("leading environment", { envId: env.id, fence: lease.fence });
-          this.led.set(env.id, { fence: lease.fence, hostIds: [], dirty: true, lastPass: 0 });
+          this.led.set(env.id, { fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, failures: 0, passes: 0 });
         }
       } else if (current) {
         this.o.log("lost leadership", { envId: env.id });
@@ -143,6 +174,8 @@ export class ReconcileManager {
         store: this.o.store, redis: this.o.redis, keys: this.o.keys, graceMs: this.o.graceMs, log: this.o.log,
       });
       this.passes++;
+      led.passes++;
+      if (led.failures > 0) await this.recovered(envId, led);
       led.hostIds = res.hostIds;
       led.quiet = res.quiet;
       led.wakeAt = res.plan?.wakeAt;
@@ -152,22 +185,55 @@ export class ReconcileManager {
     } catch (err) {
       if (isTransientPassError(err)) { led.dirty = true; return; }
       if ((err as { code?: string }).code === "NotLeader") { this.led.delete(envId); return; }
-      throw err;
+      // Anything else is this environment's alone: recorded on it, backed off, never rethrown
+      // (which would make it due first again and starve the environments after it).
+      await this.failed(envId, led, err);
     } finally {
       clearInterval(renew);
     }
   }
 
+  private async failed(envId: string, led: Led, err: unknown): Promise<void> {
+    led.failures++;
+    led.failingSince ??= new Date().toISOString();
+    const wait = failedPassBackoffMs(led.failures);
+    led.retryAt = Date.now() + wait;
+    // Signals that arrive meanwhile are kept: the pass after the back-off runs in any case.
+    led.dirty = true;
+    led.quiet = undefined;
+    const code = isDroverError(err) ? err.code : "Internal";
+    const message = err instanceof Error ? err.message : String(err);
+    this.o.log("reconcile pass failed: environment backs off", { envId, code, error: message, failures: led.failures, retryInMs: wait });
+    try {
+      await this.o.store.setReconcileError(envId, {
+        code, message, since: led.failingSince, failures: led.failures, retryAt: new Date(led.retryAt).toISOString(),
+      });
+    } catch (recordErr) {
+      this.o.log("could not record the failed pass on the environment", { envId, error: (recordErr as Error).message });
+    }
+  }
+
+  private async recovered(envId: string, led: Led): Promise<void> {
+    this.o.log("reconcile passes work again", { envId, failures: led.failures });
+    led.failures = 0;
+    led.failingSince = undefined;
+    led.retryAt = undefined;
+    await this.o.store.setReconcileError(envId, undefined).catch((err) =>
+      this.o.log("could not clear the environment's reconcile error", { envId, error: (err as Error).message }));
+  }
+
   /** Blocks until an API write or agent report arrives on a watched stream, or the tick passes. */
   private async waitForSignal(): Promise<void> {
-    if ([...this.led.values()].some((l) => l.dirty)) return;
+    const now = Date.now();
+    if ([...this.led.values()].some((l) => l.dirty && runnable(l, now))) return;
     const streams: string[] = [];
     for (const [envId, led] of this.led) {
       streams.push(this.o.keys.env(envId).reconcile);
       for (const h of led.hostIds) streams.push(this.o.keys.host(envId, h).reports);
     }
     // Never block past the moment a plan asked to be woken at (a drain ends, a batch is due).
-    const wakes = [...this.led.values()].flatMap((l) => (l.wakeAt !== undefined ? [l.wakeAt] : []));
+    // Nor past the end of a failure back-off.
+    const wakes = [...this.led.values()].flatMap((l) => [l.wakeAt, l.retryAt].filter((t): t is number => t !== undefined));
     const blockMs = Math.max(1, Math.min(this.o.tickMs, ...wakes.map((t) => t - Date.now())));
     if (streams.length === 0) {
       await new Promise((r) => setTimeout(r, blockMs));

@@ -11,6 +11,8 @@ export interface ServerConfig {
   listenHost: string;
   listenPort: number;
   adminKey: string;
+  /** The file holding the master key that seals each environment's data key (runtime/secrets/master-key.ts). */
+  masterKeyFile: string;
   serverId: string;
   /** Missed-heartbeat time after which a host is disconnected and its instances move. */
   disconnectGraceMs: number;
@@ -27,6 +29,7 @@ export interface ServerFlags {
   "key-prefix"?: string;
   listen?: string;
   "admin-key-file"?: string;
+  "master-key-file"?: string;
   "server-id"?: string;
   "disconnect-grace"?: string;
 }
@@ -44,6 +47,7 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv =
     listenHost: m[1] || "127.0.0.1",
     listenPort: Number(m[2]),
     adminKey: readAdminKey(flags["admin-key-file"] ?? env.DROVER_ADMIN_KEY_FILE, env.DROVER_ADMIN_KEY),
+    masterKeyFile: flags["master-key-file"] ?? env.DROVER_MASTER_KEY_FILE ?? "/var/lib/drover/master-key",
     serverId: flags["server-id"] ?? env.DROVER_SERVER_ID ?? `srv-${randomBytes(4).toString("hex")}`,
     disconnectGraceMs: parseDuration(graceText, "--disconnect-grace"),
     heartbeatIntervalMs: 1000,

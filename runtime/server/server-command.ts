@@ -12,6 +12,9 @@ export const serverCommand: Command = {
     "  --listen HOST:PORT       API address ($DROVER_LISTEN, default 127.0.0.1:8080)",
     "  --admin-key-file FILE    file holding the admin key ($DROVER_ADMIN_KEY_FILE or $DROVER_ADMIN_KEY;",
     "                           default: /var/lib/drover/admin-key, created once with mode 0600)",
+    "  --master-key-file FILE   the key that seals secrets at rest ($DROVER_MASTER_KEY_FILE; default:",
+    "                           /var/lib/drover/master-key, created once with mode 0600); every server",
+    "                           sharing a Redis needs the same one",
     "  --key-prefix NAME        Redis key prefix ($DROVER_KEY_PREFIX, default drover)",
     "  --server-id ID           this server's id for leases ($DROVER_SERVER_ID, default random)",
     "  --disconnect-grace DUR   missed-heartbeat time before a host's instances move elsewhere",
@@ -23,7 +26,7 @@ export const serverCommand: Command = {
       strict: true,
       options: {
         redis: { type: "string" }, "agent-redis": { type: "string" }, listen: { type: "string" },
-        "admin-key-file": { type: "string" }, "key-prefix": { type: "string" }, "server-id": { type: "string" },
+        "admin-key-file": { type: "string" }, "master-key-file": { type: "string" }, "key-prefix": { type: "string" }, "server-id": { type: "string" },
         "disconnect-grace": { type: "string" },
       },
     });

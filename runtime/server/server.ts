@@ -4,6 +4,8 @@ import { ReconcileManager } from "../reconcile/manager";
 import { makeKeys } from "../protocol/keys";
 import { LeaderLease } from "../store/leader-lease";
 import { RedisStore } from "../store/redis-store";
+import { Keyring } from "../secrets/keyring";
+import { loadOrCreateMasterKey } from "../secrets/master-key";
 import type { ServerConfig } from "./config";
 import { makeLogger, type Logger } from "./log";
 
@@ -22,7 +24,8 @@ export async function startServer(config: ServerConfig, log: Logger = makeLogger
   // Fail fast when Redis is down (Unavailable), never queue commands behind a dead link.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, connectionName: `drover-${config.serverId}` });
   const blocking = redis.duplicate({ connectionName: `drover-${config.serverId}-watch` });
-  const store = new RedisStore(redis, keys);
+  const keyring = new Keyring(redis, keys, loadOrCreateMasterKey(config.masterKeyFile));
+  const store = new RedisStore(redis, keys, { keyring });
   const manager = new ReconcileManager({
     store,
     lease: new LeaderLease(redis, keys),
@@ -37,6 +40,7 @@ export async function startServer(config: ServerConfig, log: Logger = makeLogger
   });
   const api = await startApiServer({
     store,
+    keyring,
     adminKey: config.adminKey,
     registration: {
       redisUrl: config.agentRedisUrl,

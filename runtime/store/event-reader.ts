@@ -24,7 +24,7 @@ export class RedisEventReader implements EventReader {
     try {
       const reply = (await withRedis(() =>
         this.connection.xread("COUNT", 100, "BLOCK", blockMs, "STREAMS", this.streamKey, afterId))) as [string, StreamEntries][] | null;
-      return (reply?.[0]?.[1] ?? []).map(([id, flat]) => ({ id, fields: fieldsOf(flat) }));
+      return (reply?.[0]?.[1] ?? []).map(([id, flat]) => ({ id, fields: streamFieldsOf(flat) }));
     } catch (err) {
       if (this.closed) return [];
       throw err;
@@ -38,7 +38,8 @@ export class RedisEventReader implements EventReader {
   }
 }
 
-function fieldsOf(flat: string[]): Record<string, string> {
+/** A stream entry's flat [field, value, ...] list as an object. */
+export function streamFieldsOf(flat: string[]): Record<string, string> {
   const fields: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]] = flat[i + 1];
   return fields;

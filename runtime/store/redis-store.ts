@@ -2,8 +2,13 @@ import { once } from "events";
 import Redis, { type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../protocol/errors";
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
-import type { EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, IpsecSpec } from "../protocol/model";
-import { RedisEventReader } from "./event-reader";
+import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, IpsecSpec, ReconcileError } from "../protocol/model";
+import { RedisEventReader, streamFieldsOf } from "./event-reader";
+import { secretContext } from "../protocol/secret-contexts";
+import { hasSecrets, resealDesired } from "../protocol/desired-sealing";
+import type { Keyring } from "../secrets/keyring";
+import { sealRecordSecrets } from "../secrets/record-sealing";
+import { isSealed, seal, sealedKeyId, unseal } from "../protocol/seal";
 import { provisionHostUser, removeHostUser } from "./host-acl";
 import { hostDataKeys, type Keys } from "../protocol/keys";
 import { addRegistrationTokenScript } from "./lua/add-registration-token";
@@ -18,10 +23,10 @@ import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./
 import { toDroverError, withRedis } from "./redis-errors";
 import { type LuaScript, runScript, scriptReply } from "./scripts";
 import { scriptRefusal } from "./script-refusals";
-import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, WriteBatch } from "./store";
+import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
 
-export type EnvironmentPatch = Partial<Pick<EnvironmentRecord, "name" | "description" | "state">>;
+export type EnvironmentPatch = Partial<Pick<EnvironmentRecord, "name" | "description" | "state" | "reconcileError">>;
 
 /** Attempts for read-then-script operations that lost a race (updateEnvironment, purgeEnvironment). */
 const raceAttempts = 5;
@@ -35,13 +40,24 @@ const raceAttempts = 5;
  * `close()`s. A server client should fail fast when Redis is down rather than queue for
  * long, e.g. `{ maxRetriesPerRequest: 1 }`.
  */
+export interface RedisStoreOptions {
+  /**
+   * Seals secrets at rest (runtime/secrets/keyring.ts): the PSK on setIpsec, and desired
+   * documents' secrets for their host on setDesired (opened back on getDesired). Without it
+   * (tests of other parts) values are stored as given.
+   */
+  keyring?: Keyring;
+}
+
 export class RedisStore implements Store {
   readonly redis: Redis;
+  readonly keyring?: Keyring;
   private readonly ownsClient: boolean;
 
-  constructor(redis: Redis | RedisOptions, readonly keys: Keys) {
+  constructor(redis: Redis | RedisOptions, readonly keys: Keys, opts: RedisStoreOptions = {}) {
     this.ownsClient = !(redis instanceof Redis);
     this.redis = redis instanceof Redis ? redis : new Redis(redis);
+    this.keyring = opts.keyring;
   }
 
   /** Disconnects the client if this store created it. */
@@ -94,7 +110,7 @@ export class RedisStore implements Store {
   async updateEnvironment(envId: string, patch: EnvironmentPatch): Promise<EnvironmentRecord> {
     const envKeys = this.keys.env(envId);
     for (const field of Object.keys(patch)) {
-      if (!["name", "description", "state"].includes(field)) {
+      if (!["name", "description", "state", "reconcileError"].includes(field)) {
         throw new DroverError("UnknownField", `environment field ${field} cannot be changed`, { field });
       }
     }
@@ -109,6 +125,18 @@ export class RedisStore implements Store {
       if (reply.status !== "STALE") throw scriptRefusal(reply.status, reply.details, `update environment ${envId}`);
     }
     throw new DroverError("Conflict", `environment ${envId} kept changing while being updated`, { retryable: true });
+  }
+
+  async setReconcileError(envId: string, error: ReconcileError | undefined): Promise<void> {
+    const current = await this.getEnvironment(envId);
+    // Nothing to clear: no write, no event (the common case after every good pass).
+    if (!current || (error === undefined && current.reconcileError === undefined)) return;
+    try {
+      await this.updateEnvironment(envId, { reconcileError: error });
+    } catch (err) {
+      if (isDroverError(err) && err.code === "NotFound") return;
+      throw err;
+    }
   }
 
   async listRegistrationTokens(envId: string): Promise<Array<{ tokenHash: string; meta: Record<string, string> }>> {
@@ -161,6 +189,11 @@ export class RedisStore implements Store {
     return new RedisEventReader(this.redis.duplicate(), this.keys.env(envId).events);
   }
 
+  async eventsAfter(envId: string, afterId: string, count: number): Promise<StoreEvent[]> {
+    const entries = await withRedis(() => this.redis.xrange(this.keys.env(envId).events, `(${afterId}`, "+", "COUNT", count));
+    return entries.map(([id, flat]) => ({ id, fields: streamFieldsOf(flat) }));
+  }
+
   // Records
 
   /**
@@ -189,6 +222,12 @@ export class RedisStore implements Store {
     if (envRaw === null || rev === null) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
     const parseAll = <T extends { id: string; createdAt?: string }>(raws: string[], what: string) =>
       raws.map((raw) => parseStored<T>(raw, what)).sort(byCreation);
+    const certs = parseAll<CertificateRecord>(certificates, "certificate");
+    if (this.keyring && certs.some((c) => typeof c.key === "string" && !isSealed(c.key))) {
+      // Stored before keys were sealed: the reconciler works with the sealed form, as with every newer one.
+      const envKey = await this.keyring.envKey(envId);
+      for (const c of certs) if (typeof c.key === "string" && !isSealed(c.key)) c.key = seal(envKey, secretContext.certificateKey(c.id), c.key);
+    }
     return {
       env: parseStored<EnvironmentRecord>(envRaw, "environment"),
       rev: Number(rev),
@@ -197,7 +236,7 @@ export class RedisStore implements Store {
       services: parseAll(services, "service"),
       instances: parseAll(instances, "instance"),
       loadBalancers: parseAll(loadBalancers, "load balancer"),
-      certificates: parseAll(certificates, "certificate"),
+      certificates: certs,
     };
   }
 
@@ -214,6 +253,7 @@ export class RedisStore implements Store {
   }
 
   async write(envId: string, batch: WriteBatch, opts: { expectRev?: number; fence?: number } = {}): Promise<number> {
+    if (this.keyring) batch = await sealRecordSecrets(batch, () => this.keyring!.envKey(envId));
     const call = writeScriptCall(this.keys, envId, batch, opts);
     return Number(await this.script(writeScript, `write to ${envId}`, call.keys, call.args));
   }
@@ -224,13 +264,16 @@ export class RedisStore implements Store {
     return provisionHostUser(this.redis, this.keys, envId, hostId, password);
   }
 
-  removeHostUser(envId: string, hostId: string): Promise<void> {
-    return removeHostUser(this.redis, this.keys, envId, hostId);
+  async removeHostUser(envId: string, hostId: string): Promise<void> {
+    await removeHostUser(this.redis, this.keys, envId, hostId);
+    // The host's secrets key goes with its credentials: nothing is sealed for it any more.
+    await this.keyring?.removeHostKey(envId, hostId);
   }
 
   // Per-host documents
 
   async setDesired(envId: string, desired: HostDesiredState, opts: { fence?: number } = {}): Promise<number> {
+    desired = await this.sealForHost(envId, desired);
     const envKeys = this.keys.env(envId);
     const host = this.keys.host(envId, desired.hostId);
     const generation = await this.script(setDesiredScript, `set desired state of host ${desired.hostId}`,
@@ -241,10 +284,19 @@ export class RedisStore implements Store {
 
   async getIpsec(envId: string): Promise<IpsecSpec | undefined> {
     const raw = await withRedis(() => this.redis.get(this.keys.env(envId).psk));
-    return parseStoredOrUndefined<IpsecSpec>(raw, "pre-shared key");
+    const spec = parseStoredOrUndefined<IpsecSpec>(raw, "pre-shared key");
+    if (spec && this.keyring && !isSealed(spec.psk)) {
+      // Stored before keys were sealed: sealed now, in place (a plain SET: same id, same key).
+      const sealed = { ...spec, psk: seal(await this.keyring.envKey(envId), secretContext.psk(spec.pskId), spec.psk) };
+      await withRedis(() => this.redis.set(this.keys.env(envId).psk, JSON.stringify(sealed), "XX"));
+      return sealed;
+    }
+    return spec;
   }
 
+  /** `spec.psk` in the clear (or already sealed); stored sealed when the store has a keyring. */
   async setIpsec(envId: string, spec: IpsecSpec, opts: { onlyIfAbsent?: boolean } = {}): Promise<boolean> {
+    if (this.keyring && !isSealed(spec.psk)) spec = { ...spec, psk: seal(await this.keyring.envKey(envId), secretContext.psk(spec.pskId), spec.psk) };
     const env = this.keys.env(envId);
     const reply = scriptReply(await withRedis(() => runScript(this.redis, setIpsecScript,
       [env.rev, env.psk, env.reconcile], [JSON.stringify(spec), opts.onlyIfAbsent ? "absent" : ""])));
@@ -268,7 +320,41 @@ export class RedisStore implements Store {
 
   async getDesired(envId: string, hostId: string): Promise<HostDesiredState | undefined> {
     const raw = await withRedis(() => this.redis.get(this.keys.host(envId, hostId).desired));
-    return parseStoredOrUndefined<HostDesiredState>(raw, "desired state");
+    const doc = parseStoredOrUndefined<HostDesiredState>(raw, "desired state");
+    return doc && this.keyring ? this.sealForEnvironment(envId, doc) : doc;
+  }
+
+  /**
+   * The document's secrets, sealed with the environment's key (as records hold them),
+   * resealed with the host's own key: only that host's agent can open them.
+   */
+  private async sealForHost(envId: string, desired: HostDesiredState): Promise<HostDesiredState> {
+    if (!this.keyring || !hasSecrets(desired)) return desired;
+    const hostKey = await this.keyring.hostKey(envId, desired.hostId);
+    if (!hostKey) {
+      throw new DroverError("Conflict", `host ${desired.hostId} has no secrets key (it registered with a server without one): remove it and register it again`);
+    }
+    const envKey = await this.keyring.envKey(envId);
+    return resealDesired(desired, (context, value) => seal(hostKey, context, isSealed(value) ? unseal(envKey, context, value) : value));
+  }
+
+  /**
+   * The reverse of sealForHost, so the reconciler compares the stored document with the one
+   * it plans (sealing is deterministic). A value that no longer opens (the host's key
+   * changed) reads as unreadable, so the document differs and is written again.
+   */
+  private async sealForEnvironment(envId: string, doc: HostDesiredState): Promise<HostDesiredState> {
+    if (!hasSecrets(doc)) return doc;
+    const hostKey = await this.keyring!.hostKey(envId, doc.hostId);
+    const envKey = await this.keyring!.envKey(envId);
+    return resealDesired(doc, (context, value) => {
+      if (!hostKey || !isSealed(value) || sealedKeyId(value) !== hostKey.id) return "(unreadable)";
+      try {
+        return seal(envKey, context, unseal(hostKey, context, value));
+      } catch {
+        return "(unreadable)";
+      }
+    });
   }
 
   async getObserved(envId: string, hostId: string): Promise<HostObservedState | undefined> {

@@ -1,7 +1,7 @@
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
 import type {
   CertificateRecord, EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, HostRecord, InstanceRecord,
-  IpsecSpec, LoadBalancerRecord, ServiceRecord, StackRecord,
+  IpsecSpec, LoadBalancerRecord, ReconcileError, ServiceRecord, StackRecord,
 } from "../protocol/model";
 
 /**
@@ -26,14 +26,21 @@ export interface Store {
    * nudges the reconciler and the event stream like write(). Undefined when there is no such env.
    */
   setEnvironmentState(envId: string, state: EnvironmentState): Promise<EnvironmentRecord | undefined>;
+  /**
+   * Records (or with undefined clears) why the reconciler's passes on this environment fail,
+   * on the environment record (an `environment.updated` event; the API shows it).
+   */
+  setReconcileError(envId: string, error: ReconcileError | undefined): Promise<void>;
   /** Deletes every key of the environment (after teardown finished). */
   purgeEnvironment(envId: string): Promise<void>;
 
   /**
-   * A reader of the environment's event stream on its own connection (it blocks in XREAD),
-   * one per API event subscriber; the caller closes it.
+   * A reader of the environment's event stream on its own connection (it blocks in XREAD);
+   * the API shares one per watched environment (runtime/api/event-hub.ts); the caller closes it.
    */
   openEventReader(envId: string): EventReader;
+  /** Up to `count` entries of the environment's event stream after `afterId`, without blocking. */
+  eventsAfter(envId: string, afterId: string, count: number): Promise<StoreEvent[]>;
 
   /** A consistent read of everything the reconciler needs for one environment. */
   snapshot(envId: string): Promise<EnvSnapshot>;

@@ -151,7 +151,7 @@ t.test("Environment, ssh Hosts, Stack and Service through the Pulumi engine on l
   t.same(await keysUnder(redis, `${tag}*`), [], `no Redis key under ${tag}`);
   t.same(await keysUnder(redis, `*${out.envId}*`), [], "no Redis key naming the environment at all");
   for (const h of hosts) {
-    t.notOk(fs.existsSync(path.join(h.stateDir, "supervisor.pid")) || fs.existsSync(path.join(h.stateDir, "agent.env")), `${h.name}: agent service uninstalled`);
+    t.notOk(fs.existsSync(path.join(h.stateDir, "supervisor.pid")) || fs.existsSync(path.join(h.stateDir, "agent-launch.json")), `${h.name}: agent service uninstalled`);
   }
   await pulumi(["stack", "rm", "--yes"]);
 });

@@ -195,8 +195,8 @@ t.test("rollouts, refusals and repairs through the Pulumi engine on lab hosts", 
     t.same((await outputs()).hostIds, hostIds, "the same hosts (nothing replaced)");
     t.match((await admin.ok("GET", `${base}/hosts/${hostIds.node3}`)).labels, { zone: "a", "io.drover.host.hostname": "node3" }, "the server has node3's new label, and its own");
     t.same(await containers(lab, "db"), db, "db stays where it is: its rule still holds everywhere");
-    const env = fs.readFileSync(path.join(hosts[2].stateDir, "agent.env"), "utf8");
-    t.match(env, /DROVER_HOST_LABELS='zone=a'/, "the agent's env file has it for any later registration");
+    const launchFile = JSON.parse(fs.readFileSync(path.join(hosts[2].stateDir, "agent-launch.json"), "utf8"));
+    t.same(launchFile.labels, { zone: "a" }, "the agent's launch file has it for any later registration");
 
     hosts[0].labels = { zone: "c" };
     await pulumi(["config", "set", "hosts", JSON.stringify(hosts)]);

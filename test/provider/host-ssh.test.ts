@@ -53,15 +53,17 @@ t.test("Host over ssh: install, supervise, delete, reinstall", async (t) => {
     hostId: created.id, state: "active", subnet: /^10\.42\.\d+\.0\/24$/, underlayIp: a.underlayIp,
     agentVersion: /^\d+\.\d+\.\d+/, dockerVersion: /^\d+\./, agentService: "supervisor", name: "ssh-a",
   }, "active with a subnet; lab hosts have no systemd, so the supervisor runs the agent");
+  t.match(created.outs.sshHostKey, /^SHA256:/, "the host key seen is recorded in the state (trust on first use)");
   const onServer = await env.api.ok("GET", `${env.base}/hosts/${created.id}`);
   t.match(onServer.labels, { zone: "a", disk: "ssd", "io.drover.host.hostname": "ssh-a" }, "registered with its labels and name");
   const bundles = fs.readdirSync(installDir);
   const tarball = bundles.find((f) => /^drover-agent-.*\.tar\.gz$/.test(f));
   t.ok(tarball, `bundle uploaded (${bundles.join(", ")})`);
   t.ok(fs.existsSync(path.join(installDir, tarball!.replace(/\.tar\.gz$/, ""), ".complete")), "bundle unpacked");
-  t.equal(fs.statSync(path.join(stateDir, "agent.env")).mode & 0o777, 0o600, "the env file is 0600");
+  t.equal(fs.statSync(path.join(stateDir, "agent.token")).mode & 0o777, 0o600, "the token file is 0600");
+  t.equal(fs.statSync(path.join(stateDir, "agent-launch.json")).mode & 0o777, 0o600, "the launch file is 0600");
 
-  // The token is in the env file only: not in any command line.
+  // The token is in the token file only: not in any command line.
   const agentPid = readPid(path.join(stateDir, "agent.pid"));
   const supPid = readPid(path.join(stateDir, "supervisor.pid"));
   t.ok(alive(agentPid) && alive(supPid), `agent ${agentPid} and supervisor ${supPid} run`);
@@ -95,7 +97,7 @@ t.test("Host over ssh: install, supervise, delete, reinstall", async (t) => {
   t.same(await droverContainers(a), [], "its containers were removed");
   const status = (pid: number) => { try { return fs.readFileSync(`/proc/${pid}/status`, "utf8").split("\n").filter((l) => /^(Name|State|PPid)/.test(l)).join(" "); } catch { return "gone"; } };
   t.notOk(alive(newPid) || alive(supPid), "agent and supervisor stopped", { agent: status(newPid), supervisor: status(supPid), log: fs.readFileSync(path.join(stateDir, "supervisor.log"), "utf8") });
-  t.notOk(fs.existsSync(path.join(stateDir, "agent.env")), "the env file with the token is removed");
+  t.notOk(fs.existsSync(path.join(stateDir, "agent.token")), "the token file is removed");
   t.equal((await hostProvider.read(created.id, created.outs)).id, undefined, "read after delete: gone");
   t.same((await env.api.ok("GET", `${env.base}/hosts`)).data.map((h: any) => h.name), [], "no host registered again meanwhile",
     { agentLog: fs.readFileSync(path.join(stateDir, "agent.log"), "utf8").split("\n").slice(-30).join("\n") });

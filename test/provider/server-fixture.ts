@@ -31,6 +31,7 @@ export async function serverForTest(t: Pick<Test, "teardown">): Promise<TestServ
   const port = await freePort();
   const server = await startServer(resolveServerConfig({
     redis: redisUrl, listen: `127.0.0.1:${port}`, "key-prefix": prefix, "admin-key-file": keyFile, "server-id": prefix,
+    "master-key-file": path.join(dir, "master-key"),
   }), () => {});
   t.teardown(async () => {
     await server.close();

@@ -16,6 +16,7 @@ import type { FilterSpec } from "../filters";
 import { presentCertificate } from "../present/certificate";
 import type { Reply } from "../respond";
 import { writeEnv } from "../write";
+import { sealCertificateKey } from "../../secrets/record-sealing";
 import { commonFields, listReply } from "./list";
 import { findIn, visibleRecord } from "./records";
 
@@ -50,9 +51,10 @@ export async function createCertificate(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const body = await readJsonBody(ctx.req);
   const id = ctx.api.newId("certificate");
+  const envKey = await ctx.api.keyring.envKey(env.id);
   const cert = await writeEnv(ctx.api, env.id, (snap) => {
     const input = validateCertificateCreate(body, snap.certificates ?? [], new Date(ctx.api.now()));
-    const record: CertificateRecord = { id, envId: env.id, ...input, state: "active", createdAt: ctx.api.now(), rev: snap.rev };
+    const record: CertificateRecord = { id, envId: env.id, ...input, key: sealCertificateKey(envKey, id, input.key), state: "active", createdAt: ctx.api.now(), rev: snap.rev };
     return { batch: { put: [{ kind: "certificate", record }] }, result: record };
   });
   return { status: 201, body: presentCertificate(cert, ctx.urls) };
@@ -62,11 +64,13 @@ export async function createCertificate(ctx: AuthedContext): Promise<Reply> {
 export async function replaceCertificate(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const body = await readJsonBody(ctx.req);
+  const envKey = await ctx.api.keyring.envKey(env.id);
   const cert = await writeEnv(ctx.api, env.id, (snap) => {
     const current = findIn(snap.certificates ?? [], "certificate", ctx.params.id);
     const input = validateCertificateUpdate(body, current, new Date(ctx.api.now()));
     const { description: _d, chain: _c, ...kept } = current;
-    const record: CertificateRecord = { ...kept, ...input };
+    // Sealed the same way as the stored key (deterministic): an unchanged key compares equal.
+    const record: CertificateRecord = { ...kept, ...input, key: sealCertificateKey(envKey, current.id, input.key) };
     if (sameMaterial(record, current)) return { result: current };
     return { batch: { put: [{ kind: "certificate", record }] }, result: record };
   });

@@ -2,7 +2,8 @@
  * GET /v1/environments/:envId/events: the environment's change stream as server-sent
  * events, one per store event, id = the stream entry id. A client resumes with
  * `Last-Event-ID`; without it the stream starts at the newest entry (only new changes).
- * Each subscriber gets its own blocking reader, closed as soon as the client goes.
+ * Subscribers of one environment share one Redis reader (runtime/api/event-hub.ts); a key
+ * holding too many streams already gets 429.
  */
 import { DroverError } from "../../protocol/errors";
 import type { StoreEvent } from "../../store/store";
@@ -23,39 +24,27 @@ export async function streamEvents(ctx: AuthedContext): Promise<undefined> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const resumeFrom = lastEventId(ctx);
   const { api, res } = ctx;
-  const reader = api.store.openEventReader(env.id);
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    reader.close().catch((err) => api.log("api: closing an event reader failed", err));
-  };
-  res.on("close", close);
-  let after: string;
-  try {
-    // Resolved before the headers go out, so a change made once the client sees 200 is never missed.
-    after = resumeFrom ?? (await reader.latestId());
-  } catch (err) {
-    close();
-    throw err;
-  }
+  // Positioned before the headers go out, so a change made once the client sees 200 is never missed.
+  const sub = await api.events.subscribe(env.id, ctx.principal.keyId, resumeFrom);
+  res.on("close", () => sub.close());
   startSse(res);
-  while (!closed) {
-    let events: StoreEvent[];
-    try {
-      events = await reader.read(after, api.eventsBlockMs);
-    } catch (err) {
-      if (!closed) api.log("api: reading the event stream failed", err);
-      break;
+  try {
+    for (;;) {
+      const delivery = await sub.next();
+      if (delivery === undefined || res.destroyed) break;
+      if ("keepAlive" in delivery) {
+        await writeSse(res, sseComment("keep-alive"));
+        continue;
+      }
+      for (const event of delivery.events) {
+        await writeSse(res, sseEvent(event.id, eventName(event), await eventData(ctx, env.id, event)));
+      }
     }
-    if (closed) break;
-    if (events.length === 0) await writeSse(res, sseComment("keep-alive"));
-    for (const event of events) {
-      await writeSse(res, sseEvent(event.id, eventName(event), await eventData(ctx, env.id, event)));
-      after = event.id;
-    }
+  } catch (err) {
+    if (!res.destroyed) api.log("api: an event stream ended", err);
+  } finally {
+    sub.close();
   }
-  close();
   if (!res.writableEnded) res.end();
   return undefined;
 }

@@ -1,8 +1,10 @@
 /**
  * POST /v1/register: an agent trades a registration token for its host id and its own
  * Redis credentials. The same machineId within an environment always gets the same host
- * (an agent restarting, or reinstalled on the same machine, is not a new host); a hostname
- * already held by a different machine is a Conflict.
+ * (an agent restarting is not a new host), but only when the request is signed by the key
+ * that host registered with (runtime/protocol/host-identity.ts): a token holder cannot take
+ * a known host's identity, credentials or place in the IPsec mesh. A hostname already held
+ * by a different machine is a Conflict.
  */
 import type { RegisterResponse } from "../../protocol/agent-protocol";
 import { DroverError } from "../../protocol/errors";
@@ -12,6 +14,7 @@ import type { RequestContext } from "../context";
 import type { Reply } from "../respond";
 import { newSecret, sha256Hex } from "../secrets";
 import { validateRegisterRequest } from "../../protocol/validate/register";
+import { verifyRegistration } from "../../protocol/host-identity";
 import { writeEnv } from "../write";
 
 /** Host labels drover sets itself, with Rancher's names (scheduling rules refer to them). */
@@ -19,10 +22,12 @@ export const DOCKER_VERSION_LABEL = "io.rancher.host.docker_version";
 export const KERNEL_VERSION_LABEL = "io.rancher.host.linux_kernel_version";
 
 export async function register(ctx: RequestContext): Promise<Reply> {
-  const request = validateRegisterRequest(await readJsonBody(ctx.req));
+  const body = await readJsonBody(ctx.req);
+  const request = validateRegisterRequest(body);
   const { api } = ctx;
   const envId = await api.store.envIdForRegistrationToken(sha256Hex(request.token));
   if (envId === undefined) throw new DroverError("Unauthorized", "unknown registration token");
+  const identityKey = verifyRegistration(body, request, Date.parse(api.now()));
   const password = newSecret("drp");
   // Fixed across write retries, so a retry re-provisions the same user instead of leaking one.
   const newHostId = api.newId("host");
@@ -35,6 +40,7 @@ export async function register(ctx: RequestContext): Promise<Reply> {
       if (existing && (existing.state === "removing" || existing.state === "removed")) {
         throw new DroverError("Conflict", `host ${existing.id} of this machine is being removed; register again once it is gone`, { retryable: true });
       }
+      if (existing) assertSameMachine(existing, identityKey, request.signedAt);
       const holder = snap.hosts.find((h) => h.name === request.hostname && h.id !== existing?.id);
       if (holder) {
         throw new DroverError("Conflict", `hostname: host ${holder.id} of another machine is already named ${request.hostname}`, { field: "hostname" });
@@ -47,6 +53,8 @@ export async function register(ctx: RequestContext): Promise<Reply> {
         agentVersion: request.agentVersion,
         dockerVersion: request.dockerVersion,
         kernelVersion: request.kernelVersion,
+        identityKey,
+        identitySignedAt: request.signedAt,
         state: "active",
       };
       if (request.underlayIp !== undefined) record.underlayIp = request.underlayIp;
@@ -56,10 +64,13 @@ export async function register(ctx: RequestContext): Promise<Reply> {
       return { batch: { put: [{ kind: "host", record }] }, result: record };
     });
     if (provisionedNew && host.id !== newHostId) await dropUser(ctx, envId, newHostId);
+    // The key its desired document's secrets are sealed with: the same one again for a known host.
+    const secretsKey = await api.keyring.hostKeyForRegistration(envId, host.id);
     const response: RegisterResponse = {
       hostId: host.id,
       envId,
       redis: { url: api.registration.redisUrl, username, password, keyPrefix: api.registration.keyPrefix },
+      secretsKey: { id: secretsKey.id, key: secretsKey.key.toString("base64") },
       heartbeatIntervalMs: api.registration.heartbeatIntervalMs,
       heartbeatTtlMs: api.registration.heartbeatTtlMs,
       resyncIntervalMs: api.registration.resyncIntervalMs,
@@ -69,6 +80,22 @@ export async function register(ctx: RequestContext): Promise<Reply> {
     // A new host's user must not outlive a registration that failed after provisioning it.
     if (provisionedNew) await dropUser(ctx, envId, newHostId);
     throw err;
+  }
+}
+
+/**
+ * A known machine id registers again: only with the key it first registered with, and only
+ * with a newer signature than the last accepted (no replay).
+ */
+function assertSameMachine(existing: HostRecord, identityKey: string, signedAt: string): void {
+  if (existing.identityKey === undefined) {
+    throw new DroverError("Conflict", `host ${existing.id} was registered without an identity key (an older agent): remove it (deactivate, then DELETE) and register this machine again`);
+  }
+  if (existing.identityKey !== identityKey) {
+    throw new DroverError("Forbidden", `identityKey: machineId is registered as host ${existing.id} with another key: only that machine can register as it; if it was reinstalled, remove host ${existing.id} first`, { field: "identityKey" });
+  }
+  if (existing.identitySignedAt !== undefined && Date.parse(signedAt) <= Date.parse(existing.identitySignedAt)) {
+    throw new DroverError("Forbidden", `signedAt: ${signedAt} is not newer than host ${existing.id}'s last registration (a replayed request?)`, { field: "signedAt" });
   }
 }
 

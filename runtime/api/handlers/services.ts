@@ -24,6 +24,8 @@ import { commonFields, listReply } from "./list";
 import { rulesWithoutTargets } from "./load-balancers";
 import { findIn, visibleRecord } from "./records";
 import { startUpgrade } from "../../reconcile/plan-upgrade";
+import { secretContext } from "../../protocol/secret-contexts";
+import { type DataKey, seal } from "../../protocol/seal";
 
 const filterSpec: FilterSpec<ServiceRecord> = {
   fields: {
@@ -58,8 +60,10 @@ export async function createService(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const body = await readJsonBody(ctx.req);
   const id = ctx.api.newId("service");
+  const envKey = await ctx.api.keyring.envKey(env.id);
   const service = await writeEnv(ctx.api, env.id, (snap) => {
     const input = validateServiceCreate(body, snap);
+    sealGivenSecrets(body, input.spec, envKey, id);
     const record: ServiceRecord = {
       id, envId: env.id, stackId: input.stackId, name: input.name, spec: input.spec,
       specVersion: 1, state: "active", transitioning: "yes", createdAt: ctx.api.now(), rev: snap.rev,
@@ -73,9 +77,11 @@ export function updateService(mode: UpdateMode) {
   return async (ctx: AuthedContext): Promise<Reply> => {
     const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
     const body = await readJsonBody(ctx.req);
+    const envKey = await ctx.api.keyring.envKey(env.id);
     const service = await writeEnv(ctx.api, env.id, (snap) => {
       const current = liveService(snap.services, ctx.params.id);
       const spec = validateServiceUpdate(body, current, snap, mode);
+      sealGivenSecrets(body, spec, envKey, current.id);
       assertPlaceable(snap, current, spec);
       return withSpec(current, spec, ctx.api.now());
     });
@@ -122,6 +128,17 @@ export async function serviceAction(ctx: AuthedContext): Promise<Reply> {
     }
   });
   return { status: 202, body: presentService(service, ctx.urls) };
+}
+
+/**
+ * The secrets the body gave (in the clear) sealed with the environment's key, in place: the
+ * record never holds them in the clear. Sealing is deterministic, so an unchanged secret
+ * leaves the spec unchanged (no new version, no rolling upgrade).
+ */
+function sealGivenSecrets(body: unknown, spec: ServiceSpec, envKey: DataKey, serviceId: string): void {
+  const given = typeof body === "object" && body !== null && (body as Record<string, unknown>).secrets !== undefined;
+  if (!given || !spec.secrets) return;
+  spec.secrets = Object.fromEntries(Object.entries(spec.secrets).map(([name, value]) => [name, seal(envKey, secretContext.service(serviceId, name), value)]));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { InstanceRecord } from "../../protocol/model";
 import type { Urls } from "../urls";
 import { ResourceJson, pick, resource } from "./resource";
+import { withoutSecrets } from "./spec-secrets";
 
 /** The fields an instance shows (an allow-list). */
 const FIELDS = [
@@ -10,7 +11,7 @@ const FIELDS = [
 
 export function presentInstance(instance: InstanceRecord, urls: Urls): ResourceJson {
   const owner = instance.kind === "lb" ? "loadbalancers" : "services";
-  return resource("instance", { id: instance.id, ...pick(instance, FIELDS) }, {
+  return resource("instance", { id: instance.id, ...pick(instance, FIELDS), spec: withoutSecrets(instance.spec) }, {
     self: urls.env(instance.envId, "instances", instance.id),
     environment: urls.env(instance.envId),
     [instance.kind === "lb" ? "loadBalancer" : "service"]: urls.env(instance.envId, owner, instance.serviceId),

@@ -7,14 +7,18 @@ export interface ResourceJson {
   [field: string]: unknown;
 }
 
+/**
+ * `shown` is what the presenter picked from its record (an allow-list, see pick()): never a
+ * whole record, or a secret field added to the record later would be shown by accident.
+ */
 export function resource<R extends { id: string }>(
   type: string,
-  record: R,
+  shown: R,
   links: Record<string, string>,
   actions: Record<string, string>,
 ): ResourceJson {
   // id and type first, as Rancher shows them.
-  return Object.assign({ id: record.id, type }, record, { links, actions });
+  return Object.assign({ id: shown.id, type }, shown, { links, actions });
 }
 
 /** `{name: url}` for the actions a resource offers in its current state. */

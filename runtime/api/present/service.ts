@@ -1,6 +1,7 @@
 import type { InstanceRecord, ServiceRecord } from "../../protocol/model";
 import type { Urls } from "../urls";
 import { ResourceJson, actionLinks, pick, resource } from "./resource";
+import { withoutSecrets } from "./spec-secrets";
 
 export function serviceActions(service: ServiceRecord): string[] {
   const upgrade = service.upgrade?.state;
@@ -40,11 +41,12 @@ export function presentService(service: ServiceRecord, urls: Urls, instances?: I
   for (const [alias, targetId] of Object.entries(service.spec.links)) {
     links[`link:${alias}`] = urls.env(service.envId, "services", targetId);
   }
-  const shown: Record<string, unknown> & { id: string } = { id: service.id, ...pick(service, FIELDS) };
+  const shown: Record<string, unknown> & { id: string } = { id: service.id, ...pick(service, FIELDS), spec: withoutSecrets(service.spec) };
   if (service.upgrade) {
     const u = service.upgrade;
     shown.upgrade = {
-      ...pick(u, ["state", "fromVersion", "toVersion", "startedAt", "batch", "nextBatchAt", "reason", "finishedAt", "fromSpec"] as const),
+      ...pick(u, ["state", "fromVersion", "toVersion", "startedAt", "batch", "nextBatchAt", "reason", "finishedAt"] as const),
+      fromSpec: withoutSecrets(u.fromSpec),
       ...(instances ? { instancesByVersion: countByVersion(instances.filter((i) => i.serviceId === service.id && !i.stopping)) } : {}),
     };
   }

@@ -5,7 +5,10 @@ import { Problems } from "./problems";
 import { ObjectReader } from "./reader";
 import { HOSTNAME, LABEL_KEY, LABEL_VALUE, SECRET, VERSION } from "./rules";
 
-const FIELDS = ["token", "machineId", "hostname", "labels", "agentVersion", "dockerVersion", "kernelVersion", "underlayIp"];
+const FIELDS = ["token", "machineId", "hostname", "labels", "agentVersion", "dockerVersion", "kernelVersion", "underlayIp", "identityKey", "signedAt", "signature"];
+const PEM = { expected: "a PEM public key", pattern: /^-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----\s*$/, maxLength: 4096 };
+const TIME = { expected: "an ISO time such as 2026-01-01T00:00:00.000Z", pattern: /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, maxLength: 40 };
+const SIGNATURE = { expected: "a base64 signature", pattern: /^[A-Za-z0-9+/]+={0,2}$/, maxLength: 2048 };
 const MACHINE_ID = { expected: "a machine id of letters, digits, _ . : -, at most 128 characters", pattern: /^[A-Za-z0-9_.:-]+$/, maxLength: 128 };
 
 export function validateRegisterRequest(body: unknown): RegisterRequest {
@@ -20,6 +23,9 @@ export function validateRegisterRequest(body: unknown): RegisterRequest {
     dockerVersion: r.string("dockerVersion", { ...VERSION, required: true }),
     kernelVersion: r.string("kernelVersion", { ...VERSION, required: true }),
     underlayIp: r.string("underlayIp", { expected: "an IP address", maxLength: 64 }),
+    identityKey: r.string("identityKey", { ...PEM, required: true }),
+    signedAt: r.string("signedAt", { ...TIME, required: true }),
+    signature: r.string("signature", { ...SIGNATURE, required: true }),
   };
   if (req.underlayIp !== undefined && !isIpAddress(req.underlayIp)) p.invalid("underlayIp", "an IP address", req.underlayIp);
   p.throwIfAny();

@@ -27,7 +27,7 @@ export interface ServiceCreate {
   spec: ServiceSpec;
 }
 
-const SPEC_FIELDS = ["image", "command", "entrypoint", "env", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy", "healthCheck", "upgradeStrategy"];
+const SPEC_FIELDS = ["image", "command", "entrypoint", "env", "secrets", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy", "healthCheck", "upgradeStrategy"];
 const FIELDS = ["stackId", "name", ...SPEC_FIELDS];
 const RESTART_NAMES = ["no", "always", "on-failure", "unless-stopped"] as const;
 const ARG = { expected: "a string of at most 4096 characters", maxLength: 4096, minLength: 0 };
@@ -79,6 +79,10 @@ function readSpecFields(p: Problems, r: ObjectReader, refs: ServiceRefs, self: S
   if (entrypoint !== undefined) out.entrypoint = entrypoint;
   const env = r.stringMap("env", 1000, ENV_KEY, ENV_VALUE);
   if (env !== undefined) out.env = env;
+  if (r.has("secrets")) {
+    const secrets = readSecrets(p, r.raw("secrets"), env ?? self?.spec.env ?? {});
+    if (secrets !== undefined) out.secrets = secrets;
+  }
   if (r.has("ports")) {
     const ports = validatePorts(p, r.raw("ports"), "ports");
     if (ports !== undefined) out.ports = ports;
@@ -106,6 +110,28 @@ function readSpecFields(p: Problems, r: ObjectReader, refs: ServiceRefs, self: S
     if (strategy !== undefined) out.upgradeStrategy = strategy;
   }
   return out;
+}
+
+/**
+ * `secrets`: environment variable name → value, in the clear (the API seals them before
+ * storing). Problems name the variable, never quote the value. A name may not also be in
+ * `env`: which one the container got would be a guess.
+ */
+function readSecrets(p: Problems, value: unknown, env: Record<string, string>): Record<string, string> | undefined {
+  if (!isPlainObject(value) || Object.keys(value).length > 100) {
+    p.invalid("secrets", 'an object of at most 100 entries name → secret value, e.g. {"DB_PASSWORD": "…"}', Array.isArray(value) ? "an array" : typeof value);
+    return undefined;
+  }
+  const before = p.list.length;
+  const out: Record<string, string> = {};
+  for (const [name, secret] of Object.entries(value)) {
+    const path = `secrets.${name}`;
+    if (checkString(new Problems(), name, path, ENV_KEY) === undefined) p.invalid(path, `a name that is ${ENV_KEY.expected}`, name);
+    else if (typeof secret !== "string" || secret.length > 32768 || secret.includes("\u0000")) p.invalid(path, "a string of at most 32768 characters without NUL (value not shown)", "(secret)");
+    else if (name in env) p.invalid(path, `a name not also in env (${name} is both)`, name);
+    else out[name] = secret;
+  }
+  return p.list.length === before ? out : undefined;
 }
 
 /** A Rancher global label in the given labels sets `global`, unless the body says it itself. */
@@ -160,7 +186,7 @@ function validateRestartPolicy(p: Problems, value: unknown, path: string): Resta
 /** Whether going from `a` to `b` needs new containers (scale, global and links do not). */
 export function specNeedsNewContainers(a: ServiceSpec, b: ServiceSpec): boolean {
   const containerFields = (s: ServiceSpec) => canonical({
-    image: s.image, command: s.command, entrypoint: s.entrypoint, env: s.env, ports: s.ports, labels: s.labels, restartPolicy: s.restartPolicy,
+    image: s.image, command: s.command, entrypoint: s.entrypoint, env: s.env, secrets: s.secrets ?? {}, ports: s.ports, labels: s.labels, restartPolicy: s.restartPolicy,
   });
   return containerFields(a) !== containerFields(b);
 }

@@ -26,6 +26,8 @@ export interface FakeRegistrationOptions {
   aclSave?: boolean;
   /** Listen on this port (to start the server after an agent already tries it). */
   port?: number;
+  /** Handed to agents as their secrets key (RegisterResponse.secretsKey), when given. */
+  secretsKey?: { id: string; key: Buffer };
   /** The rules after `ACL SETUSER <user>`; default: the brief's list (aclRules below). */
   aclRules?: (host: { keyPrefix: string; envId: string; hostId: string; password: string }) => string[];
 }
@@ -103,6 +105,7 @@ export class FakeRegistrationServer {
       hostId,
       envId,
       redis: { url: this.options.redisUrl, username, password, keyPrefix },
+      ...(this.options.secretsKey ? { secretsKey: { id: this.options.secretsKey.id, key: this.options.secretsKey.key.toString("base64") } } : {}),
       heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 500,
       heartbeatTtlMs: this.options.heartbeatTtlMs ?? 3_000,
       resyncIntervalMs: this.options.resyncIntervalMs ?? 60_000,

@@ -12,8 +12,12 @@ import type { Test } from "tap";
 import { startApiServer } from "../../../runtime/api";
 import { makeKeys } from "../../../runtime/protocol/keys";
 import { RedisStore } from "../../../runtime/store/redis-store";
+import { Keyring } from "../../../runtime/secrets/keyring";
 
 export const redisUrl = process.env.DROVER_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** The tests' master key (a fixed one is fine: every key under a test's prefix is deleted at teardown). */
+export const testMasterKey = { id: "mtest", key: Buffer.alloc(32, 0x5a) };
 
 type Tap = Pick<Test, "teardown" | "same">;
 
@@ -45,6 +49,7 @@ export interface ApiFixture {
   prefix: string;
   adminKey: string;
   store: RedisStore;
+  keyring: Keyring;
   redis: Redis;
   call(method: string, path: string, opts?: CallOptions): Promise<Reply>;
   createEnv(name?: string): Promise<CreatedEnv>;
@@ -61,18 +66,21 @@ export const registration = {
   resyncIntervalMs: 30000,
 };
 
-export async function apiFixture(t: Tap, opts: { eventsBlockMs?: number } = {}): Promise<ApiFixture> {
+export async function apiFixture(t: Tap, opts: { eventsBlockMs?: number; eventStreamsPerKey?: number } = {}): Promise<ApiFixture> {
   const prefix = `tapi-${randomBytes(5).toString("hex")}`;
   const keys = makeKeys(prefix);
   // Named after the prefix, so CLIENT LIST shows this test's connections (the event readers too).
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectionName: prefix });
-  const store = new RedisStore(redis, keys);
+  const keyring = new Keyring(redis, keys, testMasterKey);
+  const store = new RedisStore(redis, keys, { keyring });
   const adminKey = `admin-${randomBytes(16).toString("hex")}`;
   const server = await startApiServer({
     store,
+    keyring,
     adminKey,
     registration: { ...registration, keyPrefix: prefix },
     eventsBlockMs: opts.eventsBlockMs,
+    eventStreamsPerKey: opts.eventStreamsPerKey,
     log: () => {},
   }, { host: "127.0.0.1", port: 0 });
   t.teardown(async () => {
@@ -88,6 +96,7 @@ export async function apiFixture(t: Tap, opts: { eventsBlockMs?: number } = {}):
     prefix,
     adminKey,
     store,
+    keyring,
     redis,
     call,
     async createEnv(name = `env-${randomBytes(3).toString("hex")}`) {

@@ -5,6 +5,8 @@
  */
 import { request } from "http";
 import t from "tap";
+import { isSealed, unseal } from "../../../runtime/protocol/seal";
+import { secretContext } from "../../../runtime/protocol/secret-contexts";
 import { leaksKey, makeCert, makeChain, makeEcCert } from "../../support/certs";
 import { waitFor } from "../../support/wait";
 import { apiFixture, seedEnv } from "./api-fixture";
@@ -32,8 +34,11 @@ t.test("certificates: create, list, get, rotate, delete; the key is never shown"
     "links", "name", "notAfter", "notBefore", "state", "subjectAlternativeNames", "type"].sort(), "exactly the allow-listed fields");
   const id = created.body.id;
   const stored = await f.store.get(env.id, "certificate", id);
-  t.equal(stored?.key.trim(), leaf.key.trim(), "the key is stored for agents");
-  t.ok(leaksKey(JSON.stringify(stored), leaf.key), "(the leak check finds a key in JSON where there is one)");
+  t.ok(isSealed(stored?.key), "the key is stored sealed");
+  const opened = unseal(await f.keyring.envKey(env.id), secretContext.certificateKey(id), stored!.key);
+  t.equal(opened.trim(), leaf.key.trim(), "it opens with the environment's key, for agents");
+  t.ok(leaksKey(JSON.stringify({ ...stored, key: opened }), leaf.key), "(the leak check finds a key in JSON where there is one)");
+  t.notOk(leaksKey(JSON.stringify(await f.dump()), leaf.key), "Redis holds the key nowhere in the clear");
 
   const ec = makeEcCert("ec.example.com");
   keysSeen.push(ec.key);
@@ -60,7 +65,7 @@ t.test("certificates: create, list, get, rotate, delete; the key is never shown"
   t.equal(rotated.body.id, id, "same id");
   t.not(rotated.body.fingerprint, created.body.fingerprint, "new fingerprint");
   t.equal(rotated.body.description, undefined, "PUT replaces: a description left out is removed");
-  t.equal((await f.store.get(env.id, "certificate", id))?.key.trim(), renewed.key.trim(), "the new key is stored");
+  t.equal(unseal(await f.keyring.envKey(env.id), secretContext.certificateKey(id), (await f.store.get(env.id, "certificate", id))!.key).trim(), renewed.key.trim(), "the new key is stored (sealed)");
   const renamed = await call("PUT", `/certificates/${id}`, { name: "other", cert: renewed.cert, key: renewed.key });
   t.same([renamed.status, renamed.body.fieldName], [422, "name"], "the name cannot change");
 

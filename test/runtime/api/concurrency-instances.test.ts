@@ -1,5 +1,6 @@
 /** Optimistic concurrency under parallel writers, and the read-only instances collection. */
 import t from "tap";
+import { signedRegistration } from "../../support/host-identity";
 import type { InstanceRecord } from "../../../runtime/protocol/model";
 import { apiFixture, seedEnv } from "./api-fixture";
 
@@ -27,8 +28,9 @@ t.test("instances: list, filter, get; no writes", async (t) => {
   const f = await apiFixture(t);
   const { env, stack, service } = await seedEnv(f);
   const reg = await f.call("POST", "/v1/register", {
-    body: { token: env.registrationToken, machineId: "m", hostname: "h", agentVersion: "1", dockerVersion: "1", kernelVersion: "1" },
+    body: signedRegistration({ token: env.registrationToken, machineId: "m", hostname: "h", agentVersion: "1", dockerVersion: "1", kernelVersion: "1" }),
   });
+  t.equal(reg.status, 201, reg.text);
   const snap = await f.store.snapshot(env.id);
   const instance = (index: number): InstanceRecord => ({
     id: `1i${index}`, envId: env.id, serviceId: service.id, stackId: stack.id, hostId: reg.body.hostId,

@@ -134,3 +134,60 @@ t.test("removed records arrive without a resource", async (t) => {
   t.equal(e.data.resource.state, "removing");
   stream.close();
 });
+
+t.test("subscribers of one environment share one Redis reader", async (t) => {
+  const f = await apiFixture(t);
+  const env = await f.createEnv();
+  const connectionsBefore = await readerConnections(f);
+  const streams = [];
+  for (let i = 0; i < 6; i++) streams.push(await openStream(f, env.id, i % 2 ? env.apiKey : f.adminKey));
+  t.equal(await readerConnections(f), connectionsBefore + 1, "six subscribers, one reader connection");
+  const created = await f.call("POST", `/v1/environments/${env.id}/stacks`, { key: env.apiKey, body: { name: "web" } });
+  for (const s of streams) {
+    const e = await s.next("stack.created", (ev) => ev.event === "stack.created");
+    t.equal(e.data.id, created.body.id);
+  }
+  for (const s of streams) s.close();
+  await pollUntil("the shared reader to close with its last subscriber", async () => (await readerConnections(f)) === connectionsBefore);
+  t.pass("closed with the last subscriber");
+});
+
+t.test("one key's open streams are capped: one more is 429, other keys are not affected", async (t) => {
+  const f = await apiFixture(t, { eventStreamsPerKey: 3 });
+  const env = await f.createEnv();
+  const mine = [await openStream(f, env.id, env.apiKey), await openStream(f, env.id, env.apiKey), await openStream(f, env.id, env.apiKey)];
+  const refused = await f.call("GET", `/v1/environments/${env.id}/events`, { key: env.apiKey });
+  t.equal(refused.status, 429);
+  t.equal(refused.headers["retry-after"], "5");
+  t.match(refused.body, { code: "TooManyRequests", message: /already has 3 event streams open \(at most 3 per key\)/, retryable: true });
+  const admins = await openStream(f, env.id, f.adminKey);
+  t.equal(admins.res.statusCode, 200, "another key still gets a stream");
+  mine[0].close();
+  await pollUntil("a slot to free up", async () => {
+    const s = await openStream(f, env.id, env.apiKey);
+    const ok = s.res.statusCode === 200;
+    if (ok) mine.push(s); else s.close();
+    return ok;
+  });
+  for (const s of [...mine, admins]) s.close();
+});
+
+t.test("a resumed subscriber gets its backlog then live events, once each, beside a live one", async (t) => {
+  const f = await apiFixture(t, { eventsBlockMs: 200 });
+  const env = await f.createEnv();
+  const base = `/v1/environments/${env.id}/stacks`;
+  const live = await openStream(f, env.id, env.apiKey);
+  const first = await f.call("POST", base, { key: env.apiKey, body: { name: "s0" } });
+  const mark = await live.next("s0 created", (e) => e.event === "stack.created" && e.data.id === first.body.id);
+  // 150 changes (more than one backlog page) while the second subscriber is away.
+  for (let i = 1; i <= 150; i++) await f.call("PATCH", `${base}/${first.body.id}`, { key: env.apiKey, body: { description: `d${i}` } });
+  const resumed = await openStream(f, env.id, env.apiKey, { "last-event-id": mark.id! });
+  await f.call("POST", base, { key: env.apiKey, body: { name: "after" } });
+  await resumed.next("the live event after the backlog", (e) => e.event === "stack.created" && e.data.resource?.name === "after");
+  const ids = resumed.events.filter((e) => e.id).map((e) => e.id!);
+  t.equal(new Set(ids).size, ids.length, "no event twice");
+  t.equal(resumed.events.filter((e) => e.event === "stack.updated").length, 150, "every change made while away");
+  t.notOk(ids.includes(mark.id!), "nothing at or before Last-Event-ID");
+  live.close();
+  resumed.close();
+});

@@ -1,12 +1,13 @@
 /** Health checks and upgrade strategies through the API: validation, rollouts, actions, refusals and the placement dry run. */
 import t from "tap";
+import { signedRegistration } from "../../support/host-identity";
 import type { HostRecord, InstanceRecord } from "../../../runtime/protocol/model";
 import { apiFixture, seedEnv, type ApiFixture } from "./api-fixture";
 
 /** A registered host with labels, made active and given a subnet the way the reconciler would. */
 async function activeHost(f: ApiFixture, env: { id: string; registrationToken: string }, name: string, labels: Record<string, string>) {
   const reg = await f.call("POST", "/v1/register", {
-    body: { token: env.registrationToken, machineId: `m-${name}`, hostname: name, labels, agentVersion: "1", dockerVersion: "1", kernelVersion: "1" },
+    body: signedRegistration({ token: env.registrationToken, machineId: `m-${name}`, hostname: name, labels, agentVersion: "1", dockerVersion: "1", kernelVersion: "1" }),
   });
   if (reg.status !== 201) throw new Error(`register: ${reg.status} ${reg.text}`);
   const snap = await f.store.snapshot(env.id);

@@ -1,10 +1,11 @@
 /** The API's side of the overlay: key rotation and each host's network status. */
 import t from "tap";
+import { signedRegistration } from "../../support/host-identity";
 import type { HostObservedState } from "../../../runtime/protocol/model";
 import { makeKeys } from "../../../runtime/protocol/keys";
 import { apiFixture } from "./api-fixture";
 
-const agent = (token: string, machineId: string, hostname: string, underlayIp: string) => ({
+const agent = (token: string, machineId: string, hostname: string, underlayIp: string) => signedRegistration({
   token, machineId, hostname, labels: {}, agentVersion: "0.1.0", dockerVersion: "20.10.24", kernelVersion: "6.1.0", underlayIp,
 });
 

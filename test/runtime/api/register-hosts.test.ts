@@ -1,12 +1,15 @@
 /** Agent registration, registration tokens, and host actions. */
 import Redis from "ioredis";
 import t from "tap";
+import { newHostKey, signedRegistration, testHostKey } from "../../support/host-identity";
+import { signRegistration } from "../../../runtime/protocol/host-identity";
 import { apiFixture, registration } from "./api-fixture";
 
-const agent = (token: string, extra: Record<string, unknown> = {}) => ({
+const unsignedAgent = (token: string, extra: Record<string, unknown> = {}) => ({
   token, machineId: "machine-a", hostname: "node-a", labels: { zone: "a" },
   agentVersion: "0.1.0", dockerVersion: "20.10.24", kernelVersion: "6.1.0", underlayIp: "198.18.0.11", ...extra,
 });
+const agent = (token: string, extra: Record<string, unknown> = {}) => signedRegistration(unsignedAgent(token, extra));
 
 t.test("registration creates the host once per machine and hands out working Redis credentials", async (t) => {
   const f = await apiFixture(t);
@@ -115,4 +118,50 @@ t.test("host actions and deletion", async (t) => {
   const rereg = await f.call("POST", "/v1/register", { body: agent(env.registrationToken) });
   t.equal(rereg.status, 409, "its machine cannot re-register until the removal is done");
   t.equal(rereg.body.retryable, true);
+});
+
+t.test("a known machine id registers again only with its own key: no takeover with a token alone", async (t) => {
+  const f = await apiFixture(t);
+  const env = await f.createEnv();
+  const owner = await f.call("POST", "/v1/register", { body: agent(env.registrationToken) });
+  t.equal(owner.status, 201, owner.text);
+  const hostBefore = await f.store.get(env.id, "host", owner.body.hostId);
+  const ownerLogin = new Redis(registration.redisUrl, { username: owner.body.redis.username, password: owner.body.redis.password, lazyConnect: true, maxRetriesPerRequest: 0 });
+  t.teardown(() => ownerLogin.disconnect());
+
+  const impostorKey = newHostKey();
+  await f.unchanged([env.id], "an impostor's registration", async () => {
+    // Holder of the token and the machine id (say, from an old log), but not of the host's key.
+    const impostor = await f.call("POST", "/v1/register", { body: signedRegistration({ ...unsignedAgent(env.registrationToken), underlayIp: "198.18.0.99" }, impostorKey) });
+    t.equal(impostor.status, 403, impostor.text);
+    t.match(impostor.body, { code: "Forbidden", fieldName: "identityKey", message: new RegExp(`registered as host ${owner.body.hostId} with another key`) });
+  });
+  await ownerLogin.connect();
+  t.equal(await ownerLogin.ping(), "PONG", "the owner's Redis password was not reset");
+
+  // The owner's own request, captured and sent again.
+  const captured = agent(env.registrationToken);
+  t.equal((await f.call("POST", "/v1/register", { body: captured })).status, 201, "the owner registers again");
+  const replay = await f.call("POST", "/v1/register", { body: captured });
+  t.equal(replay.status, 403, "the same signed request again is refused");
+  t.match(replay.body, { code: "Forbidden", fieldName: "signedAt", message: /not newer than/ });
+
+  const tampered = { ...agent(env.registrationToken), underlayIp: "198.18.0.66" };
+  const refusedTamper = await f.call("POST", "/v1/register", { body: tampered });
+  t.match([refusedTamper.status, refusedTamper.body.fieldName], [401, "signature"], "a body changed after signing is refused");
+  const stale = signedRegistration(unsignedAgent(env.registrationToken));
+  const old = signRegistration({ ...stale, signature: undefined, signedAt: new Date(Date.now() - 20 * 60_000).toISOString() } as never, testHostKey().privateKey);
+  const refusedStale = await f.call("POST", "/v1/register", { body: old });
+  t.match([refusedStale.status, refusedStale.body.fieldName, refusedStale.body.message], [401, "signedAt", /check the host's clock/], "a stale signature is refused");
+
+  const hostAfter = await f.store.get(env.id, "host", owner.body.hostId);
+  t.equal(hostAfter?.underlayIp, hostBefore?.underlayIp, "the underlay address was never the impostor's");
+  t.equal(hostAfter?.identityKey, hostBefore?.identityKey, "the host keeps its key");
+
+  // A host registered before identity keys existed cannot be claimed by whoever comes first.
+  const legacy = { ...hostAfter!, id: "1hlegacy", name: "node-legacy", machineId: "machine-legacy" } as typeof hostAfter & object;
+  delete (legacy as { identityKey?: string }).identityKey;
+  await f.store.write(env.id, { put: [{ kind: "host", record: legacy }] });
+  const claim = await f.call("POST", "/v1/register", { body: agent(env.registrationToken, { machineId: "machine-legacy", hostname: "node-legacy" }) });
+  t.match([claim.status, claim.body.message], [409, /registered without an identity key/]);
 });

@@ -3,6 +3,7 @@
  * as it was (the env snapshot and every key and ACL user under the test's prefix).
  */
 import t from "tap";
+import { signedRegistration } from "../../support/host-identity";
 import { apiFixture, seedEnv } from "./api-fixture";
 
 interface Case {
@@ -80,9 +81,10 @@ t.test("bad bodies are rejected with nothing written", async (t) => {
     { what: "scale action without scale", path: `services/${service.id}?action=scale`, body: {}, status: 422, code: "MissingField", field: "scale" },
     // tokens, hosts, registration
     { what: "token body unknown field", path: "registrationtokens", body: { descr: "x" }, status: 422, code: "UnknownField", field: "descr" },
-    { what: "registration without machineId", path: "/v1/register", body: { token: env.registrationToken, hostname: "h", agentVersion: "1", dockerVersion: "1", kernelVersion: "1" }, status: 422, code: "MissingField", field: "machineId" },
-    { what: "registration with a bad underlay IP", path: "/v1/register", body: { token: env.registrationToken, machineId: "m1", hostname: "h", agentVersion: "1", dockerVersion: "1", kernelVersion: "1", underlayIp: "300.1.1.1" }, status: 422, code: "InvalidField", field: "underlayIp" },
-    { what: "registration with an unknown token", path: "/v1/register", body: { token: "drt_nope", machineId: "m1", hostname: "h", agentVersion: "1", dockerVersion: "1", kernelVersion: "1" }, status: 401, code: "Unauthorized" },
+    { what: "registration without machineId", path: "/v1/register", body: signedRegistration({ token: env.registrationToken, hostname: "h", agentVersion: "1", dockerVersion: "1", kernelVersion: "1" }), status: 422, code: "MissingField", field: "machineId" },
+    { what: "registration with a bad underlay IP", path: "/v1/register", body: signedRegistration({ token: env.registrationToken, machineId: "m1", hostname: "h", agentVersion: "1", dockerVersion: "1", kernelVersion: "1", underlayIp: "300.1.1.1" }), status: 422, code: "InvalidField", field: "underlayIp" },
+    { what: "registration with an unknown token", path: "/v1/register", body: signedRegistration({ token: "drt_nope", machineId: "m1", hostname: "h", agentVersion: "1", dockerVersion: "1", kernelVersion: "1" }), status: 401, code: "Unauthorized" },
+    { what: "registration without a signature", path: "/v1/register", body: { ...signedRegistration({ token: env.registrationToken, machineId: "m1", hostname: "h", agentVersion: "1", dockerVersion: "1", kernelVersion: "1" }), signature: undefined }, status: 422, code: "MissingField", field: "signature" },
   ];
 
   await f.unchanged([env.id], "all bad requests", async () => {

@@ -1,4 +1,5 @@
 import t from "tap";
+import { Keyring } from "../../../runtime/secrets/keyring";
 import { RedisStore } from "../../../runtime/store/redis-store";
 import {
   createEnv, droverError, envRecord, host, instance, keysUnder, service, stack, storeFixture, streamEntries,
@@ -105,6 +106,9 @@ t.test("purgeEnvironment removes every key of the environment and its global ent
       await f.store.provisionHostUser(envId, hostId, "a-long-enough-password");
     }
     await f.redis.incr(f.keys.env(envId).seq);
+    // The keyring's keys (runtime/secrets/keyring.ts): the environment's data key and its hosts' keys.
+    const keyring = new Keyring(f.redis, f.keys, { id: "mtest", key: Buffer.alloc(32, 1) });
+    await keyring.hostKeyForRegistration(envId, "h1");
     await f.store.setIpsec(envId, { pskId: "k1", psk: "secret" });
     await f.store.setDns(envId, { instances: [], services: [], stacks: [] }, ["h1"], {});
   }
