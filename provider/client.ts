@@ -24,6 +24,8 @@ export function callApi(conn: Connection, method: string, path: string, body?: u
   if (payload) Object.assign(headers, { "content-type": "application/json", "content-length": payload.length });
   return new Promise<ApiReply>((resolve, reject) => {
     let settled = false;
+    // Declared before its first use: Pulumi's closure serializer cannot follow a later const.
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const finish = (fn: () => void) => { if (!settled) { settled = true; clearTimeout(timer); fn(); } };
     const req = transport.request(target, { method, headers }, (res: any) => {
       const chunks: Buffer[] = [];
@@ -36,7 +38,7 @@ export function callApi(conn: Connection, method: string, path: string, body?: u
         resolve({ status: res.statusCode ?? 0, body: parsed });
       }));
     });
-    const timer = setTimeout(() => finish(() => {
+    timer = setTimeout(() => finish(() => {
       req.destroy();
       reject(new Error(`${method} ${url}: no complete answer within ${timeoutMs / 1000} s (still pending: the server's response)`));
     }), timeoutMs);

@@ -24,8 +24,14 @@ const p = requireFromString(fs.readFileSync(process.env.FILE, "utf8")).handler()
     driver: { type: "ssh", address: "10.0.0.5", privateKey: process.env.KEY } };
   const good = await p.check({}, base);
   const bad = await p.check({}, { ...base, driver: { ...base.driver, port: 70000 } });
-  const diff = await p.diff("x", { ...base, hostId: "x" }, { ...base, labels: { zone: "b" } });
-  console.log(JSON.stringify({ good: good.failures, bad: bad.failures.map((f) => f.property), replaces: diff.replaces }));
+  const relabel = await p.diff("x", { ...base, hostId: "x" }, { ...base, labels: { zone: "b" } });
+  const rename = await p.diff("x", { ...base, hostId: "x" }, { ...base, name: "h2" });
+  console.log(JSON.stringify({
+    good: good.failures,
+    // The driver holds the private key: its failures name no property, the reason names the field.
+    bad: bad.failures.map((f) => [f.property, /driver\.port/.test(f.reason)]),
+    replaces: [relabel.replaces, rename.replaces],
+  }));
 })().catch((e) => { console.error(e && e.stack || e); process.exit(1); });
 `;
 
@@ -48,7 +54,7 @@ t.test("the serialized Host provider is lean, portable and works in a fresh proc
   const res = await runNode(["-e", childScript], { cwd: repoRoot, env: { ...process.env, FILE: path.join(dir, "host.js"), KEY: key } });
 
   t.equal(res.code, 0, "the child ran", { stderr: res.err });
-  t.same(JSON.parse(res.out.trim().split("\n").pop() || "{}"), { good: [], bad: ["driver.port"], replaces: ["labels"] }, "check and diff behave as in-process");
+  t.same(JSON.parse(res.out.trim().split("\n").pop() || "{}"), { good: [], bad: [["", true]], replaces: [[], ["name"]] }, "check and diff behave as in-process");
 });
 
 t.test("no provider captures a module-level Set or Map (the serializer keeps only their methods)", async (t) => {
