@@ -73,7 +73,7 @@ t.test("diff: name and placement replace; labels, credentials and a lost agent u
   t.equal(checked.state, "active", "check adds the state the program wants");
   t.same(await d(checked), {
     changes: false, replaces: [], deleteBeforeReplace: false,
-    stables: ["endpoint", "envId", "name", "hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService"],
+    stables: ["endpoint", "envId", "name", "hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService", "sshHostKey"],
   }, "computed outputs are not compared; without a replace every output is stable");
   const labels = await d({ ...host, labels: { zone: "b" } });
   t.same([labels.changes, labels.replaces, labels.deleteBeforeReplace], [true, [], false], "labels update in place (PATCH)");
