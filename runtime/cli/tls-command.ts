@@ -7,10 +7,11 @@ export const tlsCommand: Command = {
   summary: "the server's CA: show its fingerprint, issue Redis's TLS certificate",
   usage: [
     "usage: drover tls fingerprint [--tls-dir DIR]",
-    "       drover tls redis-cert --san ADDR[,NAME...] [--out DIR] [--tls-dir DIR]",
+    "       drover tls redis-cert --san ADDR[,NAME...] [--port PORT] [--out DIR] [--tls-dir DIR]",
     "",
     "  --tls-dir DIR   the CA (made when absent; default $DROVER_TLS_DIR or /var/lib/drover/tls)",
     "  --san LIST      addresses and DNS names agents reach Redis at",
+    "  --port PORT     Redis's TLS port in the printed options (default 6380)",
     "  --out DIR       where redis.pem, redis-key.pem (0600) and redis-ca.pem go (default: the TLS dir)",
     "",
     "redis-cert prints the redis-server options for TLS only, client certificates required.",
