@@ -53,7 +53,7 @@ async function postOnce(url: string, request: RegisterRequest, signal?: AbortSig
     });
   } catch (err) {
     // A certificate the pinned CA did not sign will not get better by retrying.
-    if (isCertificateError(err)) throw certificateRefusal(url, err);
+    if (isCertificateError(err)) throw certificateRefusal(url, err, ca !== undefined);
     throw err;
   }
   const text = res.text;

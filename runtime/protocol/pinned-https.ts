@@ -110,9 +110,15 @@ export async function fetchPinnedCa(baseUrl: string, pin: string, opts: { timeou
   return cert;
 }
 
-/** A message for a request refused by certificate verification against the pinned CA. */
-export function certificateRefusal(url: string, err: unknown, pin?: string): DroverError {
+/**
+ * A message for a request refused by certificate verification: against the pinned CA
+ * (`pinned`), or against the system's roots when nothing was pinned (then: how to pin).
+ */
+export function certificateRefusal(url: string, err: unknown, pinned: boolean): DroverError {
   const code = (err as { code?: string })?.code ?? "";
-  const what = code === "ERR_TLS_CERT_ALTNAME_INVALID" ? "is not issued for this address" : "is not signed by the pinned CA";
-  return new DroverError("Forbidden", `${url}: the server's certificate ${what}${pin ? ` (${pin})` : ""}: refused (${code || (err as Error)?.message})`, { retryable: false, cause: err });
+  const what = code === "ERR_TLS_CERT_ALTNAME_INVALID"
+    ? "is not issued for this address (the server's --tls-san adds names and addresses)"
+    : pinned ? "is not signed by the pinned CA"
+      : "is not trusted: for a server with drover's own CA give --ca-fingerprint (`drover tls fingerprint` on the server prints it)";
+  return new DroverError("Forbidden", `${url}: the server's certificate ${what}: refused (${code || (err as Error)?.message})`, { retryable: false, cause: err });
 }

@@ -58,9 +58,10 @@ function anotherCa(): CertificateAuthority {
   return { ...made, fingerprint: certificateFingerprint(made.cert) };
 }
 
-function startAgent(url: string, fingerprint: string, token: string): AgentProcess {
+function startAgent(url: string, fingerprint: string | undefined, token: string): AgentProcess {
   const stateDir = fs.mkdtempSync(path.join(dir, "agent-"));
-  const a = new AgentProcess(["--url", url, "--token", token, "--ca-fingerprint", fingerprint, "--state-dir", stateDir, "--hostname", `tls-${path.basename(stateDir)}`]);
+  const pin = fingerprint ? ["--ca-fingerprint", fingerprint] : [];
+  const a = new AgentProcess(["--url", url, "--token", token, ...pin, "--state-dir", stateDir, "--hostname", `tls-${path.basename(stateDir)}`]);
   agents.push(a);
   return a;
 }
@@ -106,6 +107,13 @@ t.test("an agent pinning another CA is refused before sending its token, naming 
   t.equal(exit.code, 1);
   const line = agent.lines.find((l) => l.msg === "agent failed");
   t.match(line, { level: "error", code: "Forbidden", reason: `presents a CA with fingerprint ${ca.fingerprint}, not the pinned ${other}` });
+});
+
+t.test("an agent given no pin does not trust drover's CA, and says how to pin it", async (t) => {
+  const agent = startAgent(server.url, undefined, env.registrationToken);
+  const exit = await agent.exited;
+  t.equal(exit.code, 1);
+  t.match(agent.lines.find((l) => l.msg === "agent failed"), { code: "Forbidden", reason: /certificate is not trusted: .*--ca-fingerprint/ });
 });
 
 t.test("someone answering with the pinned CA's certificate but a certificate it did not sign is refused", async (t) => {
