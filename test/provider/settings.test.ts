@@ -26,4 +26,5 @@ t.test("drover:caFingerprint is normalized into the connection; a malformed one 
   t.same(connectionFor({}, good, "apiKey"), { endpoint: "https://10.0.0.1:8443", key: "k", caFingerprint: `sha256:${hex}` });
   const bad = settingsFromConfig(config({ "drover:endpoint": "https://10.0.0.1:8443", "drover:apiKey": "k", "drover:caFingerprint": "sha256:abc" }));
   t.throws(() => connectionFor({}, bad, "apiKey"), { message: /^drover:caFingerprint: expected a SHA-256 fingerprint/ });
+  t.match(connectionFailures({}, bad, "apiKey"), [{ property: "endpoint", reason: /^drover:caFingerprint: / }], "check() names it");
 });
