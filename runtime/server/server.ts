@@ -5,7 +5,6 @@ import { makeKeys } from "../protocol/keys";
 import { LeaderLease } from "../store/leader-lease";
 import { RedisStore } from "../store/redis-store";
 import { isLoopback } from "../protocol/loopback";
-import { serverTls } from "../tls/server-tls";
 import { Keyring } from "../secrets/keyring";
 import { loadOrCreateMasterKey } from "../secrets/master-key";
 import type { ServerConfig } from "./config";
@@ -26,7 +25,8 @@ export async function startServer(config: ServerConfig, log: Logger = makeLogger
   const redisTls = config.redisUrl.startsWith("rediss:");
   const agentRedisTls = config.agentRedisUrl.startsWith("rediss:");
   // The CA is loaded (made the first time) only when some hop uses TLS: plain loopback setups keep no CA.
-  const tls = config.apiTls || redisTls || agentRedisTls ? serverTls({
+  // Required here, not imported: node-forge costs ~35 ms of loading that plain servers need not pay.
+  const tls = config.apiTls || redisTls || agentRedisTls ? (require("../tls/server-tls") as typeof import("../tls/server-tls")).serverTls({
     tlsDir: config.tlsDir, apiTls: config.apiTls, apiCertFile: config.apiCertFile, apiKeyFile: config.apiKeyFile,
     apiNames: config.apiNames, listenHost: config.listenHost, redisTls,
   }) : undefined;
