@@ -6,10 +6,14 @@ import { labForTest } from "../lab";
 import { RunNames } from "../lab/names";
 import { ControlPlane } from "../support/control-plane";
 import { waitFor } from "../support/wait";
+import { makeKeys } from "../../runtime/protocol/keys";
+import type { HostDesiredState } from "../../runtime/protocol/model";
+import { unseal } from "../../runtime/protocol/seal";
+import { secretContext } from "../../runtime/protocol/secret-contexts";
 
 // Issue 11, TLS on every hop: with the control plane on TLS (API over HTTPS pinned by the
 // agents, Redis TLS only with client certificates), a capture of the lab's underlay bridge
-// during registration and agent work holds none of the secrets that went across it.
+// during registration and agent work holds none of the secrets that went across it (nor the overlay's PSK).
 const SECRET = "db-secret-" + Math.random().toString(36).slice(2) + "-on-the-wire";
 
 t.test("nothing secret crosses the underlay in the clear", async (t) => {
@@ -49,6 +53,7 @@ t.test("nothing secret crosses the underlay in the clear", async (t) => {
   t.ok(wire.includes(gateway), `the capture (${wire.length} bytes) holds the agents' traffic to the server's address`);
   t.ok(wire.includes(Buffer.from([0x16, 0x03, 0x01])), "TLS handshakes on the wire");
 
+  const admin = cp.redis.client();
   const secrets: Array<[string, string | Buffer]> = [
     ["the registration token", env.registrationToken], ["the environment's API key", env.apiKey], ["the admin key", cp.adminKey],
     ["the service secret", SECRET],
@@ -61,6 +66,14 @@ t.test("nothing secret crosses the underlay in the clear", async (t) => {
     secrets.push([`${h.name}'s secrets key (raw)`, Buffer.from(identity.response.secretsKey.key, "base64")]);
     const keyBody = fs.readFileSync(path.join(state, "host-key.pem"), "utf8").split("\n").filter((l) => l && !l.startsWith("-----"));
     secrets.push([`${h.name}'s identity key`, keyBody[1]]);
+    // The overlay's PSK, as the host's agent opens it from its desired document.
+    const r = identity.response;
+    const desired = JSON.parse((await admin.get(makeKeys(cp.keyPrefix).host(r.envId, r.hostId).desired))!) as HostDesiredState;
+    t.ok(desired.network, `${h.name}: its desired document carries the overlay's PSK`);
+    if (desired.network) {
+      const hostKey = { id: r.secretsKey.id, key: Buffer.from(r.secretsKey.key, "base64") };
+      secrets.push([`${h.name}'s view of the overlay PSK`, unseal(hostKey, secretContext.psk(desired.network.ipsec.pskId), desired.network.ipsec.psk)]);
+    }
   }
   for (const [what, value] of secrets) {
     t.ok(value.length >= 16, `${what}: a real value to look for`);
