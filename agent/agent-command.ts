@@ -6,6 +6,7 @@ import { hostLabelsFrom, parseHostLabels } from "./host-labels";
 import { readLaunchFile, readTokenFile, type LaunchSettings } from "./launch-file";
 import { createLogger, errorMessage } from "./log";
 import { SecretMask } from "./secret-mask";
+import { normalizeFingerprint } from "../runtime/protocol/fingerprint";
 
 /** `drover agent`: parses flags and environment, runs the agent until teardown or a signal. */
 export const agentCommand: Command = {
@@ -20,6 +21,8 @@ export const agentCommand: Command = {
     "  --launch-file FILE     JSON {url, labels, caFingerprint} (what a Host driver writes);",
     "                         flags given on the command line win over it",
     "  --token-file FILE      file holding the registration token (absent file: no token)",
+    "  --ca-fingerprint FP    the server CA's SHA-256 fingerprint, for an https URL with drover's",
+    "                         own CA (default $DROVER_CA_FINGERPRINT): the agent trusts that CA only",
     "  --state-dir DIR        where the identity is kept (default /var/lib/drover-agent)",
     "  --docker-socket PATH   dockerd socket (default /var/run/docker.sock)",
     "  --hostname NAME        name to register under (default: the machine's hostname)",
@@ -41,6 +44,7 @@ export const agentCommand: Command = {
         labels: { type: "string" },
         "launch-file": { type: "string" },
         "token-file": { type: "string" },
+        "ca-fingerprint": { type: "string" },
         "state-dir": { type: "string", default: "/var/lib/drover-agent" },
         "docker-socket": { type: "string", default: "/var/run/docker.sock" },
         hostname: { type: "string", default: os.hostname() },
@@ -59,6 +63,9 @@ export const agentCommand: Command = {
       throw new UsageError(errorMessage(err));
     }
     values.url ??= launch.url ?? process.env.DROVER_URL;
+    values["ca-fingerprint"] ??= launch.caFingerprint ?? process.env.DROVER_CA_FINGERPRINT;
+    const pin = values["ca-fingerprint"] ? normalizeFingerprint(values["ca-fingerprint"]) : undefined;
+    if (values["ca-fingerprint"] && !pin) throw new UsageError(`--ca-fingerprint: ${JSON.stringify(values["ca-fingerprint"])} is not a SHA-256 fingerprint (sha256:<64 hex digits>)`);
     values.token ??= process.env.DROVER_TOKEN;
     let labels: Record<string, string>;
     try {
@@ -85,6 +92,7 @@ export const agentCommand: Command = {
       dockerSocket: values["docker-socket"]!,
       hostname: values.hostname,
       underlayIp: values["underlay-ip"],
+      ...(pin ? { caFingerprint: pin } : {}),
       log,
     });
     const onSignal = (signal: NodeJS.Signals) => {

@@ -11,6 +11,8 @@ import { SavedIdentity, StateDir } from "./identity";
 import type { Logger } from "./log";
 import { probeCredentials } from "./redis-link";
 import { register } from "./registration";
+import { fetchServerCa } from "./server-ca";
+import { refusePlaintextRedis, withTlsCredentials } from "./redis-tls-credentials";
 import { signRegistration } from "../runtime/protocol/host-identity";
 import { detectUnderlayIp } from "./underlay-ip";
 import { agentVersion } from "./version";
@@ -24,6 +26,8 @@ export interface AgentOptions {
   dockerSocket: string;
   hostname: string;
   underlayIp?: string;
+  /** The server CA's fingerprint (an https URL with drover's own CA): the only CA trusted, for the API and Redis. */
+  caFingerprint?: string;
   log: Logger;
   /** Secret values opened by the agent, masked in its logs and reports (a fresh one when not given). */
   mask?: SecretMask;
@@ -57,8 +61,9 @@ export class Agent {
     const facts = await readHostFacts(docker, this.options.hostname, log, this.abort.signal);
     if (!facts) return 0;
     for (let rejections = 0; !this.abort.signal.aborted; ) {
-      const identity = await this.identity(state, facts, version);
-      if (!identity) return 0;
+      const saved = await this.identity(state, facts, version);
+      if (!saved) return 0;
+      const identity = withTlsCredentials(saved, state);
       this.session = new HostSession(identity, docker, state, version, log, this.options.mask ?? new SecretMask());
       if (this.abort.signal.aborted) this.session.stop();
       const outcome = await this.session.run();
@@ -76,8 +81,10 @@ export class Agent {
   private async identity(state: StateDir, facts: HostFacts, version: string): Promise<SavedIdentity | undefined> {
     const { log } = this.options;
     const saved = state.loadIdentity();
+    // A CA pinned at an earlier registration still holds for the same URL when no pin is given now.
+    const savedCa = saved?.url === this.options.url ? saved?.serverCa : undefined;
     if (saved) {
-      const r = saved.response;
+      const r = withTlsCredentials(saved, state).response;
       const probe = await probeCredentials(r.redis, makeKeys(r.redis.keyPrefix).host(r.envId, r.hostId).desired);
       if (probe.ok) {
         log.info("using saved identity", { hostId: r.hostId, envId: r.envId });
@@ -94,6 +101,14 @@ export class Agent {
     const { url, token } = this.options;
     if (!url || !token) {
       throw new DroverError("MissingField", `no saved identity in ${state.dir}: --url and --token (or DROVER_URL and DROVER_TOKEN) are needed to register`, { field: url ? "token" : "url", retryable: false });
+    }
+    // https with drover's own CA: fetch it, check it against the pin, trust it alone from here on.
+    let serverCa = savedCa;
+    if (this.options.caFingerprint) {
+      if (!url.startsWith("https:")) throw new DroverError("InvalidField", `--ca-fingerprint is for an https:// server URL; ${url} is not`, { field: "url", retryable: false });
+      serverCa = await fetchServerCa(url, this.options.caFingerprint, log, this.abort.signal);
+      if (!serverCa) return undefined;
+      log.info("server CA pinned", { url, caFingerprint: this.options.caFingerprint });
     }
     const underlayIp = this.options.underlayIp ?? await detectUnderlayIp(url);
     if (!this.options.underlayIp) log.info(underlayIp ? "underlay address from the route to the server" : "no underlay address: give --underlay-ip for tunnels to other hosts", { underlayIp });
@@ -117,12 +132,13 @@ export class Agent {
     log.info("registering", { url, hostname: unsigned.hostname, machineId: unsigned.machineId, labels: unsigned.labels });
     let response;
     try {
-      response = await register(url, signed, log, this.abort.signal);
+      response = await register(url, signed, log, this.abort.signal, serverCa);
     } catch (err) {
       if (this.abort.signal.aborted) return undefined;
       throw err;
     }
-    const identity: SavedIdentity = { registeredAt, url, response };
+    refusePlaintextRedis(url, response.redis.url);
+    const identity: SavedIdentity = { registeredAt, url, response, ...(serverCa ? { serverCa } : {}) };
     state.saveIdentity(identity);
     log.info("registered", { hostId: response.hostId, envId: response.envId, redis: response.redis.url, redisUser: response.redis.username });
     return identity;

@@ -16,6 +16,8 @@ export interface SavedIdentity {
   /** The registration URL this identity came from. */
   url: string;
   response: RegisterResponse;
+  /** The server CA (PEM) pinned when registering over https: it also verifies Redis's certificate. */
+  serverCa?: string;
 }
 
 const files = { machineId: "machine-id", hostKey: "host-key.pem", identity: "identity.json", cursor: "nudge-cursor" };

@@ -1,5 +1,5 @@
 import Redis, { RedisOptions } from "ioredis";
-import type { RegisterResponse } from "../runtime/protocol/agent-protocol";
+import type { AgentRedisCredentials } from "../runtime/protocol/agent-protocol";
 import { agentRedisOptions } from "../runtime/protocol/agent-redis-options";
 import { errorMessage, Logger } from "./log";
 
@@ -10,7 +10,7 @@ import { errorMessage, Logger } from "./log";
  * Commands fail at once while disconnected (no offline queue): the agent then works from the
  * last desired state it saw instead of waiting, and ioredis reconnects in the background.
  */
-export type RedisCredentials = RegisterResponse["redis"];
+export type RedisCredentials = AgentRedisCredentials;
 
 /** A log-friendly reason for a failed command ("not connected" instead of ioredis' offline-queue wording). */
 export function redisReason(err: unknown): string {

@@ -2,6 +2,7 @@ import type { RegisterRequest, RegisterResponse } from "../runtime/protocol/agen
 import { DroverError } from "../runtime/protocol/errors";
 import { backoffMs, delay } from "./backoff";
 import { errorMessage, Logger } from "./log";
+import { certificateRefusal, isCertificateError, request as httpRequest } from "../runtime/protocol/pinned-https";
 
 /**
  * POST <url>/v1/register. While the server cannot be reached (connection refused, 5xx,
@@ -21,13 +22,15 @@ export async function register(
   request: () => RegisterRequest,
   log: Logger,
   signal?: AbortSignal,
+  /** The pinned CA (PEM): the server's certificate must be signed by it. */
+  ca?: string,
 ): Promise<RegisterResponse> {
   const url = registerUrl(serverUrl);
   for (let attempt = 0; ; attempt++) {
     if (signal?.aborted) throw new DroverError("Unavailable", "registration aborted: agent stopping");
     let outcome: { retry: string } | { response: RegisterResponse };
     try {
-      outcome = await postOnce(url, request(), signal);
+      outcome = await postOnce(url, request(), signal, ca);
     } catch (err) {
       if (err instanceof DroverError && !err.retryable) throw err;
       outcome = { retry: errorMessage(err) };
@@ -39,15 +42,21 @@ export async function register(
   }
 }
 
-async function postOnce(url: string, request: RegisterRequest, signal?: AbortSignal): Promise<{ retry: string } | { response: RegisterResponse }> {
-  const timeout = AbortSignal.timeout(15_000);
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify(request),
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-  });
-  const text = await res.text();
+async function postOnce(url: string, request: RegisterRequest, signal?: AbortSignal, ca?: string): Promise<{ retry: string } | { response: RegisterResponse }> {
+  let res: { status: number; text: string };
+  try {
+    res = await httpRequest(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(request),
+      ca, signal, timeoutMs: 15_000,
+    });
+  } catch (err) {
+    // A certificate the pinned CA did not sign will not get better by retrying.
+    if (isCertificateError(err)) throw certificateRefusal(url, err, ca !== undefined);
+    throw err;
+  }
+  const text = res.text;
   if (res.status === 201) return { response: parseResponse(text) };
   const detail = describeErrorBody(text);
   if (res.status >= 500 || res.status === 408 || res.status === 429) return { retry: `HTTP ${res.status}${detail}` };

@@ -42,7 +42,8 @@ import { waitFor } from "../test/support/wait";
 import type { Benchmark, BenchResult } from "./result";
 import { round } from "./result";
 import { createEnvironment, waitForOk } from "./support/http";
-import { Child, mapLimit, median, procCpuSeconds, spawnServer } from "./support/procs";
+import { Child, mapLimit, median, procCpuSeconds, procStatusMb, spawnServer } from "./support/procs";
+import { loadOrCreateCa } from "../runtime/tls/ca";
 import { allRunning, newSimStats, registerSimHost, SimHost, simRegisterRequest, SimStats } from "./support/sim-agent";
 
 const HOSTS = Number(process.env.CP_BENCH_HOSTS ?? 1000);
@@ -59,7 +60,7 @@ const NETWORK = { cidr: "10.0.0.0/12", hostSubnetPrefix: 24 };
 // ---------------------------------------------------------------- the simulated hosts (child process)
 
 type SimRequest =
-  | { op: "register"; url: string; token: string; count: number; concurrency: number }
+  | { op: "register"; url: string; token: string; count: number; concurrency: number; ca?: string }
   | { op: "stats"; reset?: boolean }
   | { op: "baseline"; rounds: number }
   | { op: "stop" };
@@ -74,7 +75,7 @@ function simMain(): void {
         let retries = 0;
         await mapLimit(Array.from({ length: req.count }, (_, i) => i), req.concurrency, async (i) => {
           const registeredAt = new Date().toISOString();
-          const r = await registerSimHost(req.url, simRegisterRequest(req.token, `sim-${String(i).padStart(4, "0")}`));
+          const r = await registerSimHost(req.url, simRegisterRequest(req.token, `sim-${String(i).padStart(4, "0")}`), req.ca);
           retries += r.retries;
           const host = new SimHost(r.response, registeredAt, stats, { reportObserved: true });
           hosts.push(host);
@@ -187,141 +188,165 @@ interface RoundResult {
 export const benchmark: Benchmark = {
   name: "control-plane",
   summary: "instances/s to `active`: 10,000 instances on 1,000 simulated agents over Redis (vs raw writes of the same reports)",
-  async run(): Promise<BenchResult> {
-    const dir = fs.mkdtempSync(join(tmpdir(), "drover-control-plane-"));
-    const adminKey = `admin-${randomBytes(12).toString("hex")}`;
-    const adminKeyFile = join(dir, "admin-key");
-    fs.writeFileSync(adminKeyFile, adminKey + "\n", { mode: 0o600 });
-    const keyPrefix = `cp${randomBytes(3).toString("hex")}`;
-    const serverLog = join(dir, "server.log");
-    let redis: PrivateRedis | undefined;
-    let server: Child | undefined;
-    let sim: SimProcess | undefined;
-    let admin: Redis | undefined;
-    try {
-      redis = await startPrivateRedis(["127.0.0.1"]);
-      const redisPid = Number((await (admin = redis.client()).info("server")).match(/process_id:(\d+)/)![1]);
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      server = spawnServer({ listen: `127.0.0.1:${port}`, redis: redis.url, adminKeyFile, keyPrefix, logFile: serverLog, disconnectGrace: "30s" });
-      await waitForOk(`${url}/healthz`, { alive: server.alive, intervalMs: 10 });
-      // The default 10.42.0.0/16 holds 256 host /24s; 1,000 hosts need a bigger overlay range.
-      const env = await createEnvironment(url, adminKey, "control-plane", NETWORK);
-
-      sim = new SimProcess(join(dir, "sim.log"));
-      const reg = await sim.call<{ ms: number; retries: number; hosts: number }>({
-        op: "register", url, token: env.registrationToken, count: HOSTS, concurrency: REGISTER_CONCURRENCY,
-      });
-      await waitFor(async () => (await env.api.total(`${env.base}/hosts?state=active`)) === HOSTS,
-        { what: `${HOSTS} hosts active`, timeoutMs: 60_000, maxIntervalMs: 200 });
-      const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "cp" });
-
-      const rounds: RoundResult[] = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        if (r > 0) {
-          await sim.call({ op: "stats", reset: true });
-          await removeAll(env, sim, rounds[r - 1]);
-        }
-        await sim.call({ op: "stats", reset: true });
-        const cpu0 = { server: procCpuSeconds(server.pid), redis: procCpuSeconds(redisPid) };
-        const epoch0 = Date.now();
-        const t0 = performance.now();
-        const svc = await env.api.ok("POST", `${env.base}/services`, {
-          stackId: stack.id, name: `web${r}`, image: "local/busybox", command: ["sleep", "3600"], scale: INSTANCES,
-        });
-        let state = "";
-        for (;;) {
-          const s = await env.api.ok("GET", `${env.base}/services/${svc.id}`);
-          state = s.transitioning;
-          if (state === "no") break;
-          if (state === "error") throw new Error(`service ${svc.id}: ${s.transitioningMessage}`);
-          if (performance.now() - t0 > ROUND_TIMEOUT_MS) throw new Error(`round ${r}: not all active after ${ROUND_TIMEOUT_MS} ms`);
-          await new Promise((res) => setTimeout(res, 10));
-        }
-        const ms = performance.now() - t0;
-        const epoch1 = Date.now();
-        const cpu1 = { server: procCpuSeconds(server.pid), redis: procCpuSeconds(redisPid) };
-        const active = await env.api.total(`${env.base}/instances?serviceId=${svc.id}&state=active`);
-        if (active !== INSTANCES) throw new Error(`round ${r}: service settled with ${active} active instances, want ${INSTANCES}`);
-        const st = await sim.call<SimStats>({ op: "stats" });
-        if (st.errors) throw new Error(`round ${r}: simulated hosts had ${st.errors} errors, last: ${st.lastError}`);
-        rounds.push({
-          serviceId: svc.id, ms, active,
-          desiredFirstMs: (st.firstDesiredAt ?? NaN) - epoch0,
-          desiredLastMs: (st.lastDesiredAt ?? NaN) - epoch0,
-          observedLastMs: (st.lastObservedAt ?? NaN) - epoch0,
-          passes: passesSince(serverLog, epoch0, epoch1),
-          serverCpuS: cpu1.server - cpu0.server,
-          redisCpuS: cpu1.redis - cpu0.redis,
-        });
-      }
-
-      // The server with nothing to do (10,000 active instances, hosts heartbeating): its CPU use.
-      const idle0 = procCpuSeconds(server.pid);
-      await new Promise((res) => setTimeout(res, IDLE_MS));
-      const serverIdleCores = (procCpuSeconds(server.pid) - idle0) / (IDLE_MS / 1000);
-
-      // What one reconcile pass costs at this size, in this process (reads, then the pure plan).
-      const passCost = await measurePass(redis.url, keyPrefix, env.id);
-
-      // The floor: the server stopped, the same observed writes straight to Redis.
-      await server.stop();
-      server = undefined;
-      const floor = await sim.call<{ roundsMs: number[]; instances: number }>({ op: "baseline", rounds: 3 });
-
-      const perRound = rounds.map((x) => (INSTANCES / x.ms) * 1000);
-      const value = median(perRound);
-      const baselineMs = median(floor.roundsMs);
-      const baseline = (floor.instances / baselineMs) * 1000;
-      const mid = rounds[perRound.indexOf([...perRound].sort((a, b) => a - b)[Math.floor((perRound.length - 1) / 2)])];
-      console.log(`control-plane: median round ${round(mid.ms, 0)} ms = scheduling pass ${round(mid.desiredFirstMs, 0)} + desired writes ${round(mid.desiredLastMs - mid.desiredFirstMs, 0)}`
-        + ` + agents ${round(mid.observedLastMs - mid.desiredLastMs, 0)} + observed→active ${round(mid.ms - mid.observedLastMs, 0)};`
-        + ` one steady pass at this size: reads ${round(passCost.readMs, 0)} ms, plan ${round(passCost.planMs, 0)} ms; floor ${round(baselineMs, 0)} ms`);
-      return {
-        name: "control-plane",
-        unit: "instances/s",
-        value: round(value, 0),
-        baseline: round(baseline, 0),
-        ratio: round(value / baseline, 4),
-        goal: `>= ${GOAL} instances/s from service create to ${INSTANCES} instances active on ${HOSTS} simulated agents (ratio = fraction of the raw-write floor)`,
-        ok: value >= GOAL,
-        extra: {
-          hosts: HOSTS,
-          instances: INSTANCES,
-          rounds: ROUNDS,
-          roundsMs: rounds.map((x) => round(x.ms, 0)).join(" "),
-          roundsPerSec: perRound.map((x) => round(x, 0)).join(" "),
-          floorRoundsMs: floor.roundsMs.map((x) => round(x, 1)).join(" "),
-          registerMs: round(reg.ms, 0),
-          registerPerSec: round((HOSTS / reg.ms) * 1000, 1),
-          registerRetries: reg.retries,
-          // Where the time went in the median round (phases, ms): create request → first desired
-          // document seen by a host (API write, scheduling pass, batch write of the records);
-          // first → last desired document seen (1,000 setDesired calls of that pass); last
-          // desired → last observed written (the simulated agents); last observed → all
-          // active seen through the API (the pass applying the reports).
-          schedulingPassMs: round(mid.desiredFirstMs, 0),
-          desiredWritesMs: round(mid.desiredLastMs - mid.desiredFirstMs, 0),
-          agentsMs: round(mid.observedLastMs - mid.desiredLastMs, 0),
-          observedToActiveMs: round(mid.ms - mid.observedLastMs, 0),
-          passes: mid.passes.map((p) => `${p.atMs}ms:puts=${p.puts},removes=${p.removes},docs=${p.desiredDocs}`).join(" "),
-          serverCpuS: round(mid.serverCpuS, 2),
-          redisCpuS: round(mid.redisCpuS, 2),
-          serverIdleCpuCores: round(serverIdleCores, 2),
-          passReadMs: round(passCost.readMs, 0),
-          passPlanMs: round(passCost.planMs, 0),
-        },
-      };
-    } finally {
-      await sim?.stop();
-      await server?.stop();
-      admin?.disconnect();
-      await redis?.stop();
-      if (process.env.DROVER_BENCH_KEEP) console.error(`kept ${dir}`);
-      else fs.rmSync(dir, { recursive: true, force: true });
-    }
-  },
+  run: () => measureControlPlane({ tls: false }),
 };
+
+/**
+ * One control-plane run. `tls`: every hop as across a network (bench/control-plane-tls.bench.ts):
+ * the API over HTTPS with a certificate from a fresh CA, Redis TLS only with client
+ * certificates, the simulated hosts registering through the agent's pinned client and
+ * connecting with the certificates the server issued them.
+ */
+export async function measureControlPlane(opts: { tls: boolean }): Promise<BenchResult> {
+  const dir = fs.mkdtempSync(join(tmpdir(), "drover-control-plane-"));
+  const adminKey = `admin-${randomBytes(12).toString("hex")}`;
+  const adminKeyFile = join(dir, "admin-key");
+  fs.writeFileSync(adminKeyFile, adminKey + "\n", { mode: 0o600 });
+  const keyPrefix = `cp${randomBytes(3).toString("hex")}`;
+  const serverLog = join(dir, "server.log");
+  let redis: PrivateRedis | undefined;
+  let server: Child | undefined;
+  let sim: SimProcess | undefined;
+  let admin: Redis | undefined;
+  try {
+    const tlsDir = join(dir, "tls");
+    const ca = opts.tls ? loadOrCreateCa(tlsDir) : undefined;
+    redis = await startPrivateRedis(["127.0.0.1"], ca ? { tls: { ca, dir: tlsDir } } : {});
+    const redisPid = Number((await (admin = redis.client()).info("server")).match(/process_id:(\d+)/)![1]);
+    const port = await freePort();
+    const url = `${ca ? "https" : "http"}://127.0.0.1:${port}`;
+    server = spawnServer({
+      listen: `127.0.0.1:${port}`, redis: redis.url, adminKeyFile, keyPrefix, logFile: serverLog, disconnectGrace: "30s",
+      extraArgs: ca ? ["--api-tls", "on", "--tls-dir", tlsDir] : [],
+    });
+    await waitForOk(`${url}/healthz`, { alive: server.alive, intervalMs: 10, ca: ca?.cert });
+    // The default 10.42.0.0/16 holds 256 host /24s; 1,000 hosts need a bigger overlay range.
+    const env = await createEnvironment(url, adminKey, "control-plane", NETWORK, ca?.cert);
+
+    sim = new SimProcess(join(dir, "sim.log"));
+    const reg = await sim.call<{ ms: number; retries: number; hosts: number }>({
+      op: "register", url, token: env.registrationToken, count: HOSTS, concurrency: REGISTER_CONCURRENCY, ca: ca?.cert,
+    });
+    await waitFor(async () => (await env.api.total(`${env.base}/hosts?state=active`)) === HOSTS,
+      { what: `${HOSTS} hosts active`, timeoutMs: 60_000, maxIntervalMs: 200 });
+    const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "cp" });
+
+    const rounds: RoundResult[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      if (r > 0) {
+        await sim.call({ op: "stats", reset: true });
+        await removeAll(env, sim, rounds[r - 1]);
+      }
+      await sim.call({ op: "stats", reset: true });
+      const cpu0 = { server: procCpuSeconds(server.pid), redis: procCpuSeconds(redisPid) };
+      const epoch0 = Date.now();
+      const t0 = performance.now();
+      const svc = await env.api.ok("POST", `${env.base}/services`, {
+        stackId: stack.id, name: `web${r}`, image: "local/busybox", command: ["sleep", "3600"], scale: INSTANCES,
+      });
+      let state = "";
+      for (;;) {
+        const s = await env.api.ok("GET", `${env.base}/services/${svc.id}`);
+        state = s.transitioning;
+        if (state === "no") break;
+        if (state === "error") throw new Error(`service ${svc.id}: ${s.transitioningMessage}`);
+        if (performance.now() - t0 > ROUND_TIMEOUT_MS) throw new Error(`round ${r}: not all active after ${ROUND_TIMEOUT_MS} ms`);
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      const ms = performance.now() - t0;
+      const epoch1 = Date.now();
+      const cpu1 = { server: procCpuSeconds(server.pid), redis: procCpuSeconds(redisPid) };
+      const active = await env.api.total(`${env.base}/instances?serviceId=${svc.id}&state=active`);
+      if (active !== INSTANCES) throw new Error(`round ${r}: service settled with ${active} active instances, want ${INSTANCES}`);
+      const st = await sim.call<SimStats>({ op: "stats" });
+      if (st.errors) throw new Error(`round ${r}: simulated hosts had ${st.errors} errors, last: ${st.lastError}`);
+      rounds.push({
+        serviceId: svc.id, ms, active,
+        desiredFirstMs: (st.firstDesiredAt ?? NaN) - epoch0,
+        desiredLastMs: (st.lastDesiredAt ?? NaN) - epoch0,
+        observedLastMs: (st.lastObservedAt ?? NaN) - epoch0,
+        passes: passesSince(serverLog, epoch0, epoch1),
+        serverCpuS: cpu1.server - cpu0.server,
+        redisCpuS: cpu1.redis - cpu0.redis,
+      });
+    }
+
+    // The server with nothing to do (10,000 active instances, hosts heartbeating): its CPU use.
+    const idle0 = procCpuSeconds(server.pid);
+    await new Promise((res) => setTimeout(res, IDLE_MS));
+    const serverIdleCores = (procCpuSeconds(server.pid) - idle0) / (IDLE_MS / 1000);
+    // Memory with 1,000 hosts connected and 10,000 instances active (TLS adds per-connection buffers).
+    const memory = {
+      serverRssMb: procStatusMb(server.pid, "VmRSS"), serverPeakRssMb: procStatusMb(server.pid, "VmHWM"),
+      redisRssMb: procStatusMb(redisPid, "VmRSS"),
+      redisUsedMemoryMb: Number(/used_memory:(\d+)/.exec(await admin.info("memory"))![1]) / 2 ** 20,
+    };
+
+    // What one reconcile pass costs at this size, in this process (reads, then the pure plan).
+    const passCost = await measurePass(redis.url, keyPrefix, env.id, redis.tls);
+
+    // The floor: the server stopped, the same observed writes straight to Redis.
+    await server.stop();
+    server = undefined;
+    const floor = await sim.call<{ roundsMs: number[]; instances: number }>({ op: "baseline", rounds: 3 });
+
+    const perRound = rounds.map((x) => (INSTANCES / x.ms) * 1000);
+    const value = median(perRound);
+    const baselineMs = median(floor.roundsMs);
+    const baseline = (floor.instances / baselineMs) * 1000;
+    const mid = rounds[perRound.indexOf([...perRound].sort((a, b) => a - b)[Math.floor((perRound.length - 1) / 2)])];
+    console.log(`control-plane: median round ${round(mid.ms, 0)} ms = scheduling pass ${round(mid.desiredFirstMs, 0)} + desired writes ${round(mid.desiredLastMs - mid.desiredFirstMs, 0)}`
+      + ` + agents ${round(mid.observedLastMs - mid.desiredLastMs, 0)} + observed→active ${round(mid.ms - mid.observedLastMs, 0)};`
+      + ` one steady pass at this size: reads ${round(passCost.readMs, 0)} ms, plan ${round(passCost.planMs, 0)} ms; floor ${round(baselineMs, 0)} ms`);
+    return {
+      name: "control-plane",
+      unit: "instances/s",
+      value: round(value, 0),
+      baseline: round(baseline, 0),
+      ratio: round(value / baseline, 4),
+      goal: `>= ${GOAL} instances/s from service create to ${INSTANCES} instances active on ${HOSTS} simulated agents (ratio = fraction of the raw-write floor)`,
+      ok: value >= GOAL,
+      extra: {
+        hosts: HOSTS,
+        instances: INSTANCES,
+        rounds: ROUNDS,
+        roundsMs: rounds.map((x) => round(x.ms, 0)).join(" "),
+        roundsPerSec: perRound.map((x) => round(x, 0)).join(" "),
+        floorRoundsMs: floor.roundsMs.map((x) => round(x, 1)).join(" "),
+        registerMs: round(reg.ms, 0),
+        registerPerSec: round((HOSTS / reg.ms) * 1000, 1),
+        registerRetries: reg.retries,
+        // Where the time went in the median round (phases, ms): create request → first desired
+        // document seen by a host (API write, scheduling pass, batch write of the records);
+        // first → last desired document seen (1,000 setDesired calls of that pass); last
+        // desired → last observed written (the simulated agents); last observed → all
+        // active seen through the API (the pass applying the reports).
+        schedulingPassMs: round(mid.desiredFirstMs, 0),
+        desiredWritesMs: round(mid.desiredLastMs - mid.desiredFirstMs, 0),
+        agentsMs: round(mid.observedLastMs - mid.desiredLastMs, 0),
+        observedToActiveMs: round(mid.ms - mid.observedLastMs, 0),
+        passes: mid.passes.map((p) => `${p.atMs}ms:puts=${p.puts},removes=${p.removes},docs=${p.desiredDocs}`).join(" "),
+        serverCpuS: round(mid.serverCpuS, 2),
+        redisCpuS: round(mid.redisCpuS, 2),
+        serverIdleCpuCores: round(serverIdleCores, 2),
+        passReadMs: round(passCost.readMs, 0),
+        passPlanMs: round(passCost.planMs, 0),
+        tls: opts.tls ? "on" : "off",
+        serverRssMb: round(memory.serverRssMb, 0),
+        serverPeakRssMb: round(memory.serverPeakRssMb, 0),
+        redisRssMb: round(memory.redisRssMb, 0),
+        redisUsedMemoryMb: round(memory.redisUsedMemoryMb, 0),
+      },
+    };
+  } finally {
+    await sim?.stop();
+    await server?.stop();
+    admin?.disconnect();
+    await redis?.stop();
+    if (process.env.DROVER_BENCH_KEEP) console.error(`kept ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Deletes the previous round's service and waits until its instances and desired entries are gone. */
 async function removeAll(env: Awaited<ReturnType<typeof createEnvironment>>, sim: SimProcess, prev: RoundResult): Promise<void> {
@@ -340,8 +365,8 @@ async function removeAll(env: Awaited<ReturnType<typeof createEnvironment>>, sim
 }
 
 /** One reconcile pass's reads (snapshot, heartbeats, 2 GETs per host) and its pure plan, median of 3. */
-async function measurePass(redisUrl: string, keyPrefix: string, envId: string): Promise<{ readMs: number; planMs: number }> {
-  const store = new RedisStore({ host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), maxRetriesPerRequest: 1 }, makeKeys(keyPrefix));
+async function measurePass(redisUrl: string, keyPrefix: string, envId: string, tls?: PrivateRedis["tls"]): Promise<{ readMs: number; planMs: number }> {
+  const store = new RedisStore({ host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), maxRetriesPerRequest: 1, ...(tls ? { tls } : {}) }, makeKeys(keyPrefix));
   const reads: number[] = [];
   const plans: number[] = [];
   try {

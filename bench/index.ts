@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Benchmark> = {
   "scheduler": () => require("./scheduler.bench").benchmark,
   "server-start": () => require("./server-start.bench").benchmark,
   "control-plane": () => require("./control-plane.bench").benchmark,
+  "control-plane-tls": () => require("./control-plane-tls.bench").benchmark,
   "overhead": () => require("./overhead.bench").benchmark,
   "preview": () => require("./preview.bench").benchmark,
   "up": () => require("./up.bench").benchmark,

@@ -45,6 +45,8 @@ export function connectionFailures(news: Record<string, any>, settings: Provider
   } else if ((endpoint === undefined || endpoint === null) && !settings?.endpoint) {
     out.push({ property: "endpoint", reason: "endpoint: required: set the input `endpoint` or the config `drover:endpoint`" });
   }
+  // A malformed drover:caFingerprint shows at preview, not at the first call.
+  if (settings?.caFingerprintError) out.push({ property: "endpoint", reason: settings.caFingerprintError });
   const key = news[keyField];
   if (key !== undefined && key !== null && !isUnknown(key) && (typeof key !== "string" || !/^[\x21-\x7e]{1,512}$/.test(key))) {
     out.push({ property: keyField, reason: `${keyField}: expected a key string (printable, no spaces)` });

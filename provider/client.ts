@@ -4,6 +4,10 @@
  * add to every changed Service; http costs a fifth of that, and keeps connections alive), a
  * deadline on every call (Pulumi's customTimeouts do not reach dynamic providers), and errors
  * that say which call failed and what the server answered. Create nothing at module scope.
+ *
+ * With `drover:caFingerprint` (an https endpoint with drover's own CA) every call trusts only
+ * the CA with that fingerprint (provider/pinned-ca.ts): nobody in the middle can answer in the
+ * server's place, and the API key never goes to anyone else.
  */
 import type { Connection } from "./settings";
 
@@ -18,16 +22,24 @@ export function callApi(conn: Connection, method: string, path: string, body?: u
   const url = conn.endpoint + path;
   let target: URL;
   try { target = new URL(url); } catch { return Promise.reject(new Error(`${method} ${url}: not a valid URL`)); }
+  if (target.protocol !== "https:" || !conn.caFingerprint) return send(conn, method, url, target, body, timeoutMs);
+  const { pinnedAgent } = require("./pinned-ca") as typeof import("./pinned-ca");
+  return pinnedAgent({ ...conn, caFingerprint: conn.caFingerprint }, timeoutMs).then(
+    (agent) => send(conn, method, url, target, body, timeoutMs, agent),
+    (err: Error) => { throw new Error(`${method} ${url}: ${err.message}`); });
+}
+
+function send(conn: Connection, method: string, url: string, target: URL, body: unknown, timeoutMs: number, agent?: unknown): Promise<ApiReply> {
   const transport = target.protocol === "https:" ? require("https") : require("http");
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const headers: Record<string, string | number> = { authorization: `Bearer ${conn.key}`, accept: "application/json" };
   if (payload) Object.assign(headers, { "content-type": "application/json", "content-length": payload.length });
   return new Promise<ApiReply>((resolve, reject) => {
     let settled = false;
-    // Declared before its first use: Pulumi's closure serializer cannot follow a later const.
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Declared before `finish` uses it: Pulumi's closure serializer cannot capture a const still in its dead zone.
+    let timer: NodeJS.Timeout | undefined = undefined;
     const finish = (fn: () => void) => { if (!settled) { settled = true; clearTimeout(timer); fn(); } };
-    const req = transport.request(target, { method, headers }, (res: any) => {
+    const req = transport.request(target, { method, headers, ...(agent ? { agent } : {}) }, (res: any) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", (err: Error) => finish(() => reject(new Error(`${method} ${url}: ${err.message}`))));
@@ -42,9 +54,19 @@ export function callApi(conn: Connection, method: string, path: string, body?: u
       req.destroy();
       reject(new Error(`${method} ${url}: no complete answer within ${timeoutMs / 1000} s (still pending: the server's response)`));
     }), timeoutMs);
-    req.on("error", (err: Error) => finish(() => reject(new Error(`${method} ${url}: ${err.message}`))));
+    req.on("error", (err: Error) => finish(() => reject(new Error(`${method} ${url}: ${describeTransportError(err, conn)}`))));
     req.end(payload);
   });
+}
+
+/** A certificate refusal says which CA was expected and what to set; other errors as node words them. */
+function describeTransportError(err: Error, conn: Connection): string {
+  const { isCertificateError } = require("../runtime/protocol/pinned-https") as typeof import("../runtime/protocol/pinned-https");
+  if (!isCertificateError(err)) return err.message;
+  const code = (err as NodeJS.ErrnoException).code;
+  return conn.caFingerprint
+    ? `the server's certificate is not signed by the pinned CA ${conn.caFingerprint}: refused (${code})`
+    : `the server's certificate is not trusted (${code}): for a server with drover's own CA set drover:caFingerprint (\`drover tls fingerprint\` prints it)`;
 }
 
 /** The body of a 2xx answer; anything else throws with the server's code, message and field. */

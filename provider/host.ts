@@ -144,6 +144,8 @@ export const hostProvider = withHostErrors({
     const driver = driverFor(inputs.driver, inputs.name);
     const report = await driver.bootstrap({
       url: conn.endpoint, registrationToken: inputs.registrationToken, hostname: inputs.name, labels: inputs.labels ?? {},
+      // The agent pins the server's CA as the provider does (drover:caFingerprint).
+      ...(conn.caFingerprint ? { caFingerprint: conn.caFingerprint } : {}),
     });
     let host: any;
     try {

@@ -1,3 +1,5 @@
+import { normalizeFingerprint } from "../runtime/protocol/fingerprint";
+
 /**
  * Where the provider finds the server and its keys: resource inputs first, then the stack
  * config that `configure()` received (`drover:endpoint`, `drover:apiKey`, `drover:adminKey`).
@@ -9,6 +11,9 @@ export interface ProviderSettings {
   endpointError?: string;
   apiKey?: string;
   adminKey?: string;
+  /** `drover:caFingerprint`: the server CA's SHA-256 fingerprint, for an https endpoint with drover's own CA. */
+  caFingerprint?: string;
+  caFingerprintError?: string;
 }
 
 /**
@@ -47,6 +52,12 @@ export function settingsFromConfig(config: ConfigLike): ProviderSettings {
     else out.endpoint = endpoint;
   }
   if (apiKey) out.apiKey = apiKey;
+  const pin = config.get("drover:caFingerprint");
+  if (pin) {
+    const normalized = normalizeFingerprint(pin);
+    if (normalized) out.caFingerprint = normalized;
+    else out.caFingerprintError = `drover:caFingerprint: expected a SHA-256 fingerprint such as sha256:3f1c… (drover tls fingerprint prints it), got ${JSON.stringify(pin)}`;
+  }
   if (adminKey) out.adminKey = adminKey;
   return out;
 }
@@ -54,6 +65,8 @@ export function settingsFromConfig(config: ConfigLike): ProviderSettings {
 export interface Connection {
   endpoint: string;
   key: string;
+  /** Pinned server CA (https endpoints with drover's own CA): calls trust it alone (provider/client.ts). */
+  caFingerprint?: string;
 }
 
 /** The endpoint and the key (`apiKey` or `adminKey`) a call needs, or an error naming what is missing. */
@@ -65,7 +78,8 @@ export function connectionFor(inputs: Record<string, any>, settings: ProviderSet
   const problem = endpointProblem(endpoint, nonEmpty(inputs.endpoint) ? "endpoint" : "drover:endpoint");
   if (problem) throw new Error(problem);
   if (!key) throw new Error(`${keyField}: required: set the resource input \`${keyField}\` or the config \`drover:${keyField}\` (as a secret)`);
-  return { endpoint: endpoint.replace(/\/+$/, ""), key };
+  if (settings?.caFingerprintError) throw new Error(settings.caFingerprintError);
+  return { endpoint: endpoint.replace(/\/+$/, ""), key, ...(settings?.caFingerprint ? { caFingerprint: settings.caFingerprint } : {}) };
 }
 
 function nonEmpty(value: unknown): string | undefined {

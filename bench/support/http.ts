@@ -1,12 +1,14 @@
 /** HTTP helpers for benchmarks: a fast readiness probe and a JSON client for drover's API. */
 import { WaitAbort, waitFor } from "../../runtime/protocol/poll";
 import * as http from "http";
+import * as https from "https";
 import { performance } from "perf_hooks";
 
 /** One GET; resolves with the status, or undefined when the connection failed (not listening yet). */
-export function getStatus(url: string, timeoutMs = 1000): Promise<number | undefined> {
+export function getStatus(url: string, timeoutMs = 1000, ca?: string): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const secure = url.startsWith("https:");
+    const req = (secure ? https : http).get(url, { agent: false, timeout: timeoutMs, ...(secure ? { ca } : {}) }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode));
       res.on("error", () => resolve(undefined));
@@ -20,26 +22,36 @@ export function getStatus(url: string, timeoutMs = 1000): Promise<number | undef
  * Polls `url` every `intervalMs` until it answers 200; resolves with performance.now() of that
  * answer. Gives up when `alive()` turns false or after `timeoutMs`.
  */
-export async function waitForOk(url: string, opts: { intervalMs?: number; timeoutMs?: number; alive?: () => boolean } = {}): Promise<number> {
+export async function waitForOk(url: string, opts: { intervalMs?: number; timeoutMs?: number; alive?: () => boolean; ca?: string } = {}): Promise<number> {
   const interval = opts.intervalMs ?? 2;
   // A fixed short interval: the moment of the first 200 is what is measured.
   return waitFor(async () => {
-    if (await getStatus(url) === 200) return performance.now();
+    if (await getStatus(url, 1000, opts.ca) === 200) return performance.now();
     if (opts.alive && !opts.alive()) throw new WaitAbort(`process serving ${url} exited before it answered`);
     return undefined;
   }, { what: `${url} to answer 200`, timeoutMs: opts.timeoutMs ?? 15_000, intervalMs: interval, maxIntervalMs: interval });
 }
 
-/** drover's API with one bearer key (keep-alive connections through fetch). */
+/**
+ * drover's API with one bearer key (keep-alive connections through fetch; with `ca`, an https
+ * server with drover's CA, through a keep-alive https agent trusting that CA: fetch takes none).
+ */
 export class Api {
-  constructor(readonly baseUrl: string, private readonly key?: string) {}
+  private readonly agent?: https.Agent;
+
+  constructor(readonly baseUrl: string, private readonly key?: string, ca?: string) {
+    if (ca) this.agent = new https.Agent({ ca, keepAlive: true });
+  }
 
   async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const headers: Record<string, string> = {};
     if (this.key) headers.authorization = `Bearer ${this.key}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(this.baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const res = this.agent
+      ? await httpsCall(this.agent, this.baseUrl + path, method, headers, payload)
+      : await fetch(this.baseUrl + path, { method, headers, body: payload }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const text = res.text;
     let parsed: unknown = text;
     try { parsed = JSON.parse(text); } catch { /* not JSON */ }
     return { status: res.status, body: parsed };
@@ -69,8 +81,21 @@ export interface EnvHandle {
 }
 
 export async function createEnvironment(
-  baseUrl: string, adminKey: string, name: string, network?: { cidr: string; hostSubnetPrefix: number },
+  baseUrl: string, adminKey: string, name: string, network?: { cidr: string; hostSubnetPrefix: number }, ca?: string,
 ): Promise<EnvHandle> {
-  const env = await new Api(baseUrl, adminKey).ok("POST", "/v1/environments", { name, ...(network ? { network } : {}) });
-  return { id: env.id, apiKey: env.apiKey, registrationToken: env.registrationToken, api: new Api(baseUrl, env.apiKey), base: `/v1/environments/${env.id}` };
+  const env = await new Api(baseUrl, adminKey, ca).ok("POST", "/v1/environments", { name, ...(network ? { network } : {}) });
+  return { id: env.id, apiKey: env.apiKey, registrationToken: env.registrationToken, api: new Api(baseUrl, env.apiKey, ca), base: `/v1/environments/${env.id}` };
+}
+
+function httpsCall(agent: https.Agent, url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method, headers: { ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) }, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }

@@ -52,6 +52,8 @@ export function wrap(proc: ChildProcess): Child {
 export function spawnServer(opts: {
   listen: string; redis: string; adminKeyFile: string; keyPrefix: string; logFile: string;
   agentRedis?: string; disconnectGrace?: string; serverId?: string;
+  /** More `drover server` flags (e.g. --api-tls on --tls-dir DIR). */
+  extraArgs?: string[];
 }): Child {
   // DROVER_BENCH_SERVER_NODE_ARGS: extra node flags for the server (e.g. --cpu-prof), to look into a run.
   const nodeArgs = (process.env.DROVER_BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
@@ -60,6 +62,7 @@ export function spawnServer(opts: {
     ...(opts.agentRedis ? ["--agent-redis", opts.agentRedis] : []),
     ...(opts.disconnectGrace ? ["--disconnect-grace", opts.disconnectGrace] : []),
     ...(opts.serverId ? ["--server-id", opts.serverId] : []),
+    ...(opts.extraArgs ?? []),
   ], opts.logFile);
 }
 

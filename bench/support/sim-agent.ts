@@ -22,6 +22,7 @@ import { Reports } from "../../agent/reports";
 import type { RegisterRequest, RegisterResponse } from "../../runtime/protocol/agent-protocol";
 import type { HostDesiredState } from "../../runtime/protocol/model";
 import { hostAgentRedisOptions } from "../../runtime/store/agent-redis-options";
+import { request as httpsRequest } from "../../runtime/protocol/pinned-https";
 import { HostKeys, makeKeys } from "../../runtime/protocol/keys";
 
 /** Counters shared by all simulated hosts of a process (epoch ms times). */
@@ -81,8 +82,10 @@ export class SimHost {
   constructor(readonly response: RegisterResponse, registeredAt: string, private readonly stats: SimStats, private readonly opts: SimHostOptions) {
     this.keys = makeKeys(response.redis.keyPrefix).host(response.envId, response.hostId);
     const base = { lazyConnect: true, maxRetriesPerRequest: 2, retryStrategy: (n: number) => Math.min(100 * n, 2000) };
-    this.cmd = new Redis(hostAgentRedisOptions(response.redis, { ...base, connectionName: `sim-${response.hostId}` }));
-    this.blocking = new Redis(hostAgentRedisOptions(response.redis, { ...base, connectionName: `sim-${response.hostId}-nudges` }));
+    // rediss://: the client certificate the server issued for the (shared) simulated host key, as agent/redis-tls-credentials.ts does.
+    const creds = response.redis.clientCert ? { ...response.redis, clientKey: simHostKey().privateKeyPem } : response.redis;
+    this.cmd = new Redis(hostAgentRedisOptions(creds, { ...base, connectionName: `sim-${response.hostId}` }));
+    this.blocking = new Redis(hostAgentRedisOptions(creds, { ...base, connectionName: `sim-${response.hostId}-nudges` }));
     for (const c of [this.cmd, this.blocking]) c.on("error", (err) => this.fail(err));
     // Reports needs only `link.cmd`.
     this.reports = new Reports({ cmd: this.cmd } as unknown as RedisLink, this.keys);
@@ -184,16 +187,19 @@ export class SimHost {
 /** An unsigned registration request for simulated host `name`. */
 export type SimRegisterRequest = Omit<RegisterRequest, "signature" | "signedAt">;
 
-let simKey: { privateKey: KeyObject; publicKeyPem: string } | undefined;
+let simKey: { privateKey: KeyObject; privateKeyPem: string; publicKeyPem: string } | undefined;
 
 /**
  * The key pair every simulated host of the process signs its registrations with: one RSA key
  * made once (real agents each make their own; the server does not require them to differ).
  */
-export function simHostKey(): { privateKey: KeyObject; publicKeyPem: string } {
+export function simHostKey(): { privateKey: KeyObject; privateKeyPem: string; publicKeyPem: string } {
   if (!simKey) {
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    simKey = { privateKey, publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString() };
+    simKey = {
+      privateKey, privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+      publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    };
   }
   return simKey;
 }
@@ -206,14 +212,18 @@ export function simRegisterRequest(token: string, name: string, labels: Record<s
   };
 }
 
-/** POST /v1/register, retried while the server says the error is retryable (revision races); each attempt signed afresh. */
-export async function registerSimHost(serverUrl: string, request: SimRegisterRequest): Promise<{ response: RegisterResponse; retries: number }> {
+/**
+ * POST /v1/register, retried while the server says the error is retryable (revision races); each attempt signed afresh.
+ * `ca`: an https server's pinned CA (PEM), through the agent's own client (runtime/protocol/pinned-https.ts).
+ */
+export async function registerSimHost(serverUrl: string, request: SimRegisterRequest, ca?: string): Promise<{ response: RegisterResponse; retries: number }> {
   for (let attempt = 0; ; attempt++) {
     const signed = signRegistration({ ...request, signedAt: new Date().toISOString() }, simHostKey().privateKey);
-    const res = await fetch(`${serverUrl}/v1/register`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(signed),
-    });
-    const text = await res.text();
+    const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(signed) };
+    const res = ca
+      ? await httpsRequest(`${serverUrl}/v1/register`, { ...init, ca })
+      : await fetch(`${serverUrl}/v1/register`, init).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const text = res.text;
     if (res.status === 201) return { response: JSON.parse(text) as RegisterResponse, retries: attempt };
     let retryable = res.status >= 500;
     try { retryable ||= JSON.parse(text).retryable === true; } catch { /* not JSON */ }

@@ -10,7 +10,7 @@ import type { Keyring } from "../secrets/keyring";
 export type IdKind = "environment" | "host" | "stack" | "service" | "loadBalancer" | "certificate";
 
 export interface RegistrationSettings {
-  /** redis://host:port that agents connect to (no credentials in it). */
+  /** redis:// or rediss://host:port that agents connect to (no credentials in it). */
   redisUrl: string;
   /** The store's key prefix (runtime/protocol/keys.ts makeKeys), handed to agents. */
   keyPrefix: string;
@@ -19,8 +19,20 @@ export interface RegistrationSettings {
   resyncIntervalMs: number;
 }
 
+/** The server's CA, for the API's `/v1/ca` and for hosts' Redis client certificates. */
+export interface ApiTls {
+  /** PEM of the CA certificate agents and the provider pin (by its fingerprint). */
+  caCert: string;
+  /** "sha256:<hex>" of caCert. */
+  caFingerprint: string;
+  /** A host's Redis client certificate for its identity key (mutual TLS); absent when agents' Redis is not rediss://. */
+  hostClientCert?: (publicKeyPem: string, username: string) => string;
+}
+
 export interface ApiOptions {
   store: Store;
+  /** The CA: `/v1/ca` serves it, registration hands out client certificates from it. Absent: no TLS anywhere (tests). */
+  tls?: ApiTls;
   /** Seals secrets given to the API (service secrets, certificate keys) and hands hosts their secrets key. */
   keyring: Keyring;
   /** The admin key: may create, list and tear down environments and see all of them. */
@@ -41,6 +53,7 @@ export interface ApiOptions {
 
 export interface ApiContext {
   store: Store;
+  tls?: ApiTls;
   keyring: Keyring;
   adminKey: string;
   registration: RegistrationSettings;
@@ -66,6 +79,7 @@ export function resolveOptions(opts: ApiOptions): ApiContext {
   const eventsBlockMs = opts.eventsBlockMs ?? 15_000;
   return {
     store: opts.store,
+    tls: opts.tls,
     keyring: opts.keyring,
     adminKey: opts.adminKey,
     registration: opts.registration,

@@ -4,6 +4,7 @@
  *
  *   GET    /healthz                                             liveness, no key
  *   GET    /v1                                                  API root (links)
+ *   GET    /v1/ca                                               the CA certificate and its fingerprint, no key (agents pin it)
  *   POST   /v1/register                                         agent registration: RegisterRequest with a
  *                                                                registration token (no bearer) → 201 RegisterResponse
  *   GET    /v1/environments                                     admin: all; env key: just its own
@@ -66,7 +67,7 @@ import { createCertificate, deleteCertificate, getCertificate, listCertificates,
 import { createLoadBalancer, deleteLoadBalancer, getLoadBalancer, listLoadBalancers, updateLoadBalancer } from "./handlers/load-balancers";
 import { planPlacement } from "./handlers/placements";
 import { register } from "./handlers/register";
-import { apiRoot, health } from "./handlers/root";
+import { apiRoot, caCertificate, health } from "./handlers/root";
 import { createService, deleteService, getService, listServices, serviceAction, updateService } from "./handlers/services";
 import { createStack, deleteStack, getStack, listStacks, updateStack } from "./handlers/stacks";
 import { createToken, listTokens } from "./handlers/tokens";
@@ -84,6 +85,7 @@ const env = "/v1/environments/:envId";
 
 export const routeTable: Array<[Method, string, Route]> = [
   ["GET", "/healthz", open(health)],
+  ["GET", "/v1/ca", open(caCertificate)],
   ["GET", "/v1", authed(apiRoot)],
   ["POST", "/v1/register", open(register)],
   ["GET", "/v1/environments", authed(listEnvironments)],

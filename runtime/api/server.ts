@@ -3,6 +3,7 @@
  * startApiServer() puts it on a node http server.
  */
 import { createServer, IncomingMessage, RequestListener, ServerResponse } from "http";
+import { createServer as createHttpsServer } from "https";
 import type { AddressInfo } from "net";
 import { DroverError } from "../protocol/errors";
 import { authenticate } from "./auth";
@@ -59,14 +60,18 @@ async function handle(api: ApiContext, router: Router, req: IncomingMessage, res
 }
 
 export interface ApiServer {
-  /** http://host:port of the listening server. */
+  /** http(s)://host:port of the listening server. */
   url: string;
   close(): Promise<void>;
 }
 
-export function startApiServer(opts: ApiOptions, listen: { host: string; port: number }): Promise<ApiServer> {
+/**
+ * `https`: the API's key and certificate chain (PEM): the server speaks only TLS then
+ * (TLS 1.2 or later). Without it, plain HTTP (the server config allows that on loopback only).
+ */
+export function startApiServer(opts: ApiOptions, listen: { host: string; port: number }, https?: { key: string; cert: string }): Promise<ApiServer> {
   const listener = createApi(opts);
-  const server = createServer(listener);
+  const server = https ? createHttpsServer({ key: https.key, cert: https.cert, minVersion: "TLSv1.2" }, listener) : createServer(listener);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(listen.port, listen.host, () => {
@@ -74,7 +79,7 @@ export function startApiServer(opts: ApiOptions, listen: { host: string; port: n
       const { address, port } = server.address() as AddressInfo;
       const host = address.includes(":") ? `[${address}]` : address;
       resolve({
-        url: `http://${host}:${port}`,
+        url: `${https ? "https" : "http"}://${host}:${port}`,
         close: () => new Promise<void>((done, fail) => {
           listener.close();
           server.close((err) => (err ? fail(err) : done()));

@@ -8,6 +8,7 @@ const commands: Record<string, () => Command> = {
   agent: () => require("../../agent/agent-command").agentCommand,
   server: () => require("../server/server-command").serverCommand,
   certificate: () => require("./certificate-command").certificateCommand,
+  tls: () => require("./tls-command").tlsCommand,
 };
 
 function topUsage(): string {

@@ -28,12 +28,16 @@ export interface RegisterResponse {
   hostId: string;
   envId: string;
   redis: {
-    /** redis://host:port the agent connects to (no credentials in it). */
+    /** redis://host:port (loopback only) or rediss://host:port the agent connects to (no credentials in it). */
     url: string;
     username: string;
     password: string;
     /** Key prefix of runtime/protocol/keys.ts makeKeys(). */
     keyPrefix: string;
+    /** rediss://: the CA that signed Redis's certificate (PEM); the agent prefers the one it pinned. */
+    ca?: string;
+    /** rediss://: the host's client certificate (PEM) for its identity key (mutual TLS; the key stays on the host). */
+    clientCert?: string;
   };
   /**
    * The host's secrets key (runtime/secrets/seal.ts): what its desired document seals
@@ -47,6 +51,9 @@ export interface RegisterResponse {
   /** Full resync period, in case a nudge was lost. */
   resyncIntervalMs: number;
 }
+
+/** The agent's Redis credentials as it uses them: the response's, plus its identity key (PEM) for the client certificate. */
+export type AgentRedisCredentials = RegisterResponse["redis"] & { clientKey?: string };
 
 /** Entries on a host's nudges stream (field `type`). */
 /** `dns`: the environment's DNS document (EnvKeys.dns) changed. */

@@ -1,5 +1,5 @@
 import type { RedisOptions } from "ioredis";
-import type { RegisterResponse } from "./agent-protocol";
+import type { AgentRedisCredentials } from "./agent-protocol";
 
 /**
  * ioredis options for an agent logging in as its host's ACL user (runtime/store/host-acl.ts).
@@ -8,7 +8,7 @@ import type { RegisterResponse } from "./agent-protocol";
  * Commands fail at once while disconnected (no offline queue): the agent then works from the
  * last desired state it saw instead of waiting, and ioredis reconnects in the background.
  */
-export function agentRedisOptions(creds: RegisterResponse["redis"], connectionName: string, extra: RedisOptions = {}): RedisOptions {
+export function agentRedisOptions(creds: AgentRedisCredentials, connectionName: string, extra: RedisOptions = {}): RedisOptions {
   const url = new URL(creds.url);
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error(`redis.url ${creds.url}: expected redis:// or rediss://`);
   const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
@@ -16,7 +16,11 @@ export function agentRedisOptions(creds: RegisterResponse["redis"], connectionNa
     host: url.hostname || "127.0.0.1",
     port: url.port ? Number(url.port) : 6379,
     db,
-    tls: url.protocol === "rediss:" ? {} : undefined,
+    // rediss://: verify Redis's certificate against the CA (never the system's roots alone) and
+    // present the host's client certificate, whose key never leaves the host.
+    tls: url.protocol === "rediss:"
+      ? { ...(creds.ca ? { ca: creds.ca } : {}), ...(creds.clientCert && creds.clientKey ? { cert: creds.clientCert, key: creds.clientKey } : {}), minVersion: "TLSv1.2" as const }
+      : undefined,
     username: creds.username,
     password: creds.password,
     connectionName,

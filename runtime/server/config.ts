@@ -1,5 +1,6 @@
 import { randomBytes } from "crypto";
 import * as fs from "fs";
+import { isLoopback } from "../protocol/loopback";
 
 /** Everything `drover server` can be told, from flags or DROVER_* environment variables. */
 export interface ServerConfig {
@@ -21,6 +22,15 @@ export interface ServerConfig {
   resyncIntervalMs: number;
   tickMs: number;
   leaseTtlMs: number;
+  /** Where the CA (and nothing else of value) is kept: ca.pem, ca-key.pem (0600). */
+  tlsDir: string;
+  /** Serve the API over HTTPS only (--api-tls on; auto: unless it listens on loopback; default off). */
+  apiTls: boolean;
+  /** The operator's API certificate and key (PEM files), instead of one from drover's CA. */
+  apiCertFile?: string;
+  apiKeyFile?: string;
+  /** Extra names and addresses for the API certificate (a DNS name agents use, a NAT address). */
+  apiNames: string[];
 }
 
 export interface ServerFlags {
@@ -32,6 +42,11 @@ export interface ServerFlags {
   "master-key-file"?: string;
   "server-id"?: string;
   "disconnect-grace"?: string;
+  "tls-dir"?: string;
+  "api-tls"?: string;
+  "tls-cert"?: string;
+  "tls-key"?: string;
+  "tls-san"?: string;
 }
 
 export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -40,11 +55,22 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv =
   const m = /^(.*):(\d+)$/.exec(listen);
   if (!m) throw new Error(`--listen: expected HOST:PORT, got ${JSON.stringify(listen)}`);
   const graceText = flags["disconnect-grace"] ?? env.DROVER_DISCONNECT_GRACE ?? "30s";
+  const listenHost = m[1] || "127.0.0.1";
+  const apiTlsText = flags["api-tls"] ?? env.DROVER_API_TLS ?? "off";
+  if (!["off", "on", "auto"].includes(apiTlsText)) throw new Error(`--api-tls: expected off, on or auto, got ${JSON.stringify(apiTlsText)}`);
+  // off stays the default: the single-machine case (everything on loopback) has no network hop.
+  const apiTls = apiTlsText === "on" || (apiTlsText === "auto" && !isLoopback(listenHost));
+  const agentRedisUrl = flags["agent-redis"] ?? env.DROVER_AGENT_REDIS ?? stripCredentials(redisUrl);
+  if (apiTls) checkAgentRedisUrl(agentRedisUrl);
+  const apiCertFile = flags["tls-cert"] ?? env.DROVER_TLS_CERT;
+  const apiKeyFile = flags["tls-key"] ?? env.DROVER_TLS_KEY;
+  if ((apiCertFile === undefined) !== (apiKeyFile === undefined)) throw new Error("--tls-cert and --tls-key go together: the API certificate and its key");
+  if (apiCertFile !== undefined && !apiTls) throw new Error("--tls-cert: the API serves plain HTTP (--api-tls off); give --api-tls on to serve it");
   return {
     redisUrl,
-    agentRedisUrl: flags["agent-redis"] ?? env.DROVER_AGENT_REDIS ?? stripCredentials(redisUrl),
+    agentRedisUrl,
     keyPrefix: flags["key-prefix"] ?? env.DROVER_KEY_PREFIX ?? "drover",
-    listenHost: m[1] || "127.0.0.1",
+    listenHost,
     listenPort: Number(m[2]),
     adminKey: readAdminKey(flags["admin-key-file"] ?? env.DROVER_ADMIN_KEY_FILE, env.DROVER_ADMIN_KEY),
     masterKeyFile: flags["master-key-file"] ?? env.DROVER_MASTER_KEY_FILE ?? "/var/lib/drover/master-key",
@@ -55,7 +81,31 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv =
     resyncIntervalMs: 30_000,
     tickMs: 500,
     leaseTtlMs: 5000,
+    tlsDir: flags["tls-dir"] ?? env.DROVER_TLS_DIR ?? "/var/lib/drover/tls",
+    apiTls,
+    ...(apiCertFile !== undefined ? { apiCertFile, apiKeyFile } : {}),
+    apiNames: (flags["tls-san"] ?? env.DROVER_TLS_SAN ?? "").split(",").map((s) => s.trim()).filter(Boolean),
   };
+}
+
+/**
+ * Agents send their Redis password on connect: with the API on TLS, handing them a plaintext
+ * Redis across a network would undo it. A plain redis:// URL is accepted then only for a
+ * loopback address (agents on this machine).
+ */
+export function checkAgentRedisUrl(url: string): void {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error(`--agent-redis: ${JSON.stringify(url)} is not a URL`);
+  }
+  if (u.protocol === "rediss:") return;
+  if (u.protocol !== "redis:") throw new Error(`--agent-redis: expected redis:// or rediss://, got ${u.protocol}`);
+  if (!isLoopback(u.hostname)) {
+    throw new Error(`--agent-redis: ${url} would have agents on other machines send their Redis passwords in the clear; ` +
+      "give a rediss:// URL (Redis with --tls-port and a certificate from `drover tls redis-cert`), or a loopback address for agents on this machine only");
+  }
 }
 
 /** `30s`, `1500ms`, `2m` or a bare number of milliseconds. */

@@ -19,6 +19,17 @@ export const serverCommand: Command = {
     "  --server-id ID           this server's id for leases ($DROVER_SERVER_ID, default random)",
     "  --disconnect-grace DUR   missed-heartbeat time before a host's instances move elsewhere",
     "                           ($DROVER_DISCONNECT_GRACE, default 30s)",
+    "  --tls-dir DIR            the CA (ca.pem, ca-key.pem), made once ($DROVER_TLS_DIR, default",
+    "                           /var/lib/drover/tls); its fingerprint is in the \"server ready\" line",
+    "  --api-tls off|on|auto    HTTPS only for the API, certificate from the CA; auto = unless it",
+    "                           listens on loopback only ($DROVER_API_TLS, default off: loopback",
+    "                           single-machine setups need none; beyond loopback, use on)",
+    "  --tls-cert FILE --tls-key FILE   the operator's API certificate instead of one from the CA",
+    "  --tls-san NAME,...       extra names/addresses for the API certificate ($DROVER_TLS_SAN)",
+    "",
+    "Redis: a rediss:// URL uses TLS with the CA above and a client certificate (mutual TLS);",
+    "with the API on TLS, --agent-redis must be rediss:// unless it is a loopback address",
+    "(`drover tls redis-cert` issues Redis's certificate and prints its options).",
   ].join("\n"),
   async run(argv) {
     const { values } = parseArgs({
@@ -27,7 +38,8 @@ export const serverCommand: Command = {
       options: {
         redis: { type: "string" }, "agent-redis": { type: "string" }, listen: { type: "string" },
         "admin-key-file": { type: "string" }, "master-key-file": { type: "string" }, "key-prefix": { type: "string" }, "server-id": { type: "string" },
-        "disconnect-grace": { type: "string" },
+        "disconnect-grace": { type: "string" }, "tls-dir": { type: "string" }, "api-tls": { type: "string" },
+        "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-san": { type: "string" },
       },
     });
     const { resolveServerConfig } = require("./config") as typeof import("./config");

@@ -18,3 +18,13 @@ t.test("a bad drover:endpoint is refused, naming the config key", async (t) => {
     { endpoint: "https://10.0.0.1:8443", key: "k" });
   t.equal(endpointProblem("http://[fd00::1]:8080", "endpoint"), undefined, "IPv6 literals are fine");
 });
+
+t.test("drover:caFingerprint is normalized into the connection; a malformed one is refused, naming the key", async (t) => {
+  const hex = "c0".repeat(32);
+  const colons = hex.toUpperCase().match(/../g)!.join(":");
+  const good = settingsFromConfig(config({ "drover:endpoint": "https://10.0.0.1:8443", "drover:apiKey": "k", "drover:caFingerprint": colons }));
+  t.same(connectionFor({}, good, "apiKey"), { endpoint: "https://10.0.0.1:8443", key: "k", caFingerprint: `sha256:${hex}` });
+  const bad = settingsFromConfig(config({ "drover:endpoint": "https://10.0.0.1:8443", "drover:apiKey": "k", "drover:caFingerprint": "sha256:abc" }));
+  t.throws(() => connectionFor({}, bad, "apiKey"), { message: /^drover:caFingerprint: expected a SHA-256 fingerprint/ });
+  t.match(connectionFailures({}, bad, "apiKey"), [{ property: "endpoint", reason: /^drover:caFingerprint: / }], "check() names it");
+});

@@ -5,21 +5,27 @@ import type { Lab, LabHost } from "../lab";
 import { freePort } from "./free-port";
 import { startPrivateRedis, type PrivateRedis } from "./redis-server";
 import { waitFor } from "./wait";
+import { request } from "../../runtime/protocol/pinned-https";
+import { loadOrCreateCa, type CertificateAuthority } from "../../runtime/tls/ca";
 
 const repoRoot = path.resolve(__dirname, "../../..");
 const droverBin = path.join(repoRoot, "bin", "drover.js");
 
-/** A JSON client for drover's API with one bearer key. */
+/** A JSON client for drover's API with one bearer key; `ca`: an https server's CA (PEM), trusted alone. */
 export class ApiClient {
-  constructor(readonly baseUrl: string, private readonly key: string) {}
+  constructor(readonly baseUrl: string, private readonly key: string, private readonly ca?: string) {}
 
   async call(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(this.baseUrl + urlPath, {
+    const init = {
       method,
       headers: { authorization: `Bearer ${this.key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
+    };
+    // fetch takes no CA: https goes through the agents' own client.
+    const res = this.ca
+      ? await request(this.baseUrl + urlPath, { ...init, ca: this.ca })
+      : await fetch(this.baseUrl + urlPath, init).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const text = res.text;
     let parsed: unknown = text;
     try { parsed = JSON.parse(text); } catch { /* not JSON */ }
     return { status: res.status, body: parsed };
@@ -50,6 +56,9 @@ export class ControlPlane {
   readonly servers = new Map<string, ChildProcess>();
   readonly agents = new Map<string, ChildProcess>();
   readonly adminKey = "admin-" + Math.random().toString(36).slice(2) + "-0123456789";
+  /** With TLS: the CA the server, Redis and agents use (its dir is the servers' --tls-dir). */
+  ca?: CertificateAuthority;
+  private tlsDir = "";
   readonly keyPrefix = "cp" + Math.random().toString(36).slice(2, 8);
   private adminKeyFile = "";
   port = 0;
@@ -72,32 +81,38 @@ export class ControlPlane {
     return { cp, env, hostById };
   }
 
-  static async start(lab: Lab, opts: { graceMs: number }): Promise<ControlPlane> {
-    const redis = await startPrivateRedis([lab.gatewayIp, "127.0.0.1"]);
+  /** `tls`: every hop as across a network: API over HTTPS, Redis TLS only with client certificates, agents pinning the CA. */
+  static async start(lab: Lab, opts: { graceMs: number; tls?: boolean }): Promise<ControlPlane> {
     const logDir = path.join(lab.runDir, "control-plane");
     fs.mkdirSync(logDir, { recursive: true });
+    const tlsDir = path.join(logDir, "tls");
+    const ca = opts.tls ? loadOrCreateCa(tlsDir) : undefined;
+    const redis = await startPrivateRedis([lab.gatewayIp, "127.0.0.1"], ca ? { tls: { ca, dir: tlsDir } } : {});
     const cp = new ControlPlane(lab, redis, logDir, opts.graceMs);
+    if (ca) Object.assign(cp, { ca, tlsDir });
     cp.adminKeyFile = path.join(logDir, "admin-key");
     fs.writeFileSync(cp.adminKeyFile, cp.adminKey, { mode: 0o600 });
     cp.port = await freePort(lab.gatewayIp);
     return cp;
   }
 
-  get url(): string { return `http://${this.lab.gatewayIp}:${this.port}`; }
+  get url(): string { return `${this.ca ? "https" : "http"}://${this.lab.gatewayIp}:${this.port}`; }
 
-  admin(): ApiClient { return new ApiClient(this.url, this.adminKey); }
+  admin(): ApiClient { return new ApiClient(this.url, this.adminKey, this.ca?.cert); }
 
   /** Starts a server (id `name`); several may run, on ports of their own (the first one on `port`). */
   async startServer(name = "s1", port = this.port): Promise<string> {
     const out = fs.openSync(path.join(this.logDir, `${name}.log`), "a");
     const proc = spawn(process.execPath, [droverBin, "server",
       "--redis", this.redis.url, "--listen", `${this.lab.gatewayIp}:${port}`, "--admin-key-file", this.adminKeyFile,
-      "--key-prefix", this.keyPrefix, "--server-id", name, "--disconnect-grace", `${this.graceMs}ms`],
+      "--key-prefix", this.keyPrefix, "--server-id", name, "--disconnect-grace", `${this.graceMs}ms`,
+      ...(this.ca ? ["--api-tls", "on", "--tls-dir", this.tlsDir] : [])],
     { stdio: ["ignore", out, out] });
     fs.closeSync(out);
     this.servers.set(name, proc);
-    const url = `http://${this.lab.gatewayIp}:${port}`;
-    await waitFor(async () => (await fetch(`${url}/healthz`)).ok, { what: `server ${name} to answer`, timeoutMs: 15_000 });
+    const url = `${this.ca ? "https" : "http"}://${this.lab.gatewayIp}:${port}`;
+    await waitFor(async () => (await new ApiClient(url, "", this.ca?.cert).call("GET", "/healthz")).status === 200,
+      { what: `server ${name} to answer`, timeoutMs: 15_000 });
     return url;
   }
 
@@ -109,7 +124,7 @@ export class ControlPlane {
 
   async createEnvironment(name: string): Promise<EnvAccess> {
     const env = await this.admin().ok("POST", "/v1/environments", { name });
-    return { id: env.id, apiKey: env.apiKey, registrationToken: env.registrationToken, api: new ApiClient(this.url, env.apiKey), base: `/v1/environments/${env.id}` };
+    return { id: env.id, apiKey: env.apiKey, registrationToken: env.registrationToken, api: new ApiClient(this.url, env.apiKey, this.ca?.cert), base: `/v1/environments/${env.id}` };
   }
 
   /** Starts the agent inside `host`, registering with `env`'s token. */
@@ -117,7 +132,8 @@ export class ControlPlane {
     const out = fs.openSync(path.join(this.logDir, `agent-${host.index}.log`), "a");
     const labelText = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
     const proc = host.spawn([process.execPath, droverBin, "agent", "--url", this.url, "--token", env.registrationToken,
-      "--state-dir", path.join(host.dir, "drover-agent"), ...(labelText ? ["--labels", labelText] : [])],
+      "--state-dir", path.join(host.dir, "drover-agent"), ...(labelText ? ["--labels", labelText] : []),
+      ...(this.ca ? ["--ca-fingerprint", this.ca.fingerprint] : [])],
     { stdio: ["ignore", out, out] });
     fs.closeSync(out);
     this.agents.set(host.name, proc);

@@ -6,6 +6,7 @@ import { readJsonBody } from "../body";
 import type { AuthedContext } from "../context";
 import type { FilterSpec } from "../filters";
 import { presentEnvironment } from "../present/environment";
+import { registrationCommand } from "../present/token";
 import type { Reply } from "../respond";
 import { newSecret, sha256Hex } from "../secrets";
 import { actionName, validateNoInput } from "../../protocol/validate/actions";
@@ -48,7 +49,16 @@ export async function createEnvironment(ctx: AuthedContext): Promise<Reply> {
     createdAt: ctx.api.now(),
   }, sha256Hex(apiKey), sha256Hex(registrationToken));
   ctx.api.nudge(env.id);
-  return { status: 201, body: { ...presentEnvironment(env, ctx.urls, true), apiKey, registrationToken } };
+  const tls = ctx.api.tls;
+  return {
+    status: 201,
+    body: {
+      ...presentEnvironment(env, ctx.urls, true), apiKey, registrationToken,
+      // What agents pin, and their command line (the token inside: shown only here).
+      ...(tls ? { caFingerprint: tls.caFingerprint } : {}),
+      registrationCommand: registrationCommand(ctx.urls.base, registrationToken, tls?.caFingerprint),
+    },
+  };
 }
 
 export async function getEnvironment(ctx: AuthedContext): Promise<Reply> {

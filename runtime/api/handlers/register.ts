@@ -69,7 +69,12 @@ export async function register(ctx: RequestContext): Promise<Reply> {
     const response: RegisterResponse = {
       hostId: host.id,
       envId,
-      redis: { url: api.registration.redisUrl, username, password, keyPrefix: api.registration.keyPrefix },
+      redis: {
+        url: api.registration.redisUrl, username, password, keyPrefix: api.registration.keyPrefix,
+        // Mutual TLS with Redis: a client certificate for the key the host proved it holds.
+        ...(api.tls?.hostClientCert && api.registration.redisUrl.startsWith("rediss:")
+          ? { ca: api.tls.caCert, clientCert: api.tls.hostClientCert(identityKey, username) } : {}),
+      },
       secretsKey: { id: secretsKey.id, key: secretsKey.key.toString("base64") },
       heartbeatIntervalMs: api.registration.heartbeatIntervalMs,
       heartbeatTtlMs: api.registration.heartbeatTtlMs,

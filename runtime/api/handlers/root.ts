@@ -1,6 +1,7 @@
-/** GET /v1 (the API root, Rancher's entry point) and GET /healthz (no key needed). */
+/** GET /v1 (the API root, Rancher's entry point), GET /healthz and GET /v1/ca (no key needed). */
 import type { AuthedContext, RequestContext } from "../context";
 import type { Reply } from "../respond";
+import { DroverError } from "../../protocol/errors";
 
 export async function apiRoot(ctx: AuthedContext): Promise<Reply> {
   const links: Record<string, string> = {
@@ -14,4 +15,15 @@ export async function apiRoot(ctx: AuthedContext): Promise<Reply> {
 
 export async function health(_ctx: RequestContext): Promise<Reply> {
   return { status: 200, body: { type: "health", ok: true } };
+}
+
+/**
+ * GET /v1/ca: the server's CA certificate, for agents and the provider to pin: they fetch it
+ * without verification, compare its SHA-256 fingerprint with the one they were given out of
+ * band, and only then trust TLS connections signed by it. Public by nature; 404 without TLS.
+ */
+export async function caCertificate(ctx: RequestContext): Promise<Reply> {
+  const tls = ctx.api.tls;
+  if (!tls) throw new DroverError("NotFound", "this server has no CA: it serves plain HTTP on loopback only");
+  return { status: 200, body: { type: "certificateAuthority", fingerprint: tls.caFingerprint, cert: tls.caCert } };
 }

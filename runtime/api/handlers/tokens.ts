@@ -30,7 +30,7 @@ export async function listTokens(ctx: AuthedContext): Promise<Reply> {
     resourceType: "registrationToken",
     records: infos,
     spec: filterSpec,
-    present: (t) => presentToken(t, ctx.urls),
+    present: (t) => presentToken(t, ctx.urls, undefined, ctx.api.tls?.caFingerprint),
     createTypes: { registrationToken: ctx.urls.env(env.id, "registrationtokens") },
   });
 }
@@ -46,5 +46,5 @@ export async function createToken(ctx: AuthedContext): Promise<Reply> {
   const meta: Record<string, string> = { createdAt: ctx.api.now(), ...(description !== undefined ? { description } : {}) };
   await ctx.api.store.addRegistrationToken(env.id, hash, meta);
   const info: TokenInfo = { id: tokenId(hash), envId: env.id, createdAt: meta.createdAt, ...(description !== undefined ? { description } : {}) };
-  return { status: 201, body: presentToken(info, ctx.urls, secret) };
+  return { status: 201, body: presentToken(info, ctx.urls, secret, ctx.api.tls?.caFingerprint) };
 }

@@ -16,16 +16,26 @@ export function tokenId(tokenHash: string): string {
   return `1t${tokenHash.slice(0, 12)}`;
 }
 
-export function presentToken(info: TokenInfo, urls: Urls, secret?: string): ResourceJson {
+/**
+ * `caFingerprint`: the server CA's, which agents pin (`--ca-fingerprint`). With the secret
+ * (only in the answer that created the token) comes `command`, the agent's command line.
+ */
+export function presentToken(info: TokenInfo, urls: Urls, secret?: string, caFingerprint?: string): ResourceJson {
   return {
     id: info.id,
     type: "registrationToken",
     envId: info.envId,
     ...(info.createdAt !== undefined ? { createdAt: info.createdAt } : {}),
     ...(info.description !== undefined ? { description: info.description } : {}),
-    ...(secret !== undefined ? { token: secret } : {}),
+    ...(secret !== undefined ? { token: secret, command: registrationCommand(urls.base, secret, caFingerprint) } : {}),
+    ...(caFingerprint !== undefined ? { caFingerprint } : {}),
     registrationUrl: `${urls.base}/v1/register`,
     links: { environment: urls.env(info.envId), collection: urls.env(info.envId, "registrationtokens") },
     actions: {},
   };
+}
+
+/** The command that registers a host with this token (the URL as the caller reached the server). */
+export function registrationCommand(baseUrl: string, token: string, caFingerprint?: string): string {
+  return `drover agent --url ${baseUrl} --token ${token}${caFingerprint && baseUrl.startsWith("https:") ? ` --ca-fingerprint ${caFingerprint}` : ""}`;
 }
