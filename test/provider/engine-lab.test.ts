@@ -4,7 +4,7 @@ import * as path from "path";
 import t from "tap";
 import { makeKeys } from "../../runtime/protocol/keys";
 import { labForTest, type Lab } from "../lab";
-import { ControlPlane } from "../support/control-plane";
+import { engineControlPlane } from "./engine-lab-fixture";
 import { PulumiWorkspace } from "../support/pulumi-cli";
 import { waitFor } from "../support/wait";
 import { keysUnder } from "../runtime/store/store-fixture";
@@ -41,14 +41,7 @@ function changes(previewJson: string): Array<{ op: string; type: string; keys: s
 t.test("Environment, ssh Hosts, Stack and Service through the Pulumi engine on lab hosts", async (t) => {
   t.setTimeout(900_000);
   const lab = await labForTest(t, { hosts: 3, sshd: true, name: "engine-lab" });
-  for (const h of lab.hosts) {
-    // A second tag of the test image, for the image change (no registry here).
-    const tag = await h.exec(["docker", "tag", "local/busybox", "local/busybox:v2"]);
-    t.equal(tag.code, 0, `tagged local/busybox:v2 on ${h.name}`, { stderr: tag.stderr });
-  }
-  const cp = await ControlPlane.start(lab, { graceMs: 3000 });
-  t.teardown(() => cp.stop());
-  await cp.startServer("s1");
+  const cp = await engineControlPlane(t, lab);
 
   const root = path.join(lab.runDir, "hosts");
   const zones = ["a", "a", "b"];
@@ -59,15 +52,7 @@ t.test("Environment, ssh Hosts, Stack and Service through the Pulumi engine on l
   const sshKey = lab.hosts[0].ssh!.privateKey;
   const ws = new PulumiWorkspace(programDir, `lab-${process.pid}-${Date.now()}`);
   t.teardown(() => ws.cleanup());
-  /** Like ws.ok, but a failure shows the command's output (tail) as diagnostics, not in the test name. */
-  const pulumi = async (args: string[], timeoutMs?: number) => {
-    const res = await ws.run(args, timeoutMs);
-    if (res.code !== 0) {
-      t.fail(`pulumi ${args.join(" ")} exited ${res.code}`, { stdout: res.stdout.slice(-4000), stderr: res.stderr.slice(-4000) });
-      throw new Error(`pulumi ${args[0]} failed`);
-    }
-    return res;
-  };
+  const pulumi = ws.okFor(t);
   await ws.init({ "drover:endpoint": cp.url, envName: "lab-engine", hosts: JSON.stringify(hosts) });
   await pulumi(["config", "set", "--secret", "drover:adminKey", cp.adminKey]);
   // Base64: the CLI takes a value that starts with dashes or spans lines for flags.

@@ -4,7 +4,7 @@ import * as path from "path";
 import t from "tap";
 import { serviceProvider } from "../../provider";
 import { labForTest, type Lab } from "../lab";
-import { ControlPlane } from "../support/control-plane";
+import { engineControlPlane } from "./engine-lab-fixture";
 import { PulumiWorkspace } from "../support/pulumi-cli";
 import { waitFor } from "../support/wait";
 
@@ -53,14 +53,7 @@ function steps(previewJson: string): Array<{ step: string; keys: string[]; newIn
 t.test("rollouts, refusals and repairs through the Pulumi engine on lab hosts", async (t) => {
   t.setTimeout(2_400_000);
   const lab = await labForTest(t, { hosts: 3, sshd: true, name: "engine-rollout" });
-  for (const h of lab.hosts) {
-    // A second tag of the test image, for the image change (no registry here).
-    const tag = await h.exec(["docker", "tag", "local/busybox", "local/busybox:v2"]);
-    t.equal(tag.code, 0, `tagged local/busybox:v2 on ${h.name}`, { stderr: tag.stderr });
-  }
-  const cp = await ControlPlane.start(lab, { graceMs: 3000 });
-  t.teardown(() => cp.stop());
-  await cp.startServer("s1");
+  const cp = await engineControlPlane(t, lab);
   const admin = cp.admin();
 
   const root = path.join(lab.runDir, "hosts");
@@ -71,14 +64,7 @@ t.test("rollouts, refusals and repairs through the Pulumi engine on lab hosts", 
   }));
   const ws = new PulumiWorkspace(programDir, `rollout-${process.pid}-${Date.now()}`);
   t.teardown(() => ws.cleanup());
-  const pulumi = async (args: string[], timeoutMs = 600_000) => {
-    const res = await ws.run(args, timeoutMs);
-    if (res.code !== 0) {
-      t.fail(`pulumi ${args.join(" ")} exited ${res.code}`, { stdout: res.stdout.slice(-4000), stderr: res.stderr.slice(-4000) });
-      throw new Error(`pulumi ${args[0]} failed`);
-    }
-    return res;
-  };
+  const pulumi = ws.okFor(t);
   const timedRun = async (args: string[]) => {
     const started = Date.now();
     const res = await ws.run(args, 600_000);

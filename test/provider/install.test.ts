@@ -114,14 +114,7 @@ t.test("drover installed from its tarball, as a directory and as a symlink, runs
       };
       const ws = new PulumiWorkspace(project, `inst-${label}`, {}, (argv, cwd) => h1.argv(argv, cwd));
       t.teardown(() => ws.cleanup());
-      const pulumi = async (args: string[], timeoutMs = 600_000) => {
-        const res = await ws.run(args, timeoutMs);
-        if (res.code !== 0) {
-          t.fail(`pulumi ${args.join(" ")} exited ${res.code}`, { stdout: res.stdout.slice(-4000), stderr: res.stderr.slice(-4000) });
-          throw new Error(`pulumi ${args[0]} failed`);
-        }
-        return res;
-      };
+      const pulumi = ws.okFor(t);
       await ws.init({
         "drover:endpoint": cp.url, envName: `install-${label}`, localHost: JSON.stringify(localHost), sshHost: JSON.stringify(sshHost),
       });

@@ -82,6 +82,21 @@ export class PulumiWorkspace {
     return res;
   }
 
+  /**
+   * Like ok(), for a tap test: a failure is a test failure with the output's tail as
+   * diagnostics (not in the test name), then throws to end the scenario.
+   */
+  okFor(t: { fail(...args: any[]): unknown }): (args: string[], timeoutMs?: number) => Promise<PulumiResult> {
+    return async (args, timeoutMs = 600_000) => {
+      const res = await this.run(args, timeoutMs);
+      if (res.code !== 0) {
+        t.fail(`pulumi ${args.join(" ")} exited ${res.code}`, { stdout: res.stdout.slice(-4000), stderr: res.stderr.slice(-4000) });
+        throw new Error(`pulumi ${args[0]} failed`);
+      }
+      return res;
+    };
+  }
+
   async init(config: Record<string, string> = {}): Promise<void> {
     const child = await new Promise<PulumiResult>((resolve, reject) => {
       const p = this.spawnPulumi(["stack", "init", this.stack, "--non-interactive"]);
