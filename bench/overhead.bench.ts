@@ -242,6 +242,8 @@ export const benchmark: Benchmark = {
       server = spawnServer({
         listen: `${lab.gatewayIp}:${port}`, redis: `redis://127.0.0.1:${redis.port}`, agentRedis: `redis://${lab.gatewayIp}:${redis.port}`,
         adminKeyFile, keyPrefix, disconnectGrace: "30s", logFile: serverLog,
+        // The plain hop, as the lab tests run it: this measures the network and the agent, not TLS (control-plane-tls does).
+        extraArgs: ["--api-tls", "off"],
       });
       await waitForOk(`${serverUrl}/healthz`, { alive: server.alive, intervalMs: 10 });
       const env = await createEnvironment(serverUrl, adminKey, "overhead");

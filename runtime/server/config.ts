@@ -56,9 +56,10 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv =
   if (!m) throw new Error(`--listen: expected HOST:PORT, got ${JSON.stringify(listen)}`);
   const graceText = flags["disconnect-grace"] ?? env.DROVER_DISCONNECT_GRACE ?? "30s";
   const listenHost = m[1] || "127.0.0.1";
-  const apiTlsText = flags["api-tls"] ?? env.DROVER_API_TLS ?? "off";
+  const apiTlsText = flags["api-tls"] ?? env.DROVER_API_TLS ?? "auto";
   if (!["off", "on", "auto"].includes(apiTlsText)) throw new Error(`--api-tls: expected off, on or auto, got ${JSON.stringify(apiTlsText)}`);
-  // off stays the default: the single-machine case (everything on loopback) has no network hop.
+  // auto is the default: HTTPS as soon as the API listens where another machine can reach
+  // it; the single-machine case (everything on loopback) has no network hop to protect.
   const apiTls = apiTlsText === "on" || (apiTlsText === "auto" && !isLoopback(listenHost));
   const agentRedisUrl = flags["agent-redis"] ?? env.DROVER_AGENT_REDIS ?? stripCredentials(redisUrl);
   if (apiTls) checkAgentRedisUrl(agentRedisUrl);

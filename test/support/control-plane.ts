@@ -106,7 +106,8 @@ export class ControlPlane {
     const proc = spawn(process.execPath, [droverBin, "server",
       "--redis", this.redis.url, "--listen", `${this.lab.gatewayIp}:${port}`, "--admin-key-file", this.adminKeyFile,
       "--key-prefix", this.keyPrefix, "--server-id", name, "--disconnect-grace", `${this.graceMs}ms`,
-      ...(this.ca ? ["--api-tls", "on", "--tls-dir", this.tlsDir] : [])],
+      // Without tls the lab runs the plain hop on purpose (the default, auto, would serve HTTPS on the gateway).
+      ...(this.ca ? ["--api-tls", "on", "--tls-dir", this.tlsDir] : ["--api-tls", "off"])],
     { stdio: ["ignore", out, out] });
     fs.closeSync(out);
     this.servers.set(name, proc);

@@ -13,7 +13,9 @@ t.test("the server: --api-tls on with a plaintext agent Redis beyond loopback do
 });
 
 t.test("the server: TLS stays off unless asked; auto turns it on beyond loopback", async (t) => {
-  t.equal(resolveServerConfig({}, {}).apiTls, false, "default off");
+  t.equal(resolveServerConfig({}, {}).apiTls, false, "default (auto) on loopback: off");
+  t.equal(resolveServerConfig({ listen: "0.0.0.0:8080" }, {}).apiTls, true, "default (auto) beyond loopback: on");
+  t.equal(resolveServerConfig({ listen: "0.0.0.0:8080", "api-tls": "off" }, {}).apiTls, false, "off when asked");
   t.equal(resolveServerConfig({ "api-tls": "auto" }, {}).apiTls, false, "auto on loopback: off");
   t.equal(resolveServerConfig({ listen: "10.0.0.1:8080", redis: "rediss://10.0.0.1:6380", "api-tls": "auto" }, {}).apiTls, true, "auto beyond loopback: on");
   t.throws(() => resolveServerConfig({ "api-tls": "yes" }, {}), /--api-tls: expected off, on or auto, got "yes"/);
