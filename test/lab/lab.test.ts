@@ -8,7 +8,10 @@ import { waitFor } from "../support/wait";
 import { spawn } from "child_process";
 import { Lab, labForTest, LabLeftoverError, LabSsh, TEST_IMAGE } from "./index";
 import { cmdline, isAlive, ProcRef, procRef, run, runOk } from "./proc";
+import { reclaimAbandonedRuns } from "./abandoned";
+import { readState, writeState } from "./state-file";
 import { teardownRun } from "./teardown";
+import { stopWatchdog } from "./watchdog";
 
 // The multi-host lab itself: three hosts with their own dockerd on one underlay, reached
 // from this process, from each other, over ssh; dockerd restart; cable cut; clean teardown.
@@ -237,4 +240,28 @@ t.test("down reports what it could not remove and never kills what the lab did n
   await teardownRun(runId);
   t.pass("a second teardown succeeds once it is gone");
   t.same(await traceOfRun(runId, runDir), [], "nothing left");
+});
+
+t.test("a watched run whose owner and watchdog both died is reclaimed; a run without a watchdog stays", async (t) => {
+  const watched = await Lab.up({ hosts: 1, image: false, name: "lab.test: abandoned", watchdog: true });
+  const unwatched = await Lab.up({ hosts: 1, image: false, name: "lab.test: unwatched" });
+  t.teardown(async () => {
+    await teardownRun(watched.runId).catch(() => undefined);
+    await unwatched.down();
+  });
+  // What a killed session leaves behind: the owner is gone, and its watchdog with it.
+  const owner = spawn("true", { stdio: "ignore" });
+  await new Promise((resolve) => owner.on("exit", resolve));
+  const watchedState = readState(watched.runId)!;
+  t.ok(watchedState.watchdog, "the watched run has a watchdog");
+  stopWatchdog(watchedState.watchdog);
+  await waitFor(() => !isAlive(watchedState.watchdog!), { what: "the watchdog to exit" });
+  writeState({ ...watchedState, ownerPid: owner.pid! });
+  writeState({ ...readState(unwatched.runId)!, ownerPid: owner.pid! });
+
+  const reclaimed = await reclaimAbandonedRuns(() => undefined);
+  t.ok(reclaimed.includes(watched.runId), `the abandoned run is reclaimed (${reclaimed.join(", ")})`);
+  t.same(await traceOfRun(watched.runId, watched.runDir), [], "nothing of it left");
+  t.notOk(reclaimed.includes(unwatched.runId), "a run without a watchdog is its user's");
+  t.ok(readState(unwatched.runId), "and its state is still there");
 });

@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import { reclaimAbandonedRuns } from "./abandoned";
 import { LabHost } from "./host";
 import { labRoot, newRunId, RunNames } from "./names";
 import { ensureClientKey } from "./sshd";
@@ -110,6 +111,7 @@ export class Lab {
     if (!Number.isInteger(count) || count < 1 || count > 50) throw new Error(`lab hosts must be 1..50, got ${count}`);
     const started = Date.now();
     fs.mkdirSync(labRoot(), { recursive: true });
+    if (this.options.watchdog) await reclaimAbandonedRuns();
     let names: RunNames;
     for (;;) {
       names = new RunNames(newRunId());
