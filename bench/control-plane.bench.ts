@@ -210,7 +210,7 @@ export async function measureControlPlane(opts: { tls: boolean }): Promise<Bench
   let admin: Redis | undefined;
   try {
     const tlsDir = join(dir, "tls");
-    const ca = opts.tls ? loadOrCreateCa(tlsDir) : undefined;
+    const ca = opts.tls ? await loadOrCreateCa(tlsDir) : undefined;
     redis = await startPrivateRedis(["127.0.0.1"], ca ? { tls: { ca, dir: tlsDir } } : {});
     const redisPid = Number((await (admin = redis.client()).info("server")).match(/process_id:(\d+)/)![1]);
     const port = await freePort();

@@ -25,7 +25,7 @@ export const tlsCommand: Command = {
     });
     const { loadOrCreateCa } = require("../tls/ca") as typeof import("../tls/ca");
     const dir = values["tls-dir"] ?? process.env.DROVER_TLS_DIR ?? "/var/lib/drover/tls";
-    const ca = loadOrCreateCa(dir);
+    const ca = await loadOrCreateCa(dir);
     switch (positionals[0]) {
       case "fingerprint":
         console.log(ca.fingerprint);

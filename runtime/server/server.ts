@@ -26,7 +26,7 @@ export async function startServer(config: ServerConfig, log: Logger = makeLogger
   const agentRedisTls = config.agentRedisUrl.startsWith("rediss:");
   // The CA is loaded (made the first time) only when some hop uses TLS: plain loopback setups keep no CA.
   // Required here, not imported: node-forge costs ~35 ms of loading that plain servers need not pay.
-  const tls = config.apiTls || redisTls || agentRedisTls ? (require("../tls/server-tls") as typeof import("../tls/server-tls")).serverTls({
+  const tls = config.apiTls || redisTls || agentRedisTls ? await (require("../tls/server-tls") as typeof import("../tls/server-tls")).serverTls({
     tlsDir: config.tlsDir, apiTls: config.apiTls, apiCertFile: config.apiCertFile, apiKeyFile: config.apiKeyFile,
     apiNames: config.apiNames, listenHost: config.listenHost, redisTls,
   }) : undefined;

@@ -9,6 +9,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, randomBytes, sign } from "crypto";
 import { pemFingerprint } from "../protocol/pinned-https";
+import { waitFor } from "../protocol/poll";
 import * as fs from "fs";
 import { isIP } from "net";
 import * as path from "path";
@@ -124,7 +125,7 @@ export function issueCertificate(ca: CertificateAuthority, o: IssueOptions): Iss
  * at once with one dir agree on one CA: the key file is created exclusively (link), and a
  * loser waits for the winner's certificate.
  */
-export function loadOrCreateCa(dir: string): CertificateAuthority {
+export async function loadOrCreateCa(dir: string): Promise<CertificateAuthority> {
   const certFile = path.join(dir, "ca.pem");
   const keyFile = path.join(dir, "ca-key.pem");
   if (!fs.existsSync(keyFile)) {
@@ -143,11 +144,7 @@ export function loadOrCreateCa(dir: string): CertificateAuthority {
       fs.rmSync(`${certFile}.${tag}`, { force: true });
     }
   }
-  const deadline = Date.now() + 10_000;
-  while (!fs.existsSync(certFile)) {
-    if (Date.now() > deadline) throw new Error(`${certFile}: missing beside ${keyFile}`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-  }
+  await waitFor(() => fs.existsSync(certFile), { what: `${certFile} beside ${keyFile} (another process making the CA)`, timeoutMs: 10_000, intervalMs: 20 });
   const cert = fs.readFileSync(certFile, "utf8");
   const key = createPrivateKey(fs.readFileSync(keyFile, "utf8"));
   return { cert, key, fingerprint: pemFingerprint(cert) };

@@ -48,8 +48,8 @@ function listenNames(listenHost: string): string[] {
   return [...addrs, os.hostname(), "localhost"];
 }
 
-export function serverTls(c: ServerTlsConfig): ServerTls {
-  const ca = loadOrCreateCa(c.tlsDir);
+export async function serverTls(c: ServerTlsConfig): Promise<ServerTls> {
+  const ca = await loadOrCreateCa(c.tlsDir);
   let api: ServerTls["api"];
   if (c.apiTls) {
     if (c.apiCertFile && c.apiKeyFile) {

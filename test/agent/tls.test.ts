@@ -30,7 +30,7 @@ let env: { id: string; apiKey: string; registrationToken: string; caFingerprint:
 t.before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-tls-"));
   const tlsDir = path.join(dir, "tls");
-  ca = loadOrCreateCa(tlsDir);
+  ca = await loadOrCreateCa(tlsDir);
   redis = await startPrivateRedis(["127.0.0.1"], { tls: { ca, dir: tlsDir } });
   fs.writeFileSync(path.join(dir, "admin-key"), adminKey, { mode: 0o600 });
   const port = await freePort();

@@ -86,7 +86,7 @@ export class ControlPlane {
     const logDir = path.join(lab.runDir, "control-plane");
     fs.mkdirSync(logDir, { recursive: true });
     const tlsDir = path.join(logDir, "tls");
-    const ca = opts.tls ? loadOrCreateCa(tlsDir) : undefined;
+    const ca = opts.tls ? await loadOrCreateCa(tlsDir) : undefined;
     const redis = await startPrivateRedis([lab.gatewayIp, "127.0.0.1"], ca ? { tls: { ca, dir: tlsDir } } : {});
     const cp = new ControlPlane(lab, redis, logDir, opts.graceMs);
     if (ca) Object.assign(cp, { ca, tlsDir });

@@ -11,8 +11,8 @@ import { normalizeFingerprint } from "../../../runtime/protocol/fingerprint";
 t.test("the CA is made once per dir, its key 0600, and issues verifiable certificates", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-ca-"));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const ca = loadOrCreateCa(dir);
-  t.equal(loadOrCreateCa(dir).fingerprint, ca.fingerprint, "same CA the second time");
+  const ca = await loadOrCreateCa(dir);
+  t.equal((await loadOrCreateCa(dir)).fingerprint, ca.fingerprint, "same CA the second time");
   t.equal(fs.statSync(path.join(dir, "ca-key.pem")).mode & 0o777, 0o600, "key readable by its owner only");
   t.match(ca.fingerprint, /^sha256:[0-9a-f]{64}$/);
   t.equal(certificateFingerprint(ca.cert), ca.fingerprint);

@@ -17,7 +17,7 @@ let dir: string;
 
 t.before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-redis-tls-"));
-  ca = loadOrCreateCa(dir);
+  ca = await loadOrCreateCa(dir);
   redis = await startPrivateRedis(["127.0.0.1"], { tls: { ca, dir } });
 });
 t.teardown(async () => {

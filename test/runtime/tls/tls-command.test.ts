@@ -18,7 +18,7 @@ t.test("fingerprint prints the CA's; redis-cert writes Redis's files and prints 
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const fp = drover("tls", "fingerprint", "--tls-dir", dir);
   t.equal(fp.code, 0, fp.err);
-  t.equal(fp.out.trim(), loadOrCreateCa(dir).fingerprint);
+  t.equal(fp.out.trim(), (await loadOrCreateCa(dir)).fingerprint);
   const rc = drover("tls", "redis-cert", "--san", "10.0.0.5,redis.lan", "--port", "6390", "--tls-dir", dir);
   t.equal(rc.code, 0, rc.err);
   t.match(rc.out, /--port 0 --tls-port 6390 .*--tls-auth-clients yes/);
