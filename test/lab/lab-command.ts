@@ -23,9 +23,9 @@ const USAGE = {
     "  --json          print the run as JSON",
   ],
   down: [
-    "usage: drover lab down [RUNID] [--all]",
+    "usage: drover lab down [RUNID | --run RUNID | --all]",
     "",
-    "  Stops everything of a run (default: the newest), removes its namespaces, links, cgroups",
+    "  Stops everything of a run (default: the only one; with several, name it), removes its namespaces, links, cgroups",
     "  and files, and checks that nothing is left (exit 1 and a list if something is).",
     "",
     "  --all           every run on this machine, also leftovers of runs whose state file is gone",
@@ -37,7 +37,7 @@ const USAGE = {
     "  host's dockerd) with this terminal's stdin/stdout/stderr; exits with CMD's exit code.",
     "  HOST is a host name (drv-<runid>-h2), h2, or 2.",
     "",
-    "  --run RUNID     the run (default: the newest)",
+    "  --run RUNID     the run (default: the only one; with several, name it)",
   ],
   ls: [
     "usage: drover lab ls [--json]",
@@ -97,6 +97,22 @@ async function up(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * The run a command means when none was named: the only one there is. With several, acting on
+ * "the newest" could stop or enter another engineer's or test's run, so it refuses and names them.
+ */
+export function onlyRun(command: string): string {
+  const { Lab } = loadLab();
+  const { readState } = require("./state-file") as typeof import("./state-file");
+  const ids = Lab.runIds();
+  if (ids.length === 0) throw new Error("no lab runs: start one with `drover lab up N`");
+  if (ids.length > 1) {
+    const named = ids.map((id) => { const st = readState(id); return `${id}${st?.name ? ` (${st.name})` : ""}${st?.createdAt ? ` created ${st.createdAt}` : ""}`; });
+    throw new Error(`${ids.length} lab runs exist: ${named.join(", ")}; say which with \`drover lab ${command} --run RUNID\``);
+  }
+  return ids[0];
+}
+
 /** Run ids found anywhere: state files, run dirs, namespaces, cgroups, subnet markers. */
 async function everyRunId(): Promise<string[]> {
   const { Lab } = loadLab();
@@ -118,15 +134,19 @@ async function everyRunId(): Promise<string[]> {
 }
 
 async function down(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { all: { type: "boolean" } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { all: { type: "boolean" }, run: { type: "string" } } });
   const { Lab } = loadLab();
   const { teardownRun } = require("./teardown") as typeof import("./teardown");
   let ids: string[];
   if (values.all) {
-    if (positionals.length) throw new UsageError("down takes a run id or --all, not both");
+    if (positionals.length || values.run) throw new UsageError("down takes a run id or --all, not both");
     ids = await everyRunId();
+  } else if (values.run || positionals.length) {
+    if (values.run && positionals.length) throw new UsageError("down takes the run id once: as RUNID or as --run RUNID");
+    ids = values.run ? [values.run] : positionals;
   } else {
-    ids = positionals.length ? positionals : Lab.runIds().slice(0, 1);
+    if (Lab.runIds().length === 0) ids = [];
+    else ids = [onlyRun("down")];
   }
   if (ids.length === 0) {
     console.log("no lab runs");
@@ -151,8 +171,7 @@ async function exec(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv.slice(0, dash), allowPositionals: true, strict: true, options: { run: { type: "string" } } });
   if (positionals.length !== 1) throw new UsageError("exec needs exactly one host before --");
   const { Lab } = loadLab();
-  const runId = values.run ?? Lab.runIds()[0];
-  if (!runId) throw new Error("no lab runs: start one with `drover lab up N`");
+  const runId = values.run ?? onlyRun("exec");
   const host = Lab.attach(runId).host(positionals[0]);
   const args = host.argv(argv.slice(dash + 1));
   const child = spawn(args[0], args.slice(1), { stdio: "inherit" });
