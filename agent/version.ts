@@ -1,8 +1,12 @@
 import * as fs from "fs";
 import * as path from "path";
 
-/** drover's version from its package.json, found by walking up from this file (src or dist). */
+/** Set by esbuild's `define` in the single executable (provider/agent-executable.ts), which has no package.json beside it. */
+declare const DROVER_BUILT_VERSION: string | undefined;
+
+/** drover's version: built into the single executable, else from its package.json, found by walking up from this file (src or dist). */
 export function agentVersion(): string {
+  if (typeof DROVER_BUILT_VERSION === "string") return DROVER_BUILT_VERSION;
   let dir = __dirname;
   for (let i = 0; i < 5; i++) {
     const file = path.join(dir, "package.json");

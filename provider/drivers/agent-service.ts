@@ -21,14 +21,19 @@ export interface AgentPaths {
   node: string;
   /** The unpacked bundle (or the drover checkout for the local driver): holds bin/drover.js. */
   appDir: string;
+  /** The argv before `agent`: [node, appDir/bin/drover.js] unless given (the single executable: [its path]). */
+  command?: string[];
   stateDir: string;
   dockerSocket: string;
 }
 
 export const unitName = (hostname: string) => `drover-agent-${hostname}.service`;
 
-/** Prints one JSON line: node version, Docker version (or why not), systemd, the bundle copy's sha256. */
-export function preflightScript(dockerSocket: string, tarball?: string, appDir?: string): string {
+/**
+ * Prints one JSON line: node version, Docker version (or why not), systemd, the bundle copy's sha256.
+ * `node`: what runs the check, when not the node on PATH (the single-executable agent runs `-e` too).
+ */
+export function preflightScript(dockerSocket: string, tarball?: string, appDir?: string, node?: string): string {
   const js = [
     "const fs=require(\"fs\"),http=require(\"http\"),crypto=require(\"crypto\");",
     "const [sock,tarball,app]=process.argv.slice(1);",
@@ -42,7 +47,7 @@ export function preflightScript(dockerSocket: string, tarball?: string, appDir?:
     "req.on(\"error\",(e)=>{out.dockerError=e.message;console.log(JSON.stringify(out))});",
   ].join("");
   return [
-    "NODE=$(command -v node 2>/dev/null) || { echo '{\"missing\":\"node\"}'; exit 0; }",
+    node ? `NODE=${q(node)}` : "NODE=$(command -v node 2>/dev/null) || { echo '{\"missing\":\"node\"}'; exit 0; }",
     `"$NODE" -e ${q(js)} ${q(dockerSocket)} ${q(tarball ?? "")} ${q(appDir ?? "")}`,
   ].join("\n");
 }
@@ -113,7 +118,7 @@ export function launchRewriteScript(node: string, stateDir: string): string {
 }
 
 function agentArgs(launch: AgentLaunch, p: AgentPaths): string[] {
-  return [p.node, `${p.appDir}/bin/drover.js`, "agent", "--state-dir", `${p.stateDir}/agent`, "--docker-socket", p.dockerSocket,
+  return [...(p.command ?? [p.node, `${p.appDir}/bin/drover.js`]), "agent", "--state-dir", `${p.stateDir}/agent`, "--docker-socket", p.dockerSocket,
     "--launch-file", `${p.stateDir}/${LAUNCH_FILE}`, "--token-file", `${p.stateDir}/${TOKEN_FILE}`,
     "--hostname", launch.hostname, ...(launch.underlayIp ? ["--underlay-ip", launch.underlayIp] : [])];
 }
@@ -175,13 +180,15 @@ WantedBy=multi-user.target
 export function stopScript(hostname: string, stateDir: string): string {
   const s = q(stateDir);
   const unit = q(`/etc/systemd/system/${unitName(hostname)}`);
+  // The agent's command line: bin/drover.js of a bundle, or the single executable.
   return `S=${s}
+AGENT_RE='drover\\.js|/drover-agent'
 if [ -f ${unit} ] && command -v systemctl >/dev/null 2>&1; then systemctl stop ${q(unitName(hostname))} 2>/dev/null || true; fi
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && grep -q "$2" "/proc/$1/cmdline" 2>/dev/null; }
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && grep -qaE "$2" "/proc/$1/cmdline" 2>/dev/null; }
 sup=$(cat "$S/supervisor.pid" 2>/dev/null || true); agent=$(cat "$S/agent.pid" 2>/dev/null || true)
-if alive "$sup" supervise.sh; then kill -TERM "$sup"; elif alive "$agent" drover.js; then kill -TERM "$agent"; fi
-i=0; while { alive "$sup" supervise.sh || alive "$agent" drover.js; } && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done
-if alive "$agent" drover.js; then kill -KILL "$agent"; fi
+if alive "$sup" supervise.sh; then kill -TERM "$sup"; elif alive "$agent" "$AGENT_RE"; then kill -TERM "$agent"; fi
+i=0; while { alive "$sup" supervise.sh || alive "$agent" "$AGENT_RE"; } && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done
+if alive "$agent" "$AGENT_RE"; then kill -KILL "$agent"; fi
 if alive "$sup" supervise.sh; then kill -KILL "$sup"; fi
 rm -f "$S/supervisor.pid" "$S/agent.pid"
 true`;

@@ -31,8 +31,8 @@ export async function mustRun(r: Runner, script: string, step: HostStep, opts: {
 }
 
 /** Node ≥ 20 and a Docker engine answering on the socket, or the step that found what is missing. */
-export async function preflight(r: Runner, dockerSocket: string, tarball?: string, appDir?: string): Promise<MachineFacts> {
-  const out = (await mustRun(r, preflightScript(dockerSocket, tarball, appDir), "node check")).trim().split("\n").pop() ?? "";
+export async function preflight(r: Runner, dockerSocket: string, tarball?: string, appDir?: string, node?: string): Promise<MachineFacts> {
+  const out = (await mustRun(r, preflightScript(dockerSocket, tarball, appDir, node), "node check")).trim().split("\n").pop() ?? "";
   let facts: any;
   try { facts = JSON.parse(out); } catch { throw stepFailure("node check", `unexpected answer ${JSON.stringify(out.slice(0, 300))}`); }
   if (facts.missing === "node") throw stepFailure("node check", "node (version 20 or later) is not installed or not on PATH", "driver");

@@ -11,7 +11,7 @@
  */
 
 export type HostStep =
-  | "agent bundle" | "connect" | "host key check" | "authentication" | "node check" | "Docker check" | "upload" | "unpack"
+  | "agent bundle" | "agent executable" | "connect" | "host key check" | "authentication" | "node check" | "Docker check" | "upload" | "unpack"
   | "service start" | "registration wait" | "token removal" | "uninstall" | "log read" | "credential check" | "launch file update";
 
 export interface StepFailure extends Error {
