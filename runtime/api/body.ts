@@ -1,9 +1,11 @@
 /**
  * Reading a JSON request body: at most 1 MiB (413 BodyTooLarge), valid JSON (400
- * InvalidJson). An empty body reads as `{}` so bodiless actions need no payload.
+ * InvalidJson), no key given twice in one object (422, as JSON.parse would keep only the
+ * last). An empty body reads as `{}` so bodiless actions need no payload.
  */
 import type { IncomingMessage } from "http";
 import { DroverError } from "../protocol/errors";
+import { firstDuplicateKey } from "./duplicate-keys";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Past this much an oversized body is no longer drained but the connection dropped. */
@@ -12,11 +14,15 @@ const MAX_DRAIN_BYTES = 16 * MAX_BODY_BYTES;
 export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
   const text = await readText(req, limit);
   if (text.trim() === "") return {};
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new DroverError("InvalidJson", `request body is not valid JSON: ${(err as Error).message}`);
   }
+  const twice = firstDuplicateKey(text);
+  if (twice !== undefined) throw new DroverError("InvalidField", `${twice}: given twice in the request body; give it once`, { field: twice });
+  return parsed;
 }
 
 function tooLarge(limit: number): DroverError {

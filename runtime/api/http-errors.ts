@@ -22,5 +22,6 @@ export function errorResponse(err: unknown, log: (message: string, err?: unknown
   const headers: Record<string, string> = {};
   if (error.code === "Unauthorized") headers["www-authenticate"] = 'Bearer realm="drover"';
   if (error.code === "TooManyRequests") headers["retry-after"] = "5";
+  if (error.code === "MethodNotAllowed" && Array.isArray(error.detail?.allow)) headers.allow = (error.detail.allow as string[]).join(", ");
   return { status: error.httpStatus, body: error.toJSON(), headers };
 }

@@ -15,6 +15,7 @@
  *   POST   /v1/environments/:envId?action=rotateipseckey        → 202 with the new key's `ipsecKeyId` (never the key)
  *   GET    /v1/environments/:envId/registrationtokens
  *   POST   /v1/environments/:envId/registrationtokens           {description?} → 201 with `token`, shown only here
+ *   GET    /v1/environments/:envId/registrationtokens/:id       one token (its id and description, never the secret)
  *   GET    /v1/environments/:envId/hosts
  *   GET    /v1/environments/:envId/hosts/:id
  *   PATCH  /v1/environments/:envId/hosts/:id                    {labels} → 200: the host's labels, in place (instances move where rules require)
@@ -50,6 +51,9 @@
  *   GET    /v1/environments/:envId/instances/:id
  *   GET    /v1/environments/:envId/events                       text/event-stream; resume with Last-Event-ID (or ?lastEventId=)
  *
+ * A path that exists with another method answers 405 with `Allow`; a query parameter given
+ * twice is refused (request-guards.ts: a collection filter on a GET excepted).
+ *
  * Isolation: an environment API key addressing any other environment gets 404 (never 403,
  * never data). Errors are DroverError bodies `{type: "error", status, code, message,
  * retryable, fieldName?, detail?}`. An environment being torn down takes no writes (409).
@@ -70,7 +74,7 @@ import { register } from "./handlers/register";
 import { apiRoot, caCertificate, health } from "./handlers/root";
 import { createService, deleteService, getService, listServices, serviceAction, updateService } from "./handlers/services";
 import { createStack, deleteStack, getStack, listStacks, updateStack } from "./handlers/stacks";
-import { createToken, listTokens } from "./handlers/tokens";
+import { createToken, getToken, listTokens } from "./handlers/tokens";
 
 export type Route =
   | { auth: false; handler: Handler<RequestContext> }
@@ -94,6 +98,7 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["POST", env, authed(environmentAction)],
   ["GET", `${env}/registrationtokens`, authed(listTokens)],
   ["POST", `${env}/registrationtokens`, authed(createToken)],
+  ["GET", `${env}/registrationtokens/:id`, authed(getToken)],
   ["GET", `${env}/hosts`, authed(listHosts)],
   ["GET", `${env}/hosts/:id`, authed(getHost)],
   ["PATCH", `${env}/hosts/:id`, authed(updateHost)],

@@ -10,6 +10,7 @@ import { authenticate } from "./auth";
 import type { RequestContext } from "./context";
 import { errorResponse } from "./http-errors";
 import { ApiContext, ApiOptions, resolveOptions } from "./options";
+import { methodNotAllowed, refuseRepeatedParams } from "./request-guards";
 import { sendJson } from "./respond";
 import { Router, buildRouter } from "./routes";
 import { baseUrl, makeUrls } from "./urls";
@@ -32,9 +33,10 @@ async function handle(api: ApiContext, router: Router, req: IncomingMessage, res
     const match = router.find(method, url.pathname);
     if (!match) {
       const allowed = router.methodsFor(url.pathname);
-      const hint = allowed.length ? `; ${url.pathname} takes ${allowed.join(", ")}` : "";
-      throw new DroverError("NotFound", `no route for ${method} ${url.pathname}${hint}`);
+      if (allowed.length) throw methodNotAllowed(method, url.pathname, allowed);
+      throw new DroverError("NotFound", `no route for ${method} ${url.pathname}`);
     }
+    refuseRepeatedParams(method, url.searchParams);
     const base = baseUrl(req);
     const ctx: RequestContext = {
       api, req, res,

@@ -9,6 +9,7 @@ export type ErrorCode =
   | "MissingField"
   | "BodyTooLarge"
   | "NotFound"
+  | "MethodNotAllowed"
   | "Unauthorized"
   | "Forbidden"
   | "Conflict"
@@ -27,6 +28,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   MissingField: 422,
   BodyTooLarge: 413,
   NotFound: 404,
+  MethodNotAllowed: 405,
   Unauthorized: 401,
   Forbidden: 403,
   Conflict: 409,

@@ -7,10 +7,10 @@ export async function apiRoot(ctx: AuthedContext): Promise<Reply> {
   const links: Record<string, string> = {
     self: ctx.urls.to([]).replace(/\/$/, ""),
     environments: ctx.urls.to(["environments"]),
-    register: ctx.urls.to(["register"]),
   };
   if (ctx.principal.kind === "env") links.environment = ctx.urls.env(ctx.principal.envId);
-  return { status: 200, body: { id: "v1", type: "apiRoot", links, actions: {} } };
+  // Registration is a POST (an agent with a token): an action, not a link a client could GET.
+  return { status: 200, body: { id: "v1", type: "apiRoot", links, actions: { register: ctx.urls.to(["register"]) } } };
 }
 
 export async function health(_ctx: RequestContext): Promise<Reply> {

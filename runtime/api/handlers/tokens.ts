@@ -1,4 +1,5 @@
 /** /v1/environments/:envId/registrationtokens: tokens agents register with (secret shown once). */
+import { DroverError } from "../../protocol/errors";
 import { visibleEnv } from "../auth";
 import { readJsonBody } from "../body";
 import type { AuthedContext } from "../context";
@@ -16,7 +17,7 @@ const filterSpec: FilterSpec<TokenInfo> = {
   fields: { id: (t) => t.id, description: (t) => t.description, createdAt: (t) => t.createdAt },
 };
 
-export async function listTokens(ctx: AuthedContext): Promise<Reply> {
+async function tokenInfos(ctx: AuthedContext): Promise<{ envId: string; infos: TokenInfo[] }> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const tokens = await ctx.api.store.listRegistrationTokens(env.id);
   const infos: TokenInfo[] = tokens.map(({ tokenHash, meta }) => ({
@@ -26,6 +27,20 @@ export async function listTokens(ctx: AuthedContext): Promise<Reply> {
     createdAt: meta.createdAt ?? env.createdAt,
     ...(meta.description !== undefined ? { description: meta.description } : {}),
   }));
+  return { envId: env.id, infos };
+}
+
+/** One token by its id (never its secret): what its `self` link answers. */
+export async function getToken(ctx: AuthedContext): Promise<Reply> {
+  const { infos } = await tokenInfos(ctx);
+  const info = infos.find((t) => t.id === ctx.params.id);
+  if (!info) throw new DroverError("NotFound", `registration token ${ctx.params.id} not found`);
+  return { status: 200, body: presentToken(info, ctx.urls, undefined, ctx.api.tls?.caFingerprint) };
+}
+
+export async function listTokens(ctx: AuthedContext): Promise<Reply> {
+  const { envId, infos } = await tokenInfos(ctx);
+  const env = { id: envId };
   return listReply(ctx, {
     resourceType: "registrationToken",
     records: infos,

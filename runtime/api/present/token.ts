@@ -30,7 +30,7 @@ export function presentToken(info: TokenInfo, urls: Urls, secret?: string, caFin
     ...(secret !== undefined ? { token: secret, command: registrationCommand(urls.base, secret, caFingerprint) } : {}),
     ...(caFingerprint !== undefined ? { caFingerprint } : {}),
     registrationUrl: `${urls.base}/v1/register`,
-    links: { environment: urls.env(info.envId), collection: urls.env(info.envId, "registrationtokens") },
+    links: { self: urls.env(info.envId, "registrationtokens", info.id), environment: urls.env(info.envId), collection: urls.env(info.envId, "registrationtokens") },
     actions: {},
   };
 }

@@ -109,10 +109,11 @@ t.test("links are absolute URLs built from the Host header", async (t) => {
   t.match(odd.body.links.self, /^http:\/\/127\.0\.0\.1:\d+\/v1\//, "a malformed Host falls back to the local address");
 });
 
-t.test("unknown routes are 404 with a hint of the methods a path takes", async (t) => {
+t.test("a wrong method is 405 with Allow; an unknown path 404", async (t) => {
   const f = await apiFixture(t);
   const r = await f.call("PUT", "/v1/environments", { key: f.adminKey, body: {} });
-  t.equal(r.status, 404);
+  t.equal(r.status, 405);
+  t.equal(r.headers.allow, "GET, POST");
   t.match(r.body.message, /takes GET, POST/);
   const none = await f.call("GET", "/v2/nothing", { key: f.adminKey });
   t.equal(none.status, 404);

@@ -54,7 +54,7 @@ t.test("instances: list, filter, get; no writes", async (t) => {
   await f.unchanged([env.id], "writes to instances", async () => {
     for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
       const r = await f.call(method, `${base}/1i2`, { key, body: method === "DELETE" ? undefined : {} });
-      t.equal(r.status, 404, `${method} on an instance has no route`);
+      t.same([r.status, r.headers.allow], [405, "GET"], `${method} on an instance: 405, Allow: GET`);
     }
   });
 });
