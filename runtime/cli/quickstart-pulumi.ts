@@ -12,8 +12,11 @@ export interface PulumiRun { code: number; output: string }
 export class QuickstartPulumi {
   private readonly env: Record<string, string>;
   readonly configFile: string;
+  /** Every Pulumi run's output, appended (the quickstart prints only summaries unless --verbose). */
+  readonly logFile: string;
 
   constructor(readonly programDir: string, readonly stack: string, stateDir: string) {
+    this.logFile = path.join(stateDir, "pulumi.log");
     const home = path.join(stateDir, "pulumi-home");
     const backend = path.join(stateDir, "pulumi-state");
     fs.mkdirSync(home, { recursive: true });
@@ -37,7 +40,8 @@ export class QuickstartPulumi {
       const child = spawn("pulumi", [...args, "--non-interactive", "--stack", this.stack],
         { cwd: this.programDir, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
       let output = "";
-      const take = (d: Buffer) => { output += d; opts.echo?.(d.toString()); };
+      fs.appendFileSync(this.logFile, `=== pulumi ${args.join(" ")} (${new Date().toISOString()})\n`);
+      const take = (d: Buffer) => { output += d; fs.appendFileSync(this.logFile, d); opts.echo?.(d.toString()); };
       child.stdout.on("data", take);
       child.stderr.on("data", take);
       const timeoutMs = opts.timeoutMs ?? 600_000;
@@ -50,7 +54,10 @@ export class QuickstartPulumi {
 
   async ok(args: string[], opts: Parameters<QuickstartPulumi["run"]>[1] = {}): Promise<string> {
     const r = await this.run(args, opts);
-    if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}\n${r.output}`);
+    if (r.code !== 0) {
+      const tail = r.output.trimEnd().split("\n").slice(-40).join("\n");
+      throw new Error(`pulumi ${args.join(" ")} exited ${r.code}; its last lines (all of it in ${this.logFile}):\n${tail}`);
+    }
     return r.output;
   }
 
@@ -63,6 +70,16 @@ export class QuickstartPulumi {
   async setConfig(key: string, value: string, secret = false): Promise<void> {
     await this.ok(["config", "set", key, "--config-file", this.configFile, ...(secret ? ["--secret"] : [])], { stdin: value });
   }
+}
+
+/** `+ 7 created, 2 unchanged (14s)`: the Resources and Duration lines of an up or destroy. */
+export function pulumiSummary(output: string): string {
+  const lines = output.split("\n");
+  const at = lines.findIndex((l) => /^Resources:\s*$/.test(l));
+  const counts: string[] = [];
+  for (let i = at + 1; at >= 0 && i < lines.length && lines[i].trim() !== ""; i++) counts.push(lines[i].trim());
+  const duration = /^Duration: (\S+)/m.exec(output)?.[1];
+  return `${counts.length ? counts.join(", ") : "no changes reported"}${duration ? ` in ${duration}` : ""}`;
 }
 
 /** Where scripts/setup.sh recorded the engine's bin dir. */

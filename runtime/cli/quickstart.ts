@@ -2,7 +2,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { QuickstartPulumi } from "./quickstart-pulumi";
+import { pulumiSummary, QuickstartPulumi } from "./quickstart-pulumi";
 import { ensureServer, stopServer } from "./quickstart-server";
 import { until } from "./quickstart-wait";
 
@@ -11,7 +11,7 @@ export interface QuickstartOptions {
   redisUrl: string;
   keep: boolean;
   out: (line: string) => void;
-  /** Pulumi's own progress output (default: none). */
+  /** Pulumi's own progress output (default: none: a summary line, the output in the state dir's pulumi.log). */
   progress?: (chunk: string) => void;
 }
 
@@ -52,7 +52,8 @@ export async function runQuickstart(o: QuickstartOptions): Promise<boolean> {
     await pulumi.setConfig("agentStateDir", path.join(o.stateDir, "agent"));
     o.out(`  pulumi up examples/quickstart (stack ${STACK}, state in ${o.stateDir})`);
     deployed = true;
-    await pulumi.ok(["up", "--yes", "--skip-preview", "--config-file", pulumi.configFile], { echo: o.progress });
+    const up = await pulumi.ok(["up", "--yes", "--skip-preview", "--config-file", pulumi.configFile], { echo: o.progress });
+    o.out(`  pulumi up: ${pulumiSummary(up)}${o.progress ? "" : ` (Pulumi's output in ${pulumi.logFile})`}`);
     const outputs = JSON.parse(await pulumi.ok(["stack", "output", "--json", "--show-secrets"]));
     await report(o, outputs, ports, Date.now() - started);
     if (o.keep) {
@@ -60,7 +61,8 @@ export async function runQuickstart(o: QuickstartOptions): Promise<boolean> {
       return true;
     }
     o.out("  pulumi destroy (run with --keep to leave it running)");
-    await pulumi.ok(["destroy", "--yes", "--skip-preview", "--config-file", pulumi.configFile], { echo: o.progress });
+    const destroyed = await pulumi.ok(["destroy", "--yes", "--skip-preview", "--config-file", pulumi.configFile], { echo: o.progress });
+    o.out(`  pulumi destroy: ${pulumiSummary(destroyed)}`);
     deployed = false;
     fs.rmSync(path.join(o.stateDir, "ports.json"), { force: true });
     o.out("  torn down: pulumi destroy removed the load balancer, services, stack, host (agent stopped) and environment");
