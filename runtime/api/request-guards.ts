@@ -4,26 +4,36 @@
  * - a path that exists with another method answers 405 with `Allow`, not 404 (the resource is
  *   there; the method is wrong);
  * - a query parameter given twice is refused (422 naming it), so `?action=scale&action=restart`
- *   or `?limit=1&limit=1000` is never half-applied or silently read as one of them. The one
- *   exception: a collection filter on a GET (`?name=a&name=b` means either), which
- *   Rancher's collections take and filters.ts reads as a list.
+ *   or `?limit=1&limit=1000` is never half-applied or silently read as one of them: on a
+ *   write, before the handler runs; on a GET, when the handler reads it as one value
+ *   (`query.get`). A GET handler that reads a list (`getAll`, iteration) takes repeats: a
+ *   collection filter `?name=a&name=b` means either, as in Rancher (filters.ts).
  */
 import { DroverError } from "../protocol/errors";
-
-/** Query parameters that are one value by nature, on every method. */
-const SINGLE_VALUED = new Set(["action", "limit", "marker", "sort", "order", "lastEventId"]);
 
 export function methodNotAllowed(method: string, path: string, allowed: readonly string[]): DroverError {
   return new DroverError("MethodNotAllowed", `${method} is not allowed on ${path}: it takes ${allowed.join(", ")}`, { detail: { allow: [...allowed] } });
 }
 
-export function refuseRepeatedParams(method: string, query: URLSearchParams): void {
+function repeated(name: string, values: string[]): DroverError {
+  return new DroverError("InvalidField", `${name}: given ${values.length} times (${values.map((v) => JSON.stringify(v)).join(" and ")}); give it once`, { field: name });
+}
+
+/** Query parameters whose single-value read (`get`) refuses a parameter given more than once. */
+class SingleValuedParams extends URLSearchParams {
+  override get(name: string): string | null {
+    const all = this.getAll(name);
+    if (all.length > 1) throw repeated(name, all);
+    return super.get(name);
+  }
+}
+
+/** The request's query as handlers see it; a write with any parameter given twice is refused here. */
+export function guardedQuery(method: string, query: URLSearchParams): URLSearchParams {
   const seen = new Set<string>();
   for (const name of query.keys()) {
-    if (seen.has(name) && (method !== "GET" || SINGLE_VALUED.has(name))) {
-      const values = query.getAll(name).map((v) => JSON.stringify(v)).join(" and ");
-      throw new DroverError("InvalidField", `${name}: given ${query.getAll(name).length} times (${values}); give it once`, { field: name });
-    }
+    if (seen.has(name) && method !== "GET") throw repeated(name, query.getAll(name));
     seen.add(name);
   }
+  return new SingleValuedParams(query);
 }

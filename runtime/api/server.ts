@@ -10,7 +10,7 @@ import { authenticate } from "./auth";
 import type { RequestContext } from "./context";
 import { errorResponse } from "./http-errors";
 import { ApiContext, ApiOptions, resolveOptions } from "./options";
-import { methodNotAllowed, refuseRepeatedParams } from "./request-guards";
+import { guardedQuery, methodNotAllowed } from "./request-guards";
 import { sendJson } from "./respond";
 import { Router, buildRouter } from "./routes";
 import { baseUrl, makeUrls } from "./urls";
@@ -36,12 +36,12 @@ async function handle(api: ApiContext, router: Router, req: IncomingMessage, res
       if (allowed.length) throw methodNotAllowed(method, url.pathname, allowed);
       throw new DroverError("NotFound", `no route for ${method} ${url.pathname}`);
     }
-    refuseRepeatedParams(method, url.searchParams);
+    const query = guardedQuery(method, url.searchParams);
     const base = baseUrl(req);
     const ctx: RequestContext = {
       api, req, res,
       params: match.params,
-      query: url.searchParams,
+      query,
       urls: makeUrls(base),
       selfUrl: `${base}${url.pathname}${url.search}`,
     };

@@ -147,6 +147,10 @@ t.test("wrong method, repeated parameters, numbers out of range", async (t) => {
   });
   const limit = await f.call("GET", `${base}/services?limit=1&limit=1000`, { key: env.apiKey });
   t.match([limit.status, limit.body.fieldName], [422, "limit"], "a paging parameter twice");
+  const one = await f.call("GET", `${base}/services/${service.id}?x=1&x=2`, { key: env.apiKey });
+  t.equal(one.status, 200, "a GET that reads no parameter ignores them, repeated or not");
+  const events = await f.call("GET", `${base}/events?lastEventId=1-0&lastEventId=2-0`, { key: env.apiKey });
+  t.match([events.status, events.body.fieldName], [422, "lastEventId"], "a GET parameter read as one value, given twice");
   const either = await f.call("GET", `${base}/services?name=nginx&name=other`, { key: env.apiKey });
   t.same([either.status, either.body.data?.map((s: any) => s.name)], [200, ["nginx"]], "a filter twice is a list of values (either)");
 
