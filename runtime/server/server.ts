@@ -8,7 +8,7 @@ import { isLoopback } from "../protocol/loopback";
 import { Keyring } from "../secrets/keyring";
 import { loadOrCreateMasterKey } from "../secrets/master-key";
 import type { ServerConfig } from "./config";
-import { makeLogger, type Logger } from "./log";
+import { createLogger, type Logger } from "../protocol/log";
 
 export interface RunningServer {
   url: string;
@@ -20,7 +20,7 @@ export interface RunningServer {
  * drover's server: the HTTP API and the reconcilers of the environments this server leads,
  * sharing one Redis. It keeps no state of its own, so several can run against one Redis.
  */
-export async function startServer(config: ServerConfig, log: Logger = makeLogger(`server[${config.serverId}]`)): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, log: Logger = createLogger((line) => process.stderr.write(line + "\n"), undefined, { component: `server[${config.serverId}]` })): Promise<RunningServer> {
   const keys = makeKeys(config.keyPrefix);
   const redisTls = config.redisUrl.startsWith("rediss:");
   const agentRedisTls = config.agentRedisUrl.startsWith("rediss:");
@@ -49,7 +49,7 @@ export async function startServer(config: ServerConfig, log: Logger = makeLogger
     graceMs: config.disconnectGraceMs,
     tickMs: config.tickMs,
     leaseTtlMs: config.leaseTtlMs,
-    log,
+    log: (msg, fields) => log.info(msg, fields),
   });
   const api = await startApiServer({
     store,
@@ -69,16 +69,16 @@ export async function startServer(config: ServerConfig, log: Logger = makeLogger
       heartbeatTtlMs: config.heartbeatTtlMs,
       resyncIntervalMs: config.resyncIntervalMs,
     },
-    log: (message, err) => log(message, { error: err instanceof Error ? err.message : String(err ?? "") }),
+    log: (message, err) => log.error(message, { error: err instanceof Error ? err.message : String(err ?? "") }),
   }, { host: config.listenHost, port: config.listenPort }, tls?.api);
   manager.start();
-  log("server ready", {
+  log.info("server ready", {
     url: api.url, redis: config.agentRedisUrl, keyPrefix: config.keyPrefix,
     // Not secret: what agents (--ca-fingerprint) and the provider (drover:caFingerprint) pin.
     ...(tls ? { caFingerprint: tls.ca.fingerprint } : {}),
   });
   if (!tls && !isLoopback(config.listenHost)) {
-    log("warning: the API listens beyond loopback in plain HTTP: registration tokens and API keys cross the network in the clear (--api-tls on)", {});
+    log.warn("the API listens beyond loopback in plain HTTP: registration tokens and API keys cross the network in the clear (--api-tls on)");
   }
   return {
     url: api.url,

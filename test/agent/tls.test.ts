@@ -14,6 +14,7 @@ import { freePort } from "../support/free-port";
 import { startPrivateRedis, type PrivateRedis } from "../support/redis-server";
 import { waitFor } from "../support/wait";
 import { AgentProcess } from "./support/agent-process";
+import { createLogger } from "../../runtime/protocol/log";
 
 // Every hop over TLS: a real server with --api-tls on and a rediss:// Redis (TLS only, client
 // certificates from the server's CA). The provider's client and the agent pin the CA by
@@ -38,7 +39,7 @@ t.before(async () => {
     redis: redis.url, listen: `127.0.0.1:${port}`, "api-tls": "on", "tls-dir": tlsDir,
     "admin-key-file": path.join(dir, "admin-key"), "master-key-file": path.join(dir, "master-key"),
     "key-prefix": "tls", "server-id": "tls1",
-  }), () => {});
+  }), createLogger(() => undefined));
 });
 
 t.teardown(async () => {

@@ -12,6 +12,7 @@ import type { Test } from "tap";
 import { resolveServerConfig } from "../../runtime/server/config";
 import { startServer } from "../../runtime/server/server";
 import { freePort } from "../support/free-port";
+import { createLogger } from "../../runtime/protocol/log";
 
 export const redisUrl = process.env.DROVER_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -32,7 +33,7 @@ export async function serverForTest(t: Pick<Test, "teardown">): Promise<TestServ
   const server = await startServer(resolveServerConfig({
     redis: redisUrl, listen: `127.0.0.1:${port}`, "key-prefix": prefix, "admin-key-file": keyFile, "server-id": prefix,
     "master-key-file": path.join(dir, "master-key"),
-  }), () => {});
+  }), createLogger(() => undefined));
   t.teardown(async () => {
     await server.close();
     const redis = new Redis(redisUrl);
