@@ -47,11 +47,29 @@ const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 /** What docker-modem gets for require("ssh2"): it only constructs a Client for ssh:// hosts. */
 const SSH2_STUB = "module.exports={Client:class{constructor(){throw new Error(\"the drover agent executable has no ssh client: use a unix socket or tcp Docker host\")}}};";
 
-/** Keeps the `keep` newest executables (an upload in progress keeps reading a removed file). */
+/** The cached build a meta file names, if both are there. */
+function readMeta(metaFile: string, cacheDir: string): { file: string; sha256: string; bytes: number } | undefined {
+  try {
+    const meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as { sha256: string; bytes: number; file: string };
+    const file = path.join(cacheDir, path.basename(meta.file));
+    return fs.existsSync(file) ? { file, sha256: meta.sha256, bytes: meta.bytes } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Keeps the `keep` newest builds, and any gz younger than an hour (another build of the same
+ * key may have just been superseded while its upload runs).
+ */
 function pruneCache(cacheDir: string, keep: number): void {
-  const files = fs.readdirSync(cacheDir).filter((f) => /^drover-agent-exe-.*\.gz$/.test(f))
-    .map((f) => ({ f, at: fs.statSync(path.join(cacheDir, f)).mtimeMs })).sort((a, b) => b.at - a.at);
-  for (const { f } of files.slice(keep)) for (const x of [f, `${f}.json`]) fs.rmSync(path.join(cacheDir, x), { force: true });
+  const age = (f: string) => { try { return fs.statSync(path.join(cacheDir, f)).mtimeMs; } catch { return 0; } };
+  const metas = fs.readdirSync(cacheDir).filter((f) => /^drover-agent-exe-.*\.json$/.test(f)).sort((a, b) => age(b) - age(a));
+  for (const f of metas.slice(keep)) fs.rmSync(path.join(cacheDir, f), { force: true });
+  const named = new Set(metas.slice(0, keep).map((f) => readMeta(path.join(cacheDir, f), cacheDir)?.file).filter(Boolean).map((f) => path.basename(f!)));
+  for (const f of fs.readdirSync(cacheDir).filter((x) => /^drover-agent-exe-.*\.gz$/.test(x))) {
+    if (!named.has(f) && Date.now() - age(f) > 3600_000) fs.rmSync(path.join(cacheDir, f), { force: true });
+  }
 }
 
 /** The agent as one CommonJS file (esbuild, from the compiled dist/), with the version built in. */
@@ -86,12 +104,12 @@ export async function agentExecutable(root = droverRoot()): Promise<AgentExecuta
     .update(`${code}\0${process.version}\0${process.arch}\0${nodeBinary}\0${nodeStat.size}\0${nodeStat.mtimeMs}`).digest("hex").slice(0, 16);
   const name = `drover-agent-exe-${version}-${key}`;
   const cacheDir = path.join(process.env.DROVER_CACHE || os.tmpdir(), "agent-executables");
-  const file = path.join(cacheDir, `${name}.gz`);
-  const metaFile = `${file}.json`;
-  if (fs.existsSync(file) && fs.existsSync(metaFile)) {
-    const meta = JSON.parse(fs.readFileSync(metaFile, "utf8")) as { sha256: string; bytes: number };
-    return { name, file, sha256: meta.sha256, bytes: meta.bytes, version, machine };
-  }
+  // The gz is named by its own sha256 and the meta file, written last, names it: builds of one
+  // key running at once (Pulumi creates hosts in parallel) each leave a consistent pair, and a
+  // reader never gets one build's sha256 with another's bytes.
+  const metaFile = path.join(cacheDir, `${name}.json`);
+  const cached = readMeta(metaFile, cacheDir);
+  if (cached) return { name, ...cached, version, machine };
   fs.mkdirSync(cacheDir, { recursive: true });
   const staging = fs.mkdtempSync(path.join(cacheDir, `.${name}-`));
   try {
@@ -111,11 +129,11 @@ export async function agentExecutable(root = droverRoot()): Promise<AgentExecuta
     const bytes = fs.statSync(exe).size;
     const gz = zlib.gzipSync(fs.readFileSync(exe), { level: 6 });
     const sha256 = crypto.createHash("sha256").update(gz).digest("hex");
-    const tmp = path.join(staging, "out.gz");
-    fs.writeFileSync(tmp, gz);
-    fs.writeFileSync(path.join(staging, "out.json"), JSON.stringify({ sha256, bytes }));
+    const file = path.join(cacheDir, `${name}-${sha256.slice(0, 16)}.gz`);
+    fs.writeFileSync(path.join(staging, "out.gz"), gz);
+    fs.renameSync(path.join(staging, "out.gz"), file);
+    fs.writeFileSync(path.join(staging, "out.json"), JSON.stringify({ sha256, bytes, file: path.basename(file) }));
     fs.renameSync(path.join(staging, "out.json"), metaFile);
-    fs.renameSync(tmp, file);
     pruneCache(cacheDir, 3);
     return { name, file, sha256, bytes, version, machine };
   } finally {
