@@ -98,15 +98,16 @@ async function report(o: QuickstartOptions, outputs: Record<string, any>, ports:
   const page = await fetchText(outputs.webUrl, "web to answer on its published port");
   const lbUrl = `http://127.0.0.1:${ports.lb}/`;
   const viaLb = await fetchText(lbUrl, "web to answer through the load balancer");
-  const serviceName = new Map<string, string>(services.data.map((s: any) => [s.id, `demo/${s.name}`]));
+  // Load balancers run instances too: their name, not their id, in the SERVICE column.
+  const serviceName = new Map<string, string>([...services.data, lb].map((s: any) => [s.id, `demo/${s.name}`]));
   o.out(`  environment ${outputs.envId} up in ${elapsedMs} ms`);
   for (const h of hosts.data) {
     o.out(`  host ${h.name} (${h.id}) ${h.state}, docker ${h.labels["io.rancher.host.docker_version"] ?? "?"}, subnet ${h.subnet ?? "-"}`);
   }
-  o.out(`  ${"INSTANCE".padEnd(16)}${"SERVICE".padEnd(12)}${"HOST".padEnd(18)}${"STATE".padEnd(9)}${"IP".padEnd(14)}CONTAINER`);
+  o.out(`  ${"INSTANCE".padEnd(16)}${"SERVICE".padEnd(14)}${"HOST".padEnd(18)}${"STATE".padEnd(9)}${"IP".padEnd(14)}CONTAINER`);
   for (const i of instances.data) {
     const host = hosts.data.find((h: any) => h.id === i.hostId)?.name ?? i.hostId;
-    o.out(`  ${i.name.padEnd(16)}${(serviceName.get(i.serviceId) ?? i.serviceId).padEnd(12)}${host.padEnd(18)}${i.state.padEnd(9)}${(i.ip ?? "-").padEnd(14)}${(i.status?.containerId ?? "").slice(0, 12)}`);
+    o.out(`  ${i.name.padEnd(16)}${`${serviceName.get(i.serviceId) ?? i.serviceId} `.padEnd(14)}${host.padEnd(18)}${i.state.padEnd(9)}${(i.ip ?? "-").padEnd(14)}${(i.status?.containerId ?? "").slice(0, 12)}`);
   }
   const rules = lb.spec.portRules.map((r: any) => `:${r.sourcePort} ${r.protocol} → ${serviceName.get(r.targetServiceId) ?? r.targetServiceId}:${r.targetPort}`).join(", ");
   const haproxy = (lb.instances ?? []).map((i: any) => `${hosts.data.find((h: any) => h.id === i.hostId)?.name ?? i.hostId} (HAProxy ${i.haproxy?.state ?? "?"})`).join(", ");

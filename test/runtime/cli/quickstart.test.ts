@@ -40,6 +40,7 @@ t.test("npm run quickstart: set-up steps, pulumi up, report, serve, pulumi destr
   t.match(out, /host \S+ \(1h\w+\) active/, "the local host reported active");
   t.match(out, /demo-web-1\s+demo\/web\s+\S+\s+active\s+10\.42\.\d+\.\d+/, "web instance active with an overlay IP");
   t.match(out, /demo-cache-1\s+demo\/cache\s+\S+\s+active/, "cache instance active");
+  t.match(out, /demo-web-lb-1\s+demo\/web-lb\s+\S+\s+active/, "the load balancer's instance, under its name");
   t.match(out, /load balancer demo\/web-lb: :\d+ http → demo\/web:80, served by \S+ \(HAProxy running\)/, "the load balancer served by the host's HAProxy");
   t.match(out, /web answers on http:\/\/127\.0\.0\.1:\d+\/ : "drover test page"/, "the published port served the page");
   t.match(out, /and through the load balancer on http:\/\/127\.0\.0\.1:\d+\/ : "drover test page"/, "so did the load balancer");
