@@ -1,0 +1,29 @@
+// A live uPlot chart fed from the StatsClient: it redraws with setData when samples come.
+import { h } from "./vendor/preact.mjs";
+import { useEffect, useRef } from "./vendor/hooks.mjs";
+import uPlot from "./vendor/uplot.mjs";
+
+/** `series`: [{label, value: (sample) => number}] over one host's samples. */
+export function LivePlot({ stats, hostId, title, series, testid }) {
+  const el = useRef();
+  useEffect(() => {
+    const opts = {
+      title, width: 420, height: 160,
+      scales: { x: { time: true } },
+      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: ["#0b5cad", "#c62828", "#1a7f37"][i % 3] }))],
+    };
+    const plot = new uPlot(opts, data(stats, hostId, series), el.current);
+    el.current.dataset.points = String(plot.data[0].length);
+    const off = stats.subscribe(() => {
+      plot.setData(data(stats, hostId, series));
+      el.current.dataset.points = String(plot.data[0].length);
+    });
+    return () => { off(); plot.destroy(); };
+  }, [stats, hostId]);
+  return h("div", { ref: el, class: "plot", "data-testid": testid, "data-host": hostId });
+}
+
+function data(stats, hostId, series) {
+  const samples = (stats.hosts.get(hostId) || { samples: [] }).samples;
+  return [samples.map((s) => s.t / 1000), ...series.map((s) => samples.map((x) => s.value(x)))];
+}
