@@ -17,7 +17,7 @@ export interface CgroupFiles {
 /** From the text of /proc/<pid>/cgroup, the files to read under `root` (normally /sys/fs/cgroup). */
 export async function cgroupFiles(procCgroup: string, root = "/sys/fs/cgroup"): Promise<CgroupFiles | undefined> {
   const lines = procCgroup.split("\n").filter(Boolean).map((l) => {
-    const [, controllers, p] = /^(\d+):([^:]*):(.*)$/.exec(l) ?? [];
+    const [, , controllers, p] = /^(\d+):([^:]*):(.*)$/.exec(l) ?? [];
     return { controllers: (controllers ?? "").split(","), path: p ?? "" };
   });
   const v1cpu = lines.find((l) => l.controllers.includes("cpuacct"));
