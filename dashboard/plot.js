@@ -13,10 +13,19 @@ export function LivePlot({ stats, hostId, title, series, testid }) {
       series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: ["#0b5cad", "#c62828", "#1a7f37"][i % 3] }))],
     };
     const plot = new uPlot(opts, data(stats, hostId, series), el.current);
-    el.current.dataset.points = String(plot.data[0].length);
+    const mark = () => {
+      // What the tests read: how many points, the newest, and the widest gap between two.
+      const xs = plot.data[0];
+      el.current.dataset.points = String(xs.length);
+      el.current.dataset.lastT = xs.length ? String(Math.round(xs[xs.length - 1] * 1000)) : "";
+      let gap = 0;
+      for (let i = 1; i < xs.length; i++) gap = Math.max(gap, xs[i] - xs[i - 1]);
+      el.current.dataset.maxGapMs = String(Math.round(gap * 1000));
+    };
+    mark();
     const off = stats.subscribe(() => {
       plot.setData(data(stats, hostId, series));
-      el.current.dataset.points = String(plot.data[0].length);
+      mark();
     });
     return () => { off(); plot.destroy(); };
   }, [stats, hostId]);
