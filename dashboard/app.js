@@ -109,4 +109,6 @@ function App() {
     <main>${body}</main>`;
 }
 
-render(html`<${App} />`, document.getElementById("app"));
+const root = document.getElementById("app");
+root.textContent = ""; // the static "Loading…" is not Preact's to diff
+render(html`<${App} />`, root);

@@ -60,10 +60,17 @@ function ContainerTable({ stats, hostId }) {
     ${last.containers.slice(0, 50).map((c) => html`<tr><td>${c.name}</td><td>${pct(c.cpu)}</td><td>${mib(c.memBytes)}</td></tr>`)}</tbody></table>`;
 }
 
+/** Where the line from box `a`'s centre towards box `b`'s leaves `a` (boxes 160 × 40). */
+function border(a, b) {
+  const cx = a.x + 80, cy = a.y + 20, dx = b.x + 80 - cx, dy = b.y + 20 - cy;
+  const k = Math.min(dx ? 80 / Math.abs(dx) : Infinity, dy ? 20 / Math.abs(dy) : Infinity);
+  return Number.isFinite(k) ? [cx + dx * k, cy + dy * k] : [cx, cy + 20];
+}
+
 /** Services as boxes, links as arrows (alias on the arrow): the stack's topology. */
 function Topology({ services, store }) {
   if (services.length === 0) return html`<p class="muted">No services.</p>`;
-  const w = 160, gap = 40, row = 90;
+  const w = 160, gap = 100, row = 100;
   const perRow = 4;
   const pos = new Map(services.map((s, i) => [s.id, { x: 10 + (i % perRow) * (w + gap), y: 10 + Math.floor(i / perRow) * row }]));
   const edges = [];
@@ -73,8 +80,9 @@ function Topology({ services, store }) {
     <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>
     ${edges.map((e) => {
       const a = pos.get(e.from), b = pos.get(e.to) || { x: a.x, y: a.y + row };
-      return html`<g data-testid="topology-link" data-from=${e.from} data-to=${e.to}><line x1=${a.x + w / 2} y1=${a.y + 40} x2=${b.x + w / 2} y2=${b.y} stroke="#555" marker-end="url(#arrow)"/>
-        <text x=${(a.x + b.x) / 2 + w / 2 + 4} y=${(a.y + 40 + b.y) / 2}>${e.alias}</text></g>`;
+      const [x1, y1] = border(a, b), [x2, y2] = border(b, a);
+      return html`<g data-testid="topology-link" data-from=${e.from} data-to=${e.to}><line x1=${x1} y1=${y1} x2=${x2} y2=${y2} stroke="#555" marker-end="url(#arrow)"/>
+        <text x=${(x1 + x2) / 2} y=${(y1 + y2) / 2 - 4} text-anchor="middle">${e.alias}</text></g>`;
     })}
     ${services.map((s) => {
       const p = pos.get(s.id);

@@ -24,8 +24,12 @@ const types: Record<string, string> = {
   ".svg": "image/svg+xml",
 };
 
+/** A file of an installed package, found the way Node looks for packages (some export no package.json). */
 function packageFile(pkg: string, file: string): string {
-  return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
+  for (const dir of require.resolve.paths(pkg) ?? []) {
+    if (fs.existsSync(path.join(dir, pkg, "package.json"))) return path.join(dir, pkg, file);
+  }
+  throw new Error(`the dashboard needs the package ${pkg}, which is not installed`);
 }
 
 /** URL name under /dashboard/vendor/ → file, and how to make its imports resolvable without an import map. */
