@@ -25,9 +25,9 @@ export function parseSse(buffer, onEvent) {
 
 /**
  * Follows the stream until stop(); after a drop it reconnects (quickly, then backing off to
- * 2 s) with Last-Event-ID, so nothing is missed; `onReconnect` runs when the stream is back.
+ * 2 s) with Last-Event-ID, so nothing is missed; `onState` says whether it is up.
  */
-export function followEvents(envId, { onEvent, onState }) {
+export function followEvents(envId, { onEvent, onState, onFatal }) {
   let stopped = false;
   let lastId;
   let controller;
@@ -40,6 +40,12 @@ export function followEvents(envId, { onEvent, onState }) {
           headers: { authorization: `Bearer ${session.key()}`, ...(lastId ? { "last-event-id": lastId } : {}) },
           signal: controller.signal,
         });
+        if (res.status === 401 || res.status === 404) {
+          // Not this key's environment (or no longer a valid key): retrying cannot help.
+          const body = await res.json().catch(() => ({}));
+          onFatal(`${res.status}: ${body.message || "not found"}`);
+          return;
+        }
         if (!res.ok) throw new Error(`events: HTTP ${res.status}`);
         onState(true);
         attempt = 0;

@@ -20,6 +20,7 @@ export class EnvStore {
     this.removed = new Set();
     this.stream = followEvents(envId, {
       onEvent: (name, data, id) => this.apply(name, data, id),
+      onFatal: (message) => { this.error = message; this.emit(); },
       onState: (up) => {
         const wasLive = this.live;
         this.live = up;

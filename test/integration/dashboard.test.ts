@@ -144,6 +144,12 @@ t.test("dashboard in a real browser", async (t) => {
     const killedAt = Date.now();
     await waitFor(async () => (await instanceRow(victim.id).innerText()) !== before, { what: "the killed container's row to change", timeoutMs: 1000, intervalMs: 20, maxIntervalMs: 20 });
     t.pass(`kill shown after ${Date.now() - killedAt} ms: ${(await instanceRow(victim.id).innerText()).replace(/\s+/g, " ")}`);
+    const agreed = await waitFor(async () => {
+      const shown = await instanceRow(victim.id).locator("[data-testid=container-state]").innerText();
+      const held = (await env.api.ok("GET", `${env.base}/instances/${victim.id}`)).status?.state;
+      return shown === held && held;
+    }, { what: "the row to show the container state the API holds", timeoutMs: 1000, intervalMs: 20, maxIntervalMs: 50 });
+    t.pass(`the row shows the container state the API holds (${agreed})`);
     await page.goto(envUrl("events"));
     await page.waitForSelector("[data-testid=event-row]", { timeout: 5000 }).catch(() => undefined);
     await shot(page, "events");
