@@ -48,24 +48,32 @@ function useLive(source) {
 
 function EnvView({ envId, page, rest }) {
   const [ctx, setCtx] = useState();
+  const [stats, setStats] = useState();
   useEffect(() => {
     const store = new EnvStore(envId);
-    const stats = new StatsClient(envId);
-    setCtx({ store, stats });
-    return () => { store.stop(); stats.stop(); };
+    setCtx({ store });
+    return () => store.stop();
   }, [envId]);
+  // Stats stream only while a page shows them.
+  const wantStats = page === "hosts";
+  useEffect(() => {
+    if (!wantStats) return undefined;
+    const client = new StatsClient(envId);
+    setStats(client);
+    return () => { client.stop(); setStats(undefined); };
+  }, [envId, wantStats]);
   useLive(ctx && ctx.store);
-  useLive(ctx && page === "hosts" ? ctx.stats : undefined);
+  useLive(stats);
   useEffect(() => {
     if (ctx && page === "loadbalancers" && ctx.store.loaded) for (const lb of ctx.store.list("loadBalancer")) ctx.store.refreshLoadBalancer(lb.id);
   }, [ctx, page, ctx && ctx.store.loaded]);
   if (!ctx) return null;
-  const { store, stats } = ctx;
+  const { store } = ctx;
   const tab = (p, label) => html`<a href=${`#/env/${encodeURIComponent(envId)}/${p}`} class=${page === p ? "active" : ""}>${label}</a>`;
   let body;
   if (store.error && !store.loaded) body = html`<p class="error" data-testid="env-error">${store.error}</p>`;
   else if (!store.loaded) body = html`<p class="muted">Loading…</p>`;
-  else if (page === "hosts") body = html`<${HostsPage} store=${store} stats=${stats} />`;
+  else if (page === "hosts") body = stats ? html`<${HostsPage} store=${store} stats=${stats} />` : null;
   else if (page === "stacks") body = html`<${StacksPage} store=${store} />`;
   else if (page === "services" && rest) body = html`<${ServicePage} store=${store} id=${rest} />`;
   else if (page === "services") body = html`<${ServicesPage} store=${store} envId=${envId} />`;

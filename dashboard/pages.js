@@ -28,7 +28,7 @@ function tunnels(host, store) {
 }
 
 const pct = (x) => (x * 100).toFixed(0) + "%";
-const mib = (x) => (x / 1048576).toFixed(0) + " MiB";
+const mib = (x) => (x >= 100 * 1048576 ? (x / 1048576).toFixed(0) : (x / 1048576).toFixed(1)) + " MiB";
 
 export function HostsPage({ store, stats }) {
   const hosts = store.list("host").sort((a, b) => a.name.localeCompare(b.name));

@@ -15,6 +15,8 @@ export class StatsPublisher {
   private timer?: NodeJS.Timeout;
   private running = false;
   private failures = 0;
+  /** The first sample has no earlier reading to take rates from: it only primes the sampler. */
+  private primed = false;
 
   constructor(
     private readonly redis: Redis,
@@ -38,6 +40,10 @@ export class StatsPublisher {
     this.running = true;
     try {
       const sample = await this.sampler.sample();
+      if (!this.primed) {
+        this.primed = true;
+        return;
+      }
       if (this.redis.status === "ready") {
         await this.redis.xadd(this.key, "MAXLEN", "~", String(statsHistoryLength), "*", "s", JSON.stringify(sample));
       }
