@@ -162,6 +162,16 @@ t.test("dashboard in a real browser", async (t) => {
     t.equal(await card.locator("[data-testid=lb-rule]").count(), 1, "its one rule");
     t.match(await card.locator("[data-testid=lb-rule]").innerText(), /8080\s+http[\s\S]*app\s+80/);
     await waitFor(async () => (await card.locator("[data-testid=lb-instance]").count()) === 1, { what: "its HAProxy instance", timeoutMs: 10_000 });
+    const states = await waitFor(async () => {
+      const got = await env.api.ok("GET", `${env.base}/loadbalancers/${lb.id}`);
+      const held = Object.values(got.instances?.[0]?.haproxy?.backends ?? {}).flatMap((b: any) => Object.values(b) as string[]).sort();
+      await page.goto(envUrl("services")); // and back: the page reads each load balancer afresh when shown
+      await page.goto(envUrl("loadbalancers"));
+      await card.waitFor();
+      const shown = (await card.locator("[data-testid=backend]").evaluateAll((els) => els.map((e) => e.getAttribute("data-state") ?? ""))).sort();
+      return held.length > 0 && JSON.stringify(shown) === JSON.stringify(held) && shown;
+    }, { what: "the backends' states as the API holds them", timeoutMs: 20_000, intervalMs: 500 });
+    t.pass(`backends shown as the API holds them: ${states.join(", ")}`);
     await shot(page, "loadbalancers");
     await card.locator("[data-testid=view-in-api]").first().click();
     await page.waitForSelector("[data-testid=api-json]");
