@@ -40,7 +40,7 @@ import { newSimStats, registerSimHost, SimHost, simRegisterRequest } from "./sup
 const HOSTS = Number(process.env.DASH_BENCH_HOSTS ?? 100);
 const SERVICES = 20;
 const SCALE = Number(process.env.DASH_BENCH_SCALE ?? 100);
-const ROUNDS = Number(process.env.DASH_BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.DASH_BENCH_ROUNDS ?? 5);
 const CLIENTS = 20;
 const WINDOW_MS = Number(process.env.DASH_BENCH_WINDOW_MS ?? 10_000);
 const CONTAINERS_PER_SAMPLE = 20;

@@ -132,9 +132,10 @@ export function ServicesPage({ store, envId }) {
 }
 
 export function InstanceTable({ store, instances }) {
-  const rows = instances.filter((i) => i.state !== "removed").sort((a, b) => a.name.localeCompare(b.name));
+  // Plain comparison, not localeCompare: thousands of rows sort in a few ms.
+  const rows = instances.filter((i) => i.state !== "removed").sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return html`<h3>Instances</h3>
-  <table data-testid="instances"><thead><tr><th>Name</th><th>Host</th><th>Overlay IP</th><th>State</th><th>Container</th><th>Health</th><th>Restarts</th><th></th></tr></thead><tbody>
+  <table data-testid="instances" class="fixed"><thead><tr><th>Name</th><th>Host</th><th>Overlay IP</th><th>State</th><th>Container</th><th>Health</th><th>Restarts</th><th></th></tr></thead><tbody>
   ${rows.map((i) => html`<tr data-testid="instance-row" data-id=${i.id}>
     <td data-testid="name">${i.name}</td><td data-testid="host">${(store.get("host", i.hostId) || {}).name || i.hostId}</td>
     <td data-testid="ip">${i.ip}</td><td data-testid="state">${st(i.state)}</td>

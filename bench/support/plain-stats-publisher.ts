@@ -13,7 +13,8 @@ async function main(): Promise<void> {
   const wss = new WebSocketServer({ port: Number(port), host: "127.0.0.1" });
   await new Promise((r) => wss.once("listening", r));
   process.send?.("ready");
-  const after = streams.map(() => "$");
+  // From now on, per stream ("$" would re-anchor every call and lose what came between calls).
+  const after = streams.map(() => `${Date.now()}-0`);
   for (;;) {
     const reply = (await redis.xread("COUNT", 100, "BLOCK", 3000, "STREAMS", ...streams, ...after)) as Array<[string, Array<[string, string[]]>]> | null;
     for (const [stream, entries] of reply ?? []) {
