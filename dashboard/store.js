@@ -52,8 +52,10 @@ export class EnvStore {
 
   async load() {
     try {
-      const env = await api(`/v1/environments/${encodeURIComponent(this.envId)}`);
-      const lists = await Promise.all(Object.values(KINDS).map((c) => listAll(`/v1/environments/${encodeURIComponent(this.envId)}/${c}`)));
+      const [env, ...lists] = await Promise.all([
+        api(`/v1/environments/${encodeURIComponent(this.envId)}`),
+        ...Object.values(KINDS).map((c) => listAll(`/v1/environments/${encodeURIComponent(this.envId)}/${c}`)),
+      ]);
       this.env = env;
       Object.keys(KINDS).forEach((kind, i) => { for (const r of lists[i]) this.put(kind, r); });
       this.loaded = true;
