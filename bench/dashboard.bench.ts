@@ -70,6 +70,11 @@ async function renderServices(browser: Browser, base: string, key: string, envId
   await page.goto(`${base}/#/env/${envId}/services`);
   await page.waitForFunction((n) => document.querySelectorAll("[data-testid=instance-row]").length === n, instances, { timeout: 60_000, polling: "raf" });
   const ms = Date.now() - t0;
+  if (process.env.DASH_BENCH_DEBUG) {
+    // Where the time went: each request's start and end (ms since navigation), and the payloads.
+    const timings = await page.evaluate(() => (performance as any).getEntriesByType("resource").map((e: any) => `${e.name.replace(/^https?:\/\/[^/]+/, "").slice(0, 70)} ${Math.round(e.startTime)}→${Math.round(e.responseEnd)} ${e.transferSize}B`));
+    console.log(`${base}: ${ms} ms\n  ${timings.join("\n  ")}`);
+  }
   await context.close();
   // The same answers, read again with the same key, for the baseline to replay.
   for (const p of asked) record!.set(p, await (await fetch(base + p, { headers: { authorization: `Bearer ${key}` } })).text());
