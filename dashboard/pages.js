@@ -134,14 +134,17 @@ export function ServicesPage({ store, envId }) {
 export function InstanceTable({ store, instances }) {
   // Plain comparison, not localeCompare: thousands of rows sort in a few ms.
   const rows = instances.filter((i) => i.state !== "removed").sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Rows are grid lines, not table rows, so the browser can skip laying out those off screen
+  // (content-visibility does not apply to table rows): thousands of instances stay quick.
   return html`<h3>Instances</h3>
-  <table data-testid="instances" class="fixed"><thead><tr><th>Name</th><th>Host</th><th>Overlay IP</th><th>State</th><th>Container</th><th>Health</th><th>Restarts</th><th></th></tr></thead><tbody>
-  ${rows.map((i) => html`<tr data-testid="instance-row" data-id=${i.id}>
-    <td data-testid="name">${i.name}</td><td data-testid="host">${(store.get("host", i.hostId) || {}).name || i.hostId}</td>
-    <td data-testid="ip">${i.ip}</td><td data-testid="state">${st(i.state)}</td>
-    <td data-testid="container-state">${st(i.status && i.status.state)}</td><td data-testid="health">${st(i.healthState)}</td>
-    <td data-testid="restarts">${(i.status && i.status.restartCount) || 0}</td><td>${viewInApi(i.links && i.links.self)}</td></tr>`)}
-  </tbody></table>`;
+  <div class="grid" data-testid="instances">
+  <div class="grid-row grid-head"><span>Name</span><span>Host</span><span>Overlay IP</span><span>State</span><span>Container</span><span>Health</span><span>Restarts</span><span></span></div>
+  ${rows.map((i) => html`<div class="grid-row" data-testid="instance-row" data-id=${i.id}>
+    <span data-testid="name">${i.name}</span><span data-testid="host">${(store.get("host", i.hostId) || {}).name || i.hostId}</span>
+    <span data-testid="ip">${i.ip}</span><span data-testid="state">${st(i.state)}</span>
+    <span data-testid="container-state">${st(i.status && i.status.state)}</span><span data-testid="health">${st(i.healthState)}</span>
+    <span data-testid="restarts">${(i.status && i.status.restartCount) || 0}</span><span>${viewInApi(i.links && i.links.self)}</span></div>`)}
+  </div>`;
 }
 
 export function ServicePage({ store, id }) {

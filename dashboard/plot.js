@@ -1,12 +1,24 @@
 // A live uPlot chart fed from the StatsClient: it redraws with setData when samples come.
 import { h } from "./vendor/preact.mjs";
 import { useEffect, useRef } from "./vendor/hooks.mjs";
-import uPlot from "./vendor/uplot.mjs";
+
+// uPlot is loaded when a first plot is shown, so pages without plots never parse it.
+let uPlotModule;
+const loadUPlot = () => (uPlotModule ??= import("./vendor/uplot.mjs").then((m) => m.default));
 
 /** `series`: [{label, value: (sample) => number}] over one host's samples. */
 export function LivePlot({ stats, hostId, title, series, testid }) {
   const el = useRef();
   useEffect(() => {
+    let cleanup = () => {};
+    let cancelled = false;
+    loadUPlot().then((uPlot) => {
+      if (cancelled) return;
+      cleanup = draw(uPlot);
+    });
+    return () => { cancelled = true; cleanup(); };
+  }, [stats, hostId]);
+  const draw = (uPlot) => {
     const opts = {
       title, width: 420, height: 160,
       scales: { x: { time: true } },
@@ -28,7 +40,7 @@ export function LivePlot({ stats, hostId, title, series, testid }) {
       mark();
     });
     return () => { off(); plot.destroy(); };
-  }, [stats, hostId]);
+  };
   return h("div", { ref: el, class: "plot", "data-testid": testid, "data-host": hostId });
 }
 
