@@ -20,6 +20,8 @@ import { RedisLink, whenReady } from "./redis-link";
 import { Reports } from "./reports";
 import { HostSecrets } from "./host-secrets";
 import { SecretMask } from "./secret-mask";
+import { dockerSources, StatsPublisher } from "./stats/publisher";
+import { StatsSampler } from "./stats/sampler";
 
 /** How a session ended: asked to stop, torn down by the server, or its credentials refused. */
 export type SessionOutcome = "stopped" | "teardown" | "rejected";
@@ -94,6 +96,8 @@ export class HostSession {
     events.start();
     nudges.start();
     dns?.start();
+    const stats = new StatsPublisher(link.cmd, keys.stats, new StatsSampler(dockerSources(this.docker, r.hostId)), log.child({ component: "stats" }));
+    stats.start();
     // The start reconcile waits (briefly) for Redis so it can read the desired state; if Redis
     // is down it runs anyway and the redis-ready trigger catches up later.
     void whenReady(link.cmd, 5_000).then(() => coalescer.trigger("start"));
@@ -102,6 +106,7 @@ export class HostSession {
 
     const outcome = await this.finished;
     clearInterval(resync);
+    stats.stop();
     await Promise.all([nudges.stop(), events.stop(), dns?.stop()]);
     await coalescer.stop();
     await checker.stop();

@@ -18,6 +18,8 @@ const benchmarks: Record<string, () => Benchmark> = {
   "lb-churn": () => require("./lb-churn.bench").benchmark,
   "heal": () => require("./heal.bench").benchmark,
   "upgrade": () => require("./upgrade.bench").benchmark,
+  "stats-cost": () => require("./stats-cost.bench").benchmark,
+  "dashboard": () => require("./dashboard.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

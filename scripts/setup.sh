@@ -24,7 +24,7 @@ log() { echo "[setup] $*"; }
 PACKAGES=(docker.io redis-server haproxy strongswan-charon strongswan-swanctl
   libcharon-extra-plugins libstrongswan-extra-plugins libstrongswan-standard-plugins
   openssh-server iproute2 iptables busybox-static tcpdump iperf3 netcat-openbsd socat
-  dnsmasq procps psmisc util-linux wrk time)
+  dnsmasq procps psmisc util-linux wrk time chromium)
 
 install_packages() {
   local missing=()

@@ -3,6 +3,8 @@
  * all but /healthz and /v1/register need `Authorization: Bearer <key>` (401 without).
  *
  *   GET    /healthz                                             liveness, no key
+ *   GET    /  and  /dashboard/*                                 the web dashboard's page and files, no key (it signs in itself)
+ *   GET    /v1/stats?token=&since=                              websocket of host and container stats (runtime/dashboard/stats-socket.ts)
  *   GET    /v1                                                  API root (links)
  *   GET    /v1/ca                                               the CA certificate and its fingerprint, no key (agents pin it)
  *   POST   /v1/register                                         agent registration: RegisterRequest with a
@@ -49,6 +51,7 @@
  *   DELETE /v1/environments/:envId/certificates/:id             → 200 `removed`; 409 naming the load balancers that list it
  *   GET    /v1/environments/:envId/instances
  *   GET    /v1/environments/:envId/instances/:id
+ *   POST   /v1/environments/:envId/statstokens                  → 201 {token, expiresAt}: one short-lived token for /v1/stats
  *   GET    /v1/environments/:envId/events                       text/event-stream; resume with Last-Event-ID (or ?lastEventId=)
  *
  * A path that exists with another method answers 405 with `Allow`; a query parameter given
@@ -63,6 +66,7 @@
  */
 import FindMyWay from "find-my-way";
 import type { AuthedContext, Handler, RequestContext } from "./context";
+import { dashboardAsset, dashboardPage } from "./handlers/dashboard";
 import { createEnvironment, environmentAction, getEnvironment, listEnvironments } from "./handlers/environments";
 import { streamEvents } from "./handlers/events";
 import { deleteHost, getHost, hostAction, listHosts, updateHost } from "./handlers/hosts";
@@ -74,6 +78,7 @@ import { register } from "./handlers/register";
 import { apiRoot, caCertificate, health } from "./handlers/root";
 import { createService, deleteService, getService, listServices, serviceAction, updateService } from "./handlers/services";
 import { createStack, deleteStack, getStack, listStacks, updateStack } from "./handlers/stacks";
+import { createStatsToken } from "./handlers/stats-tokens";
 import { createToken, getToken, listTokens } from "./handlers/tokens";
 
 export type Route =
@@ -89,6 +94,8 @@ const env = "/v1/environments/:envId";
 
 export const routeTable: Array<[Method, string, Route]> = [
   ["GET", "/healthz", open(health)],
+  ["GET", "/", open(dashboardPage)],
+  ["GET", "/dashboard/*", open(dashboardAsset)],
   ["GET", "/v1/ca", open(caCertificate)],
   ["GET", "/v1", authed(apiRoot)],
   ["POST", "/v1/register", open(register)],
@@ -132,6 +139,7 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["GET", `${env}/instances`, authed(listInstances)],
   ["GET", `${env}/instances/:id`, authed(getInstance)],
   ["GET", `${env}/events`, authed(streamEvents)],
+  ["POST", `${env}/statstokens`, authed(createStatsToken)],
 ];
 
 export interface RouteMatch {

@@ -2,7 +2,7 @@
  * createApi() builds the request listener (routing, auth, error mapping);
  * startApiServer() puts it on a node http server.
  */
-import { createServer, IncomingMessage, RequestListener, ServerResponse } from "http";
+import { createServer, IncomingMessage, RequestListener, Server, ServerResponse } from "http";
 import { createServer as createHttpsServer } from "https";
 import type { AddressInfo } from "net";
 import { DroverError } from "../protocol/errors";
@@ -64,6 +64,8 @@ async function handle(api: ApiContext, router: Router, req: IncomingMessage, res
 export interface ApiServer {
   /** http(s)://host:port of the listening server. */
   url: string;
+  /** The node server, for websocket endpoints that attach their own `upgrade` listener. */
+  httpServer: Server;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export function startApiServer(opts: ApiOptions, listen: { host: string; port: n
       const host = address.includes(":") ? `[${address}]` : address;
       resolve({
         url: `${https ? "https" : "http"}://${host}:${port}`,
+        httpServer: server,
         close: () => new Promise<void>((done, fail) => {
           listener.close();
           server.close((err) => (err ? fail(err) : done()));

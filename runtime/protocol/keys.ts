@@ -79,6 +79,8 @@ export interface HostKeys {
   reports: string;
   /** String with TTL: the agent's heartbeat. */
   heartbeat: string;
+  /** Stream: the agent's stats samples (runtime/protocol/stats.ts), capped to a few minutes; the dashboard's plots read it. */
+  stats: string;
   /**
    * The pattern covering this host's keys above. The agent's ACL user (host-acl.ts) is
    * granted narrower per-key selectors within it (desired and nudges read-only).
@@ -146,6 +148,7 @@ export function makeKeys(prefix = "drover"): Keys {
         observed: `${h}:observed`,
         reports: `${h}:reports`,
         heartbeat: `${h}:heartbeat`,
+        stats: `${h}:stats`,
         aclPattern: `${h}:*`,
       };
     },
@@ -154,5 +157,5 @@ export function makeKeys(prefix = "drover"): Keys {
 
 /** The data keys of a host (everything but the ACL pattern): what removing a host or purging its environment deletes. */
 export function hostDataKeys(host: HostKeys): string[] {
-  return [host.desired, host.nudges, host.observed, host.reports, host.heartbeat];
+  return [host.desired, host.nudges, host.observed, host.reports, host.heartbeat, host.stats];
 }

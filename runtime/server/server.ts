@@ -2,6 +2,7 @@ import Redis from "ioredis";
 import { startApiServer } from "../api";
 import { ReconcileManager } from "../reconcile/manager";
 import { makeKeys } from "../protocol/keys";
+import { attachStatsSocket } from "../dashboard/stats-socket";
 import { LeaderLease } from "../store/leader-lease";
 import { RedisStore } from "../store/redis-store";
 import { isLoopback } from "../protocol/loopback";
@@ -71,6 +72,10 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     },
     log: (message, err) => log.error(message, { error: err instanceof Error ? err.message : String(err ?? "") }),
   }, { host: config.listenHost, port: config.listenPort }, tls?.api);
+  const stats = attachStatsSocket(api.httpServer, {
+    adminKey: config.adminKey, store, keys, redis,
+    log: (message, err) => log.warn(message, { error: err instanceof Error ? err.message : String(err ?? "") }),
+  });
   manager.start();
   log.info("server ready", {
     url: api.url, redis: config.agentRedisUrl, keyPrefix: config.keyPrefix,
@@ -84,6 +89,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     url: api.url,
     manager,
     async close() {
+      stats.close();
       await api.close();
       await manager.stop();
       redis.disconnect();

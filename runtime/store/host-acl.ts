@@ -31,7 +31,7 @@ import { withRedis } from "./redis-errors";
  * Keys are narrower than the host's `aclPattern`: the desired document and the nudges stream
  * are read-only (`%R~`), so a compromised host cannot forge its own desired state or nudges;
  * so is the environment's DNS document, the one key a host shares with its peers;
- * observed, reports and heartbeat are read-write. No pub/sub channels.
+ * observed, reports, heartbeat and stats are read-write. No pub/sub channels.
  */
 export const hostAgentCommands = [
   "get", "set", "xadd", "xread", "xrange", "xrevrange", "ping", "client|setname",
@@ -52,7 +52,7 @@ export function hostUserAclRules(keys: Keys, envId: string, hostId: string, pass
     "reset", "on", `#${passwordSha256}`,
     "resetkeys",
     `%R~${host.desired}`, `%R~${host.nudges}`, `%R~${env.dns}`,
-    `~${host.observed}`, `~${host.reports}`, `~${host.heartbeat}`,
+    `~${host.observed}`, `~${host.reports}`, `~${host.heartbeat}`, `~${host.stats}`,
     "resetchannels",
     "-@all", ...hostAgentCommands.map((command) => `+${command}`),
   ];

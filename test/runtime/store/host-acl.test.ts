@@ -56,6 +56,7 @@ t.test("the agent can do its job on its own keys", async (t) => {
   t.ok(await agent.get(own.observed), "GET own observed");
   t.ok(await agent.xadd(own.reports, "MAXLEN", "~", "1000", "*", "type", "observed", "generation", "1"), "XADD own reports");
   t.equal((await agent.xrange(own.reports, "-", "+")).length, 2, "XRANGE own reports");
+  t.ok(await agent.xadd(own.stats, "MAXLEN", "~", "150", "*", "s", "{}"), "XADD own stats samples");
   const [last] = await agent.xrevrange(own.nudges, "+", "-", "COUNT", 1);
   t.ok(last, "XREVRANGE own nudges");
   await f.store.setDns("e1", { instances: [], services: [], stacks: [] }, [], {});
@@ -126,6 +127,7 @@ t.test("the agent is refused everything else", async (t) => {
   await refused("SET another host's heartbeat", "SET", other.heartbeat, "forged", "PX", 10_000);
   await refused("SET another host's observed", "SET", other.observed, "{}");
   await refused("XADD another host's reports", "XADD", other.reports, "*", "type", "forged");
+  await refused("XADD another host's stats", "XADD", other.stats, "*", "s", "{}");
   await refused("XRANGE another host's nudges", "XRANGE", other.nudges, "-", "+");
   await refused("XREAD another host's nudges", "XREAD", "STREAMS", other.nudges, "0");
 
@@ -159,7 +161,7 @@ t.test("the user has exactly the documented commands and keys", async (t) => {
   t.same(field("commands").split(" ").sort(), ["-@all", ...hostAgentCommands.map((c) => `+${c}`)].sort(), "commands");
   const own = f.keys.host("e1", "h1");
   t.same(field("keys").split(" ").sort(),
-    [`%R~${own.desired}`, `%R~${own.nudges}`, `%R~${f.keys.env("e1").dns}`, `~${own.observed}`, `~${own.reports}`, `~${own.heartbeat}`].sort(), "keys");
+    [`%R~${own.desired}`, `%R~${own.nudges}`, `%R~${f.keys.env("e1").dns}`, `~${own.observed}`, `~${own.reports}`, `~${own.heartbeat}`, `~${own.stats}`].sort(), "keys");
   t.equal(field("channels"), "", "no channels");
   t.notMatch(JSON.stringify(info), password, "the password is stored only as a hash");
 });
