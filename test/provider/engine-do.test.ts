@@ -1,0 +1,95 @@
+import Docker from "dockerode";
+import * as path from "path";
+import t from "tap";
+import { FakeDigitalOcean } from "../digitalocean/fake-api";
+import { labForTest, type Lab } from "../lab";
+import { engineControlPlane } from "./engine-lab-fixture";
+import { PulumiWorkspace } from "../support/pulumi-cli";
+import { waitFor } from "../support/wait";
+
+// The real engine, a fake DigitalOcean API whose droplets are lab hosts (test/digitalocean):
+// one `up` of three digitalocean Hosts plus one whose droplet never leaves `new`, with a 429
+// and two 500s injected on droplet creation and one droplet whose SSH refuses drover's key
+// for a while. The three end active, the stuck one fails naming its droplet and leaves
+// nothing; the Service lands by label; destroy leaves no droplet, key, or busy lab host.
+const programDir = path.resolve(__dirname, "../../../test/fixtures/pulumi-drover-do");
+const TOKEN = `dop_v1_${"0123456789abcdef".repeat(4)}`;
+
+async function webHosts(lab: Lab): Promise<string[]> {
+  const out: string[] = [];
+  for (const h of lab.hosts) {
+    const list = await new Docker({ socketPath: h.dockerSocket }).listContainers({ all: true, filters: { label: ["io.drover.managed=true"] } });
+    for (const _ of list) out.push(h.name);
+  }
+  return out.sort();
+}
+
+t.test("digitalocean Hosts through the Pulumi engine, droplets on lab hosts", async (t) => {
+  t.setTimeout(600_000);
+  const lab = await labForTest(t, { hosts: 4, sshd: true, name: "engine-do" });
+  const cp = await engineControlPlane(t, lab);
+  const fake = await new FakeDigitalOcean(TOKEN, lab.hosts, 2).start();
+  t.teardown(() => fake.stop());
+
+  const root = path.join(lab.runDir, "do");
+  const zones = ["a", "a", "b"];
+  const good = zones.map((zone, i) => ({ name: `drop${i + 1}`, labels: { zone }, installDir: path.join(root, `drop${i + 1}`, "opt") }));
+  const stuck = { name: "stuck1", labels: { zone: "b" }, installDir: path.join(root, "stuck1", "opt"), waitTimeoutSeconds: 8 };
+  fake.stuckNew.add("stuck1");
+  fake.sshLateMs.set("drop2", 4000);
+  fake.failNext("POST", /^\/v2\/droplets$/, 429, 1);
+  fake.failNext("POST", /^\/v2\/droplets$/, 500, 2);
+
+  const ws = new PulumiWorkspace(programDir, `do-${process.pid}-${Date.now()}`, { DIGITALOCEAN_API_URL: fake.url });
+  t.teardown(() => ws.cleanup());
+  const pulumi = ws.okFor(t);
+  await ws.init({ "drover:endpoint": cp.url, envName: "do-engine", hosts: JSON.stringify([...good, stuck]) });
+  await pulumi(["config", "set", "--secret", "drover:adminKey", cp.adminKey]);
+  await pulumi(["config", "set", "--secret", "doToken", TOKEN]);
+
+  let started = Date.now();
+  const first = await ws.run(["up", "--yes", "--skip-preview"], 400_000);
+  t.comment(`up (3 droplets + 1 stuck) took ${Date.now() - started} ms`);
+  const said = first.stdout + first.stderr;
+  t.not(first.code, 0, "up fails: one droplet never became active");
+  t.match(said, /host stuck1[^\n]*droplet stuck1 \(id \d+\) is still "new" with no public address after 8 s/, "the error names the stuck droplet");
+  const posts = fake.requests.filter((r) => r.method === "POST" && r.path === "/v2/droplets").map((r) => r.status);
+  t.same(posts.filter((s) => s !== 202), [429, 500, 500], "the 429 and both 500s were answered");
+  t.equal(posts.filter((s) => s === 202).length, 4, "and every create went through on a retry");
+  t.same(fake.droplets().map((d) => d.name).sort(), ["drop1", "drop2", "drop3"], "the stuck droplet was destroyed by its failed create");
+  t.equal(fake.keys().length, 3, "and its SSH key removed from the account");
+  t.notOk(fake.keys().some((k) => k.name.endsWith(":stuck1")), "no key of stuck1 left");
+
+  // Without the stuck host, and with the Service: everything converges.
+  await pulumi(["config", "set", "hosts", JSON.stringify(good)]);
+  await pulumi(["config", "set", "service", "true"]);
+  started = Date.now();
+  await pulumi(["up", "--yes", "--skip-preview"], 400_000);
+  t.comment(`up (service) took ${Date.now() - started} ms`);
+  const out = JSON.parse((await pulumi(["stack", "output", "--json", "--show-secrets"])).stdout);
+  t.same(out.hosts.map((h: any) => `${h.name} ${h.state} ${h.region} ${h.size}`), ["drop1 active fra1 s-1vcpu-2gb", "drop2 active fra1 s-1vcpu-2gb", "drop3 active fra1 s-1vcpu-2gb"], "three active droplet hosts");
+  for (const h of out.hosts) {
+    const d = fake.droplets().find((x) => x.name === h.name)!;
+    t.equal(h.dropletId, d.id, `${h.name}: droplet id output`);
+    t.equal(h.publicIp, d.host!.underlayIp, `${h.name}: its address is the lab host's`);
+    t.equal(h.sshFingerprint, fake.keys().find((k) => k.id === d.sshKeys[0])!.fingerprint, `${h.name}: the fingerprint of its own key`);
+    t.ok(d.tags.includes(`drover-host:${out.envId}:${h.name}`) && d.tags.includes("lab"), `${h.name}: drover's tag and the user's`);
+  }
+  const zoneA = fake.droplets().filter((d) => d.name !== "drop3").map((d) => d.host!.name).sort();
+  t.same(await webHosts(lab), zoneA, "two web containers, on the zone=a droplets only");
+
+  const state = (await pulumi(["stack", "export"])).stdout;
+  t.notOk(state.includes(TOKEN), "the token is not in plaintext in the state");
+  t.notOk(state.includes("PRIVATE KEY"), "no private key in plaintext in the state");
+  t.notOk(said.includes(TOKEN), "nor in the output of up");
+
+  started = Date.now();
+  await pulumi(["destroy", "--yes", "--skip-preview"], 400_000);
+  t.comment(`destroy took ${Date.now() - started} ms`);
+  await fake.settled();
+  t.same(fake.droplets(), [], "no droplet left on the account");
+  t.same(fake.keys(), [], "no SSH key left on the account");
+  await waitFor(() => fake.freeHosts().length === lab.hosts.length, { what: "every lab host back in the pool", timeoutMs: 30_000 });
+  t.same(await webHosts(lab), [], "no drover container on any lab host");
+  await pulumi(["stack", "rm", "--yes"]);
+});
