@@ -65,7 +65,7 @@ export function hostFailures(news: Record<string, any>): CheckFailure[] {
 function driverFailures(d: any): CheckFailure[] {
   const out: CheckFailure[] = [];
   const fail = (field: string, reason: string) => out.push({ property: `driver.${field}`, reason: `driver.${field}: ${reason}` });
-  if (d === undefined || d === null) return [{ property: "driver", reason: "driver: required: { type: \"ssh\", address, privateKey, ... } or { type: \"local\" }" }];
+  if (d === undefined || d === null) return [{ property: "driver", reason: "driver: required: { type: \"ssh\", address, privateKey, ... }, { type: \"local\" } or { type: \"digitalocean\", region, size, image, ... }" }];
   if (isUnknown(d)) return [];
   if (typeof d !== "object" || Array.isArray(d)) return [{ property: "driver", reason: "driver: expected an object such as { type: \"ssh\", address, privateKey }" }];
   if (isUnknown(d.type)) return [];

@@ -26,6 +26,7 @@ import type { DigitalOceanDriverInputs } from "./drivers/digitalocean/inputs";
 import type { Environment } from "./environment";
 import { hostFailures } from "./host-check";
 import { hostsPath, removeHost, waitHostActive } from "./host-api";
+import { sendMachineAccess } from "./machine-access";
 import { canonical, sanitize } from "./sanitize";
 import { SDK_INPUTS, keysOf, unknownFieldFailures } from "./input-fields";
 import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
@@ -181,6 +182,14 @@ export const hostProvider = withHostErrors({
       }
       // Registered but not active: recorded as partially created, so `up` retries and `destroy` removes it (and its machine).
       throw oneLineError(message, { id: err.host.id, properties: { ...outputsOf(inputs, err.host, report.service, report.hostKey, machine), __provider: inputs.__provider } });
+    }
+    if (machine.machine) {
+      // The login of the machine drover made, for the host's config download (`drover ssh`).
+      try {
+        await sendMachineAccess(conn, inputs.envId, host.id, machine.machine, report.hostKey);
+      } catch (err) {
+        throw oneLineError(hostStepMessage(inputs.name, driver.describe, err), { id: host.id, properties: { ...outputsOf(inputs, host, report.service, report.hostKey, machine), __provider: inputs.__provider } });
+      }
     }
     return { id: host.id as string, outs: outputsOf(inputs, host, report.service, report.hostKey, machine) };
   },

@@ -1,5 +1,8 @@
 import Docker from "dockerode";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { fetchHostConfig } from "../../runtime/cli/host-config";
 import t from "tap";
 import { FakeDigitalOcean } from "../digitalocean/fake-api";
 import { labForTest, type Lab } from "../lab";
@@ -14,6 +17,43 @@ import { waitFor } from "../support/wait";
 // nothing; the Service lands by label; destroy leaves no droplet, key, or busy lab host.
 const programDir = path.resolve(__dirname, "../../../test/fixtures/pulumi-drover-do");
 const TOKEN = `dop_v1_${"0123456789abcdef".repeat(4)}`;
+
+/** Runs `hostname` over ssh2 with `privateKey` as the only credential (no agent, no password). */
+function sshHostname(address: string, privateKey: string): Promise<string> {
+  const { Client } = require("ssh2");
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.on("error", reject);
+    c.on("ready", () => c.exec("hostname", (err: Error | undefined, stream: any) => {
+      if (err) return reject(err);
+      let out = "";
+      stream.on("data", (d: Buffer) => (out += d)).on("close", () => { c.end(); resolve(out.trim()); });
+    }));
+    c.connect({ host: address, port: 22, username: "root", privateKey, readyTimeout: 10_000 });
+  });
+}
+
+/** The first `host.updated` event on the environment's stream whose host shows `configDownloadedAt`. */
+async function downloadEvent(url: string, apiKey: string, envId: string, hostId: string): Promise<any> {
+  const res = await fetch(`${url}/v1/environments/${envId}/events?lastEventId=0-0`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(15_000) });
+  const reader = res.body!.getReader();
+  let text = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      text += Buffer.from(value).toString();
+      for (const block of text.split("\n\n")) {
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (!/^event: host\.updated$/m.test(block) || !data) continue;
+        const event = JSON.parse(data);
+        if (event.id === hostId && event.resource?.configDownloadedAt) return event;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
 
 async function webHosts(lab: Lab): Promise<string[]> {
   const out: string[] = [];
@@ -77,6 +117,30 @@ t.test("digitalocean Hosts through the Pulumi engine, droplets on lab hosts", as
   }
   const zoneA = fake.droplets().filter((d) => d.name !== "drop3").map((d) => d.host!.name).sort();
   t.same(await webHosts(lab), zoneA, "two web containers, on the zone=a droplets only");
+
+  // The config download: the archive's key alone opens the droplet; another environment's key gets 404.
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "drover-do-home-"));
+  t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+  const hostRecord = ((await cp.admin().ok("GET", `/v1/environments/${out.envId}/hosts?name=drop1`)).data as any[])[0];
+  const dir = await fetchHostConfig(cp.url, out.apiKey, out.envId, hostRecord.id, home);
+  t.same(fs.readdirSync(dir).sort(), ["id_rsa", "id_rsa.pub", "known_hosts", "ssh_config"], "the archive: key pair, ssh_config, known_hosts (no CA: this server runs without TLS)");
+  t.equal(fs.statSync(path.join(dir, "id_rsa")).mode & 0o777, 0o600, "id_rsa is 0600");
+  t.match(fs.readFileSync(path.join(dir, "ssh_config"), "utf8"), new RegExp(`Host drop1\\n  HostName ${out.hosts[0].publicIp}\\n  Port 22\\n  User root\\n[\\s\\S]*IdentitiesOnly yes`), "an ssh_config block for the host");
+  const drop1 = fake.droplets().find((d) => d.name === "drop1")!;
+  t.equal(await sshHostname(out.hosts[0].publicIp, fs.readFileSync(path.join(dir, "id_rsa"), "utf8")), drop1.host!.name, "an SSH session with the archive's key alone");
+  const event = await downloadEvent(cp.url, out.apiKey, out.envId, hostRecord.id);
+  t.ok(event, "the download is an event on the environment's stream");
+  const other = await cp.createEnvironment("do-other");
+  const foreign = await fetch(`${cp.url}/v1/environments/${out.envId}/hosts/${hostRecord.id}/config`, { headers: { authorization: `Bearer ${other.apiKey}` } });
+  t.equal(foreign.status, 404, "another environment's key gets 404");
+  const redis = cp.redis.client();
+  let clear = 0;
+  for (const key of await redis.keys("*")) {
+    const type = await redis.type(key);
+    const values = type === "string" ? [await redis.get(key)] : type === "hash" ? Object.values(await redis.hgetall(key)) : [];
+    if (values.some((v) => v?.includes("PRIVATE KEY"))) clear++;
+  }
+  t.equal(clear, 0, "no private key in the clear in Redis (sealed with the environment's key)");
 
   const state = (await pulumi(["stack", "export"])).stdout;
   t.notOk(state.includes(TOKEN), "the token is not in plaintext in the state");

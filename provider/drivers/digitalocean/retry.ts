@@ -24,7 +24,7 @@ export interface ApiFailure {
   code?: string;
 }
 
-const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ERR_SOCKET_CONNECTION_TIMEOUT"]);
+const TRANSIENT_CODES: readonly string[] = ["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ERR_SOCKET_CONNECTION_TIMEOUT"];
 
 /**
  * Milliseconds to wait before the next attempt, or undefined when the failure is final.
@@ -41,7 +41,7 @@ export function retryDelay(f: ApiFailure, attempt: number, policy: RetryPolicy, 
     return wait > policy.maxRateLimitWaitMs ? undefined : wait + random() * 100;
   }
   if (f.status !== undefined && f.status >= 500) return jittered;
-  if (f.status === undefined && f.code !== undefined && TRANSIENT_CODES.has(f.code)) return jittered;
+  if (f.status === undefined && f.code !== undefined && TRANSIENT_CODES.includes(f.code)) return jittered;
   return undefined;
 }
 
