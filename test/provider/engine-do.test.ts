@@ -115,6 +115,9 @@ t.test("digitalocean Hosts through the Pulumi engine, droplets on lab hosts", as
     t.equal(h.sshFingerprint, fake.keys().find((k) => k.id === d.sshKeys[0])!.fingerprint, `${h.name}: the fingerprint of its own key`);
     t.ok(d.tags.includes(`drover-host:${out.envId}:${h.name}`) && d.tags.includes("lab"), `${h.name}: drover's tag and the user's`);
   }
+  const late = fake.droplets().find((d) => d.name === "drop2")!.host!;
+  t.match(fs.readFileSync(path.join(late.dir, "logs", "sshd.log"), "utf8"), /(Disconnected from|Connection closed by) authenticating user root|Failed publickey for root/,
+    "drop2's sshd refused drover's key before its keys arrived, and the create waited it out");
   const zoneA = fake.droplets().filter((d) => d.name !== "drop3").map((d) => d.host!.name).sort();
   t.same(await webHosts(lab), zoneA, "two web containers, on the zone=a droplets only");
 
@@ -155,5 +158,7 @@ t.test("digitalocean Hosts through the Pulumi engine, droplets on lab hosts", as
   t.same(fake.keys(), [], "no SSH key left on the account");
   await waitFor(() => fake.freeHosts().length === lab.hosts.length, { what: "every lab host back in the pool", timeoutMs: 30_000 });
   t.same(await webHosts(lab), [], "no drover container on any lab host");
+  const aclUsers = (await redis.call("ACL", "USERS")) as string[];
+  t.same(aclUsers.filter((u) => u.includes(out.envId)), [], "no Redis user of the environment's hosts is left");
   await pulumi(["stack", "rm", "--yes"]);
 });
