@@ -3,6 +3,7 @@ import type { HostMachineAccess } from "../model";
 import { Problems } from "./problems";
 import { ObjectReader } from "./reader";
 
+const PRIVATE_KEY = /^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----\s*$/;
 const FIELDS = ["user", "address", "port", "privateKey", "publicKey", "hostKey"] as const;
 
 export function validateMachineAccess(body: unknown): HostMachineAccess {
@@ -11,7 +12,11 @@ export function validateMachineAccess(body: unknown): HostMachineAccess {
   const user = r.string("user", { expected: "a login name", pattern: /^[a-z_][a-z0-9_.-]{0,31}$/i, required: true });
   const address = r.string("address", { expected: "an IP address or DNS name", pattern: /^[A-Za-z0-9.:-]{1,253}$/, required: true });
   const port = r.integer("port", 1, 65535, true);
-  const privateKey = r.string("privateKey", { expected: "an unencrypted PEM or OpenSSH private key", pattern: /^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----\s*$/, maxLength: 16384, required: true });
+  // Checked by hand: a refusal must not quote the value (the generic reader would).
+  const rawKey = r.raw("privateKey");
+  const privateKey = typeof rawKey === "string" && rawKey.length <= 16384 && PRIVATE_KEY.test(rawKey) ? rawKey : undefined;
+  if (rawKey === undefined || rawKey === null) p.missing("privateKey", "an unencrypted PEM or OpenSSH private key");
+  else if (privateKey === undefined) p.invalid("privateKey", "an unencrypted PEM or OpenSSH private key (the value is not shown)");
   const publicKey = r.string("publicKey", { expected: "an OpenSSH public key line", pattern: /^(ssh-(rsa|ed25519)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( [^\n]*)?$/, maxLength: 16384, required: true });
   const hostKey = r.string("hostKey", { expected: "a host key fingerprint \"SHA256:…\"", pattern: /^SHA256:[A-Za-z0-9+/]{43}=?$/ });
   p.throwIfAny();
