@@ -53,7 +53,10 @@ export interface HostArgs {
    * that take them; the others stay.
    */
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** How drover reaches the machine: `{ type: "ssh", address, privateKey, ... }` or `{ type: "local" }`. Kept secret. */
+  /**
+   * How drover reaches the machine: `{ type: "ssh", address, privateKey, ... }`, `{ type: "local" }`, or
+   * `{ type: "digitalocean", region, size, image, token?, ... }` (drover creates the droplet and destroys it with the host). Kept secret.
+   */
   driver: pulumi.Input<SshDriverArgs | LocalDriverArgs | DigitalOceanDriverArgs>;
   /** The environment: fills envId, endpoint, apiKey and registrationToken from its outputs. */
   environment?: Environment;
@@ -201,6 +204,8 @@ export const hostProvider = withHostErrors({
    */
   async read(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "apiKey");
+    // A cloud host: whatever a crash left under its drover tag (a second droplet, an old key) goes now.
+    if (props.machine) await driverFor(props.driver, props.name, props.sshHostKey, cloudOf(props, props)).removeStrays?.();
     const host = await fetchLive(conn, hostsPath(props.envId, id));
     if (!host) return GONE;
     // The inputs as given, unless the server holds other labels or another name (drift shows in the next diff).

@@ -64,6 +64,11 @@ export interface HostDriver {
   updateLaunch(launch: AgentLaunch): Promise<void>;
   /** Deletes the machine and whatever provision registered for it (cloud drivers only); idempotent. */
   deprovision?(): Promise<void>;
+  /**
+   * Cloud drivers, at refresh: removes what carries this host's drover tag but is not its
+   * machine (a crash's leftovers); returns what it removed, for the message.
+   */
+  removeStrays?(): Promise<string[]>;
 }
 
 /**

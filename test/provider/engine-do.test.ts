@@ -150,6 +150,19 @@ t.test("digitalocean Hosts through the Pulumi engine, droplets on lab hosts", as
   t.notOk(state.includes("PRIVATE KEY"), "no private key in plaintext in the state");
   t.notOk(said.includes(TOKEN), "nor in the output of up");
 
+  // What a crash could leave under a host's tag (a second droplet, a second key): refresh removes it.
+  const tag = `drover-host:${out.envId}:drop1`;
+  const strayKey = await fetch(`${fake.url}/account/keys`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: tag, public_key: fs.readFileSync(path.join(dir, "id_rsa.pub"), "utf8").replace(/AAAA/, "AAAB") }) });
+  t.equal(strayKey.status, 201, "a stray key with drop1's tag as its name");
+  const stray = await fetch(`${fake.url}/droplets`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "drop1", region: "fra1", size: "s-1vcpu-2gb", image: "debian-12-x64", ssh_keys: [], tags: [tag] }) });
+  t.equal(stray.status, 202, "a stray droplet with drop1's tag");
+  await pulumi(["refresh", "--yes", "--skip-preview"], 300_000);
+  t.same(fake.droplets().map((d) => d.name).sort(), ["drop1", "drop2", "drop3"], "refresh removed the stray droplet");
+  t.equal(fake.keys().length, 3, "and the stray key");
+  t.equal((await ws.run(["preview", "--expect-no-changes"])).code, 0, "and the program has nothing to change");
+
   started = Date.now();
   await pulumi(["destroy", "--yes", "--skip-preview"], 400_000);
   t.comment(`destroy took ${Date.now() - started} ms`);

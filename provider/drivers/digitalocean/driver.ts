@@ -177,6 +177,27 @@ export function digitalOceanDriver(d: DigitalOceanDriverInputs, hostname: string
     uninstall: () => onDroplet(() => ssh().uninstall()),
     logTail: async (lines) => (machine ? ssh().logTail(lines).catch(() => "") : ""),
 
+    async removeStrays() {
+      if (!machine) return [];
+      const client = api();
+      const removed: string[] = [];
+      try {
+        for (const d of await client.dropletsTagged(tag)) {
+          if (d.id === machine.dropletId) continue;
+          await client.deleteDroplet(d.id);
+          removed.push(`droplet ${d.name} (id ${d.id})`);
+        }
+        for (const k of await client.keysNamed(tag)) {
+          if (k.id === machine.sshKeyId) continue;
+          await client.deleteKey(k.id);
+          removed.push(`SSH key ${k.id}`);
+        }
+      } catch (err) {
+        throw fail(err);
+      }
+      return removed;
+    },
+
     async deprovision() {
       const client = api();
       try {
