@@ -152,8 +152,9 @@ export function digitalOceanDriver(d: DigitalOceanDriverInputs, hostname: string
         if (made.dropletId !== undefined) await client.deleteDroplet(made.dropletId).catch(() => undefined);
         if (made.keyId !== undefined) await client.deleteKey(made.keyId).catch(() => undefined);
         await sweep(client).catch(() => undefined);
+        const named = fail(err); // while `describe` still names the droplet
         machine = undefined;
-        throw fail(err);
+        throw named;
       }
     },
 
