@@ -20,6 +20,7 @@ const benchmarks: Record<string, () => Benchmark> = {
   "upgrade": () => require("./upgrade.bench").benchmark,
   "stats-cost": () => require("./stats-cost.bench").benchmark,
   "dashboard": () => require("./dashboard.bench").benchmark,
+  "provision": () => require("./provision.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -7,6 +7,7 @@ import { isIP } from "net";
 import type { CheckFailure } from "./check";
 import { unknownFieldFailures } from "./input-fields";
 import { isUnknown } from "./unknown";
+import { DIGITALOCEAN_FIELDS, digitalOceanFailures } from "./drivers/digitalocean/check";
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 /** What the agent's --labels parser accepts as a key (it splits items on , and &). */
@@ -64,12 +65,13 @@ export function hostFailures(news: Record<string, any>): CheckFailure[] {
 function driverFailures(d: any): CheckFailure[] {
   const out: CheckFailure[] = [];
   const fail = (field: string, reason: string) => out.push({ property: `driver.${field}`, reason: `driver.${field}: ${reason}` });
-  if (d === undefined || d === null) return [{ property: "driver", reason: "driver: required: { type: \"ssh\", address, privateKey, ... } or { type: \"local\" }" }];
+  if (d === undefined || d === null) return [{ property: "driver", reason: "driver: required: { type: \"ssh\", address, privateKey, ... }, { type: \"local\" } or { type: \"digitalocean\", region, size, image, ... }" }];
   if (isUnknown(d)) return [];
   if (typeof d !== "object" || Array.isArray(d)) return [{ property: "driver", reason: "driver: expected an object such as { type: \"ssh\", address, privateKey }" }];
   if (isUnknown(d.type)) return [];
+  if (d.type === "digitalocean") return [...unknownFieldFailures(d, DIGITALOCEAN_FIELDS, [], "driver"), ...digitalOceanFailures(d)];
   if (d.type !== "ssh" && d.type !== "local") {
-    fail("type", `expected "ssh" or "local", got ${JSON.stringify(d.type)}`);
+    fail("type", `expected "ssh", "local" or "digitalocean", got ${JSON.stringify(d.type)}`);
     // Without a type, a misspelt field is still worth naming (`typ: "ssh"`).
     return [...out, ...unknownFieldFailures(d, SSH_FIELDS, [], "driver")];
   }

@@ -22,9 +22,11 @@ import { driverFor } from "./drivers";
 import { hostStepMessage, oneLineError } from "./drivers/step-error";
 import { withHostErrors } from "./host-errors";
 import type { LocalDriverInputs, SshDriverInputs } from "./drivers/types";
+import type { DigitalOceanDriverInputs } from "./drivers/digitalocean/inputs";
 import type { Environment } from "./environment";
 import { hostFailures } from "./host-check";
 import { hostsPath, removeHost, waitHostActive } from "./host-api";
+import { sendMachineAccess } from "./machine-access";
 import { canonical, sanitize } from "./sanitize";
 import { SDK_INPUTS, keysOf, unknownFieldFailures } from "./input-fields";
 import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
@@ -35,6 +37,7 @@ import { containsUnknown, isUnknown } from "./unknown";
 type DriverArgs<D extends { type: string }> = { [K in keyof D]: K extends "type" ? D[K] : pulumi.Input<D[K]> };
 export interface SshDriverArgs extends DriverArgs<SshDriverInputs> {}
 export interface LocalDriverArgs extends DriverArgs<LocalDriverInputs> {}
+export interface DigitalOceanDriverArgs extends DriverArgs<DigitalOceanDriverInputs> {}
 
 /**
  * A Host's inputs. Its name, environment, server and driver placement replace it (the old
@@ -50,8 +53,11 @@ export interface HostArgs {
    * that take them; the others stay.
    */
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** How drover reaches the machine: `{ type: "ssh", address, privateKey, ... }` or `{ type: "local" }`. Kept secret. */
-  driver: pulumi.Input<SshDriverArgs | LocalDriverArgs>;
+  /**
+   * How drover reaches the machine: `{ type: "ssh", address, privateKey, ... }`, `{ type: "local" }`, or
+   * `{ type: "digitalocean", region, size, image, token?, ... }` (drover creates the droplet and destroys it with the host). Kept secret.
+   */
+  driver: pulumi.Input<SshDriverArgs | LocalDriverArgs | DigitalOceanDriverArgs>;
   /** The environment: fills envId, endpoint, apiKey and registrationToken from its outputs. */
   environment?: Environment;
   /** The environment's id (when `environment` is not given). Replaces. */
@@ -68,9 +74,15 @@ export interface HostArgs {
 
 const HOST_FIELDS = keysOf<HostArgs>()(["name", "labels", "driver", "environment", "envId", "endpoint", "apiKey", "registrationToken", "waitTimeoutSeconds"]);
 
-const COMPUTED = ["hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService", "sshHostKey"] as const;
+const COMPUTED = [
+  "hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService", "sshHostKey",
+  // A cloud driver's machine (digitalocean): `machine` (secret) is what delete needs to reach and remove it.
+  "machine", "dropletId", "publicIp", "privateIp", "region", "size", "sshFingerprint",
+] as const;
+/** Outputs that only a cloud driver's provision sets, kept from create to the delete. */
+const MACHINE_OUTPUTS = ["machine", "dropletId", "publicIp", "privateIp", "region", "size", "sshFingerprint"];
 /** Driver fields that only let the provider in: changing them changes nothing on the machine. */
-const DRIVER_CREDENTIALS = ["privateKey", "hostKey"];
+const DRIVER_CREDENTIALS = ["privateKey", "hostKey", "token"];
 /** Inputs a check failure must not quote (the driver holds the private key). */
 const SECRET_INPUTS = ["driver", "apiKey", "registrationToken"];
 /** What the program asks of every host: an agent that is connected. */
@@ -79,11 +91,16 @@ const WANTED_STATE = "active";
 const SYSTEM_LABEL = /^io\.rancher\.host\.|^io\.drover\.host\./;
 
 const timeoutOf = (inputs: any) => (Number(inputs.waitTimeoutSeconds) || 180) * 1000;
+/** What a cloud driver needs besides its inputs: the environment (its tag), the wait, the machine it made (from the state). */
+const cloudOf = (inputs: any, state?: any) => ({ envId: String(inputs.envId ?? ""), waitMs: timeoutOf(inputs), machine: state?.machine });
+/** The machine outputs of an earlier state, carried into new outputs. */
+const machineOf = (state: any) => Object.fromEntries(MACHINE_OUTPUTS.filter((k) => state?.[k] !== undefined).map((k) => [k, state[k]]));
 
 /** `sshHostKey`: the ssh host key fingerprint seen at the first connection, kept for trust on first use. */
-function outputsOf(inputs: any, host: any, agentService: unknown, sshHostKey?: unknown) {
+function outputsOf(inputs: any, host: any, agentService: unknown, sshHostKey?: unknown, machine: Record<string, unknown> = {}) {
   return sanitize({
     ...inputs,
+    ...machine,
     hostId: host.id, state: host.state, underlayIp: host.underlayIp, subnet: host.subnet,
     agentVersion: host.agentVersion, dockerVersion: host.dockerVersion, agentService,
     ...(sshHostKey ? { sshHostKey } : {}),
@@ -141,26 +158,43 @@ export const hostProvider = withHostErrors({
 
   async create(inputs: any) {
     const conn = connectionFor(inputs, this.settings, "apiKey");
-    const driver = driverFor(inputs.driver, inputs.name);
-    const report = await driver.bootstrap({
-      url: conn.endpoint, registrationToken: inputs.registrationToken, hostname: inputs.name, labels: inputs.labels ?? {},
-      // The agent pins the server's CA as the provider does (drover:caFingerprint).
-      ...(conn.caFingerprint ? { caFingerprint: conn.caFingerprint } : {}),
-    });
+    const driver = driverFor(inputs.driver, inputs.name, undefined, cloudOf(inputs));
+    // A cloud driver makes the machine first (and removes it again if the create fails below).
+    const machine = (driver.provision ? (await driver.provision()).outputs : undefined) ?? {};
+    let report: Awaited<ReturnType<typeof driver.bootstrap>>;
+    try {
+      report = await driver.bootstrap({
+        url: conn.endpoint, registrationToken: inputs.registrationToken, hostname: inputs.name, labels: inputs.labels ?? {},
+        // The agent pins the server's CA as the provider does (drover:caFingerprint).
+        ...(conn.caFingerprint ? { caFingerprint: conn.caFingerprint } : {}),
+      });
+    } catch (err) {
+      await driver.deprovision?.().catch(() => undefined);
+      throw err;
+    }
     let host: any;
     try {
       host = await waitHostActive(conn, inputs.envId, inputs.name, timeoutOf(inputs), () => driver.logTail(20));
     } catch (err: any) {
       const message = hostStepMessage(inputs.name, driver.describe, err);
       if (!err?.host) {
-        // Never registered: nothing on the server to record; stop the agent so nothing runs unrecorded.
+        // Never registered: nothing on the server to record; stop the agent so nothing runs unrecorded, and remove a machine made for it.
         await driver.uninstall().catch(() => undefined);
+        await driver.deprovision?.().catch(() => undefined);
         throw oneLineError(message);
       }
-      // Registered but not active: recorded as partially created, so `up` retries and `destroy` removes it.
-      throw oneLineError(message, { id: err.host.id, properties: { ...outputsOf(inputs, err.host, report.service, report.hostKey), __provider: inputs.__provider } });
+      // Registered but not active: recorded as partially created, so `up` retries and `destroy` removes it (and its machine).
+      throw oneLineError(message, { id: err.host.id, properties: { ...outputsOf(inputs, err.host, report.service, report.hostKey, machine), __provider: inputs.__provider } });
     }
-    return { id: host.id as string, outs: outputsOf(inputs, host, report.service, report.hostKey) };
+    if (machine.machine) {
+      // The login of the machine drover made, for the host's config download (`drover ssh`).
+      try {
+        await sendMachineAccess(conn, inputs.envId, host.id, machine.machine, report.hostKey);
+      } catch (err) {
+        throw oneLineError(hostStepMessage(inputs.name, driver.describe, err), { id: host.id, properties: { ...outputsOf(inputs, host, report.service, report.hostKey, machine), __provider: inputs.__provider } });
+      }
+    }
+    return { id: host.id as string, outs: outputsOf(inputs, host, report.service, report.hostKey, machine) };
   },
 
   /**
@@ -170,6 +204,8 @@ export const hostProvider = withHostErrors({
    */
   async read(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "apiKey");
+    // A cloud host: whatever a crash left under its drover tag (a second droplet, an old key) goes now.
+    if (props.machine) await driverFor(props.driver, props.name, props.sshHostKey, cloudOf(props, props)).removeStrays?.();
     const host = await fetchLive(conn, hostsPath(props.envId, id));
     if (!host) return GONE;
     // The inputs as given, unless the server holds other labels or another name (drift shows in the next diff).
@@ -190,7 +226,7 @@ export const hostProvider = withHostErrors({
   async update(id: string, olds: any, news: any) {
     const conn = connectionFor(news, this.settings, "apiKey");
     const changed = (a: unknown, b: unknown) => canonical(a ?? null) !== canonical(b ?? null);
-    const driver = driverFor(news.driver, news.name, olds.sshHostKey);
+    const driver = driverFor(news.driver, news.name, olds.sshHostKey, cloudOf(news, olds));
     const launch = { url: conn.endpoint, registrationToken: news.registrationToken, hostname: news.name, labels: news.labels ?? {} };
     const path = hostsPath(news.envId, id);
     let host = await fetchLive(conn, path);
@@ -217,18 +253,20 @@ export const hostProvider = withHostErrors({
     } else if (relaunch) {
       await driver.updateLaunch(launch);
     }
-    return { outs: outputsOf(news, host, agentService, olds.sshHostKey) };
+    return { outs: outputsOf(news, host, agentService, olds.sshHostKey, machineOf(olds)) };
   },
 
   async delete(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "apiKey");
     // The host key recorded at the first connection: a machine answering with another is refused.
-    const driver = driverFor(props.driver, props.name, props.sshHostKey);
+    const driver = driverFor(props.driver, props.name, props.sshHostKey, cloudOf(props, props));
     // After its teardown the agent forgets its identity: without the token a restart cannot register anew.
     await driver.disarm();
     await removeHost(conn, props.envId, id, timeoutOf(props));
     // The agent exits by itself after its teardown; this stops it if it did not and removes the service.
     await driver.uninstall();
+    // A cloud driver's machine goes last: the droplet, its SSH key on the account, anything left under its tag.
+    await driver.deprovision?.();
   },
 });
 
@@ -250,6 +288,13 @@ export class Host extends pulumi.dynamic.Resource {
   declare readonly agentService: pulumi.Output<string>;
   /** ssh: the host key fingerprint seen at the first connection; later connections must see the same (unless driver.hostKey pins another). */
   declare readonly sshHostKey: pulumi.Output<string | undefined>;
+  /** digitalocean: the droplet's id, addresses, region and size, and the MD5 fingerprint of drover's per-host SSH key on the account. */
+  declare readonly dropletId: pulumi.Output<number | undefined>;
+  declare readonly publicIp: pulumi.Output<string | undefined>;
+  declare readonly privateIp: pulumi.Output<string | undefined>;
+  declare readonly region: pulumi.Output<string | undefined>;
+  declare readonly size: pulumi.Output<string | undefined>;
+  declare readonly sshFingerprint: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: HostArgs, opts?: pulumi.CustomResourceOptions) {
     const { environment, ...rest } = args;
@@ -268,7 +313,8 @@ export class Host extends pulumi.dynamic.Resource {
       ...opts,
       // Remove the old host before its replacement registers (see the file's comment).
       deleteBeforeReplace: opts?.deleteBeforeReplace ?? true,
-      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "registrationToken", "driver"],
+      // `machine` holds a cloud host's private SSH key.
+      additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey", "registrationToken", "driver", "machine"],
     }, "drover", "Host");
     this.hostId = this.id;
   }

@@ -40,7 +40,7 @@ export interface HostDriver {
    * Makes the machine exist and returns where to reach it. Existing machines (ssh, local)
    * have nothing to do; a cloud driver creates the machine here.
    */
-  provision?(): Promise<{ address: string }>;
+  provision?(): Promise<{ address: string; outputs?: Record<string, unknown> }>;
   /** Checks the machine (Docker, node ≥ 20), installs the agent and starts it as a service that survives reboots. */
   bootstrap(launch: AgentLaunch): Promise<BootstrapReport>;
   /**
@@ -62,8 +62,13 @@ export interface HostDriver {
    * what it registers with if it ever has to register again.
    */
   updateLaunch(launch: AgentLaunch): Promise<void>;
-  /** Deletes the machine (cloud drivers only). */
+  /** Deletes the machine and whatever provision registered for it (cloud drivers only); idempotent. */
   deprovision?(): Promise<void>;
+  /**
+   * Cloud drivers, at refresh: removes what carries this host's drover tag but is not its
+   * machine (a crash's leftovers); returns what it removed, for the message.
+   */
+  removeStrays?(): Promise<string[]>;
 }
 
 /**
@@ -112,7 +117,7 @@ export interface LocalDriverInputs {
   underlayIp?: string;
 }
 
-export type DriverInputs = SshDriverInputs | LocalDriverInputs;
+export type DriverInputs = SshDriverInputs | LocalDriverInputs | import("./digitalocean/inputs").DigitalOceanDriverInputs;
 
 /** A command runner on the machine: over ssh, or on this machine. */
 export interface Runner {

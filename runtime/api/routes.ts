@@ -23,6 +23,8 @@
  *   PATCH  /v1/environments/:envId/hosts/:id                    {labels} → 200: the host's labels, in place (instances move where rules require)
  *   POST   /v1/environments/:envId/hosts/:id?action=deactivate|activate            → 202
  *   DELETE /v1/environments/:envId/hosts/:id                    → 202 `removing`; 409 while active and not deactivated
+ *   PUT    /v1/environments/:envId/hosts/:id/machineaccess      a cloud host's login (provider) → 204; the key sealed, never shown
+ *   GET    /v1/environments/:envId/hosts/:id/config             → tar.gz: id_rsa, id_rsa.pub, ssh_config, known_hosts, ca.pem (an event each time)
  *   GET    /v1/environments/:envId/stacks
  *   POST   /v1/environments/:envId/stacks                       {name, description?} → 201
  *   GET    /v1/environments/:envId/stacks/:id
@@ -70,6 +72,7 @@ import { dashboardAsset, dashboardPage } from "./handlers/dashboard";
 import { createEnvironment, environmentAction, getEnvironment, listEnvironments } from "./handlers/environments";
 import { streamEvents } from "./handlers/events";
 import { deleteHost, getHost, hostAction, listHosts, updateHost } from "./handlers/hosts";
+import { downloadHostConfig, putMachineAccess } from "./handlers/host-config";
 import { getInstance, listInstances } from "./handlers/instances";
 import { createCertificate, deleteCertificate, getCertificate, listCertificates, replaceCertificate } from "./handlers/certificates";
 import { createLoadBalancer, deleteLoadBalancer, getLoadBalancer, listLoadBalancers, updateLoadBalancer } from "./handlers/load-balancers";
@@ -111,6 +114,8 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["PATCH", `${env}/hosts/:id`, authed(updateHost)],
   ["POST", `${env}/hosts/:id`, authed(hostAction)],
   ["DELETE", `${env}/hosts/:id`, authed(deleteHost)],
+  ["PUT", `${env}/hosts/:id/machineaccess`, authed(putMachineAccess)],
+  ["GET", `${env}/hosts/:id/config`, authed(downloadHostConfig)],
   ["GET", `${env}/stacks`, authed(listStacks)],
   ["POST", `${env}/stacks`, authed(createStack)],
   ["GET", `${env}/stacks/:id`, authed(getStack)],

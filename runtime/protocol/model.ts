@@ -77,8 +77,23 @@ export interface HostRecord {
   kernelVersion?: string;
   /** When the server first found the heartbeat missing (ISO time); cleared when it returns. */
   reconnectingSince?: string;
+  /** How to log in to a machine drover made (cloud drivers): served as the host's config archive; never shown. */
+  machineAccess?: HostMachineAccess;
+  /** The last download of that archive (ISO time): each one is a host update on the event stream. */
+  configDownloadedAt?: string;
   createdAt: string;
   rev: number;
+}
+
+/** A cloud host's login, as the provider made it; `privateKey` sealed with the environment's key at rest. */
+export interface HostMachineAccess {
+  user: string;
+  address: string;
+  port: number;
+  privateKey: string;
+  publicKey: string;
+  /** The machine's SSH host key fingerprint ("SHA256:…"), when known. */
+  hostKey?: string;
 }
 
 export interface StackRecord {

@@ -12,6 +12,8 @@ export const secretContext = {
   psk: (pskId: string) => `psk:${pskId}`,
   /** The environment's data key, wrapped by the servers' master key. */
   envKey: (envId: string) => `environment:${envId}:data-key`,
+  /** The private SSH key of a machine drover made for the host (its config archive's id_rsa). */
+  machineKey: (hostId: string) => `host:${hostId}:machine-key`,
   /** A host's secrets key, wrapped by its environment's key. */
   hostKey: (hostId: string) => `host:${hostId}:secrets-key`,
 };

@@ -5,7 +5,7 @@
  * store's write seals anything still in the clear, so no write path can store one in the
  * clear by mistake.
  */
-import type { CertificateRecord, InstanceRecord, ServiceRecord, ServiceSpec } from "../protocol/model";
+import type { CertificateRecord, HostRecord, InstanceRecord, ServiceRecord, ServiceSpec } from "../protocol/model";
 import type { WriteBatch } from "../store/store";
 import { secretContext } from "../protocol/secret-contexts";
 import { type DataKey, isSealed, seal } from "../protocol/seal";
@@ -19,6 +19,10 @@ export function sealServiceSecrets(envKey: DataKey, serviceId: string, secrets: 
 
 export function sealCertificateKey(envKey: DataKey, certificateId: string, key: string): string {
   return isSealed(key) ? key : seal(envKey, secretContext.certificateKey(certificateId), key);
+}
+
+export function sealMachineKey(envKey: DataKey, hostId: string, key: string): string {
+  return isSealed(key) ? key : seal(envKey, secretContext.machineKey(hostId), key);
 }
 
 function specHasClear(spec: { secrets?: Record<string, string> } | undefined): boolean {
@@ -35,7 +39,8 @@ export async function sealRecordSecrets(batch: WriteBatch, envKey: () => Promise
   const clear = puts.some(({ kind, record }) =>
     (kind === "service" && (specHasClear((record as ServiceRecord).spec) || specHasClear((record as ServiceRecord).upgrade?.fromSpec)))
     || (kind === "instance" && specHasClear((record as InstanceRecord).spec))
-    || (kind === "certificate" && typeof (record as CertificateRecord).key === "string" && !isSealed((record as CertificateRecord).key)));
+    || (kind === "certificate" && typeof (record as CertificateRecord).key === "string" && !isSealed((record as CertificateRecord).key))
+    || (kind === "host" && typeof (record as HostRecord).machineAccess?.privateKey === "string" && !isSealed((record as HostRecord).machineAccess!.privateKey)));
   if (!clear) return batch;
   const key = await envKey();
   return {
@@ -50,6 +55,10 @@ export async function sealRecordSecrets(batch: WriteBatch, envKey: () => Promise
       if (p.kind === "instance") {
         const r = p.record as InstanceRecord;
         return { ...p, record: { ...r, spec: sealSpec(key, r.serviceId, r.spec) } };
+      }
+      if (p.kind === "host" && (p.record as HostRecord).machineAccess) {
+        const r = p.record as HostRecord;
+        return { ...p, record: { ...r, machineAccess: { ...r.machineAccess!, privateKey: sealMachineKey(key, r.id, r.machineAccess!.privateKey) } } };
       }
       if (p.kind === "certificate") {
         const r = p.record as CertificateRecord;

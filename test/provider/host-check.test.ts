@@ -24,7 +24,7 @@ t.test("check: a valid host passes, each bad field fails by name", async (t) => 
   const cases: Array<[string, any, string]> = [
     ["driver.port", { ...host, driver: { ...ssh, port: 70000 } }, "TCP port"],
     ["driver.port", { ...host, driver: { ...ssh, port: 22.5 } }, "TCP port"],
-    ["driver.type", { ...host, driver: { ...ssh, type: "docean" } }, "\"ssh\" or \"local\""],
+    ["driver.type", { ...host, driver: { ...ssh, type: "docean" } }, "\"ssh\", \"local\" or \"digitalocean\""],
     ["driver.address", { ...host, driver: { ...ssh, address: "not an address!" } }, "IP address or a DNS name"],
     ["driver.address", { ...host, driver: { type: "ssh", privateKey } }, "required"],
     ["driver.privateKey", { ...host, driver: { ...ssh, privateKey: "hunter2" } }, "does not look like a private key"],
@@ -73,7 +73,8 @@ t.test("diff: name and placement replace; labels, credentials and a lost agent u
   t.equal(checked.state, "active", "check adds the state the program wants");
   t.same(await d(checked), {
     changes: false, replaces: [], deleteBeforeReplace: false,
-    stables: ["endpoint", "envId", "name", "hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService", "sshHostKey"],
+    stables: ["endpoint", "envId", "name", "hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService", "sshHostKey",
+      "machine", "dropletId", "publicIp", "privateIp", "region", "size", "sshFingerprint"],
   }, "computed outputs are not compared; without a replace every output is stable");
   const labels = await d({ ...host, labels: { zone: "b" } });
   t.same([labels.changes, labels.replaces, labels.deleteBeforeReplace], [true, [], false], "labels update in place (PATCH)");

@@ -52,7 +52,7 @@ t.test("no suggestion when nothing is close: the fields are listed", async (t) =
   const [d] = await failures(hostProvider, { ...host, driver: { type: "local", address: "x" } });
   t.same(d, { property: "", reason: "driver.address: not a field of the local driver (fields: type, stateDir, dockerSocket, underlayIp)" }, "an ssh field on a local driver says so");
   const typ = await failures(hostProvider, { ...host, driver: { typ: "ssh", address: "x", privateKey } });
-  t.same(typ.map((x) => x.reason).sort(), ["driver.typ: unknown field; did you mean type?", "driver.type: expected \"ssh\" or \"local\", got undefined"], "a misspelt type is named too");
+  t.same(typ.map((x) => x.reason).sort(), ["driver.typ: unknown field; did you mean type?", "driver.type: expected \"ssh\", \"local\" or \"digitalocean\", got undefined"], "a misspelt type is named too");
 });
 
 t.test("what drover and the SDK add is accepted", async (t) => {

@@ -5,7 +5,7 @@ import { ResourceJson, actionLinks, pick, resource } from "./resource";
 /** The fields a host shows (an allow-list: the machine id, a host's identity, is not one of them). */
 const FIELDS = [
   "envId", "name", "labels", "underlayIp", "subnet", "state", "deactivated", "agentVersion", "dockerVersion", "kernelVersion",
-  "reconnectingSince", "createdAt", "rev",
+  "reconnectingSince", "configDownloadedAt", "createdAt", "rev",
 ] as const;
 
 export function hostActions(host: HostRecord): string[] {
