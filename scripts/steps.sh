@@ -6,9 +6,10 @@
 
 STEPS_LOG="${STEPS_LOG:-$DROVER_STATE/log/setup-$(date -u +%Y%m%dT%H%M%SZ)-$$.log}"
 STEPS_VERBOSE="${STEPS_VERBOSE:-0}"
-STEPS_NOTE="$(mktemp)"
-trap 'rm -f "$STEPS_NOTE"' EXIT
 mkdir -p "$(dirname "$STEPS_LOG")"
+# Beside the log, not a mktemp removed by an EXIT trap: a step's background subshell could
+# run that trap and delete the note before the step's line is printed.
+STEPS_NOTE="$STEPS_LOG.note"
 : >>"$STEPS_LOG"
 
 # now in tenths of a second, for elapsed times
@@ -24,6 +25,7 @@ steps_begin() {
 }
 
 steps_end() {
+  rm -f "$STEPS_NOTE"
   echo "$1 in $(_steps_fmt $(( $(_steps_now) - STEPS_T0 )))" >&2
 }
 
@@ -48,7 +50,10 @@ step() {
       done ) & ticker=$!
   else
     printf '  %-34s ' "$label" >&2
-    ( while :; do sleep 10; printf '.' >&2; done ) & ticker=$!
+    # The sleep is killed with the ticker: an orphaned sleep would hold stderr open and keep
+    # a reader of the pipe waiting for up to 10 s after the set-up ended.
+    ( trap 'kill $s 2>/dev/null; exit 0' TERM
+      while :; do sleep 10 & s=$!; wait $s; printf '.' >&2; done ) & ticker=$!
   fi
   wait "$pid" || rc=$?
   if [ -n "$ticker" ]; then kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true; fi
