@@ -1,0 +1,5 @@
+/** Compose import and export (Rancher's docker-compose.yml + rancher-compose.yml). */
+export { readCompose, LB_IMAGE_PREFIX } from "./read-compose";
+export { MAX_COMPOSE_BYTES } from "./yaml-source";
+export type { ComposeInput, ComposeStack, ComposeWarning, ImportedLoadBalancer, ImportedService } from "./types";
+export { warningText } from "./types";
