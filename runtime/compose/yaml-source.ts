@@ -5,7 +5,7 @@
  * of a service silently winning is how a stack ends up running the wrong thing). Anchors,
  * aliases and YAML 1.1 merge keys (`<<: *defaults`) are resolved, as Compose resolves them.
  */
-import { Document, LineCounter, isNode, parseDocument } from "yaml";
+import { Document, LineCounter, isNode, isPair, isScalar, parseDocument } from "yaml";
 import { DroverError } from "../protocol/errors";
 
 /** A compose file larger than this is refused before parsing (Rancher's own files are a few KB). */
@@ -77,17 +77,21 @@ function describeYamlError(code: string, message: string): string {
 }
 
 function placeOf(doc: Document, path: YamlPath, at: (offset: number) => Place, file: string): Place {
+  // A key's place is where the key is written (`ports:`), an item's where the item starts.
   // Merge keys and aliases mean a resolved path may not exist in the source tree: fall back
   // to the deepest parent that does.
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true);
-    if (isNode(node) && node.range) return at(node.range[0]);
-    if (n > 0 && n === path.length) {
-      // For a key whose value is missing or scalar-less, point at the key itself.
-      const parent = doc.getIn(path.slice(0, n - 1), true) as { items?: { key: unknown }[] } | undefined;
-      const pair = parent?.items?.find((item) => isNode(item.key) && (item.key as unknown as { value: unknown }).value === path[n - 1]);
-      if (pair && isNode(pair.key) && pair.key.range) return at(pair.key.range[0]);
+  for (let n = path.length; n > 0; n--) {
+    const parent = doc.getIn(path.slice(0, n - 1), true) as { items?: unknown[] } | undefined;
+    const last = path[n - 1];
+    const items = isNode(parent) || parent === doc.contents ? (parent as { items?: unknown[] }).items : undefined;
+    if (!items) continue;
+    if (typeof last === "number") {
+      const item = items[last];
+      if (isNode(item) && item.range) return at(item.range[0]);
+      continue;
     }
+    const pair = items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === last);
+    if (isPair(pair) && isScalar(pair.key) && pair.key.range) return at(pair.key.range[0]);
   }
   return { file, line: 1, column: 1 };
 }
