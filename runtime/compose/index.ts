@@ -4,3 +4,4 @@ export { MAX_COMPOSE_BYTES } from "./yaml-source";
 export type { ComposeInput, ComposeStack, ComposeWarning, ImportedLoadBalancer, ImportedService } from "./types";
 export { warningText } from "./types";
 export { writeCompose, type ComposeExport } from "./write-compose";
+export { stackByName, serviceIdByName, certificateIdByName } from "./stack-names";

@@ -44,7 +44,7 @@ export function readService(ctx: ReadContext, name: string, raw: unknown, base: 
       case "links": case "external_links": {
         const links = (body.links ??= {});
         ctx.stringList(value, path).forEach((text, i) => {
-          const [target, alias] = splitLink(text);
+          const [target, alias] = splitLink(text, key === "external_links");
           const targetName = key === "external_links" ? externalTarget(ctx, target, [...path, i]) : target;
           if (!targetName) ctx.fail([...path, i], `expected "service" or "service:alias", got ${JSON.stringify(text)}`);
           if (links[alias] !== undefined) ctx.fail([...path, i], `the alias ${alias} is already used by another link of ${name}`);
@@ -77,10 +77,11 @@ function words(ctx: ReadContext, value: unknown, path: YamlPath): string[] {
   return split;
 }
 
-/** `svc` → [svc, svc]; `svc:alias` → [svc, alias]. */
-function splitLink(text: string): [string, string] {
+/** `svc` → [svc, svc]; `svc:alias` → [svc, alias]; external `stack/svc` → [stack/svc, svc]. */
+function splitLink(text: string, external: boolean): [string, string] {
   const colon = text.indexOf(":");
-  return colon < 0 ? [text, text] : [text.slice(0, colon), text.slice(colon + 1)];
+  if (colon >= 0) return [text.slice(0, colon), text.slice(colon + 1)];
+  return [text, external ? text.slice(text.indexOf("/") + 1) : text];
 }
 
 /** external_links name `stack/service` (Rancher's form). */
