@@ -9,6 +9,7 @@ const commands: Record<string, () => Command> = {
   server: () => require("../server/server-command").serverCommand,
   certificate: () => require("./certificate-command").certificateCommand,
   tls: () => require("./tls-command").tlsCommand,
+  stack: () => require("./stack-command").stackCommand,
 };
 
 function topUsage(): string {
