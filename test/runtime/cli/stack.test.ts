@@ -18,9 +18,9 @@ t.test("drover stack import and export", async (t) => {
   const { env } = await seedEnv(f);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "drover-stack-cli-"));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.copyFileSync(path.join(corpus, "wordpress-docker-compose.yml"), path.join(dir, "docker-compose.yml"));
+  const wordpress = fs.readFileSync(path.join(corpus, "wordpress-docker-compose.yml"), "utf8");
+  fs.writeFileSync(path.join(dir, "docker-compose.yml"), wordpress.replace("\nvolumes:", "\n  cron:\n    image: busybox\n    env_file: conf/cron.env\nvolumes:"));
   fs.copyFileSync(path.join(corpus, "wordpress-rancher-compose.yml"), path.join(dir, "rancher-compose.yml"));
-  fs.appendFileSync(path.join(dir, "docker-compose.yml"), "  cron:\n    image: busybox\n    env_file: conf/cron.env\n");
   fs.mkdirSync(path.join(dir, "conf"));
   fs.writeFileSync(path.join(dir, "conf/cron.env"), "SCHEDULE=hourly\n");
   const environment = { ...process.env, DROVER_URL: f.url, DROVER_API_KEY: env.apiKey, DROVER_ENV: "" };
