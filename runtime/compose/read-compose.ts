@@ -13,6 +13,8 @@ import { ReadContext } from "./context";
 import { readRancherEntry, type RancherEntry } from "./read-rancher";
 import { readService, type ServiceRead } from "./read-service";
 import type { ComposeInput, ComposeStack, ComposeWarning } from "./types";
+import { SIDEKICKS_LABEL, findSidekicks, toSidekick, warnSidekickOnlyKeys } from "./sidekicks";
+import type { SidekickSpec } from "../protocol/model";
 import { validateImport, type PendingLoadBalancer, type PendingService } from "./validate-import";
 import { parseYamlSource, type YamlPath } from "./yaml-source";
 
@@ -44,8 +46,12 @@ export function readCompose(input: ComposeInput): ComposeStack {
     const entry = r && rancher ? readRancherEntry(rancher, r.raw, r.path) : {};
     reads.set(name, { read: readService(docker, name, raw, path), rancher: entry, path, rancherPath: r?.path });
   }
+  const primaryOf = findSidekicks(docker, reads);
+  for (const [name, { read }] of reads) if (!primaryOf.has(name)) warnSidekickOnlyKeys(docker, read);
   for (const [, { read }] of reads) {
     for (const link of read.linkPlaces) {
+      const primary = primaryOf.get(link.target);
+      if (primary !== undefined) docker.fail(link.path, `links to ${link.target}, a sidekick of ${primary}: link to ${primary} (the sidekick answers on its addresses)`);
       if (!reads.has(link.target)) docker.fail(link.path, `links to ${link.target}, which is not a service of this file (services: ${[...reads.keys()].join(", ")}); use external_links for another stack's service`);
       const target = reads.get(link.target)!;
       if (isLoadBalancer(target.read, target.rancher)) docker.fail(link.path, `links to ${link.target}, a load balancer: link to the services behind it, or reach it by its published ports`);
@@ -53,7 +59,13 @@ export function readCompose(input: ComposeInput): ComposeStack {
   }
   const services: PendingService[] = [];
   const loadBalancers: PendingLoadBalancer[] = [];
+  const sidekicksOf = new Map<string, SidekickSpec[]>();
+  for (const [name, primary] of primaryOf) {
+    const sidekick = toSidekick(docker, rancher, name, primary, reads.get(name)!);
+    sidekicksOf.set(primary, [...(sidekicksOf.get(primary) ?? []), sidekick]);
+  }
   for (const [name, { read, rancher: entry, path, rancherPath }] of reads) {
+    if (primaryOf.has(name)) continue;
     if (isLoadBalancer(read, entry)) {
       loadBalancers.push(toLoadBalancer(docker, rancher, name, read, entry, path, rancherPath));
       continue;
@@ -62,6 +74,12 @@ export function readCompose(input: ComposeInput): ComposeStack {
     if (entry.scale !== undefined) body.scale = entry.scale;
     if (entry.healthCheck !== undefined) body.healthCheck = entry.healthCheck;
     if (entry.upgradeStrategy !== undefined) body.upgradeStrategy = entry.upgradeStrategy;
+    const sidekicks = sidekicksOf.get(name);
+    if (sidekicks) {
+      // In the order the label lists them.
+      const order = String((read.body.labels as Record<string, string>)[SIDEKICKS_LABEL]).split(",").map((x) => x.trim());
+      body.sidekicks = [...sidekicks].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    }
     services.push({ name, body, path, rancherPath });
   }
   for (const lb of loadBalancers) {

@@ -21,6 +21,8 @@ const WHY_NOT: Record<string, string> = {
 
 export interface ServiceRead {
   body: ServiceBody;
+  /** network_mode and volumes_from: meaningful only for a sidekick (read-compose.ts decides). */
+  sidekickOnly: { network_mode?: { value: string; path: YamlPath }; volumes_from?: { value: string[]; path: YamlPath } };
   /** Service names this one links to, with the link's place (checked once all services are known). */
   linkPlaces: { target: string; path: YamlPath }[];
 }
@@ -30,6 +32,7 @@ export function readService(ctx: ReadContext, name: string, raw: unknown, base: 
   const body: ServiceBody = {};
   const env: Record<string, string> = {};
   const linkPlaces: ServiceRead["linkPlaces"] = [];
+  const sidekickOnly: ServiceRead["sidekickOnly"] = {};
   const at = (key: string): YamlPath => [...base, key];
   if (def.env_file !== undefined) Object.assign(env, readEnvFiles(ctx, def.env_file, at("env_file")));
   for (const [key, value] of Object.entries(def)) {
@@ -56,6 +59,28 @@ export function readService(ctx: ReadContext, name: string, raw: unknown, base: 
       case "labels": body.labels = readStringMap(ctx, value, path, "labels"); break;
       case "restart": body.restartPolicy = readRestart(ctx, value, path); break;
       case "deploy": readDeploy(ctx, value, path, body); break;
+      case "volumes": {
+        const volumes = readVolumes(ctx, value, path);
+        if (volumes.length) body.volumes = volumes;
+        break;
+      }
+      case "privileged": case "tty": case "stdin_open":
+        body[key === "stdin_open" ? "stdinOpen" : key] = ctx.boolean(value, path);
+        break;
+      case "cap_add": case "cap_drop":
+        body[key === "cap_add" ? "capAdd" : "capDrop"] = ctx.stringList(value, path);
+        break;
+      case "dns_search":
+        body.dnsSearch = ctx.stringList(value, path);
+        break;
+      case "network_mode": {
+        const mode = ctx.string(value, path, "a network mode");
+        sidekickOnly.network_mode = { value: mode, path };
+        break;
+      }
+      case "volumes_from":
+        sidekickOnly.volumes_from = { value: ctx.stringList(value, path), path };
+        break;
       case "healthcheck":
         ctx.warn(path, "Docker's in-container check command is not run; drover checks over the network: give health_check (port, request_line) in rancher-compose.yml");
         break;
@@ -67,7 +92,7 @@ export function readService(ctx: ReadContext, name: string, raw: unknown, base: 
   if (body.image === undefined) {
     ctx.fail(def.build !== undefined ? at("build") : base, "expected an `image:` (drover runs images; it does not build them)");
   }
-  return { body, linkPlaces };
+  return { body, linkPlaces, sidekickOnly };
 }
 
 function words(ctx: ReadContext, value: unknown, path: YamlPath): string[] {
@@ -204,4 +229,41 @@ function readDeploy(ctx: ReadContext, value: unknown, path: YamlPath, body: Serv
       ctx.warn([...path, k], "labels of the Swarm service object have no drover equivalent; service `labels:` go on the containers");
     } else ctx.warn([...path, k], "not supported (Swarm deploy options other than replicas and mode); left out");
   }
+}
+
+/**
+ * Docker's volume forms: `name:/path[:ro]` (named, local driver), `/host:/path[:ro]` (bind),
+ * the long form {type, source, target, read_only}. A relative bind (`./data:/data`) names a
+ * path on the machine running compose, which drover's hosts do not have; an anonymous volume
+ * (`/data`) would be lost with every replacement: both are warned about and left out.
+ */
+function readVolumes(ctx: ReadContext, value: unknown, path: YamlPath): string[] {
+  if (!Array.isArray(value)) ctx.fail(path, "expected a list of volumes");
+  const out: string[] = [];
+  value.forEach((item, i) => {
+    const here = [...path, i];
+    let source: string | undefined;
+    let target: string;
+    let mode = "";
+    if (typeof item === "object" && item !== null) {
+      const long = ctx.map(item, here);
+      for (const k of Object.keys(long)) if (!["type", "source", "target", "read_only"].includes(k)) ctx.warn([...here, k], "not supported; left out");
+      if (long.type !== undefined && long.type !== "volume" && long.type !== "bind") return ctx.warn([...here, "type"], `${String(long.type)} mounts are not supported; left out`);
+      source = long.source === undefined ? undefined : ctx.string(long.source, [...here, "source"]);
+      target = ctx.string(long.target, [...here, "target"], "a container path");
+      if (long.read_only !== undefined && ctx.boolean(long.read_only, [...here, "read_only"])) mode = ":ro";
+    } else {
+      const parts = ctx.string(item, here, 'a volume such as "data:/var/lib/mysql"').split(":");
+      if (parts.length > 3) ctx.fail(here, `expected "[source:]target[:ro|rw]", got ${JSON.stringify(item)}`);
+      if (parts.length === 1) [target] = parts;
+      else if (parts.length === 2 && (parts[1] === "ro" || parts[1] === "rw")) [target, mode] = [parts[0], `:${parts[1]}`];
+      else [source, target, mode] = [parts[0], parts[1], parts[2] ? `:${parts[2]}` : ""];
+    }
+    if (!target.startsWith("/")) ctx.fail(here, `expected an absolute container path, got ${JSON.stringify(target)}`);
+    if (source === undefined) return ctx.warn(here, "an anonymous volume is lost with every container replacement; give it a name (name:/path); left out");
+    if (source.startsWith(".") || source.startsWith("~")) return ctx.warn(here, "a relative host path names the machine running compose, not the hosts; give an absolute path or a named volume; left out");
+    if (mode === ":rw") mode = "";
+    out.push(`${source}:${target}${mode}`);
+  });
+  return out;
 }

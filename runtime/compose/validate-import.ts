@@ -29,7 +29,8 @@ export interface PendingLoadBalancer extends PendingService {
 /** API field → the docker-compose.yml key it came from. */
 const DOCKER_KEYS: Record<string, string> = {
   image: "image", command: "command", entrypoint: "entrypoint", env: "environment", ports: "ports", links: "links",
-  labels: "labels", restartPolicy: "restart", global: "labels",
+  labels: "labels", restartPolicy: "restart", global: "labels", sidekicks: "labels", volumes: "volumes", privileged: "privileged",
+  capAdd: "cap_add", capDrop: "cap_drop", tty: "tty", stdinOpen: "stdin_open", dnsSearch: "dns_search",
 };
 /** API field → the rancher-compose.yml key it came from. */
 const RANCHER_KEYS: Record<string, string> = {

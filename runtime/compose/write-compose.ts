@@ -6,7 +6,8 @@
  * written out).
  */
 import { stringify } from "yaml";
-import type { HealthCheckSpec, LoadBalancerSpec, PortSpec, ServiceSpec } from "../protocol/model";
+import type { ContainerOptions, HealthCheckSpec, LoadBalancerSpec, PortSpec, ServiceSpec, SidekickSpec } from "../protocol/model";
+import { SIDEKICKS_LABEL } from "./sidekicks";
 import { LB_IMAGE_PREFIX } from "./read-compose";
 import type { ComposeStack } from "./types";
 
@@ -25,8 +26,11 @@ export function writeCompose(stack: Pick<ComposeStack, "services" | "loadBalance
   const rancher: Record<string, unknown> = {};
   const warnings: string[] = [];
   for (const { name, spec } of stack.services) {
-    docker[name] = dockerService(spec);
+    const sidekicks = spec.sidekicks ?? [];
+    const labels = sidekicks.length ? { ...spec.labels, [SIDEKICKS_LABEL]: sidekicks.map((k) => k.name).join(",") } : spec.labels;
+    docker[name] = dockerService({ ...spec, labels });
     rancher[name] = rancherService(spec);
+    for (const k of sidekicks) docker[k.name] = sidekickService(name, k);
     const secrets = Object.keys(spec.secrets ?? {});
     if (secrets.length) warnings.push(`services.${name}.secrets: ${secrets.join(", ")} are secret and not written out; give them through the API's secrets field`);
   }
@@ -60,10 +64,36 @@ function dockerService(spec: ServiceSpec): Record<string, unknown> {
   if (links.length) out.links = links.map(([alias, target]) => (alias === target ? target : `${target}:${alias}`));
   if (external.length) out.external_links = external.map(([alias, target]) => `${target}:${alias}`);
   if (Object.keys(spec.labels).length) out.labels = spec.labels;
+  Object.assign(out, containerOptions(spec));
   const r = spec.restartPolicy;
   out.restart = r.name === "on-failure" && r.maximumRetryCount !== undefined ? `on-failure:${r.maximumRetryCount}` : r.name;
   if (spec.global && !hasGlobalLabel(spec.labels)) out.deploy = { mode: "global" };
   return out;
+}
+
+function containerOptions(spec: ContainerOptions): Record<string, unknown> {
+  return {
+    ...(spec.volumes?.length ? { volumes: spec.volumes } : {}),
+    ...(spec.privileged !== undefined ? { privileged: spec.privileged } : {}),
+    ...(spec.capAdd ? { cap_add: spec.capAdd } : {}),
+    ...(spec.capDrop ? { cap_drop: spec.capDrop } : {}),
+    ...(spec.tty !== undefined ? { tty: spec.tty } : {}),
+    ...(spec.stdinOpen !== undefined ? { stdin_open: spec.stdinOpen } : {}),
+    ...(spec.dnsSearch ? { dns_search: spec.dnsSearch } : {}),
+  };
+}
+
+function sidekickService(primary: string, k: SidekickSpec): Record<string, unknown> {
+  return {
+    image: k.image,
+    ...(k.entrypoint ? { entrypoint: k.entrypoint } : {}),
+    ...(k.command ? { command: k.command } : {}),
+    ...(Object.keys(k.env).length ? { environment: k.env } : {}),
+    ...(Object.keys(k.labels).length ? { labels: k.labels } : {}),
+    ...containerOptions(k),
+    network_mode: `container:${primary}`,
+    ...(k.volumesFromPrimary ? { volumes_from: [primary] } : {}),
+  };
 }
 
 function hasGlobalLabel(labels: Record<string, string>): boolean {

@@ -16,8 +16,8 @@ t.test("import creates the stack, links by id; re-import and export → import c
   const created = await f.call("POST", `${stacks}?action=import`, { key, body: { name: "blog", dockerCompose, rancherCompose } });
   t.equal(created.status, 201, created.text);
   t.same(created.body.services.map((s: any) => [s.name, s.action]), [["db", "created"], ["wordpress", "created"]]);
-  t.same(created.body.warnings.map((w: any) => w.path), ["services.db.volumes", "services.wordpress.depends_on"]);
-  t.match(created.body.warnings[0].text, /^docker-compose\.yml:7:5: services\.db\.volumes: /);
+  t.same(created.body.warnings.map((w: any) => w.path), ["services.wordpress.depends_on"]);
+  t.match(created.body.warnings[0].text, /^docker-compose\.yml:17:5: services\.wordpress\.depends_on: /);
   const services = (await f.call("GET", `/v1/environments/${env.id}/services?stackId=${created.body.stack.id}`, { key })).body.data;
   const db = services.find((s: any) => s.name === "db");
   const wp = services.find((s: any) => s.name === "wordpress");

@@ -14,7 +14,7 @@ t.test("WordPress + MySQL pair (v3 + rancher-compose)", async (t) => {
   t.same(s.services.map((x) => x.name), ["db", "wordpress"]);
   t.same(service(s, "db"), {
     image: "mysql:5.7", env: { MYSQL_ROOT_PASSWORD: "somewordpress", MYSQL_DATABASE: "wordpress", MYSQL_USER: "wordpress", MYSQL_PASSWORD: "wordpress" },
-    ports: [], scale: 1, global: false, links: {}, labels: {}, restartPolicy: { name: "always" },
+    ports: [], scale: 1, global: false, links: {}, labels: {}, restartPolicy: { name: "always" }, volumes: ["db_data:/var/lib/mysql"],
   });
   const wp = service(s, "wordpress");
   t.same(wp.links, { mysql: "db" });
@@ -22,7 +22,8 @@ t.test("WordPress + MySQL pair (v3 + rancher-compose)", async (t) => {
   t.equal(wp.env.WORDPRESS_DB_HOST, "mysql:3306", "list form environment");
   t.equal(wp.scale, 2);
   t.match(wp.healthCheck, { port: 80, requestLine: "GET /wp-login.php HTTP/1.0", strategy: "recreate" });
-  t.same(paths(s), ["services.db.volumes", "services.wordpress.depends_on"]);
+  t.same(paths(s), ["services.wordpress.depends_on"]);
+  t.same(service(s, "db").volumes, ["db_data:/var/lib/mysql"], "a named volume");
   const dep = s.warnings.find((w) => w.path === "services.wordpress.depends_on")!;
   t.match(warningText(dep), /^docker-compose\.yml:17:5: services\.wordpress\.depends_on: not supported/);
 });
@@ -108,4 +109,31 @@ t.test("env_file is read relative to the compose file, environment wins over it"
   t.same(service(s, "app").env, { A: "1", B: "from-compose" });
   t.throws(() => readCompose({ dockerCompose: "services:\n  app:\n    image: busybox\n    env_file: missing.env\n" }),
     /docker-compose\.yml:4:5: services\.app\.env_file: the env_file missing\.env was not found/);
+});
+
+t.test("sidekicks fold into their primary; Docker options; network_mode and volumes_from only for sidekicks", async (t) => {
+  const s = readCompose({
+    dockerCompose: read("sidekick-docker-compose.yml"),
+    rancherCompose: "version: '2'\nservices:\n  app:\n    scale: 3\n  metrics:\n    scale: 5\n",
+  });
+  t.same(s.services.map((x) => x.name), ["app", "worker"], "sidekicks are not services of their own");
+  const app = service(s, "app");
+  t.same(app.volumes, ["app-logs:/var/log/app", "/etc/ssl/certs:/etc/ssl/certs:ro"]);
+  t.same([app.capAdd, app.privileged, app.tty, app.stdinOpen, app.dnsSearch], [["NET_ADMIN"], false, true, true, ["svc.example.com"]]);
+  t.same(app.sidekicks, [
+    { name: "shipper", image: "example/shipper:2", command: ["ship", "--from", "/var/log/app", "--to", "localhost:8080"], env: { LEVEL: "debug" }, labels: {}, volumesFromPrimary: true },
+    { name: "metrics", image: "example/metrics:1", env: {}, labels: {} },
+  ]);
+  t.same(paths(s).sort(), [
+    "services.app.volumes[2]",
+    "services.app.volumes[3]",
+    "services.metrics",
+    "services.metrics.ports",
+    "services.metrics.scale",
+    "services.worker.network_mode",
+  ]);
+  t.match(s.warnings.find((w) => w.path === "services.metrics")!.message, /network namespace \(network_mode: container:app\)/);
+  t.throws(() => readCompose({ dockerCompose: "web:\n  image: a\n  labels: {io.rancher.sidekicks: log}\n" }), /docker-compose\.yml:3:3: web\.labels: io\.rancher\.sidekicks names log, which is not a service/);
+  t.throws(() => readCompose({ dockerCompose: "web:\n  image: a\n  labels: {io.rancher.sidekicks: log}\nlog:\n  image: b\n  network_mode: host\n" }), /docker-compose\.yml:6:3: log\.network_mode: expected container:web/);
+  t.throws(() => readCompose({ dockerCompose: "web:\n  image: a\n  labels: {io.rancher.sidekicks: log}\nlog:\n  image: b\napi:\n  image: c\n  links: [log]\n" }), /api\.links\[0\]: links to log, a sidekick of web/);
 });

@@ -4,7 +4,7 @@
  */
 import t from "tap";
 import { readCompose, writeCompose, type ComposeStack } from "../../../runtime/compose";
-import type { HealthCheckSpec, LoadBalancerSpec, PortSpec, ServiceSpec } from "../../../runtime/protocol/model";
+import type { HealthCheckSpec, LoadBalancerSpec, PortSpec, ServiceSpec, SidekickSpec } from "../../../runtime/protocol/model";
 
 /** A small seeded PRNG (mulberry32): a failure names its seed and replays. */
 function rng(seed: number) {
@@ -23,6 +23,21 @@ function rng(seed: number) {
 
 const WORDS = ["alpha", "beta", "db", "web", "api", "cache", "worker", "queue", "front", "search"];
 const TRICKY = ["plain", "two words", "quote'd", 'say "hi"', "back\\slash", "$HOME", "a: b", "#hash", "", "yes", "no", "123", "0x1f", "on", "null", "~"];
+
+type Rng = ReturnType<typeof rng>;
+
+/** Docker options, each given or not. */
+function options(r: Rng): Record<string, unknown> {
+  return {
+    ...(r.chance(0.3) ? { volumes: r.chance(0.5) ? ["data:/var/lib/data"] : ["data:/var/lib/data", "/srv/conf:/etc/conf:ro"] } : {}),
+    ...(r.chance(0.2) ? { privileged: r.chance(0.5) } : {}),
+    ...(r.chance(0.2) ? { capAdd: ["NET_ADMIN"] } : {}),
+    ...(r.chance(0.2) ? { capDrop: ["ALL"] } : {}),
+    ...(r.chance(0.2) ? { tty: r.chance(0.5) } : {}),
+    ...(r.chance(0.2) ? { stdinOpen: r.chance(0.5) } : {}),
+    ...(r.chance(0.2) ? { dnsSearch: ["example.com"] } : {}),
+  };
+}
 
 function generate(seed: number): ComposeStack {
   const r = rng(seed);
@@ -45,6 +60,11 @@ function generate(seed: number): ComposeStack {
     const labels: Record<string, string> = {};
     if (r.chance(0.3)) labels["io.rancher.scheduler.affinity:host_label"] = "zone=a";
     if (r.chance(0.3)) labels["com.example.note"] = r.pick(TRICKY);
+    const sidekicks: SidekickSpec[] = r.chance(0.25) ? [{
+      name: `${name}-log`, image: "busybox", ...(r.chance(0.5) ? { command: ["tail", "-F", "/var/log/x"] } : {}),
+      env: r.chance(0.5) ? { LEVEL: r.pick(TRICKY) } : ({} as Record<string, string>), labels: {}, ...(r.chance(0.5) ? { volumesFromPrimary: true } : {}), ...options(r),
+    }] : [];
+    if (sidekicks.length) labels["io.rancher.sidekicks"] = sidekicks.map((k) => k.name).join(",");
     const global = r.chance(0.15);
     if (global && r.chance(0.5)) labels["io.rancher.scheduler.global"] = "true";
     const health: HealthCheckSpec | undefined = r.chance(0.4) ? {
@@ -67,6 +87,8 @@ function generate(seed: number): ComposeStack {
         restartPolicy: r.pick([{ name: "always" }, { name: "no" }, { name: "unless-stopped" }, { name: "on-failure" }, { name: "on-failure", maximumRetryCount: 3 }] as const),
         ...(health ? { healthCheck: health } : {}),
         ...(r.chance(0.3) ? { upgradeStrategy: { batchSize: r.int(1, 4), intervalMillis: r.int(0, 9000), startFirst: r.chance(0.5) } } : {}),
+        ...options(r),
+        ...(sidekicks.length ? { sidekicks } : {}),
       },
     };
   });
