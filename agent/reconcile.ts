@@ -11,7 +11,7 @@ import type { NetworkManager } from "./network/manager";
 import { errorMessage, Logger } from "./log";
 import { buildObserved } from "./observed";
 import { ManagedContainer, PlanAction, planHost } from "./plan";
-import { isSidekickInstance } from "./sidekicks";
+import { SIDEKICK_ID_SEPARATOR, isSidekickId, isSidekickInstance } from "./sidekicks";
 import { RedisLink, redisReason } from "./redis-link";
 import type { Reports } from "./reports";
 
@@ -207,7 +207,8 @@ export class Reconciler {
     } catch (err) {
       const id = action.kind === "remove" ? action.instanceId : action.instance.id;
       this.log.error(`${action.kind} failed`, { instance: id, containerId: "containerId" in action ? action.containerId : undefined, reason: errorMessage(err) });
-      if (id) errors.set(id, errorMessage(err));
+      // A sidekick's failure is reported on its primary (the server knows only primaries).
+      if (id) errors.set(id.split(SIDEKICK_ID_SEPARATOR)[0], isSidekickId(id) ? `sidekick ${id.split(SIDEKICK_ID_SEPARATOR)[1]}: ${errorMessage(err)}` : errorMessage(err));
       if (isDockerDown(err)) throw err;
       return false;
     }
