@@ -37,6 +37,10 @@ export function readService(ctx: ReadContext, name: string, raw: unknown, base: 
   if (def.env_file !== undefined) Object.assign(env, readEnvFiles(ctx, def.env_file, at("env_file")));
   for (const [key, value] of Object.entries(def)) {
     const path = at(key);
+    // Rancher's own ${stack_name} / ${service_name} in scheduling labels are the scheduler's macros, not variables.
+    if (JSON.stringify(value ?? null).replace(/\$\{(stack_name|service_name)\}/g, "").includes("$")) {
+      ctx.warn(path, "has a $: drover does not interpolate variables, ${VAR}, $VAR and $$ reach the container as written");
+    }
     switch (key) {
       case "image": body.image = ctx.string(value, path, "an image name"); break;
       case "command": case "entrypoint": body[key] = words(ctx, value, path); break;

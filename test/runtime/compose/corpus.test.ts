@@ -137,3 +137,9 @@ t.test("sidekicks fold into their primary; Docker options; network_mode and volu
   t.throws(() => readCompose({ dockerCompose: "web:\n  image: a\n  labels: {io.rancher.sidekicks: log}\nlog:\n  image: b\n  network_mode: host\n" }), /docker-compose\.yml:6:3: log\.network_mode: expected container:web/);
   t.throws(() => readCompose({ dockerCompose: "web:\n  image: a\n  labels: {io.rancher.sidekicks: log}\nlog:\n  image: b\napi:\n  image: c\n  links: [log]\n" }), /api\.links\[0\]: links to log, a sidekick of web/);
 });
+
+t.test("no variable interpolation, and it says so", async (t) => {
+  const s = readCompose({ dockerCompose: "web:\n  image: busybox\n  command: echo $$HOME ${TAG}\n" });
+  t.same(service(s, "web").command, ["echo", "$$HOME", "${TAG}"], "taken as written");
+  t.same(paths(s), ["web.command"]);
+});
