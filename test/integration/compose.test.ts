@@ -23,7 +23,7 @@ services:
       - db:database
     labels:
       com.example.tier: front
-    cap_drop: [ALL]
+    mem_limit: 64m
   db:
     image: local/busybox
     command: ["sh", "-c", "echo db-ok > /tmp/index.html && exec httpd -f -p 8080 -h /tmp"]
@@ -62,7 +62,7 @@ t.test("compose pair: CLI import on three hosts, export round trip, the same pai
 
   const imported = await cli(["import", "shop", "-f", path.join(dir, "docker-compose.yml"), "-f", path.join(dir, "rancher-compose.yml")]);
   t.equal(imported.code, 0, imported.err);
-  t.match(imported.err, /warning: .*docker-compose\.yml:10:5: services\.web\.cap_drop: not supported/, "the unsupported key is reported by place and path");
+  t.match(imported.err, /warning: .*docker-compose\.yml:10:5: services\.web\.mem_limit: not supported/, "the unsupported key is reported by place and path");
   const shop = await waitFor(async () => {
     const list = (await containers(lab)).filter((c) => c.stack === "shop");
     return list.length === 4 ? list : false;
@@ -97,7 +97,7 @@ t.test("compose pair: CLI import on three hosts, export round trip, the same pai
   const step = (preview.steps as any[]).find((s) => s.urn.endsWith("::compose"));
   t.equal(step?.op, "create");
   t.same(step?.newState?.inputs?.composeServices, ["service web: local/busybox, scale 3, links database→db", "service db: local/busybox, scale 1, health check :8080"], "the preview shows the services the files make");
-  t.match(JSON.stringify(preview.diagnostics ?? []), /services\.web\.cap_drop/, "the warning is a Pulumi diagnostic");
+  t.match(JSON.stringify(preview.diagnostics ?? []), /services\.web\.mem_limit/, "the warning is a Pulumi diagnostic");
   await pulumi(["up", "--yes", "--skip-preview"], 300_000);
   const mall = (await containers(lab)).filter((c) => c.stack === "mall");
   t.same(mall.map((c) => [c.name.replace(/^mall/, ""), c.image, c.cmd]), shop.map((c) => [c.name.replace(/^shop/, ""), c.image, c.cmd]), "the same containers as the CLI import made");
