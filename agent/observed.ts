@@ -32,7 +32,8 @@ export function buildObserved(
     const info = inspected.get(instance.id);
     const error = errors.get(instance.id);
     const base: InstanceStatus = info ? statusFromInspect(info) : { state: "missing", restartCount: 0 };
-    instances[instance.id] = error && base.state !== "running" ? { ...base, state: "error", error } : base;
+    // A running container with an error beside it (its sidekick could not start): shown, not fatal.
+    instances[instance.id] = error && base.state !== "running" ? { ...base, state: "error", error } : error ? { ...base, error } : base;
   }
   return { hostId: desired.hostId, appliedGeneration: desired.generation, instances, ...(network ? { network } : {}), reportedAt: now.toISOString() };
 }

@@ -1,6 +1,7 @@
 import { containerLabels } from "../runtime/protocol/agent-protocol";
 import type { DesiredInstance, HostDesiredState, RestartPolicySpec } from "../runtime/protocol/model";
 import { instanceHash } from "./docker/container-config";
+import { withSidekicks } from "./sidekicks";
 
 /**
  * Pure reconcile planning: what to do to make a host's drover containers match its desired
@@ -52,7 +53,7 @@ export function planHost(desired: HostDesiredState, containers: ManagedContainer
 
   const actions: PlanAction[] = [];
   const wanted = new Set<string>();
-  for (const instance of desired.instances) {
+  for (const instance of withSidekicks(desired.instances)) {
     if (wanted.has(instance.id)) continue; // a duplicate id in the document: the first one wins
     wanted.add(instance.id);
     const hash = instanceHash(instance);

@@ -11,6 +11,7 @@ import type { NetworkManager } from "./network/manager";
 import { errorMessage, Logger } from "./log";
 import { buildObserved } from "./observed";
 import { ManagedContainer, PlanAction, planHost } from "./plan";
+import { SIDEKICK_ID_SEPARATOR, isSidekickId, isSidekickInstance } from "./sidekicks";
 import { RedisLink, redisReason } from "./redis-link";
 import type { Reports } from "./reports";
 
@@ -146,7 +147,10 @@ export class Reconciler {
       // container's start is mostly dockerd's own wait, so a few at once fill the host.
       const removals: PlanAction[] = actions.filter((a) => a.kind === "remove");
       const rest: PlanAction[] = actions.filter((a) => a.kind !== "remove");
-      for (const group of [removals, rest]) {
+      // Sidekicks join their primary's namespace: they go once the primaries of this pass are up.
+      const primaries = rest.filter((a) => a.kind === "remove" || !isSidekickInstance(a.instance));
+      const sidekicks = rest.filter((a) => a.kind !== "remove" && isSidekickInstance(a.instance));
+      for (const group of [removals, primaries, sidekicks]) {
         await forEachLimited(group, dockerConcurrency, async (action) => { adopted = (await this.apply(action, errors)) || adopted; });
       }
       if (!adopted) break;
@@ -203,7 +207,8 @@ export class Reconciler {
     } catch (err) {
       const id = action.kind === "remove" ? action.instanceId : action.instance.id;
       this.log.error(`${action.kind} failed`, { instance: id, containerId: "containerId" in action ? action.containerId : undefined, reason: errorMessage(err) });
-      if (id) errors.set(id, errorMessage(err));
+      // A sidekick's failure is reported on its primary (the server knows only primaries).
+      if (id) errors.set(id.split(SIDEKICK_ID_SEPARATOR)[0], isSidekickId(id) ? `sidekick ${id.split(SIDEKICK_ID_SEPARATOR)[1]}: ${errorMessage(err)}` : errorMessage(err));
       if (isDockerDown(err)) throw err;
       return false;
     }

@@ -7,7 +7,7 @@ export { Environment, environmentProvider, environmentResourceProvider, type Env
 export { Stack, stackProvider, stackResourceProvider, type StackArgs } from "./stack";
 export { Service, serviceProvider, serviceResourceProvider } from "./service";
 export type {
-  HealthCheckInput, HealthCheckStrategy, PortInput, PortMapping, PortProtocolSuffix, RestartPolicyInput, RestartPolicyName, ServiceArgs, UpgradeStrategyInput,
+  HealthCheckInput, HealthCheckStrategy, PortInput, PortMapping, PortProtocolSuffix, RestartPolicyInput, RestartPolicyName, ServiceArgs, UpgradeStrategyInput, SidekickInput,
 } from "./service-args";
 export type { ServiceInstanceOutput } from "./service-status";
 export type { LabelSelectorInput, SchedulingInput } from "./scheduling-input";

@@ -153,6 +153,28 @@ export interface ServiceArgs {
   healthCheck?: pulumi.Input<HealthCheckInput>;
   /** How a change that needs new containers rolls out (see UpgradeStrategyInput). Default: one at a time, 2 s apart, stop first. In place. */
   upgradeStrategy?: pulumi.Input<UpgradeStrategyInput>;
+  /**
+   * Volumes as Docker's `-v` takes them: `name:/path[:ro]` (a named volume of the local
+   * driver, created by Docker on first use and kept when the container is replaced on the
+   * same host; an instance moved to another host starts with an empty one there) or
+   * `/host/path:/path[:ro]` (a bind mount). New containers.
+   */
+  volumes?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Docker's --privileged. New containers. */
+  privileged?: pulumi.Input<boolean>;
+  /** Linux capabilities to add / drop (`NET_ADMIN`, `ALL`). New containers. */
+  capAdd?: pulumi.Input<pulumi.Input<string>[]>;
+  capDrop?: pulumi.Input<pulumi.Input<string>[]>;
+  /** A terminal and an open stdin (compose tty / stdin_open). New containers. */
+  tty?: pulumi.Input<boolean>;
+  stdinOpen?: pulumi.Input<boolean>;
+  /** DNS search domains. New containers. */
+  dnsSearch?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Rancher's sidekicks: containers run beside every instance, on its host, in its network
+   * namespace (they reach it on localhost), created after it and replaced with it. New containers.
+   */
+  sidekicks?: pulumi.Input<pulumi.Input<SidekickInput>[]>;
   /** The stack: fills stackId, envId, endpoint and apiKey from its outputs. */
   stack?: Stack;
   /** The stack's id (when `stack` is not given). Replaces. */
@@ -178,5 +200,26 @@ export const UPGRADE_STRATEGY_FIELDS = keysOf<UpgradeStrategyInput>()(["batchSiz
 /** Every ServiceArgs key (compile-time checked); `stack` never reaches the provider, but a misspelling of it should be suggested. */
 export const SERVICE_FIELDS = keysOf<ServiceArgs>()([
   "name", "image", "command", "entrypoint", "env", "secrets", "ports", "scale", "global", "links", "labels", "scheduling",
-  "restartPolicy", "healthCheck", "upgradeStrategy", "stack", "stackId", "envId", "endpoint", "apiKey", "waitTimeoutSeconds",
+  "restartPolicy", "healthCheck", "upgradeStrategy", "volumes", "privileged", "capAdd", "capDrop", "tty", "stdinOpen", "dnsSearch", "sidekicks",
+  "stack", "stackId", "envId", "endpoint", "apiKey", "waitTimeoutSeconds",
 ]);
+
+/** One sidekick (ServiceArgs.sidekicks). */
+export interface SidekickInput {
+  /** Lowercase letters, digits and dashes; unique in the service. DNS answers it, within the service, with the instances' addresses. */
+  name: pulumi.Input<string>;
+  image: pulumi.Input<string>;
+  command?: pulumi.Input<pulumi.Input<string>[]>;
+  entrypoint?: pulumi.Input<pulumi.Input<string>[]>;
+  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Mount the primary container's volumes too (compose volumes_from). */
+  volumesFromPrimary?: pulumi.Input<boolean>;
+  volumes?: pulumi.Input<pulumi.Input<string>[]>;
+  privileged?: pulumi.Input<boolean>;
+  capAdd?: pulumi.Input<pulumi.Input<string>[]>;
+  capDrop?: pulumi.Input<pulumi.Input<string>[]>;
+  tty?: pulumi.Input<boolean>;
+  stdinOpen?: pulumi.Input<boolean>;
+  dnsSearch?: pulumi.Input<pulumi.Input<string>[]>;
+}

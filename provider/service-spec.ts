@@ -9,6 +9,7 @@ import { bodyOf } from "./check";
 
 export const SPEC_FIELDS = [
   "image", "command", "entrypoint", "env", "secrets", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy", "healthCheck", "upgradeStrategy",
+  "volumes", "privileged", "capAdd", "capDrop", "tty", "stdinOpen", "dnsSearch", "sidekicks",
 ] as const;
 export const BODY_FIELDS = ["stackId", "name", ...SPEC_FIELDS] as const;
 

@@ -38,7 +38,7 @@ import { pollUntil } from "./wait";
 export type { LabelSelectorInput, SchedulingInput } from "./scheduling-input";
 export type {
   HealthCheckInput, HealthCheckStrategy, PortInput, PortMapping, PortProtocolSuffix, RestartPolicyInput, RestartPolicyName, ServiceArgs,
-  UpgradeStrategyInput,
+  UpgradeStrategyInput, SidekickInput,
 } from "./service-args";
 export type { ServiceInstanceOutput } from "./service-status";
 

@@ -14,6 +14,7 @@ import { sanitize } from "./sanitize";
 import { SDK_INPUTS, keysOf, unknownFieldFailures, withoutDuplicates } from "./input-fields";
 import { connectionFor, serverUrlFor, settingsFromConfig, type ProviderSettings } from "./settings";
 import { pollUntil } from "./wait";
+import { COMPOSE_FIELDS, composeSummary, readComposeInputs, waitStackConverged } from "./stack-compose";
 
 export interface StackArgs {
   /**
@@ -33,13 +34,29 @@ export interface StackArgs {
   endpoint?: pulumi.Input<string>;
   /** The environment's API key (kept secret); default: config `drover:apiKey`. In place. */
   apiKey?: pulumi.Input<string>;
-  /** Seconds delete waits for the stack's services to be removed. Default 120. In place. */
+  /**
+   * Seconds delete waits for the stack's services to be removed (default 120), and create or
+   * update wait for the services of `dockerCompose` to converge (default 300). In place.
+   */
   waitTimeoutSeconds?: pulumi.Input<number>;
+  /**
+   * A docker-compose.yml (versions 1, 2, 3), as text: its services become the stack's, the way
+   * Rancher imported a stack (`fs.readFileSync("docker-compose.yml", "utf8")`). Checked at
+   * preview (file, line and column of a problem); the services it makes show in the preview
+   * as `composeServices`; keys drover does not act on are logged as warnings by path.
+   * A change updates the stack's services in place (rolling upgrades where containers change);
+   * services the file no longer mentions are left as they are.
+   */
+  dockerCompose?: pulumi.Input<string>;
+  /** The matching rancher-compose.yml (scale, health_check, upgrade_strategy, lb_config), as text. In place. */
+  rancherCompose?: pulumi.Input<string>;
+  /** The env files docker-compose.yml names in `env_file`, by the path it writes: path → file text. In place. */
+  envFiles?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-const STACK_FIELDS = keysOf<StackArgs>()(["name", "description", "stackWideDiscovery", "environment", "envId", "endpoint", "apiKey", "waitTimeoutSeconds"]);
+const STACK_FIELDS = keysOf<StackArgs>()(["name", "description", "stackWideDiscovery", "environment", "envId", "endpoint", "apiKey", "waitTimeoutSeconds", "dockerCompose", "rancherCompose", "envFiles"]);
 const BODY_FIELDS = ["name", "description", "stackWideDiscovery"] as const;
-const COMPUTED = ["stackId", "state", "serverUrl"] as const;
+const COMPUTED = ["stackId", "state", "serverUrl", "composeServices"] as const;
 
 const stackPath = (envId: string, id?: string) =>
   `/v1/environments/${encodeURIComponent(envId)}/stacks${id === undefined ? "" : `/${encodeURIComponent(id)}`}`;
@@ -53,18 +70,21 @@ export const stackProvider = {
 
   async check(_olds: any, news: any) {
     const unknown = unknownFieldFailures(news, STACK_FIELDS, [...COMPUTED, ...SDK_INPUTS]);
+    const compose = readComposeInputs(news);
     const failures = [
       ...validatorFailures(() => validateStackCreate(bodyOf(news, BODY_FIELDS), [])),
+      ...compose.failures,
       ...idFailures(news, "envId"),
       ...connectionFailures(news, this.settings, "apiKey"),
     ];
-    return checkResult({ ...news, serverUrl: serverUrlFor(news, this.settings) }, withoutDuplicates(unknown, failures), ["apiKey"]);
+    const composeServices = compose.stack ? { composeServices: composeSummary(compose.stack) } : {};
+    return checkResult({ ...news, serverUrl: serverUrlFor(news, this.settings), ...composeServices }, withoutDuplicates(unknown, failures), ["apiKey"]);
   },
 
   async diff(_id: string, olds: any, news: any) {
     return diffInputs(olds, news, {
       replace: ["endpoint", "envId", "name"],
-      update: ["description", "stackWideDiscovery", "apiKey", "waitTimeoutSeconds"],
+      update: ["description", "stackWideDiscovery", "apiKey", "waitTimeoutSeconds", "dockerCompose", "rancherCompose", "envFiles", "composeServices"],
       nameField: "name",
       stableOutputs: ["stackId", "serverUrl"],
     });
@@ -72,8 +92,14 @@ export const stackProvider = {
 
   async create(inputs: any) {
     const conn = connectionFor(inputs, this.settings, "apiKey");
-    const stack = await expectOk(conn, "POST", stackPath(inputs.envId), bodyOf(inputs, BODY_FIELDS));
-    return { id: stack.id as string, outs: sanitize({ ...inputs, stackId: stack.id, state: stack.state, serverUrl: conn.endpoint }) };
+    if (typeof inputs.dockerCompose !== "string") {
+      const stack = await expectOk(conn, "POST", stackPath(inputs.envId), bodyOf(inputs, BODY_FIELDS));
+      return { id: stack.id as string, outs: sanitize({ ...inputs, stackId: stack.id, state: stack.state, serverUrl: conn.endpoint }) };
+    }
+    // A new stack with the files' services, in one write on the server.
+    const imported = await expectOk(conn, "POST", stackPath(inputs.envId), bodyOf(inputs, [...BODY_FIELDS, ...COMPOSE_FIELDS]));
+    await waitStackConverged(conn, inputs.envId, imported.stack.id, (Number(inputs.waitTimeoutSeconds) || 300) * 1000);
+    return { id: imported.stack.id as string, outs: sanitize({ ...inputs, stackId: imported.stack.id, state: imported.stack.state, serverUrl: conn.endpoint }) };
   },
 
   async read(id: string, props: any) {
@@ -91,6 +117,10 @@ export const stackProvider = {
     const conn = connectionFor(news, this.settings, "apiKey");
     // PUT replaces: a description removed from the program is removed on the server.
     const stack = await expectOk(conn, "PUT", stackPath(news.envId, id), bodyOf(news, BODY_FIELDS));
+    if (typeof news.dockerCompose === "string") {
+      await expectOk(conn, "POST", `${stackPath(news.envId)}?action=import`, bodyOf(news, ["name", ...COMPOSE_FIELDS]));
+      await waitStackConverged(conn, news.envId, id, (Number(news.waitTimeoutSeconds) || 300) * 1000);
+    }
     return { outs: sanitize({ ...news, stackId: stack.id, state: stack.state, serverUrl: conn.endpoint }) };
   },
 
@@ -128,6 +158,8 @@ export class Stack extends pulumi.dynamic.Resource {
   declare readonly state: pulumi.Output<string>;
   /** The server URL in use (input or config): known at preview, so services see no change. */
   declare readonly serverUrl: pulumi.Output<string>;
+  /** With dockerCompose: one line per service and load balancer the files make (shown in the preview). */
+  declare readonly composeServices: pulumi.Output<string[] | undefined>;
 
   constructor(name: string, args: StackArgs, opts?: pulumi.CustomResourceOptions) {
     const { environment, ...rest } = args;
@@ -142,5 +174,15 @@ export class Stack extends pulumi.dynamic.Resource {
       additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "apiKey"],
     }, "drover", "Stack");
     this.stackId = this.id;
+    if (args.dockerCompose !== undefined) logComposeWarnings(this, args);
   }
+}
+
+/** The reader's warnings (keys drover does not act on, by path) as Pulumi diagnostics on the stack. */
+function logComposeWarnings(resource: pulumi.Resource, args: StackArgs): void {
+  pulumi.all([args.dockerCompose, args.rancherCompose, args.envFiles]).apply(([dockerCompose, rancherCompose, envFiles]) => {
+    const { stack } = readComposeInputs({ dockerCompose, rancherCompose, envFiles });
+    const { warningText } = require("../runtime/compose") as typeof import("../runtime/compose");
+    for (const w of stack?.warnings ?? []) pulumi.log.warn(`compose: ${warningText(w)}`, resource);
+  });
 }

@@ -6,6 +6,7 @@ import { overlayNetworkName } from "../network/bridge";
 import { canonicalJson, specHash } from "../spec-hash";
 import { secretContext } from "../../runtime/protocol/secret-contexts";
 import { isSealed } from "../../runtime/protocol/seal";
+import { hostConfigOf } from "../../runtime/protocol/container-options";
 
 /** Where a container belongs: written into its labels, which is how drover finds it again. */
 export interface HostContext {
@@ -71,8 +72,10 @@ export function createOptions(instance: DesiredInstance, ctx: HostContext): Cont
     }
   }
   const policy = spec.restartPolicy ?? { name: "no" };
+  // A sidekick joins its primary's namespace: no network, ports or DNS of its own.
+  const joined = spec.networkMode?.startsWith("container:") ? spec.networkMode : undefined;
   // With an overlay address: on the host's overlay bridge at that address, DNS from drover's responder.
-  const overlay = instance.ip
+  const overlay = instance.ip && !joined
     ? {
       network: { NetworkMode: overlayNetworkName, Dns: [DNS_IP] },
       config: { NetworkingConfig: { EndpointsConfig: { [overlayNetworkName]: { IPAMConfig: { IPv4Address: instance.ip } } } } },
@@ -85,9 +88,13 @@ export function createOptions(instance: DesiredInstance, ctx: HostContext): Cont
     Entrypoint: spec.entrypoint,
     Env: containerEnv(instance, ctx),
     Labels: instanceLabels(instance, ctx),
-    ExposedPorts: exposed,
+    ...(joined ? {} : { ExposedPorts: exposed }),
+    ...(spec.tty ? { Tty: true } : {}),
+    ...(spec.stdinOpen ? { OpenStdin: true } : {}),
     HostConfig: {
-      PortBindings: bindings,
+      ...(joined ? { NetworkMode: joined } : { PortBindings: bindings }),
+      ...hostConfigOf(spec),
+      ...(spec.volumesFrom?.length ? { VolumesFrom: spec.volumesFrom } : {}),
       // Docker's own restart policy keeps containers running while the agent is down.
       RestartPolicy: {
         Name: policy.name,

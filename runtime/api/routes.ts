@@ -26,11 +26,13 @@
  *   PUT    /v1/environments/:envId/hosts/:id/machineaccess      a cloud host's login (provider) → 204; the key sealed, never shown
  *   GET    /v1/environments/:envId/hosts/:id/config             → tar.gz: id_rsa, id_rsa.pub, ssh_config, known_hosts, ca.pem (an event each time)
  *   GET    /v1/environments/:envId/stacks
- *   POST   /v1/environments/:envId/stacks                       {name, description?} → 201
+ *   POST   /v1/environments/:envId/stacks                       {name, description?} → 201; with dockerCompose (+ rancherCompose?, envFiles?): a new stack from the files
+ *   POST   /v1/environments/:envId/stacks?action=import         {name, dockerCompose, rancherCompose?, envFiles?} → 201 new / 200 existing stack brought in line; warnings by path
  *   GET    /v1/environments/:envId/stacks/:id
  *   PUT    /v1/environments/:envId/stacks/:id                   replace (description; name is fixed)
  *   PATCH  /v1/environments/:envId/stacks/:id                   merge
  *   DELETE /v1/environments/:envId/stacks/:id                   → 202, stack and its services `removing`
+ *   GET    /v1/environments/:envId/stacks/:id/compose           Rancher's View Config: {dockerCompose, rancherCompose, warnings}
  *   GET    /v1/environments/:envId/services
  *   POST   /v1/environments/:envId/services                     {stackId, name, image, ...} → 201
  *   GET    /v1/environments/:envId/services/:id
@@ -81,6 +83,7 @@ import { register } from "./handlers/register";
 import { apiRoot, caCertificate, health } from "./handlers/root";
 import { createService, deleteService, getService, listServices, serviceAction, updateService } from "./handlers/services";
 import { createStack, deleteStack, getStack, listStacks, updateStack } from "./handlers/stacks";
+import { exportStack } from "./handlers/stack-compose";
 import { createStatsToken } from "./handlers/stats-tokens";
 import { createToken, getToken, listTokens } from "./handlers/tokens";
 
@@ -122,6 +125,7 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["PUT", `${env}/stacks/:id`, authed(updateStack("replace"))],
   ["PATCH", `${env}/stacks/:id`, authed(updateStack("merge"))],
   ["DELETE", `${env}/stacks/:id`, authed(deleteStack)],
+  ["GET", `${env}/stacks/:id/compose`, authed(exportStack)],
   ["GET", `${env}/services`, authed(listServices)],
   ["POST", `${env}/services`, authed(createService)],
   ["GET", `${env}/services/:id`, authed(getService)],

@@ -10,6 +10,7 @@ const commands: Record<string, () => Command> = {
   certificate: () => require("./certificate-command").certificateCommand,
   tls: () => require("./tls-command").tlsCommand,
   ssh: () => require("./ssh-command").sshCommand,
+  stack: () => require("./stack-command").stackCommand,
 };
 
 function topUsage(): string {

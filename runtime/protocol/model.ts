@@ -163,7 +163,44 @@ export interface UpgradeStrategySpec {
   startFirst: boolean;
 }
 
-export interface ServiceSpec {
+/**
+ * Docker options of a container beyond image and command, as compose files give them. All
+ * optional: absent is Docker's default.
+ */
+export interface ContainerOptions {
+  /** `name:/path[:ro]` (a named volume, the local driver: Docker creates it on first use and keeps it when the container is replaced) or `/host/path:/path[:ro]` (a bind mount). */
+  volumes?: string[];
+  privileged?: boolean;
+  /** Linux capabilities added / dropped (`NET_ADMIN`, `ALL`). */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** A terminal (`tty`) and an open stdin (`stdin_open`). */
+  tty?: boolean;
+  stdinOpen?: boolean;
+  /** DNS search domains; names that do not resolve through drover's DNS go to the host's resolvers. */
+  dnsSearch?: string[];
+}
+
+/**
+ * Rancher's sidekick (`io.rancher.sidekicks`): a secondary container of each instance of a
+ * service, on the same host, in the primary's network namespace (it reaches the primary on
+ * localhost and answers on the primary's overlay address), created after the primary and
+ * replaced with it (a new primary container, by an upgrade or a move to another host, means
+ * a new sidekick). Scale, placement and links are the primary's.
+ */
+export interface SidekickSpec extends ContainerOptions {
+  /** Unique within the service and its stack; its container is `<stack>-<service>-<name>-<index>`; DNS answers it with the primary's addresses. */
+  name: string;
+  image: string;
+  command?: string[];
+  entrypoint?: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  /** Mounts the primary's volumes too (compose `volumes_from: [primary]`). */
+  volumesFromPrimary?: boolean;
+}
+
+export interface ServiceSpec extends ContainerOptions {
   image: string;
   command?: string[];
   entrypoint?: string[];
@@ -189,6 +226,8 @@ export interface ServiceSpec {
   healthCheck?: HealthCheckSpec;
   /** Absent in records written before upgrades existed: the defaults apply. */
   upgradeStrategy?: UpgradeStrategySpec;
+  /** Secondary containers run beside each instance (Rancher's sidekicks). */
+  sidekicks?: SidekickSpec[];
 }
 
 /** Rancher's service health: the instances' health taken together. */
@@ -345,7 +384,7 @@ export interface CertificateFacts {
 export type InstanceHealthState = "initializing" | "healthy" | "unhealthy" | "reinitializing";
 
 /** What an agent needs to run one container. */
-export interface InstanceSpec {
+export interface InstanceSpec extends ContainerOptions {
   image: string;
   command?: string[];
   entrypoint?: string[];
@@ -355,6 +394,15 @@ export interface InstanceSpec {
   ports: PortSpec[];
   labels: Record<string, string>;
   restartPolicy: RestartPolicySpec;
+  /** The service's sidekicks: the agent runs each beside this instance's container (agent/sidekicks.ts). */
+  sidekicks?: SidekickSpec[];
+  /**
+   * `container:<name>`: join that container's network namespace instead of the overlay (how
+   * the agent runs a sidekick). Absent: the overlay (or Docker's default without an address).
+   */
+  networkMode?: string;
+  /** Containers whose volumes this one mounts (a sidekick's `volumes_from` its primary). */
+  volumesFrom?: string[];
 }
 
 export interface InstanceStatus {

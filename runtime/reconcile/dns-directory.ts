@@ -22,7 +22,9 @@ export function buildDnsDirectory(stacks: StackRecord[], services: ServiceRecord
       .sort(byId),
     services: services
       .filter((s) => s.state !== "removing" && s.state !== "removed")
-      .map((s) => ({ id: s.id, name: s.name, stackId: s.stackId, links: { ...s.spec.links } }))
+      // A sidekick's name answers with its service's addresses (it shares their network
+      // namespace), for the service's own containers: a link of the service to itself.
+      .map((s) => ({ id: s.id, name: s.name, stackId: s.stackId, links: { ...Object.fromEntries((s.spec.sidekicks ?? []).map((k) => [k.name, s.id])), ...s.spec.links } }))
       .sort(byId),
     stacks: stacks
       .filter((s) => s.state !== "removing" && s.state !== "removed")

@@ -1,3 +1,4 @@
+import { containerOptionsOf } from "../protocol/container-options";
 import type { InstanceRecord, InstanceSpec, LoadBalancerRecord, PortSpec, ServiceRecord, StackRecord } from "../protocol/model";
 import { hostPortsOf, newInstanceLabels, type InstanceSnapshot } from "../scheduler";
 
@@ -32,6 +33,8 @@ export function newInstance(id: string, service: ServiceRecord, stack: StackReco
       ports: service.spec.ports,
       labels,
       restartPolicy: service.spec.restartPolicy,
+      ...containerOptionsOf(service.spec),
+      ...(service.spec.sidekicks?.length ? { sidekicks: service.spec.sidekicks } : {}),
     },
     ip,
     state: "requested",

@@ -116,7 +116,7 @@ export function removing(lb: LoadBalancerRecord): LoadBalancerRecord {
 }
 
 /** Refuses (409, nothing written) a spec with a source port taken on every host it could run on. */
-function assertPortsFree(lb: LoadBalancerRecord, snap: EnvSnapshot): void {
+export function assertPortsFree(lb: LoadBalancerRecord, snap: EnvSnapshot): void {
   const stackName = snap.stacks.find((s) => s.id === lb.stackId)?.name ?? lb.stackId;
   const collisions = sourcePortCollisions({ id: lb.id, name: lb.name, stackName, spec: lb.spec }, snap.hosts, snap.instances, snap.services);
   if (collisions.length === 0) return;

@@ -147,7 +147,7 @@ function sealGivenSecrets(body: unknown, spec: ServiceSpec, envKey: DataKey, ser
  * Unplaceable with the scheduler's reason per host, and nothing is written. (A service
  * with nothing placed yet may wait for hosts, as in Rancher: nothing runs to lose.)
  */
-function assertPlaceable(snap: EnvSnapshot, current: ServiceRecord, spec: ServiceSpec): void {
+export function assertPlaceable(snap: EnvSnapshot, current: ServiceRecord, spec: ServiceSpec): void {
   if (!snap.instances.some((i) => i.serviceId === current.id && i.kind !== "lb")) return;
   const placementChanges = specNeedsNewContainers(current.spec, spec) || spec.scale > current.spec.scale || spec.global !== current.spec.global;
   if (!placementChanges) return;
@@ -180,7 +180,7 @@ function liveService(services: ServiceRecord[], id: string): ServiceRecord {
 }
 
 /** The plan for a new spec: nothing when unchanged, a new version (a rolling upgrade) when containers must change. */
-function withSpec(current: ServiceRecord, spec: ServiceSpec, now: string) {
+export function withSpec(current: ServiceRecord, spec: ServiceSpec, now: string) {
   if (JSON.stringify(spec) === JSON.stringify(current.spec)) return { result: current };
   if (!specNeedsNewContainers(current.spec, spec)) return changed({ ...current, spec });
   return changed(newVersion(current, spec, now));

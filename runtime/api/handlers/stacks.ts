@@ -15,6 +15,8 @@ import { writeEnv } from "../write";
 import { commonFields, listReply } from "./list";
 import { loadBalancersOfStack, removing, rulesWithoutTargets } from "./load-balancers";
 import { findIn, visibleRecord } from "./records";
+import { IMPORT_BODY_BYTES, importStack, isComposeBody } from "./stack-compose";
+import { actionName } from "../../protocol/validate/actions";
 
 const filterSpec: FilterSpec<StackRecord> = {
   fields: { ...commonFields<StackRecord>(), description: (s) => s.description, stackWideDiscovery: (s) => String(s.stackWideDiscovery === true) },
@@ -36,8 +38,13 @@ export async function getStack(ctx: AuthedContext): Promise<Reply> {
 }
 
 export async function createStack(ctx: AuthedContext): Promise<Reply> {
+  if (ctx.query.get("action") !== null) {
+    actionName(ctx.query, ["import"]);
+    return importStack(false)(ctx);
+  }
+  const body = await readJsonBody(ctx.req, IMPORT_BODY_BYTES);
+  if (isComposeBody(body)) return importStack(true, body)(ctx);
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
-  const body = await readJsonBody(ctx.req);
   const id = ctx.api.newId("stack");
   const stack = await writeEnv(ctx.api, env.id, (snap) => {
     const input = validateStackCreate(body, snap.stacks);

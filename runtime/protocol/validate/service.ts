@@ -14,6 +14,8 @@ import { ObjectReader, checkString, isPlainObject } from "./reader";
 import { ENV_KEY, ENV_VALUE, ID, IMAGE, NAME } from "./rules";
 import type { UpdateMode } from "./stack";
 import { GLOBAL_LABEL } from "../../scheduler";
+import { containerOptionsOf } from "../container-options";
+import { CONTAINER_OPTION_FIELDS, readContainerOptions, validateSidekicks } from "./container-options";
 
 export interface ServiceRefs {
   stacks: StackRecord[];
@@ -27,7 +29,7 @@ export interface ServiceCreate {
   spec: ServiceSpec;
 }
 
-const SPEC_FIELDS = ["image", "command", "entrypoint", "env", "secrets", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy", "healthCheck", "upgradeStrategy"];
+const SPEC_FIELDS = ["image", "command", "entrypoint", "env", "secrets", "ports", "scale", "global", "links", "labels", "scheduling", "restartPolicy", "healthCheck", "upgradeStrategy", ...CONTAINER_OPTION_FIELDS, "sidekicks"];
 const FIELDS = ["stackId", "name", ...SPEC_FIELDS];
 const RESTART_NAMES = ["no", "always", "on-failure", "unless-stopped"] as const;
 const ARG = { expected: "a string of at most 4096 characters", maxLength: 4096, minLength: 0 };
@@ -42,7 +44,7 @@ export function validateServiceCreate(body: unknown, refs: ServiceRefs): Service
   const stackId = r.string("stackId", { ...ID, required: true });
   const name = r.string("name", { ...NAME, required: true });
   const image = r.string("image", { ...IMAGE, required: true });
-  const given = readSpecFields(p, r, refs, undefined);
+  const given = readSpecFields(p, r, refs, undefined, {}, name);
   const stack = stackId === undefined ? undefined : refs.stacks.find((s) => s.id === stackId);
   if (stackId !== undefined && !stack) p.invalid("stackId", "the id of a stack in this environment", stackId);
   else if (stack && stack.state !== "active") p.invalid("stackId", `a stack that is not being removed (${stack.id} is ${stack.state})`, stackId);
@@ -64,15 +66,19 @@ export function validateServiceUpdate(body: unknown, current: ServiceRecord, ref
   const name = r.string("name", NAME);
   if (name !== undefined && name !== current.name) p.invalid("name", `the service's name ${current.name} (names cannot change)`, name);
   const image = r.string("image", { ...IMAGE, required: mode === "replace" });
-  const given = readSpecFields(p, r, refs, current, mode === "merge" ? current.spec.labels : {});
+  const given = readSpecFields(p, r, refs, current, mode === "merge" ? current.spec.labels : {}, current.name);
   p.throwIfAny();
   const base = mode === "replace" ? defaultSpec(image!) : { ...current.spec, ...(image !== undefined ? { image } : {}) };
   return finishSpec({ ...base, ...given }, given);
 }
 
 /** The spec fields the body gives (and only those), with scheduling merged into labels. */
-function readSpecFields(p: Problems, r: ObjectReader, refs: ServiceRefs, self: ServiceRecord | undefined, baseLabels: Record<string, string> = {}): Partial<ServiceSpec> {
-  const out: Partial<ServiceSpec> = {};
+function readSpecFields(p: Problems, r: ObjectReader, refs: ServiceRefs, self: ServiceRecord | undefined, baseLabels: Record<string, string> = {}, name?: string): Partial<ServiceSpec> {
+  const out: Partial<ServiceSpec> = { ...readContainerOptions(r) };
+  if (r.has("sidekicks")) {
+    const sidekicks = validateSidekicks(p, r.raw("sidekicks"), name);
+    if (sidekicks !== undefined) out.sidekicks = sidekicks;
+  }
   const command = r.stringList("command", 256, ARG);
   if (command !== undefined) out.command = command;
   const entrypoint = r.stringList("entrypoint", 256, ARG);
@@ -187,6 +193,7 @@ function validateRestartPolicy(p: Problems, value: unknown, path: string): Resta
 export function specNeedsNewContainers(a: ServiceSpec, b: ServiceSpec): boolean {
   const containerFields = (s: ServiceSpec) => canonical({
     image: s.image, command: s.command, entrypoint: s.entrypoint, env: s.env, secrets: s.secrets ?? {}, ports: s.ports, labels: s.labels, restartPolicy: s.restartPolicy,
+    ...containerOptionsOf(s), sidekicks: s.sidekicks ?? [],
   });
   return containerFields(a) !== containerFields(b);
 }
