@@ -48,6 +48,8 @@
  *   DELETE /v1/environments/:envId/certificates/:id             → 200 `removed`; 409 naming the load balancers that list it
  *   GET    /v1/environments/:envId/instances
  *   GET    /v1/environments/:envId/instances/:id
+ *   POST   /v1/environments/:envId/instances/:id?action=logs|execute   → 201 {token, url}: a one-use websocket stream
+ *                                                                (runtime/streams/stream-upgrade.ts), ttl ≤ 60 s
  *   GET    /v1/environments/:envId/events                       text/event-stream; resume with Last-Event-ID (or ?lastEventId=)
  *
  * Isolation: an environment API key addressing any other environment gets 404 (never 403,
@@ -63,6 +65,7 @@ import { createEnvironment, environmentAction, getEnvironment, listEnvironments 
 import { streamEvents } from "./handlers/events";
 import { deleteHost, getHost, hostAction, listHosts, updateHost } from "./handlers/hosts";
 import { getInstance, listInstances } from "./handlers/instances";
+import { instanceAction } from "./handlers/instance-streams";
 import { createCertificate, deleteCertificate, getCertificate, listCertificates, replaceCertificate } from "./handlers/certificates";
 import { createLoadBalancer, deleteLoadBalancer, getLoadBalancer, listLoadBalancers, updateLoadBalancer } from "./handlers/load-balancers";
 import { planPlacement } from "./handlers/placements";
@@ -126,6 +129,7 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["DELETE", `${env}/certificates/:id`, authed(deleteCertificate)],
   ["GET", `${env}/instances`, authed(listInstances)],
   ["GET", `${env}/instances/:id`, authed(getInstance)],
+  ["POST", `${env}/instances/:id`, authed(instanceAction)],
   ["GET", `${env}/events`, authed(streamEvents)],
 ];
 
