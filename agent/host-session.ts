@@ -20,6 +20,7 @@ import { RedisLink, whenReady } from "./redis-link";
 import { Reports } from "./reports";
 import { HostSecrets } from "./host-secrets";
 import { SecretMask } from "./secret-mask";
+import { StreamDialer } from "./streams/stream-dialer";
 
 /** How a session ended: asked to stop, torn down by the server, or its credentials refused. */
 export type SessionOutcome = "stopped" | "teardown" | "rejected";
@@ -35,6 +36,8 @@ export class HostSession {
   /** The host's DNS responder (absent with DROVER_DNS_LISTEN=off). */
   private dns?: HostDns;
   private reconciler?: Reconciler;
+  /** Logs and exec streams, dialled out on `stream` nudges. */
+  private streams?: StreamDialer;
 
   constructor(
     private readonly identity: SavedIdentity,
@@ -80,6 +83,10 @@ export class HostSession {
 
     // The environment's directory feeds DNS answers and the load balancers' backends alike;
     // with DROVER_DNS_LISTEN=off it is still followed, for the load balancers.
+    this.streams = new StreamDialer({
+      url: this.identity.url, ca: this.identity.serverCa, envId: r.envId, hostId: r.hostId,
+      privateKey: this.state.hostKey().privateKey, docker: this.docker, log: log.child({ component: "streams" }),
+    });
     const dnsListen = dnsListenFromEnv();
     this.dns = new HostDns({
       source: link.cmd, key: makeKeys(r.redis.keyPrefix).env(r.envId).dns, log: log.child({ component: "dns" }),
@@ -102,6 +109,7 @@ export class HostSession {
 
     const outcome = await this.finished;
     clearInterval(resync);
+    this.streams?.close();
     await Promise.all([nudges.stop(), events.stop(), dns?.stop()]);
     await coalescer.stop();
     await checker.stop();
@@ -124,6 +132,10 @@ export class HostSession {
       this.log.info("teardown requested", { nudge: nudge.id });
       this.finish("teardown");
       return false;
+    }
+    if (nudge.type === "stream") {
+      this.streams?.dial(nudge.fields.session ?? "");
+      return true;
     }
     if (nudge.type === "dns") {
       const version = Number(nudge.fields.version);

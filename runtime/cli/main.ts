@@ -9,6 +9,15 @@ const commands: Record<string, () => Command> = {
   server: () => require("../server/server-command").serverCommand,
   certificate: () => require("./certificate-command").certificateCommand,
   tls: () => require("./tls-command").tlsCommand,
+  // Day two (exit codes: runtime/cli/day-two/cli-error.ts).
+  login: () => require("./login-command").loginCommand,
+  ps: () => require("./ps-command").psCommand,
+  logs: () => require("./logs-command").logsCommand,
+  exec: () => require("./exec-command").execCommand,
+  hosts: () => require("./hosts-command").hostsCommand,
+  env: () => require("./env-command").envCommand,
+  events: () => require("./events-command").eventsCommand,
+  inspect: () => require("./inspect-command").inspectCommand,
 };
 
 function topUsage(): string {

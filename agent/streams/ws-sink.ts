@@ -1,0 +1,39 @@
+/**
+ * Sending a readable's output down a websocket with back-pressure: the readable pauses
+ * while the socket holds more than a high-water mark of unsent data.
+ */
+import type WebSocket from "ws";
+import { CHANNEL, frame, type StreamControl } from "../../runtime/protocol/stream-protocol";
+
+const HIGH_WATER_BYTES = 2 * 1024 * 1024;
+
+export class WsSink {
+  private paused = false;
+
+  constructor(private readonly ws: WebSocket, private readonly source: NodeJS.ReadableStream) {}
+
+  send(channel: number, data: Buffer): void {
+    if (this.ws.readyState !== this.ws.OPEN || data.length === 0) return;
+    this.ws.send(frame(channel, data), { binary: true }, () => {
+      if (this.paused && this.ws.bufferedAmount < HIGH_WATER_BYTES / 2) {
+        this.paused = false;
+        this.source.resume();
+      }
+    });
+    if (!this.paused && this.ws.bufferedAmount > HIGH_WATER_BYTES) {
+      this.paused = true;
+      this.source.pause();
+    }
+  }
+
+  stdout(data: Buffer): void {
+    this.send(CHANNEL.stdout, data);
+  }
+
+  /** Sends a control message and, for `exit` and `error`, closes the socket once it is flushed. */
+  control(message: StreamControl): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(message));
+    if (message.type === "exit" || message.type === "error") this.ws.close(1000);
+  }
+}
