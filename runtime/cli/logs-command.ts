@@ -59,16 +59,24 @@ export const logsCommand: Command = {
     const out = write(process.stdout);
     const err = write(process.stderr);
 
+    const streaming = new Set<string>();
+    /** When an instance's stream last ended (Unix s): a container recreated for it is read from then on. */
+    const endedAt = new Map<string, number>();
     const follow = async (instance: any, first: boolean): Promise<void> => {
       seen.set(instance.id, instance.name);
+      streaming.add(instance.id);
+      const resumeAt = endedAt.get(instance.id);
       let ws: WebSocket;
       try {
-        // A replacement is read from its first line, whatever --tail asked of the first ones.
-        ws = await openStream(api, instance.id, "logs", first ? body : { ...body, tail: undefined });
+        // A new instance is read from its first line, whatever --tail asked of the first ones.
+        const { tail: _tail, ...rest } = body;
+        ws = await openStream(api, instance.id, "logs", first ? body : { ...rest, ...(resumeAt !== undefined ? { since: resumeAt } : {}) });
       } catch (e) {
         if (!(e instanceof CliError)) throw e;
-        process.stderr.write(`drover logs: ${instance.name}: ${e.message}\n`);
+        if (first) process.stderr.write(`drover logs: ${instance.name}: ${e.message}\n`);
         failures++;
+        streaming.delete(instance.id);
+        endedAt.set(instance.id, Date.now() / 1000);
         return;
       }
       open.add(ws);
@@ -79,7 +87,8 @@ export const logsCommand: Command = {
         ws.on("message", (data: Buffer, isBinary) => {
           if (!isBinary) {
             const control = JSON.parse(data.toString("utf8"));
-            if (control.type === "error") {
+            // Re-opened followers retry quietly (a container being recreated is not there yet).
+            if (control.type === "error" && first) {
               process.stderr.write(`drover logs: ${instance.name}: ${control.message}\n`);
               failures++;
             }
@@ -99,6 +108,8 @@ export const logsCommand: Command = {
         ws.once("close", () => {
           lines?.forEach((l) => l.flush());
           open.delete(ws);
+          streaming.delete(instance.id);
+          endedAt.set(instance.id, Date.now() / 1000);
           resolve();
         });
       });
@@ -110,8 +121,9 @@ export const logsCommand: Command = {
       // Runs until interrupted: new instances of the service join as they appear.
       for (;;) {
         await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
-        const now = serviceInstances(await api.list("instances"), target.service.id);
-        for (const i of now) if (!seen.has(i.id)) streams.push(follow(i, false));
+        const now = await api.list("instances").then((all) => serviceInstances(all, target.service.id), () => []);
+        // New instances, and instances whose container ended (a recreated container is followed too).
+        for (const i of now) if (!streaming.has(i.id) && i.state === "active") streams.push(follow(i, false));
       }
     }
     await Promise.all(streams);
