@@ -14,9 +14,18 @@ const droverBin = path.resolve(__dirname, "../../../bin/drover.js");
 
 t.test("logs and exec through the server", async (t) => {
   const lab = await labForTest(t, { hosts: 2 });
-  const { cp, env, hostById } = await ControlPlane.forTest(t, lab, { graceMs: 3000, envName: "day-two" });
-  const cliEnv = { ...process.env, DROVER_URL: cp.url, DROVER_ACCESS_KEY: env.apiKey, DROVER_CONFIG: path.join(lab.runDir, "no-cli.json") };
+  // TLS on: the streams ride the HTTPS API, the agents pin its CA, the CLI pins it at login.
+  const cp = await ControlPlane.start(lab, { graceMs: 3000, tls: true });
+  t.teardown(() => cp.stop());
+  await cp.startServer("s1");
+  const env = await cp.createEnvironment("day-two");
+  for (const h of lab.hosts) cp.startAgent(h, env);
+  const hostById = await cp.activeHosts(env, lab.hosts.length);
+  const cliEnv = { ...process.env, DROVER_CONFIG: path.join(lab.runDir, "cli.json") };
   const cli = (args: string[]) => spawnSync(process.execPath, [droverBin, ...args], { env: cliEnv, encoding: "utf8", timeout: 30_000 });
+  const login = cli(["login", "--url", cp.url, "--access-key", env.apiKey, "--ca-fingerprint", cp.ca!.fingerprint]);
+  t.equal(login.status, 0, `drover login pins the CA: ${login.stdout.trim()} ${login.stderr.trim()}`);
+  t.equal(fs.statSync(cliEnv.DROVER_CONFIG).mode & 0o777, 0o600, "the config file is 0600");
 
   const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "app" });
   const talk = await env.api.ok("POST", `${env.base}/services`, {
@@ -65,8 +74,7 @@ t.test("logs and exec through the server", async (t) => {
     const exitFile = path.join(lab.runDir, "exec-exit");
     const tmux = (...args: string[]) => spawnSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
     t.teardown(() => { tmux("kill-server"); });
-    const envArgs = Object.entries({ DROVER_URL: cliEnv.DROVER_URL, DROVER_ACCESS_KEY: cliEnv.DROVER_ACCESS_KEY, DROVER_CONFIG: cliEnv.DROVER_CONFIG })
-      .map(([k, v]) => `${k}='${v}'`).join(" ");
+    const envArgs = `DROVER_CONFIG='${cliEnv.DROVER_CONFIG}'`;
     const started = tmux("new-session", "-d", "-s", "x", "-x", "100", "-y", "30",
       `env ${envArgs} ${process.execPath} ${droverBin} exec -it ${remote.name} -- sh; echo $? > ${exitFile}`);
     t.equal(started.status, 0, `tmux started ${started.stderr}`);
@@ -93,7 +101,7 @@ t.test("logs and exec through the server", async (t) => {
     const [a, b] = instances.filter((i) => i.id !== instances[0].id);
     const mint = (instanceId: string, body: unknown, api = env.api) => api.call("POST", `${env.base}/instances/${instanceId}?action=logs`, body);
     const refusedStatus = (url: string) => new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, { ca: cp.ca!.cert });
       ws.once("open", () => { ws.close(); reject(new Error("accepted")); });
       ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
       ws.once("error", reject);
@@ -108,6 +116,7 @@ t.test("logs and exec through the server", async (t) => {
     const other = await cp.createEnvironment("day-two-other");
     t.equal((await mint(a.id, {}, other.api)).status, 404, "another environment's key gets 404");
     const ps = cli(["ps", "--env", env.id, "--access-key", other.apiKey]);
+    t.ok(/^wss:/.test(forA.url), "streams are wss:// on an HTTPS API");
     t.equal(ps.status, 3, `drover ps with another environment's key exits 3 (not found): ${ps.stderr.trim()}`);
   });
 });
