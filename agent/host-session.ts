@@ -134,7 +134,7 @@ export class HostSession {
       return false;
     }
     if (nudge.type === "stream") {
-      this.streams?.dial(nudge.fields.session ?? "");
+      this.streams?.dial(nudge.fields.session ?? "", nudge.fields.instance);
       return true;
     }
     if (nudge.type === "dns") {

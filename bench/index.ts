@@ -18,6 +18,8 @@ const benchmarks: Record<string, () => Benchmark> = {
   "lb-churn": () => require("./lb-churn.bench").benchmark,
   "heal": () => require("./heal.bench").benchmark,
   "upgrade": () => require("./upgrade.bench").benchmark,
+  "logs": () => require("./logs.bench").benchmark,
+  "exec": () => require("./exec.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -31,12 +31,16 @@ export class StreamDialer {
 
   constructor(private readonly o: StreamDialerOptions) {}
 
-  dial(sessionId: string): void {
+  /** `instanceId` (from the nudge): its container is looked up while the websocket connects. */
+  dial(sessionId: string, instanceId?: string): void {
     if (!/^[0-9a-f]{32}$/.test(sessionId)) {
       this.o.log.warn("stream nudge with a malformed session id; ignored", { session: sessionId });
       return;
     }
     const { envId, hostId } = this.o;
+    const started = performance.now();
+    const lookup = instanceId ? findInstanceContainer(this.o.docker, envId, instanceId) : undefined;
+    lookup?.catch(() => { /* reported once the request names the instance */ });
     const signedAt = new Date().toISOString();
     const url = `${this.o.url.replace(/\/+$/, "").replace(/^http/, "ws")}${AGENT_STREAM_PREFIX}${sessionId}`;
     const ws = new WebSocket(url, {
@@ -58,19 +62,24 @@ export class StreamDialer {
       } catch {
         return void ws.close(1002, "bad request");
       }
-      void this.serve(ws, request, sessionId);
+      const container = lookup && request.instanceId === instanceId ? lookup : findInstanceContainer(this.o.docker, request.envId, request.instanceId);
+      void this.serve(ws, request, sessionId, container, started);
     });
   }
 
-  private async serve(ws: WebSocket, request: StreamRequest, sessionId: string): Promise<void> {
+  private async serve(ws: WebSocket, request: StreamRequest, sessionId: string, lookup: Promise<Docker.Container>, started: number): Promise<void> {
     const log = this.o.log.child({ session: sessionId, instance: request.instanceId, action: request.action });
     try {
       if (request.envId !== this.o.envId) throw new Error("the request is for another environment");
-      const container = await findInstanceContainer(this.o.docker, request.envId, request.instanceId);
+      const connectedMs = Math.round(performance.now() - started);
+      const container = await lookup;
       // Which command ran is the server's event; the agent's log says only that one did.
-      log.info(request.action === "exec" ? "exec stream" : "logs stream", request.action === "exec" ? { tty: request.params.tty } : {});
+      log.info(request.action === "exec" ? "exec stream" : "logs stream", {
+        ...(request.action === "exec" ? { tty: request.params.tty } : {}), connectedMs, containerMs: Math.round(performance.now() - started),
+      });
       if (request.action === "logs") await runLogs(container, request.params, ws);
       else await runExec(container, request.params, ws);
+      log.info("stream ended", { ms: Math.round(performance.now() - started) });
     } catch (err) {
       log.warn("stream failed", { reason: errorMessage(err) });
       if (ws.readyState === ws.OPEN) {

@@ -30,14 +30,22 @@ export const execCommand: Command = {
     const { resolveTarget } = await import("./day-two/resolve");
     const { openStream } = await import("./day-two/stream-client");
     const { CHANNEL, frame } = await import("../protocol/stream-protocol");
-    const instance = (await resolveTarget(api, positionals[0])).instances[0];
-    if (!instance) throw new CliError(`service ${positionals[0]} has no instance to run in`, EXIT.notFound);
     const tty = Boolean(values.tty);
     const interactive = Boolean(values.interactive);
     const size = tty && process.stdout.isTTY ? { cols: process.stdout.columns, rows: process.stdout.rows } : {};
-    const ws = await openStream(api, instance.id, "execute", { command, tty, stdin: interactive, ...size }).catch((err) => {
-      throw err instanceof CliError ? new CliError(err.message, EXIT.execFailed) : err;
+    const body = { command, tty, stdin: interactive, ...size };
+    const asFailure = (err: unknown) => { throw err instanceof CliError && err.exitCode !== EXIT.notFound ? new CliError(err.message, EXIT.execFailed) : err; };
+    // An instance id goes straight to its token (one request less); a name is looked up first.
+    let instance: { id: string; name: string } = { id: positionals[0], name: positionals[0] };
+    let ws = await openStream(api, instance.id, "execute", body).catch((err) => {
+      if (err instanceof CliError && err.exitCode === EXIT.notFound) return undefined;
+      return asFailure(err);
     });
+    if (!ws) {
+      instance = (await resolveTarget(api, positionals[0])).instances[0];
+      if (!instance) throw new CliError(`service ${positionals[0]} has no instance to run in`, EXIT.notFound);
+      ws = await openStream(api, instance.id, "execute", body).catch(asFailure);
+    }
     const raw = tty && interactive && process.stdin.isTTY;
     if (raw) process.stdin.setRawMode(true);
     const onResize = () => ws.send(JSON.stringify({ type: "resize", cols: process.stdout.columns, rows: process.stdout.rows }));

@@ -40,7 +40,8 @@ export const loginCommand: Command = {
     const envId = await api.envId();
     const env = await api.call("GET", `/v1/environments/${encodeURIComponent(envId)}`);
     const file = configPath();
-    writeConfigFile(file, config);
+    // The environment is saved too: later commands skip asking the server whose key it is.
+    writeConfigFile(file, { ...config, envId });
     console.log(`logged in to ${url}, environment ${env.name} (${envId}); settings in ${file}`);
     return EXIT.ok;
   }),

@@ -47,7 +47,7 @@ export class StreamSessions {
       }
     });
     try {
-      await this.redis.xadd(this.keys.host(grant.envId, grant.hostId).nudges, "MAXLEN", "~", "100", "*", "type", "stream", "session", sessionId);
+      await this.redis.xadd(this.keys.host(grant.envId, grant.hostId).nudges, "MAXLEN", "~", "100", "*", "type", "stream", "session", sessionId, "instance", grant.instanceId);
     } catch (err) {
       this.log("streams: nudging the agent failed", err);
       clearTimeout(timer);

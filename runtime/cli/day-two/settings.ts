@@ -76,7 +76,9 @@ export function resolveSettings(flags: SettingsFlags, env: NodeJS.ProcessEnv = p
   if (url === "") throw new CliError("no server: give --url, set DROVER_URL, or run `drover login --url URL --access-key KEY`", EXIT.usage);
   if (!/^https?:\/\/[^\s/]+/.test(url)) throw new UsageError(`--url: expected the server's http(s):// URL, got ${JSON.stringify(url)}`);
   if (accessKey === "") throw new CliError("no access key: give --access-key, set DROVER_ACCESS_KEY, or run `drover login`", EXIT.usage);
-  const envId = flags.env ?? (env.DROVER_ENV || undefined) ?? file.envId;
+  // The file's environment belongs to the file's key.
+  const fileEnv = accessKey === file.accessKey ? file.envId : undefined;
+  const envId = flags.env ?? (env.DROVER_ENV || undefined) ?? fileEnv;
   // The CA pinned at login holds for the URL it was pinned for only.
   const ca = file.ca && file.url === url ? file.ca : undefined;
   return { url, accessKey, ...(envId ? { envId } : {}), ...(ca ? { ca } : {}) };
