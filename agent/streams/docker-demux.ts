@@ -15,18 +15,20 @@ export class DockerDemuxer {
 
   push(chunk: Buffer): DemuxedPart[] {
     let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    const parts: DemuxedPart[] = [];
+    // Runs of one channel are gathered as slices and joined once (one copy per run).
+    const runs: Array<{ channel: number; slices: Buffer[] }> = [];
     let offset = 0;
     while (buf.length - offset >= 8) {
       const channel = buf[offset] === 2 ? 2 : 1;
       const size = buf.readUInt32BE(offset + 4);
       if (buf.length - offset - 8 < size) break;
       const data = buf.subarray(offset + 8, offset + 8 + size);
-      const last = parts[parts.length - 1];
-      if (last && last.channel === channel) last.data = Buffer.concat([last.data, data]);
-      else parts.push({ channel, data });
+      const last = runs[runs.length - 1];
+      if (last && last.channel === channel) last.slices.push(data);
+      else runs.push({ channel, slices: [data] });
       offset += 8 + size;
     }
+    const parts: DemuxedPart[] = runs.map((r) => ({ channel: r.channel, data: r.slices.length === 1 ? Buffer.from(r.slices[0]) : Buffer.concat(r.slices) }));
     buf = buf.subarray(offset);
     // Copy the tail: keeping a slice would pin the whole chunk in memory.
     this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
