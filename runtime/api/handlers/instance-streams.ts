@@ -16,10 +16,11 @@ import type { Reply } from "../respond";
 import { visibleRecord } from "./records";
 
 export async function instanceAction(ctx: AuthedContext): Promise<Reply> {
+  // Another environment's instance is a 404 whatever the action or body says.
+  const instance = await visibleRecord(ctx, "instance");
   const action = actionName(ctx.query, [mintActionFor.logs, mintActionFor.exec]);
   const body = await readJsonBody(ctx.req);
   const request = action === "logs" ? validateLogsInput(body) : validateExecInput(body);
-  const instance = await visibleRecord(ctx, "instance");
   const host = await ctx.api.store.get(instance.envId, "host", instance.hostId);
   if (!host || host.state === "removed" || host.state === "removing") {
     throw new DroverError("Conflict", `instance ${instance.id}: its host ${instance.hostId} is gone`);
