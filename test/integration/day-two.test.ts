@@ -40,6 +40,14 @@ t.test("logs and exec through the server", async (t) => {
   const ps = JSON.parse(cli(["ps", "talk", "--json"]).stdout) as any[];
   t.same(ps.map((i) => i.id).sort(), instances.map((i) => i.id).sort(), "drover ps shows the service's 3 instances");
   t.ok(ps.every((i) => /^10\.42\./.test(i.ip) && i.host), "with their overlay IPs and hosts");
+  const hosts = await waitFor(() => {
+    const list = JSON.parse(cli(["hosts", "--json"]).stdout) as any[];
+    return list.length === 2 && list.every((h) => h.state === "active" && h.tunnels.up === 1 && h.tunnels.total === 1) ? list : false;
+  }, { what: "drover hosts: 2 active hosts with their tunnel up", timeoutMs: 30_000 });
+  t.ok(hosts.every((h) => h.agentVersion), "drover hosts shows agent versions and tunnels up/total");
+  t.same(JSON.parse(cli(["env", "ls", "--json"]).stdout).map((e: any) => e.id), [env.id], "drover env ls: the key's own environment");
+  const inspected = JSON.parse(cli(["inspect", instances[0].id]).stdout);
+  t.match(inspected, { id: instances[0].id, type: "instance", links: { self: String }, actions: { execute: String, logs: String } }, "drover inspect shows the API's JSON");
 
   await t.test("logs -f interleaves the 3 containers as they write, and follows a replacement", async (t) => {
     const proc = spawn(process.execPath, [droverBin, "logs", "-f", "--tail", "1", "--json", "talk"], { env: cliEnv, stdio: ["ignore", "pipe", "pipe"] });
