@@ -5,6 +5,7 @@ import t from "tap";
 import WebSocket from "ws";
 import { labForTest } from "../lab";
 import { ControlPlane } from "../support/control-plane";
+import { makeKeys } from "../../runtime/protocol/keys";
 import { waitFor } from "../support/wait";
 
 // Issue 17, day two through the server: `drover logs -f` of a scale-3 service, `drover exec
@@ -108,8 +109,8 @@ t.test("logs and exec through the server", async (t) => {
   await t.test("stream tokens are bound to one instance, expire, and stay in their environment", async (t) => {
     const [a, b] = instances.filter((i) => i.id !== instances[0].id);
     const mint = (instanceId: string, body: unknown, api = env.api) => api.call("POST", `${env.base}/instances/${instanceId}?action=logs`, body);
-    const refusedStatus = (url: string) => new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(url, { ca: cp.ca!.cert });
+    const refusedStatus = (url: string, headers: Record<string, string> = {}) => new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(url, { ca: cp.ca!.cert, headers });
       ws.once("open", () => { ws.close(); reject(new Error("accepted")); });
       ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
       ws.once("error", reject);
@@ -120,6 +121,30 @@ t.test("logs and exec through the server", async (t) => {
     await waitFor(() => Date.now() > Date.parse(short.expiresAt) + 50, { what: "the token's expiry", timeoutMs: 5_000 });
     t.equal(await refusedStatus(short.url), 401, "an expired token is refused");
     t.equal((await mint(a.id, { ttl: 61 })).status, 422, "ttl beyond 60 s refused");
+
+    // Only the host's agent may answer a session: with one agent stopped its session stays open; dial in as someone else.
+    const victim = instances.find((i) => hostById.get(i.hostId)!.index === 1)!;
+    await cp.killAgent(hostById.get(victim.hostId)!);
+    const redis = cp.redis.client();
+    const nudges = makeKeys(cp.keyPrefix).host(env.id, victim.hostId).nudges;
+    const before = (await redis.xrevrange(nudges, "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
+    const client = new WebSocket((await mint(victim.id, {})).body.url, { ca: cp.ca!.cert });
+    t.teardown(() => client.terminate());
+    const session = await waitFor(async () => {
+      for (const [, f] of await redis.xrange(nudges, `(${before}`, "+")) {
+        const i = f.indexOf("session");
+        if (i >= 0) return f[i + 1];
+      }
+      return undefined;
+    }, { what: "the stream nudge for the stopped agent's host", timeoutMs: 5_000 });
+    const agentUrl = `${cp.url.replace(/^http/, "ws")}/v1/agentstreams/${session}`;
+    const dialIn = (headers: Record<string, string>) => refusedStatus(agentUrl, headers);
+    const signedAt = new Date().toISOString();
+    t.equal(await dialIn({ "x-drover-host": victim.hostId, "x-drover-env": env.id, "x-drover-signed-at": signedAt, "x-drover-signature": "AAAA" }), 401,
+      "a dial-in not signed by the host's key is refused");
+    t.equal(await dialIn({ "x-drover-host": "1hother", "x-drover-env": env.id }), 403, "a dial-in for another host is refused");
+    client.terminate();
+    redis.disconnect();
 
     const other = await cp.createEnvironment("day-two-other");
     t.equal((await mint(a.id, {}, other.api)).status, 404, "another environment's key gets 404");
