@@ -10,7 +10,8 @@ import { CHANNEL, parseControl, type ExecParams } from "../../runtime/protocol/s
 import { DockerDemuxer } from "./docker-demux";
 import { WsSink } from "./ws-sink";
 
-export async function runExec(container: Docker.Container, params: ExecParams, ws: WebSocket): Promise<void> {
+/** `early`: messages that arrived while the exec was being set up (the dialer keeps them). */
+export async function runExec(container: Docker.Container, params: ExecParams, ws: WebSocket, early: Array<[Buffer, boolean]> = []): Promise<void> {
   const exec = await container.exec({
     Cmd: params.command, AttachStdin: params.stdin, AttachStdout: true, AttachStderr: true, Tty: params.tty,
   });
@@ -20,7 +21,7 @@ export async function runExec(container: Docker.Container, params: ExecParams, w
     if (params.tty) exec.resize({ w: cols, h: rows }).catch(() => { /* the process may be gone already */ });
   };
   if (params.cols && params.rows) resize(params.cols, params.rows);
-  ws.on("message", (data: Buffer, isBinary) => {
+  const onMessage = (data: Buffer, isBinary: boolean) => {
     if (isBinary) {
       if (data[0] === CHANNEL.stdin && params.stdin && !stream.writableEnded) stream.write(data.subarray(1));
       return;
@@ -28,7 +29,11 @@ export async function runExec(container: Docker.Container, params: ExecParams, w
     const control = parseControl(data.toString("utf8"));
     if (control?.type === "resize" && control.cols > 0 && control.rows > 0) resize(control.cols, control.rows);
     else if (control?.type === "stdin-end" && !stream.writableEnded) stream.end();
-  });
+  };
+  // The dialer's buffering listener goes; what it kept is handled first, in order.
+  ws.removeAllListeners("message");
+  for (const [data, isBinary] of early.splice(0)) onMessage(data, isBinary);
+  ws.on("message", onMessage);
   ws.once("close", () => stream.destroy());
   const demux = params.tty ? undefined : new DockerDemuxer();
   stream.on("data", (chunk: Buffer) => {

@@ -15,6 +15,9 @@ import { runExec } from "./exec-session";
 import { findInstanceContainer } from "./find-container";
 import { runLogs } from "./logs-session";
 
+/** Messages a session's handler has not taken yet, in order; `runExec` replays them. */
+export type EarlyMessages = Array<[Buffer, boolean]>;
+
 export interface StreamDialerOptions {
   url: string;
   /** PEM of the pinned server CA (https with drover's CA). */
@@ -62,12 +65,15 @@ export class StreamDialer {
       } catch {
         return void ws.close(1002, "bad request");
       }
+      // What the client sends before the session is ready (stdin typed or piped at once, its end) waits here.
+      const early: EarlyMessages = [];
+      ws.on("message", (d: Buffer, b: boolean) => { early.push([d, b]); });
       const container = lookup && request.instanceId === instanceId ? lookup : findInstanceContainer(this.o.docker, request.envId, request.instanceId);
-      void this.serve(ws, request, sessionId, container, started);
+      void this.serve(ws, request, sessionId, container, started, early);
     });
   }
 
-  private async serve(ws: WebSocket, request: StreamRequest, sessionId: string, lookup: Promise<Docker.Container>, started: number): Promise<void> {
+  private async serve(ws: WebSocket, request: StreamRequest, sessionId: string, lookup: Promise<Docker.Container>, started: number, early: EarlyMessages): Promise<void> {
     const log = this.o.log.child({ session: sessionId, instance: request.instanceId, action: request.action });
     try {
       if (request.envId !== this.o.envId) throw new Error("the request is for another environment");
@@ -78,7 +84,7 @@ export class StreamDialer {
         ...(request.action === "exec" ? { tty: request.params.tty } : {}), connectedMs, containerMs: Math.round(performance.now() - started),
       });
       if (request.action === "logs") await runLogs(container, request.params, ws);
-      else await runExec(container, request.params, ws);
+      else await runExec(container, request.params, ws, early);
       log.info("stream ended", { ms: Math.round(performance.now() - started) });
     } catch (err) {
       log.warn("stream failed", { reason: errorMessage(err) });

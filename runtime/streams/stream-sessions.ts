@@ -14,11 +14,15 @@ import { relay } from "./relay";
 import type { StreamGrant } from "./stream-tokens";
 
 export const AGENT_DIAL_TIMEOUT_MS = 10_000;
+const EARLY_LIMIT_BYTES = 1024 * 1024;
 
 interface Pending {
   grant: StreamGrant;
   client: WebSocket;
   timer: NodeJS.Timeout;
+  /** What the client sent before the agent came (stdin typed or piped at once, its end), in order. */
+  early: Array<[Buffer, boolean]>;
+  keep: (data: Buffer, isBinary: boolean) => void;
 }
 
 export class StreamSessions {
@@ -38,7 +42,15 @@ export class StreamSessions {
       if (!this.pending.delete(sessionId)) return;
       fail(client, { type: "error", code: "Unavailable", message: `the agent of host ${grant.hostId} did not dial in within ${this.dialTimeoutMs / 1000} s: check that it runs (drover hosts)` });
     }, this.dialTimeoutMs);
-    this.pending.set(sessionId, { grant, client, timer });
+    const early: Array<[Buffer, boolean]> = [];
+    let earlyBytes = 0;
+    const keep = (data: Buffer, isBinary: boolean) => {
+      early.push([data, isBinary]);
+      // Beyond this the client is not read until the agent is here (TCP holds the rest).
+      if ((earlyBytes += data.length) > EARLY_LIMIT_BYTES) client.pause();
+    };
+    client.on("message", keep);
+    this.pending.set(sessionId, { grant, client, timer, early, keep });
     client.once("close", () => {
       const p = this.pending.get(sessionId);
       if (p?.client === client) {
@@ -74,7 +86,10 @@ export class StreamSessions {
     const { grant } = p;
     const request = { action: grant.action, envId: grant.envId, instanceId: grant.instanceId, params: grant.params } as StreamRequest;
     agent.send(JSON.stringify(request));
+    p.client.off("message", p.keep);
+    for (const [data, isBinary] of p.early) agent.send(data, { binary: isBinary });
     relay(p.client, agent);
+    if (p.client.isPaused) p.client.resume();
     return true;
   }
 

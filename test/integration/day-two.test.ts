@@ -100,6 +100,8 @@ t.test("logs and exec through the server", async (t) => {
 
     const plain = cli(["exec", remote.id, "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
     t.same([plain.status, plain.stdout, plain.stderr], [3, "out\n", "err\n"], "plain exec: stdout and stderr apart, exit code");
+    const piped = spawnSync(process.execPath, [droverBin, "exec", "-i", remote.name, "--", "wc", "-l"], { env: cliEnv, encoding: "utf8", timeout: 30_000, input: "a\nb\nc\n" });
+    t.same([piped.status, piped.stdout.trim()], [0, "3"], "exec -i: stdin reaches the command and its end ends it");
 
     const events = cli(["events", "--json"]).stdout.trim().split("\n").map((l) => JSON.parse(l));
     const execs = events.filter((e) => e.action === "exec" && e.id === remote.id);
