@@ -69,8 +69,11 @@ export const execCommand: Command = {
     });
     if (raw) process.stdin.setRawMode(false);
     process.stdout.off("resize", onResize);
-    process.stdin.pause();
-    process.stdin.unref?.();
+    // stdin is touched only with -i (reading it otherwise would hold a pipe's writer).
+    if (interactive) {
+      process.stdin.pause();
+      process.stdin.unref?.();
+    }
     if (result.error !== undefined) throw new CliError(`${instance.name}: ${result.error}`, EXIT.execFailed);
     if (result.code === undefined) throw new CliError(`${instance.name}: the stream ended without an exit code (agent or server gone?)`, EXIT.execFailed);
     return result.code;
