@@ -22,6 +22,7 @@ import { HostSecrets } from "./host-secrets";
 import { SecretMask } from "./secret-mask";
 import { dockerSources, StatsPublisher } from "./stats/publisher";
 import { StatsSampler } from "./stats/sampler";
+import { StreamDialer } from "./streams/stream-dialer";
 
 /** How a session ended: asked to stop, torn down by the server, or its credentials refused. */
 export type SessionOutcome = "stopped" | "teardown" | "rejected";
@@ -37,6 +38,8 @@ export class HostSession {
   /** The host's DNS responder (absent with DROVER_DNS_LISTEN=off). */
   private dns?: HostDns;
   private reconciler?: Reconciler;
+  /** Logs and exec streams, dialled out on `stream` nudges. */
+  private streams?: StreamDialer;
 
   constructor(
     private readonly identity: SavedIdentity,
@@ -82,6 +85,10 @@ export class HostSession {
 
     // The environment's directory feeds DNS answers and the load balancers' backends alike;
     // with DROVER_DNS_LISTEN=off it is still followed, for the load balancers.
+    this.streams = new StreamDialer({
+      url: this.identity.url, ca: this.identity.serverCa, envId: r.envId, hostId: r.hostId,
+      privateKey: this.state.hostKey().privateKey, docker: this.docker, log: log.child({ component: "streams" }),
+    });
     const dnsListen = dnsListenFromEnv();
     this.dns = new HostDns({
       source: link.cmd, key: makeKeys(r.redis.keyPrefix).env(r.envId).dns, log: log.child({ component: "dns" }),
@@ -107,6 +114,7 @@ export class HostSession {
     const outcome = await this.finished;
     clearInterval(resync);
     stats.stop();
+    this.streams?.close();
     await Promise.all([nudges.stop(), events.stop(), dns?.stop()]);
     await coalescer.stop();
     await checker.stop();
@@ -129,6 +137,10 @@ export class HostSession {
       this.log.info("teardown requested", { nudge: nudge.id });
       this.finish("teardown");
       return false;
+    }
+    if (nudge.type === "stream") {
+      this.streams?.dial(nudge.fields.session ?? "", nudge.fields.instance);
+      return true;
     }
     if (nudge.type === "dns") {
       const version = Number(nudge.fields.version);

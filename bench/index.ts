@@ -21,6 +21,8 @@ const benchmarks: Record<string, () => Benchmark> = {
   "stats-cost": () => require("./stats-cost.bench").benchmark,
   "dashboard": () => require("./dashboard.bench").benchmark,
   "provision": () => require("./provision.bench").benchmark,
+  "logs": () => require("./logs.bench").benchmark,
+  "exec": () => require("./exec.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -56,6 +56,8 @@
  *   GET    /v1/environments/:envId/instances
  *   GET    /v1/environments/:envId/instances/:id
  *   POST   /v1/environments/:envId/statstokens                  → 201 {token, expiresAt}: one short-lived token for /v1/stats
+ *   POST   /v1/environments/:envId/instances/:id?action=logs|execute   → 201 {token, url}: a one-use websocket stream
+ *                                                                (runtime/streams/stream-upgrade.ts), ttl ≤ 60 s
  *   GET    /v1/environments/:envId/events                       text/event-stream; resume with Last-Event-ID (or ?lastEventId=)
  *
  * A path that exists with another method answers 405 with `Allow`; a query parameter given
@@ -76,6 +78,7 @@ import { streamEvents } from "./handlers/events";
 import { deleteHost, getHost, hostAction, listHosts, updateHost } from "./handlers/hosts";
 import { downloadHostConfig, putMachineAccess } from "./handlers/host-config";
 import { getInstance, listInstances } from "./handlers/instances";
+import { instanceAction } from "./handlers/instance-streams";
 import { createCertificate, deleteCertificate, getCertificate, listCertificates, replaceCertificate } from "./handlers/certificates";
 import { createLoadBalancer, deleteLoadBalancer, getLoadBalancer, listLoadBalancers, updateLoadBalancer } from "./handlers/load-balancers";
 import { planPlacement } from "./handlers/placements";
@@ -147,6 +150,7 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["DELETE", `${env}/certificates/:id`, authed(deleteCertificate)],
   ["GET", `${env}/instances`, authed(listInstances)],
   ["GET", `${env}/instances/:id`, authed(getInstance)],
+  ["POST", `${env}/instances/:id`, authed(instanceAction)],
   ["GET", `${env}/events`, authed(streamEvents)],
   ["POST", `${env}/statstokens`, authed(createStatsToken)],
 ];

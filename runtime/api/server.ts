@@ -14,6 +14,9 @@ import { guardedQuery, methodNotAllowed } from "./request-guards";
 import { sendJson } from "./respond";
 import { Router, buildRouter } from "./routes";
 import { baseUrl, makeUrls } from "./urls";
+import { RedisStore } from "../store/redis-store";
+import { attachStreams } from "../streams/stream-upgrade";
+import { refuseUnknownUpgrades } from "./upgrade-fallback";
 
 /** The request listener; `close()` ends its event streams' shared Redis readers. */
 export function createApi(opts: ApiOptions): RequestListener & { close(): void } {
@@ -76,6 +79,11 @@ export interface ApiServer {
 export function startApiServer(opts: ApiOptions, listen: { host: string; port: number }, https?: { key: string; cert: string }): Promise<ApiServer> {
   const listener = createApi(opts);
   const server = https ? createHttpsServer({ key: https.key, cert: https.cert, minVersion: "TLSv1.2" }, listener) : createServer(listener);
+  // Logs and exec websockets ride the same server (and so the same TLS); their handler takes only its own paths.
+  const streams = opts.store instanceof RedisStore
+    ? attachStreams(server, { redis: opts.store.redis, keys: opts.store.keys, store: opts.store, log: opts.log ?? ((m, e) => console.error(m, e)) })
+    : undefined;
+  refuseUnknownUpgrades(server);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(listen.port, listen.host, () => {
@@ -87,6 +95,7 @@ export function startApiServer(opts: ApiOptions, listen: { host: string; port: n
         httpServer: server,
         close: () => new Promise<void>((done, fail) => {
           listener.close();
+          streams?.close();
           server.close((err) => (err ? fail(err) : done()));
           // Event streams and idle keep-alive sockets would otherwise hold close() open.
           server.closeAllConnections();

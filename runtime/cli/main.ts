@@ -11,6 +11,15 @@ const commands: Record<string, () => Command> = {
   tls: () => require("./tls-command").tlsCommand,
   ssh: () => require("./ssh-command").sshCommand,
   stack: () => require("./stack-command").stackCommand,
+  // Day two (exit codes: runtime/cli/day-two/cli-error.ts).
+  login: () => require("./login-command").loginCommand,
+  ps: () => require("./ps-command").psCommand,
+  logs: () => require("./logs-command").logsCommand,
+  exec: () => require("./exec-command").execCommand,
+  hosts: () => require("./hosts-command").hostsCommand,
+  env: () => require("./env-command").envCommand,
+  events: () => require("./events-command").eventsCommand,
+  inspect: () => require("./inspect-command").inspectCommand,
 };
 
 function topUsage(): string {

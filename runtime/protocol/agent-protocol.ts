@@ -56,8 +56,8 @@ export interface RegisterResponse {
 export type AgentRedisCredentials = RegisterResponse["redis"] & { clientKey?: string };
 
 /** Entries on a host's nudges stream (field `type`). */
-/** `dns`: the environment's DNS document (EnvKeys.dns) changed. */
-export type NudgeType = "desired" | "teardown" | "dns";
+/** `dns`: the environment's DNS document (EnvKeys.dns) changed. `stream`: dial in for the logs/exec session `session` (runtime/protocol/stream-protocol.ts). */
+export type NudgeType = "desired" | "teardown" | "dns" | "stream";
 
 /** Entries on a host's reports stream (field `type`). */
 export type ReportType = "observed" | "instance" | "teardown-done";

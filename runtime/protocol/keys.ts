@@ -21,6 +21,11 @@ export interface Keys {
 
   env(envId: string): EnvKeys;
   host(envId: string, hostId: string): HostKeys;
+  /**
+   * String with a TTL: a logs/exec stream token's grant (runtime/streams/stream-tokens.ts),
+   * under sha256(token), taken once. Not among EnvKeys: it expires on its own within a minute.
+   */
+  streamToken(envId: string, tokenHash: string): string;
 }
 
 export interface EnvKeys {
@@ -137,6 +142,11 @@ export function makeKeys(prefix = "drover"): Keys {
         sealKey: `${e}:sealkey`,
         hostSealKeys: `${e}:hostsealkeys`,
       };
+    },
+    streamToken(envId, tokenHash) {
+      checkKeyId("envId", envId);
+      if (!/^[0-9a-f]{64}$/.test(tokenHash)) throw new Error("streamToken: expected a sha256 hex digest");
+      return `${tagged(envId)}:streamtoken:${tokenHash}`;
     },
     host(envId, hostId) {
       checkKeyId("envId", envId);

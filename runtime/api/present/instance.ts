@@ -17,5 +17,9 @@ export function presentInstance(instance: InstanceRecord, urls: Urls): ResourceJ
     [instance.kind === "lb" ? "loadBalancer" : "service"]: urls.env(instance.envId, owner, instance.serviceId),
     stack: urls.env(instance.envId, "stacks", instance.stackId),
     host: urls.env(instance.envId, "hosts", instance.hostId),
-  }, {});
+  }, {
+    // Each mints a one-use token for a websocket stream (handlers/instance-streams.ts).
+    logs: urls.action(urls.env(instance.envId, "instances", instance.id), "logs"),
+    execute: urls.action(urls.env(instance.envId, "instances", instance.id), "execute"),
+  });
 }

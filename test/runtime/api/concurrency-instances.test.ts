@@ -50,11 +50,14 @@ t.test("instances: list, filter, get; no writes", async (t) => {
   const one = await f.call("GET", `${base}/1i2`, { key });
   t.equal(one.status, 200);
   t.match(one.body, { type: "instance", name: "web-nginx-2", links: { host: `${f.url}/v1/environments/${env.id}/hosts/${reg.body.hostId}` } });
-  t.same(one.body.actions, {});
+  t.same(Object.keys(one.body.actions).sort(), ["execute", "logs"], "an instance offers stream tokens (logs, execute), nothing else");
   await f.unchanged([env.id], "writes to instances", async () => {
-    for (const method of ["POST", "PUT", "PATCH", "DELETE"]) {
+    for (const method of ["PUT", "PATCH", "DELETE"]) {
       const r = await f.call(method, `${base}/1i2`, { key, body: method === "DELETE" ? undefined : {} });
       t.same([r.status, r.headers.allow], [405, "GET"], `${method} on an instance: 405, Allow: GET`);
     }
+    const post = await f.call("POST", `${base}/1i2`, { key, body: {} });
+    t.equal(post.status, 422, "POST without ?action= names the field");
+    t.equal(post.body.fieldName, "action");
   });
 });

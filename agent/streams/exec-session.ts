@@ -1,0 +1,55 @@
+/**
+ * A command run in a container down a stream: stdin frames in, stdout/stderr frames out
+ * (merged on stdout with a TTY), window resizes, and the exit code as the last message.
+ */
+import type Docker from "dockerode";
+import type { Duplex } from "stream";
+import type WebSocket from "ws";
+import { waitFor } from "../../runtime/protocol/poll";
+import { CHANNEL, parseControl, type ExecParams } from "../../runtime/protocol/stream-protocol";
+import { DockerDemuxer } from "./docker-demux";
+import { WsSink } from "./ws-sink";
+
+/** `early`: messages that arrived while the exec was being set up (the dialer keeps them). */
+export async function runExec(container: Docker.Container, params: ExecParams, ws: WebSocket, early: Array<[Buffer, boolean]> = []): Promise<void> {
+  const exec = await container.exec({
+    Cmd: params.command, AttachStdin: params.stdin, AttachStdout: true, AttachStderr: true, Tty: params.tty,
+  });
+  const stream = (await exec.start({ hijack: true, stdin: params.stdin, Tty: params.tty } as Docker.ExecStartOptions)) as unknown as Duplex;
+  const sink = new WsSink(ws, stream);
+  const resize = (cols: number, rows: number) => {
+    if (params.tty) exec.resize({ w: cols, h: rows }).catch(() => { /* the process may be gone already */ });
+  };
+  if (params.cols && params.rows) resize(params.cols, params.rows);
+  const onMessage = (data: Buffer, isBinary: boolean) => {
+    if (isBinary) {
+      if (data[0] === CHANNEL.stdin && params.stdin && !stream.writableEnded) stream.write(data.subarray(1));
+      return;
+    }
+    const control = parseControl(data.toString("utf8"));
+    if (control?.type === "resize" && control.cols > 0 && control.rows > 0) resize(control.cols, control.rows);
+    else if (control?.type === "stdin-end" && !stream.writableEnded) stream.end();
+  };
+  // The dialer's buffering listener goes; what it kept is handled first, in order.
+  ws.removeAllListeners("message");
+  for (const [data, isBinary] of early.splice(0)) onMessage(data, isBinary);
+  ws.on("message", onMessage);
+  ws.once("close", () => stream.destroy());
+  const demux = params.tty ? undefined : new DockerDemuxer();
+  stream.on("data", (chunk: Buffer) => {
+    if (demux) for (const part of demux.push(chunk)) sink.send(part.channel, part.data);
+    else sink.stdout(chunk);
+  });
+  await new Promise<void>((resolve) => {
+    stream.once("end", resolve);
+    stream.once("close", resolve);
+    stream.once("error", resolve);
+  });
+  if (ws.readyState !== ws.OPEN) return;
+  // The output ends a moment before Docker records the exit code.
+  const code = await waitFor(async () => {
+    const info = await exec.inspect();
+    return info.Running ? undefined : { code: info.ExitCode ?? 0 };
+  }, { what: "the exec's exit code", timeoutMs: 10_000, intervalMs: 2, maxIntervalMs: 50 });
+  sink.control({ type: "exit", code: code.code });
+}

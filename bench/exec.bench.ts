@@ -1,0 +1,79 @@
+/**
+ * `exec`: round trip of `drover exec INSTANCE -- true` (token from the server, websocket,
+ * the agent dialling in, docker exec on the host, the exit code back) against `docker exec
+ * CONTAINER true` straight to the same host's dockerd. Each is a whole CLI process, timed
+ * from spawn to exit; they alternate, RUNS each after WARMUP, value and baseline are medians,
+ * ratio = drover / docker. Goal: ratio ≤ 1.5.
+ * The same round trip is also measured inside this process (no CLI start-up on either side:
+ * drover's token + websocket against dockerode's exec on the host socket), in `extra`, to
+ * tell the channel's cost from Node's start-up.
+ */
+import { round, type Benchmark, type BenchResult } from "./result";
+import { droverBin, median, timedRun, withDayTwoLab, type DayTwoLab } from "./support/day-two-lab";
+import { execIn } from "./support/docker-exec";
+import { DroverApi } from "../runtime/cli/day-two/api-client";
+import { connectStream } from "../runtime/cli/day-two/stream-client";
+import { readConfigFile } from "../runtime/cli/day-two/settings";
+
+const RUNS = 20;
+const WARMUP = 2;
+const GOAL = 1.5;
+
+export const benchmark: Benchmark = {
+  name: "exec",
+  summary: "round trip of `drover exec -- true` vs `docker exec` on the same host (goal ratio <= 1.5)",
+  run: () => withDayTwoLab("exec", ["sleep", "3600"], async (lab) => {
+    const d = () => timedRun(process.execPath, [droverBin, "exec", lab.instanceId, "--", "true"], lab.cliEnv);
+    const b = () => timedRun("docker", [...lab.dockerArgs, "exec", lab.containerId, "true"]);
+    for (let i = 0; i < WARMUP; i++) { await d(); await b(); }
+    const drover: number[] = [];
+    const docker: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      if (r % 2 === 0) { drover.push(await d()); docker.push(await b()); } else { docker.push(await b()); drover.push(await d()); }
+    }
+    const inDrover: number[] = [];
+    const inDocker: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      inDrover.push(await inProcessDrover(lab));
+      const t0 = performance.now();
+      await execIn(lab.drover.dockerOf.values().next().value!, lab.containerId, ["true"]);
+      inDocker.push(performance.now() - t0);
+    }
+    // What drover adds beyond node's own start-up, for the note.
+    const nodeRuns: number[] = [];
+    for (let i = 0; i < 3; i++) nodeRuns.push(await timedRun(process.execPath, ["-e", "0"]));
+    const nodeStart = median(nodeRuns);
+    const value = median(drover);
+    const baseline = median(docker);
+    const ratio = value / baseline;
+    return {
+      name: "exec", unit: "ms", value: round(value, 1), baseline: round(baseline, 1), ratio: round(ratio, 3),
+      goal: `ratio <= ${GOAL}: drover exec -- true takes at most ${GOAL}x docker exec's round trip`,
+      ok: ratio <= GOAL,
+      extra: {
+        runs: RUNS, baselineIs: "docker -H <host socket> exec CONTAINER true, same container",
+        droverP90Ms: round([...drover].sort((a, b) => a - b)[Math.floor(RUNS * 0.9)], 1),
+        dockerP90Ms: round([...docker].sort((a, b) => a - b)[Math.floor(RUNS * 0.9)], 1),
+        nodeStartMs: round(nodeStart, 1),
+        inProcessDroverMs: round(median(inDrover), 1),
+        inProcessDockerodeMs: round(median(inDocker), 1),
+        inProcessRatio: round(median(inDrover) / median(inDocker), 3),
+      },
+    } satisfies BenchResult;
+  }),
+};
+
+/** One `exec -- true` the way the CLI does it, inside this process: token, websocket, exit code. */
+async function inProcessDrover(lab: DayTwoLab): Promise<number> {
+  const api = new DroverApi(readConfigFile(lab.cliEnv.DROVER_CONFIG!) as any);
+  const t0 = performance.now();
+  const grant = await api.call("POST", `${await api.envPath("instances", lab.instanceId)}?action=execute`, { command: ["true"] });
+  const ws = await connectStream(grant.url);
+  let code: number | undefined;
+  await new Promise<void>((resolve) => {
+    ws.on("message", (data: Buffer, isBinary) => { if (!isBinary) code = JSON.parse(data.toString()).code; });
+    ws.once("close", () => resolve());
+  });
+  if (code !== 0) throw new Error(`drover exec -- true: exit ${code}`);
+  return performance.now() - t0;
+}

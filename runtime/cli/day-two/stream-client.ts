@@ -1,0 +1,32 @@
+/**
+ * Opening a logs or exec stream of one instance: a token from the instance's action, then the
+ * websocket it names (same server, so the same pinned CA). A refusal of either step is one
+ * CliError line.
+ */
+import WebSocket from "ws";
+import type { DroverApi } from "./api-client";
+import { refusal } from "./api-client";
+import { CliError, EXIT } from "./cli-error";
+
+export async function openStream(api: DroverApi, instanceId: string, action: "logs" | "execute", body: Record<string, unknown>): Promise<WebSocket> {
+  const grant = await api.call("POST", `${await api.envPath("instances", encodeURIComponent(instanceId))}?action=${action}`, body);
+  return connectStream(grant.url, api.config.ca);
+}
+
+/** Connects to a stream URL (with its token); resolves once open. */
+export function connectStream(url: string, ca?: string): Promise<WebSocket> {
+  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 16 * 1024 * 1024, handshakeTimeout: 15_000, ...(ca ? { ca, minVersion: "TLSv1.2" as const } : {}) });
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve(ws));
+    ws.once("unexpected-response", (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        let body: unknown = Buffer.concat(chunks).toString("utf8");
+        try { body = JSON.parse(body as string); } catch { /* as text */ }
+        reject(refusal(res.statusCode ?? 0, body, "stream"));
+      });
+    });
+    ws.once("error", (err) => reject(new CliError(`stream ${new URL(url).origin}: ${err.message}`, EXIT.unreachable)));
+  });
+}
