@@ -2,7 +2,7 @@ import { once } from "events";
 import Redis, { type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../protocol/errors";
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
-import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, IpsecSpec, ReconcileError } from "../protocol/model";
+import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostRecord, HostDesiredState, HostObservedState, IpsecSpec, ReconcileError } from "../protocol/model";
 import { RedisEventReader, streamFieldsOf } from "./event-reader";
 import { secretContext } from "../protocol/secret-contexts";
 import { hasSecrets, resealDesired } from "../protocol/desired-sealing";
@@ -13,6 +13,7 @@ import { provisionHostUser, removeHostUser } from "./host-acl";
 import { hostDataKeys, type Keys } from "../protocol/keys";
 import { addRegistrationTokenScript } from "./lua/add-registration-token";
 import { createEnvironmentScript } from "./lua/create-environment";
+import { registerHostScript } from "./lua/register-host";
 import { purgeEnvironmentScript } from "./lua/purge-environment";
 import { setDesiredScript } from "./lua/set-desired";
 import { setDnsScript } from "./lua/set-dns";
@@ -256,6 +257,34 @@ export class RedisStore implements Store {
     if (this.keyring) batch = await sealRecordSecrets(batch, () => this.keyring!.envKey(envId));
     const call = writeScriptCall(this.keys, envId, batch, opts);
     return Number(await this.script(writeScript, `write to ${envId}`, call.keys, call.args));
+  }
+
+  async hostOfMachine(envId: string, machineId: string): Promise<HostRecord | undefined> {
+    const env = this.keys.env(envId);
+    const hostId = await withRedis(() => this.redis.hget(env.hostMachines, machineId));
+    if (hostId === null) {
+      // No index entry: a machine never seen, or hosts stored before the index existed, which
+      // the register script indexes on its first run; until then, look through the hosts.
+      if (await withRedis(() => this.redis.exists(env.hostMachines)) === 1) return undefined;
+      return (await this.list(envId, "host")).find((h) => h.machineId === machineId);
+    }
+    const host = await this.get(envId, "host", hostId);
+    return host?.machineId === machineId ? host : undefined;
+  }
+
+  async registerHost(envId: string, record: HostRecord, expected: HostRecord | undefined): Promise<number> {
+    const env = this.keys.env(envId);
+    this.keys.host(envId, record.id); // host ids become key names
+    if (!record.machineId) throw new DroverError("MissingField", `host ${record.id} has no machineId`, { field: "machineId" });
+    const machineId = record.machineId;
+    const reply = scriptReply(await withRedis(() => runScript(this.redis, registerHostScript,
+      [env.rev, env.events, env.reconcile, env.hosts, env.hostNames, env.hostMachines],
+      [machineId, expected?.id ?? "", expected ? String(expected.rev) : "", jsonWithout(record, "rev")])));
+    if (reply.status === "STALE") {
+      throw new DroverError("RevisionMismatch", `register host ${record.id}: the machine's host record changed meanwhile`, { retryable: true });
+    }
+    if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `register host ${record.id}`);
+    return Number(reply.details[0]);
   }
 
   // Host users
