@@ -18,6 +18,7 @@ const benchmarks: Record<string, () => Benchmark> = {
   "lb-churn": () => require("./lb-churn.bench").benchmark,
   "heal": () => require("./heal.bench").benchmark,
   "upgrade": () => require("./upgrade.bench").benchmark,
+  "register": () => require("./register.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -34,9 +34,12 @@ export async function startServer(config: ServerConfig, log: Logger = makeLogger
   // rediss://: Redis's certificate checked against drover's CA, the server's own client certificate presented.
   const redis = new Redis(config.redisUrl, {
     maxRetriesPerRequest: 1, connectionName: `drover-${config.serverId}`,
+    // Commands issued in the same tick (a pass's per-host GETs, concurrent registrations) go
+    // out in one socket write: one syscall each was most of the server's CPU at 1,000 hosts.
+    enableAutoPipelining: true,
     ...(tls?.redisClient ? { tls: { ca: tls.ca.cert, cert: tls.redisClient.cert, key: tls.redisClient.key, minVersion: "TLSv1.2" as const } } : {}),
   });
-  const blocking = redis.duplicate({ connectionName: `drover-${config.serverId}-watch` });
+  const blocking = redis.duplicate({ connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
   const keyring = new Keyring(redis, keys, loadOrCreateMasterKey(config.masterKeyFile));
   const store = new RedisStore(redis, keys, { keyring });
   const manager = new ReconcileManager({

@@ -22,7 +22,8 @@ import { updateEnvironmentScript } from "./lua/update-environment";
 import { writeScript } from "./lua/write";
 import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
 import { toDroverError, withRedis } from "./redis-errors";
-import { type LuaScript, runScript, scriptReply } from "./scripts";
+import { defineScripts, type LuaScript, runScript, scriptReply } from "./scripts";
+import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
 import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
@@ -59,6 +60,7 @@ export class RedisStore implements Store {
     this.ownsClient = !(redis instanceof Redis);
     this.redis = redis instanceof Redis ? redis : new Redis(redis);
     this.keyring = opts.keyring;
+    defineScripts(this.redis, allScripts);
   }
 
   /** Disconnects the client if this store created it. */
