@@ -9,7 +9,7 @@ cd "$ROOT"
 . "$ROOT/scripts/env.sh"
 log() { echo "[setup] $*" >&2; }
 
-PACKAGES=(docker.io redis-server haproxy strongswan-charon strongswan-swanctl
+PACKAGES=(docker.io redis-server redis-sentinel haproxy strongswan-charon strongswan-swanctl
   libcharon-extra-plugins libstrongswan-extra-plugins libstrongswan-standard-plugins
   openssh-server iproute2 iptables busybox-static tcpdump iperf3 netcat-openbsd socat
   dnsmasq procps psmisc util-linux wrk time)

@@ -9,7 +9,8 @@ import { hasSecrets, resealDesired } from "../protocol/desired-sealing";
 import type { Keyring } from "../secrets/keyring";
 import { sealRecordSecrets } from "../secrets/record-sealing";
 import { isSealed, seal, sealedKeyId, unseal } from "../protocol/seal";
-import { provisionHostUser, removeHostUser } from "./host-acl";
+import { hostUserAclRules, hostUsername, provisionHostUser, removeHostUser } from "./host-acl";
+import type { HostAclReplicas } from "./host-acl-replicas";
 import { hostDataKeys, type Keys } from "../protocol/keys";
 import { addRegistrationTokenScript } from "./lua/add-registration-token";
 import { createEnvironmentScript } from "./lua/create-environment";
@@ -49,17 +50,29 @@ export interface RedisStoreOptions {
    * (tests of other parts) values are stored as given.
    */
   keyring?: Keyring;
+  /** Redis with replicas (Sentinel): host users are written on every node (host-acl-replicas.ts). */
+  aclReplicas?: HostAclReplicas;
+  /**
+   * Redis with replicas: every write the store acknowledges has reached `count` replicas
+   * (WAIT), so a failover cannot lose it; otherwise the write is reported failed
+   * ("Unavailable": it may still be on the old primary).
+   */
+  waitReplicas?: { count: number; timeoutMs: number };
 }
 
 export class RedisStore implements Store {
   readonly redis: Redis;
   readonly keyring?: Keyring;
   private readonly ownsClient: boolean;
+  private readonly aclReplicas?: HostAclReplicas;
+  private readonly waitReplicas?: { count: number; timeoutMs: number };
 
   constructor(redis: Redis | RedisOptions, readonly keys: Keys, opts: RedisStoreOptions = {}) {
     this.ownsClient = !(redis instanceof Redis);
     this.redis = redis instanceof Redis ? redis : new Redis(redis);
     this.keyring = opts.keyring;
+    this.aclReplicas = opts.aclReplicas;
+    this.waitReplicas = opts.waitReplicas;
     defineScripts(this.redis, allScripts);
   }
 
@@ -124,7 +137,10 @@ export class RedisStore implements Store {
       const reply = scriptReply(await withRedis(() => runScript(this.redis, updateEnvironmentScript, [
         this.keys.environments(), envKeys.rev, envKeys.events, envKeys.reconcile,
       ], [envId, String(current.rev), jsonWithout(next, "rev")])));
-      if (reply.status === "OK") return { ...next, rev: Number(reply.details[0]) };
+      if (reply.status === "OK") {
+        await this.confirmWrites();
+        return { ...next, rev: Number(reply.details[0]) };
+      }
       if (reply.status !== "STALE") throw scriptRefusal(reply.status, reply.details, `update environment ${envId}`);
     }
     throw new DroverError("Conflict", `environment ${envId} kept changing while being updated`, { retryable: true });
@@ -172,7 +188,7 @@ export class RedisStore implements Store {
     const envKeys = this.keys.env(envId);
     for (let attempt = 0; attempt < raceAttempts; attempt++) {
       const hostIds = await withRedis(() => this.redis.hkeys(envKeys.hosts));
-      for (const hostId of hostIds) await removeHostUser(this.redis, this.keys, envId, hostId);
+      for (const hostId of hostIds) await this.removeHostUserEverywhere(envId, hostId);
       const hostKeys = hostIds.flatMap((hostId) => hostDataKeys(this.keys.host(envId, hostId)));
       const reply = scriptReply(await withRedis(() => runScript(this.redis, purgeEnvironmentScript, [
         this.keys.environments(), this.keys.apiKeys(), this.keys.registrationTokens(),
@@ -286,17 +302,38 @@ export class RedisStore implements Store {
       throw new DroverError("RevisionMismatch", `register host ${record.id}: the machine's host record changed meanwhile`, { retryable: true });
     }
     if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `register host ${record.id}`);
+    await this.confirmWrites();
     return Number(reply.details[0]);
   }
 
   // Host users
 
-  provisionHostUser(envId: string, hostId: string, password: string): Promise<{ username: string }> {
-    return provisionHostUser(this.redis, this.keys, envId, hostId, password);
+  async provisionHostUser(envId: string, hostId: string, password: string): Promise<{ username: string }> {
+    const user = await provisionHostUser(this.redis, this.keys, envId, hostId, password);
+    await this.aclReplicas?.provision(user.username, hostUserAclRules(this.keys, envId, hostId, password));
+    return user;
+  }
+
+  private async removeHostUserEverywhere(envId: string, hostId: string): Promise<void> {
+    await removeHostUser(this.redis, this.keys, envId, hostId);
+    await this.aclReplicas?.remove(hostUsername(this.keys, envId, hostId));
+  }
+
+  /**
+   * With replicas: waits until every write this store's connection made has reached them
+   * (WAIT); "Unavailable" if not in time. Without replicas, nothing to wait for.
+   */
+  async confirmWrites(): Promise<void> {
+    if (!this.waitReplicas) return;
+    const { count, timeoutMs } = this.waitReplicas;
+    const acked = Number(await withRedis(() => this.redis.call("WAIT", count, timeoutMs)));
+    if (acked < count) {
+      throw new DroverError("Unavailable", `the write reached ${acked} of ${count} Redis replicas in ${timeoutMs} ms, so a failover could lose it: reported failed (it may still be applied)`, { retryable: true });
+    }
   }
 
   async removeHostUser(envId: string, hostId: string): Promise<void> {
-    await removeHostUser(this.redis, this.keys, envId, hostId);
+    await this.removeHostUserEverywhere(envId, hostId);
     // The host's secrets key goes with its credentials: nothing is sealed for it any more.
     await this.keyring?.removeHostKey(envId, hostId);
   }
@@ -333,6 +370,7 @@ export class RedisStore implements Store {
       [env.rev, env.psk, env.reconcile], [JSON.stringify(spec), opts.onlyIfAbsent ? "absent" : ""])));
     if (reply.status === "EXISTS") return false;
     if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `set the pre-shared key of environment ${envId}`);
+    await this.confirmWrites();
     return true;
   }
 
@@ -411,6 +449,7 @@ export class RedisStore implements Store {
   private async script(script: LuaScript, subject: string, keys: string[], args: string[]): Promise<unknown> {
     const reply = scriptReply(await withRedis(() => runScript(this.redis, script, keys, args)));
     if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, subject);
+    await this.confirmWrites();
     return reply.details[0];
   }
 }

@@ -69,6 +69,8 @@ export interface Store {
    * by another host, "NotFound" for an environment that is gone.
    */
   registerHost(envId: string, record: HostRecord, expected: HostRecord | undefined): Promise<number>;
+  /** With Redis replicas: resolves once this store's writes so far reached them ("Unavailable" otherwise). */
+  confirmWrites(): Promise<void>;
   /** Creates or resets the host's ACL user `<prefix>-host-<envId>-<hostId>` with this password. */
   provisionHostUser(envId: string, hostId: string, password: string): Promise<{ username: string }>;
   removeHostUser(envId: string, hostId: string): Promise<void>;

@@ -62,6 +62,8 @@ export async function register(ctx: RequestContext): Promise<Reply> {
     if (provisionedNew && host.id !== newHostId) await dropUser(ctx, envId, newHostId);
     // The key its desired document's secrets are sealed with: the same one again for a known host.
     const secretsKey = await api.keyring.hostKeyForRegistration(envId, host.id);
+    // The host's secrets key too must survive a failover before the agent is told it.
+    await api.store.confirmWrites();
     const response: RegisterResponse = {
       hostId: host.id,
       envId,
