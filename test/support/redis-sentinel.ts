@@ -43,7 +43,8 @@ export async function startSentinelGroup(opts: { replicas?: number; sentinels?: 
   }, { what: `redis on port ${port}`, timeoutMs: 10_000 });
   const dataPorts: number[] = [];
   for (let i = 0; i <= (opts.replicas ?? 1); i++) dataPorts.push(await freePort());
-  const common = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning"];
+  // --dir: a replica's full sync goes through an RDB file, which must not land in the cwd.
+  const common = ["--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning"];
   start(["--port", String(dataPorts[0]), ...common], dataPorts[0]);
   for (const port of dataPorts.slice(1)) start(["--port", String(port), ...common, "--replicaof", "127.0.0.1", String(dataPorts[0])], port);
   for (const port of dataPorts) await ping(port);
