@@ -19,6 +19,7 @@ const benchmarks: Record<string, () => Benchmark> = {
   "heal": () => require("./heal.bench").benchmark,
   "upgrade": () => require("./upgrade.bench").benchmark,
   "register": () => require("./register.bench").benchmark,
+  "failover": () => require("./failover.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -48,6 +48,12 @@ export async function startSentinelGroup(opts: { replicas?: number; sentinels?: 
   start(["--port", String(dataPorts[0]), ...common], dataPorts[0]);
   for (const port of dataPorts.slice(1)) start(["--port", String(port), ...common, "--replicaof", "127.0.0.1", String(dataPorts[0])], port);
   for (const port of dataPorts) await ping(port);
+  const primary = new Redis({ port: dataPorts[0], maxRetriesPerRequest: 1 });
+  primary.on("error", () => undefined);
+  clients.push(primary);
+  // Replicas synced (state=online), so the first WAIT already has them.
+  await waitFor(async () => ((await primary.info("replication")).match(/state=online/g) ?? []).length === dataPorts.length - 1,
+    { what: "replicas online", timeoutMs: 20_000 });
   const sentinelPorts: number[] = [];
   const count = opts.sentinels ?? 3;
   for (let i = 0; i < count; i++) {
