@@ -10,7 +10,7 @@ import type { SavedIdentity, StateDir } from "./identity";
  */
 export function withTlsCredentials(identity: SavedIdentity, state: StateDir): SavedIdentity {
   const redis = identity.response.redis;
-  if (!redis.url.startsWith("rediss:")) return identity;
+  if (!parseRedisUrl(redis.url, "redis.url").tls) return identity;
   const ca = identity.serverCa ?? redis.ca;
   return {
     ...identity,

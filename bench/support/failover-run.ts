@@ -21,6 +21,7 @@ import { startSentinelGroup, type SentinelGroup } from "../../test/support/redis
 import { waitFor } from "../../test/support/wait";
 import { parseRedisUrl, redisTargetOptions } from "../../runtime/protocol/redis-target";
 import { createEnvironment, waitForOk } from "./http";
+import { loadOrCreateCa } from "../../runtime/tls/ca";
 import { Child, mapLimit, spawnServer } from "./procs";
 import { newSimStats, registerSimHost, SimHost, simRegisterRequest } from "./sim-agent";
 
@@ -44,7 +45,8 @@ export interface FailoverResult {
   registeredAfter: boolean;
 }
 
-export async function runFailover(opts: { hosts: number; instances: number; writers: number; logDir?: string }): Promise<FailoverResult> {
+/** `tls`: Redis, replication and the sentinels TLS only with client certificates from the server's CA (rediss+sentinel://). */
+export async function runFailover(opts: { hosts: number; instances: number; writers: number; logDir?: string; tls?: boolean }): Promise<FailoverResult> {
   const dir = opts.logDir ?? fs.mkdtempSync(join(tmpdir(), "drover-failover-"));
   const adminKey = `admin-${randomBytes(12).toString("hex")}`;
   const adminKeyFile = join(dir, "admin-key");
@@ -54,12 +56,14 @@ export async function runFailover(opts: { hosts: number; instances: number; writ
   let server: Child | undefined;
   const sims: SimHost[] = [];
   try {
-    group = await startSentinelGroup({ replicas: 2, sentinels: 3, downAfterMs: 1000 });
+    const tlsDir = join(dir, "tls");
+    const ca = opts.tls ? await loadOrCreateCa(tlsDir) : undefined;
+    group = await startSentinelGroup({ replicas: 2, sentinels: 3, downAfterMs: 1000, tls: ca });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     server = spawnServer({
       listen: `127.0.0.1:${port}`, redis: group.url, adminKeyFile, keyPrefix, logFile: join(dir, "server.log"), disconnectGrace: "30s",
-      extraArgs: ["--master-key-file", join(dir, "master-key")],
+      extraArgs: ["--master-key-file", join(dir, "master-key"), ...(ca ? ["--tls-dir", tlsDir] : [])],
     });
     await waitForOk(`${url}/healthz`, { alive: server.alive, intervalMs: 20, timeoutMs: 20_000 });
     const env = await createEnvironment(url, adminKey, "failover");
@@ -80,7 +84,8 @@ export async function runFailover(opts: { hosts: number; instances: number; writ
     const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "app" });
     const svc = await env.api.ok("POST", `${env.base}/services`, { stackId: stack.id, name: "web", image: "local/busybox", command: ["sleep", "3600"], scale: opts.instances });
     await waitFor(async () => (await env.api.ok("GET", `${env.base}/services/${svc.id}`)).transitioning === "no",
-      { what: "service placed and active", timeoutMs: 60_000, maxIntervalMs: 200 });
+      { what: "service placed and active", timeoutMs: 60_000, maxIntervalMs: 200 })
+      .catch((err) => { throw new Error(`${(err as Error).message}; simulated agents: ${stats.errors} errors, last: ${stats.lastError}`); });
     const placement = async () => new Map(((await env.api.ok("GET", `${env.base}/instances?serviceId=${svc.id}&limit=1000`)).data as { id: string; hostId: string; state: string }[])
       .filter((i) => i.state === "active").map((i) => [i.id, i.hostId]));
     const before = await placement();

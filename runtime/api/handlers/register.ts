@@ -16,6 +16,7 @@ import { newSecret, sha256Hex } from "../secrets";
 import { validateRegisterRequest } from "../../protocol/validate/register";
 import { verifyRegistration } from "../../protocol/host-identity";
 import { assertEnvWritable } from "../write";
+import { parseRedisUrl } from "../../protocol/redis-target";
 import { isDroverError } from "../../protocol/errors";
 
 /** Host labels drover sets itself, with Rancher's names (scheduling rules refer to them). */
@@ -70,7 +71,7 @@ export async function register(ctx: RequestContext): Promise<Reply> {
       redis: {
         url: api.registration.redisUrl, username, password, keyPrefix: api.registration.keyPrefix,
         // Mutual TLS with Redis: a client certificate for the key the host proved it holds.
-        ...(api.tls?.hostClientCert && api.registration.redisUrl.startsWith("rediss:")
+        ...(api.tls?.hostClientCert && parseRedisUrl(api.registration.redisUrl, "redis.url").tls
           ? { ca: api.tls.caCert, clientCert: api.tls.hostClientCert(identityKey, username) } : {}),
       },
       secretsKey: { id: secretsKey.id, key: secretsKey.key.toString("base64") },
