@@ -72,7 +72,8 @@ export class HostAclReplicas {
     await this.onReplicas(async (node) => {
       const have = hostUsers((await node.call("ACL", "LIST")) as string[], this.userPrefix);
       for (const [name, line] of wanted) {
-        if (have.get(name) !== line) await node.call("ACL", "SETUSER", name, "reset", ...line.split(" ").slice(2));
+        const current = have.get(name);
+        if (current === undefined || !sameRules(current, line)) await node.call("ACL", "SETUSER", name, "reset", ...line.split(" ").slice(2));
       }
       for (const name of have.keys()) if (!wanted.has(name)) await node.call("ACL", "DELUSER", name);
     });
@@ -101,6 +102,11 @@ export class HostAclReplicas {
     }
     return node;
   }
+}
+
+/** ACL LIST prints granted commands in an order that differs between nodes: compare the rules as sets. */
+function sameRules(a: string, b: string): boolean {
+  return a.split(" ").sort().join(" ") === b.split(" ").sort().join(" ");
 }
 
 /** name → ACL LIST line, for users named `<prefix>...`. Lines are `user <name> <rules...>`. */
