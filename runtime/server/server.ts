@@ -38,8 +38,6 @@ export async function startServer(config: ServerConfig, log: Logger = makeLogger
   const redisTlsOptions = tls?.redisClient ? { ca: tls.ca.cert, cert: tls.redisClient.cert, key: tls.redisClient.key, minVersion: "TLSv1.2" as const } : undefined;
   const redis = new Redis({
     ...redisTargetOptions(target, redisTlsOptions),
-    // Sentinel: drop the connection as soon as a sentinel announces a new primary.
-    ...(target.sentinel ? { failoverDetector: true } : {}),
     maxRetriesPerRequest: 1, connectionName: `drover-${config.serverId}`,
     // Commands issued in the same tick (a pass's per-host GETs, concurrent registrations) go
     // out in one socket write: one syscall each was most of the server's CPU at 1,000 hosts.
