@@ -90,10 +90,6 @@ export function redisTargetOptions(target: RedisTarget, tls: RedisTlsOptions | u
     sentinels: target.sentinel.nodes,
     name: target.sentinel.name,
     ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls ?? { minVersion: "TLSv1.2" } } : {}),
-    // Subscribed to the sentinels' +switch-master: a client leaves a demoted primary as soon as
-    // the switch is announced, not when the old primary is reconfigured (seconds later after a
-    // manual failover, in which time writes would land on a node about to be overwritten).
-    failoverDetector: true,
     // A failover moves the primary: retry the sentinels quickly rather than after ioredis's default backoff.
     sentinelRetryStrategy: (times: number) => Math.min(100 * times, 1000),
     reconnectOnError: (err: Error) => (/^READONLY\b/.test(err.message) ? 2 : false),
