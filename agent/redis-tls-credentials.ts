@@ -1,3 +1,4 @@
+import { parseRedisUrl, redisAddresses } from "../runtime/protocol/redis-target";
 import { DroverError } from "../runtime/protocol/errors";
 import { isLoopback } from "../runtime/protocol/loopback";
 import type { SavedIdentity, StateDir } from "./identity";
@@ -9,7 +10,7 @@ import type { SavedIdentity, StateDir } from "./identity";
  */
 export function withTlsCredentials(identity: SavedIdentity, state: StateDir): SavedIdentity {
   const redis = identity.response.redis;
-  if (!redis.url.startsWith("rediss:")) return identity;
+  if (!parseRedisUrl(redis.url, "redis.url").tls) return identity;
   const ca = identity.serverCa ?? redis.ca;
   return {
     ...identity,
@@ -23,8 +24,8 @@ export function withTlsCredentials(identity: SavedIdentity, state: StateDir): Sa
  */
 export function refusePlaintextRedis(serverUrl: string, redisUrl: string): void {
   if (!serverUrl.startsWith("https:")) return;
-  const u = new URL(redisUrl);
-  if (u.protocol === "redis:" && !isLoopback(u.hostname)) {
+  const target = parseRedisUrl(redisUrl, "redis.url");
+  if (!target.tls && !redisAddresses(target).every(isLoopback)) {
     throw new DroverError("Forbidden", `the server handed out a plaintext Redis URL (${redisUrl}) while this agent talks to it over TLS: refusing to send the Redis password in the clear (the server needs --agent-redis rediss://...)`, { retryable: false });
   }
 }

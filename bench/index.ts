@@ -23,6 +23,8 @@ const benchmarks: Record<string, () => Benchmark> = {
   "provision": () => require("./provision.bench").benchmark,
   "logs": () => require("./logs.bench").benchmark,
   "exec": () => require("./exec.bench").benchmark,
+  "register": () => require("./register.bench").benchmark,
+  "failover": () => require("./failover.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -21,7 +21,7 @@ done
 . "$ROOT/scripts/steps.sh"
 log() { echo "[setup] $*"; }
 
-PACKAGES=(docker.io redis-server haproxy strongswan-charon strongswan-swanctl
+PACKAGES=(docker.io redis-server redis-sentinel haproxy strongswan-charon strongswan-swanctl
   libcharon-extra-plugins libstrongswan-extra-plugins libstrongswan-standard-plugins
   openssh-server iproute2 iptables busybox-static tcpdump iperf3 netcat-openbsd socat
   dnsmasq procps psmisc util-linux wrk time chromium)

@@ -86,7 +86,9 @@ export function startApiServer(opts: ApiOptions, listen: { host: string; port: n
   refuseUnknownUpgrades(server);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(listen.port, listen.host, () => {
+    // A fleet of agents registering at once (a rack powering up) opens a thousand connections
+    // together: with Node's default backlog of 511 the rest wait for SYN retransmits (1 s, 3 s, ...).
+    server.listen({ port: listen.port, host: listen.host, backlog: 4096 }, () => {
       server.off("error", reject);
       const { address, port } = server.address() as AddressInfo;
       const host = address.includes(":") ? `[${address}]` : address;

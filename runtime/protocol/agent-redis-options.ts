@@ -1,26 +1,25 @@
 import type { RedisOptions } from "ioredis";
 import type { AgentRedisCredentials } from "./agent-protocol";
+import { parseRedisUrl, redisTargetOptions } from "./redis-target";
 
 /**
  * ioredis options for an agent logging in as its host's ACL user (runtime/store/host-acl.ts).
  * The user may run only the agent's commands, so the client must not send others on connect:
  * no INFO ready check, no CLIENT SETINFO, no SELECT (the URL must name db 0 or none).
+ * With a Sentinel URL the agent asks the sentinels (without credentials) where the primary is,
+ * and again after a failover.
  * Commands fail at once while disconnected (no offline queue): the agent then works from the
  * last desired state it saw instead of waiting, and ioredis reconnects in the background.
  */
 export function agentRedisOptions(creds: AgentRedisCredentials, connectionName: string, extra: RedisOptions = {}): RedisOptions {
-  const url = new URL(creds.url);
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error(`redis.url ${creds.url}: expected redis:// or rediss://`);
-  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
+  const target = parseRedisUrl(creds.url, "redis.url");
+  // rediss:// (and rediss+sentinel://): verify Redis's certificate against the CA (never the
+  // system's roots alone) and present the host's client certificate, whose key never leaves the host.
+  const tls = target.tls
+    ? { ...(creds.ca ? { ca: creds.ca } : {}), ...(creds.clientCert && creds.clientKey ? { cert: creds.clientCert, key: creds.clientKey } : {}), minVersion: "TLSv1.2" as const }
+    : undefined;
   return {
-    host: url.hostname || "127.0.0.1",
-    port: url.port ? Number(url.port) : 6379,
-    db,
-    // rediss://: verify Redis's certificate against the CA (never the system's roots alone) and
-    // present the host's client certificate, whose key never leaves the host.
-    tls: url.protocol === "rediss:"
-      ? { ...(creds.ca ? { ca: creds.ca } : {}), ...(creds.clientCert && creds.clientKey ? { cert: creds.clientCert, key: creds.clientKey } : {}), minVersion: "TLSv1.2" as const }
-      : undefined,
+    ...redisTargetOptions(target, tls),
     username: creds.username,
     password: creds.password,
     connectionName,

@@ -39,6 +39,11 @@ export function signRegistration(request: Omit<RegisterRequest, "signature">, pr
 
 /** The public key in a canonical PEM (SPKI), or a DroverError naming `identityKey`. */
 export function normalizePublicKey(pem: string): string {
+  return parsePublicKey(pem).pem;
+}
+
+/** The key parsed once: verifying with the KeyObject spares parsing the PEM again (registration's hot path). */
+function parsePublicKey(pem: string): { key: KeyObject; pem: string } {
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
@@ -48,7 +53,7 @@ export function normalizePublicKey(pem: string): string {
   if (key.asymmetricKeyType !== "rsa" || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
     throw new DroverError("InvalidField", "identityKey: expected an RSA public key of at least 2048 bits", { field: "identityKey" });
   }
-  return key.export({ type: "spki", format: "pem" }).toString();
+  return { key, pem: key.export({ type: "spki", format: "pem" }).toString() };
 }
 
 /**
@@ -58,10 +63,10 @@ export function normalizePublicKey(pem: string): string {
  * body validated. Returns the normalized key.
  */
 export function verifyRegistration(body: unknown, request: RegisterRequest, now: number): string {
-  const identityKey = normalizePublicKey(request.identityKey);
+  const { key, pem: identityKey } = parsePublicKey(request.identityKey);
   let ok = false;
   try {
-    ok = verify("sha256", registrationSigningText(body as Record<string, unknown>), identityKey, Buffer.from(request.signature, "base64"));
+    ok = verify("sha256", registrationSigningText(body as Record<string, unknown>), key, Buffer.from(request.signature, "base64"));
   } catch {
     ok = false;
   }

@@ -38,6 +38,8 @@ export interface EnvKeys {
   instances: string;
   /** Hash name → id indexes that keep names unique. */
   hostNames: string;
+  /** Hash machineId → hostId: registration finds a machine's host without reading every host. */
+  hostMachines: string;
   stackNames: string;
   /** Hash `<stackId>/<name>` → serviceId. */
   serviceNames: string;
@@ -124,6 +126,7 @@ export function makeKeys(prefix = "drover"): Keys {
         services: `${e}:services`,
         instances: `${e}:instances`,
         hostNames: `${e}:names:hosts`,
+        hostMachines: `${e}:machines:hosts`,
         stackNames: `${e}:names:stacks`,
         serviceNames: `${e}:names:services`,
         loadBalancers: `${e}:loadbalancers`,

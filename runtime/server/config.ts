@@ -1,3 +1,4 @@
+import { parseRedisUrl, redisAddresses, redisUrlWithoutCredentials } from "../protocol/redis-target";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import { isLoopback } from "../protocol/loopback";
@@ -8,6 +9,8 @@ export interface ServerConfig {
   redisUrl: string;
   /** Redis URL handed to agents (no credentials; they get their own ACL user). */
   agentRedisUrl: string;
+  /** With a Sentinel URL: replicas each acknowledged write must reach (WAIT) before the API answers. */
+  redisWaitReplicas: number;
   keyPrefix: string;
   listenHost: string;
   listenPort: number;
@@ -47,10 +50,17 @@ export interface ServerFlags {
   "tls-cert"?: string;
   "tls-key"?: string;
   "tls-san"?: string;
+  "redis-wait-replicas"?: string;
+}
+
+function parseWaitReplicas(text: string): number {
+  if (!/^\d+$/.test(text)) throw new Error(`--redis-wait-replicas: expected a number of replicas (0 or more), got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const redisUrl = flags.redis ?? env.DROVER_REDIS ?? "redis://127.0.0.1:6379";
+  parseRedisUrl(redisUrl, "--redis");
   const listen = flags.listen ?? env.DROVER_LISTEN ?? "127.0.0.1:8080";
   const m = /^(.*):(\d+)$/.exec(listen);
   if (!m) throw new Error(`--listen: expected HOST:PORT, got ${JSON.stringify(listen)}`);
@@ -70,6 +80,7 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv =
   return {
     redisUrl,
     agentRedisUrl,
+    redisWaitReplicas: parseWaitReplicas(flags["redis-wait-replicas"] ?? env.DROVER_REDIS_WAIT_REPLICAS ?? "1"),
     keyPrefix: flags["key-prefix"] ?? env.DROVER_KEY_PREFIX ?? "drover",
     listenHost,
     listenPort: Number(m[2]),
@@ -95,15 +106,9 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv =
  * loopback address (agents on this machine).
  */
 export function checkAgentRedisUrl(url: string): void {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error(`--agent-redis: ${JSON.stringify(url)} is not a URL`);
-  }
-  if (u.protocol === "rediss:") return;
-  if (u.protocol !== "redis:") throw new Error(`--agent-redis: expected redis:// or rediss://, got ${u.protocol}`);
-  if (!isLoopback(u.hostname)) {
+  const target = parseRedisUrl(url, "--agent-redis");
+  if (target.tls) return;
+  if (!redisAddresses(target).every(isLoopback)) {
     throw new Error(`--agent-redis: ${url} would have agents on other machines send their Redis passwords in the clear; ` +
       "give a rediss:// URL (Redis with --tls-port and a certificate from `drover tls redis-cert`), or a loopback address for agents on this machine only");
   }
@@ -118,10 +123,7 @@ export function parseDuration(text: string, field: string): number {
 }
 
 function stripCredentials(url: string): string {
-  const u = new URL(url);
-  u.username = "";
-  u.password = "";
-  return u.toString().replace(/\/$/, "");
+  return redisUrlWithoutCredentials(url);
 }
 
 /**

@@ -8,6 +8,10 @@ export const serverCommand: Command = {
     "usage: drover server [options]",
     "",
     "  --redis URL              Redis the server uses ($DROVER_REDIS, default redis://127.0.0.1:6379)",
+    "                           or redis+sentinel://HOST:PORT,HOST:PORT/MASTER (rediss+sentinel:// for TLS):",
+    "                           the primary those sentinels watch, followed across a failover",
+    "  --redis-wait-replicas N  with Sentinel: replicas a write must reach before the API acknowledges",
+    "                           it (WAIT; $DROVER_REDIS_WAIT_REPLICAS, default 1)",
     "  --agent-redis URL        Redis URL handed to agents ($DROVER_AGENT_REDIS, default: --redis without credentials)",
     "  --listen HOST:PORT       API address ($DROVER_LISTEN, default 127.0.0.1:8080)",
     "  --admin-key-file FILE    file holding the admin key ($DROVER_ADMIN_KEY_FILE or $DROVER_ADMIN_KEY;",
@@ -40,6 +44,7 @@ export const serverCommand: Command = {
         "admin-key-file": { type: "string" }, "master-key-file": { type: "string" }, "key-prefix": { type: "string" }, "server-id": { type: "string" },
         "disconnect-grace": { type: "string" }, "tls-dir": { type: "string" }, "api-tls": { type: "string" },
         "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-san": { type: "string" },
+        "redis-wait-replicas": { type: "string" },
       },
     });
     const { resolveServerConfig } = require("./config") as typeof import("./config");

@@ -2,17 +2,19 @@ import { once } from "events";
 import Redis, { type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../protocol/errors";
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
-import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, IpsecSpec, ReconcileError } from "../protocol/model";
+import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostRecord, HostDesiredState, HostObservedState, IpsecSpec, ReconcileError } from "../protocol/model";
 import { RedisEventReader, streamFieldsOf } from "./event-reader";
 import { secretContext } from "../protocol/secret-contexts";
 import { hasSecrets, resealDesired } from "../protocol/desired-sealing";
 import type { Keyring } from "../secrets/keyring";
 import { sealRecordSecrets } from "../secrets/record-sealing";
 import { isSealed, seal, sealedKeyId, unseal } from "../protocol/seal";
-import { provisionHostUser, removeHostUser } from "./host-acl";
+import { hostUserAclRules, hostUsername, provisionHostUser, removeHostUser } from "./host-acl";
+import type { HostAclReplicas } from "./host-acl-replicas";
 import { hostDataKeys, type Keys } from "../protocol/keys";
 import { addRegistrationTokenScript } from "./lua/add-registration-token";
 import { createEnvironmentScript } from "./lua/create-environment";
+import { registerHostScript } from "./lua/register-host";
 import { purgeEnvironmentScript } from "./lua/purge-environment";
 import { setDesiredScript } from "./lua/set-desired";
 import { setDnsScript } from "./lua/set-dns";
@@ -21,7 +23,8 @@ import { updateEnvironmentScript } from "./lua/update-environment";
 import { writeScript } from "./lua/write";
 import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
 import { toDroverError, withRedis } from "./redis-errors";
-import { type LuaScript, runScript, scriptReply } from "./scripts";
+import { defineScripts, type LuaScript, runScript, scriptReply } from "./scripts";
+import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
 import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
@@ -47,17 +50,30 @@ export interface RedisStoreOptions {
    * (tests of other parts) values are stored as given.
    */
   keyring?: Keyring;
+  /** Redis with replicas (Sentinel): host users are written on every node (host-acl-replicas.ts). */
+  aclReplicas?: HostAclReplicas;
+  /**
+   * Redis with replicas: every write the store acknowledges has reached `count` replicas
+   * (WAIT), so a failover cannot lose it; otherwise the write is reported failed
+   * ("Unavailable": it may still be on the old primary).
+   */
+  waitReplicas?: { count: number; timeoutMs: number };
 }
 
 export class RedisStore implements Store {
   readonly redis: Redis;
   readonly keyring?: Keyring;
   private readonly ownsClient: boolean;
+  private readonly aclReplicas?: HostAclReplicas;
+  private readonly waitReplicas?: { count: number; timeoutMs: number };
 
   constructor(redis: Redis | RedisOptions, readonly keys: Keys, opts: RedisStoreOptions = {}) {
     this.ownsClient = !(redis instanceof Redis);
     this.redis = redis instanceof Redis ? redis : new Redis(redis);
     this.keyring = opts.keyring;
+    this.aclReplicas = opts.aclReplicas;
+    this.waitReplicas = opts.waitReplicas;
+    defineScripts(this.redis, allScripts);
   }
 
   /** Disconnects the client if this store created it. */
@@ -121,7 +137,10 @@ export class RedisStore implements Store {
       const reply = scriptReply(await withRedis(() => runScript(this.redis, updateEnvironmentScript, [
         this.keys.environments(), envKeys.rev, envKeys.events, envKeys.reconcile,
       ], [envId, String(current.rev), jsonWithout(next, "rev")])));
-      if (reply.status === "OK") return { ...next, rev: Number(reply.details[0]) };
+      if (reply.status === "OK") {
+        await this.confirmWrites();
+        return { ...next, rev: Number(reply.details[0]) };
+      }
       if (reply.status !== "STALE") throw scriptRefusal(reply.status, reply.details, `update environment ${envId}`);
     }
     throw new DroverError("Conflict", `environment ${envId} kept changing while being updated`, { retryable: true });
@@ -169,7 +188,7 @@ export class RedisStore implements Store {
     const envKeys = this.keys.env(envId);
     for (let attempt = 0; attempt < raceAttempts; attempt++) {
       const hostIds = await withRedis(() => this.redis.hkeys(envKeys.hosts));
-      for (const hostId of hostIds) await removeHostUser(this.redis, this.keys, envId, hostId);
+      for (const hostId of hostIds) await this.removeHostUserEverywhere(envId, hostId);
       const hostKeys = hostIds.flatMap((hostId) => hostDataKeys(this.keys.host(envId, hostId)));
       const reply = scriptReply(await withRedis(() => runScript(this.redis, purgeEnvironmentScript, [
         this.keys.environments(), this.keys.apiKeys(), this.keys.registrationTokens(),
@@ -258,14 +277,63 @@ export class RedisStore implements Store {
     return Number(await this.script(writeScript, `write to ${envId}`, call.keys, call.args));
   }
 
+  async hostOfMachine(envId: string, machineId: string): Promise<HostRecord | undefined> {
+    const env = this.keys.env(envId);
+    const hostId = await withRedis(() => this.redis.hget(env.hostMachines, machineId));
+    if (hostId === null) {
+      // No index entry: a machine never seen, or hosts stored before the index existed, which
+      // the register script indexes on its first run; until then, look through the hosts.
+      if (await withRedis(() => this.redis.exists(env.hostMachines)) === 1) return undefined;
+      return (await this.list(envId, "host")).find((h) => h.machineId === machineId);
+    }
+    const host = await this.get(envId, "host", hostId);
+    return host?.machineId === machineId ? host : undefined;
+  }
+
+  async registerHost(envId: string, record: HostRecord, expected: HostRecord | undefined): Promise<number> {
+    const env = this.keys.env(envId);
+    this.keys.host(envId, record.id); // host ids become key names
+    if (!record.machineId) throw new DroverError("MissingField", `host ${record.id} has no machineId`, { field: "machineId" });
+    const machineId = record.machineId;
+    const reply = scriptReply(await withRedis(() => runScript(this.redis, registerHostScript,
+      [env.rev, env.events, env.reconcile, env.hosts, env.hostNames, env.hostMachines],
+      [machineId, expected?.id ?? "", expected ? String(expected.rev) : "", jsonWithout(record, "rev")])));
+    if (reply.status === "STALE") {
+      throw new DroverError("RevisionMismatch", `register host ${record.id}: the machine's host record changed meanwhile`, { retryable: true });
+    }
+    if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `register host ${record.id}`);
+    await this.confirmWrites();
+    return Number(reply.details[0]);
+  }
+
   // Host users
 
-  provisionHostUser(envId: string, hostId: string, password: string): Promise<{ username: string }> {
-    return provisionHostUser(this.redis, this.keys, envId, hostId, password);
+  async provisionHostUser(envId: string, hostId: string, password: string): Promise<{ username: string }> {
+    const user = await provisionHostUser(this.redis, this.keys, envId, hostId, password);
+    await this.aclReplicas?.provision(user.username, hostUserAclRules(this.keys, envId, hostId, password));
+    return user;
+  }
+
+  private async removeHostUserEverywhere(envId: string, hostId: string): Promise<void> {
+    await removeHostUser(this.redis, this.keys, envId, hostId);
+    await this.aclReplicas?.remove(hostUsername(this.keys, envId, hostId));
+  }
+
+  /**
+   * With replicas: waits until every write this store's connection made has reached them
+   * (WAIT); "Unavailable" if not in time. Without replicas, nothing to wait for.
+   */
+  async confirmWrites(): Promise<void> {
+    if (!this.waitReplicas) return;
+    const { count, timeoutMs } = this.waitReplicas;
+    const acked = Number(await withRedis(() => this.redis.call("WAIT", count, timeoutMs)));
+    if (acked < count) {
+      throw new DroverError("Unavailable", `the write reached ${acked} of ${count} Redis replicas in ${timeoutMs} ms, so a failover could lose it: reported failed (it may still be applied)`, { retryable: true });
+    }
   }
 
   async removeHostUser(envId: string, hostId: string): Promise<void> {
-    await removeHostUser(this.redis, this.keys, envId, hostId);
+    await this.removeHostUserEverywhere(envId, hostId);
     // The host's secrets key goes with its credentials: nothing is sealed for it any more.
     await this.keyring?.removeHostKey(envId, hostId);
   }
@@ -302,6 +370,7 @@ export class RedisStore implements Store {
       [env.rev, env.psk, env.reconcile], [JSON.stringify(spec), opts.onlyIfAbsent ? "absent" : ""])));
     if (reply.status === "EXISTS") return false;
     if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `set the pre-shared key of environment ${envId}`);
+    await this.confirmWrites();
     return true;
   }
 
@@ -380,6 +449,7 @@ export class RedisStore implements Store {
   private async script(script: LuaScript, subject: string, keys: string[], args: string[]): Promise<unknown> {
     const reply = scriptReply(await withRedis(() => runScript(this.redis, script, keys, args)));
     if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, subject);
+    await this.confirmWrites();
     return reply.details[0];
   }
 }

@@ -20,6 +20,17 @@ export async function runScript(redis: Redis, script: LuaScript, keys: string[],
   return (commands[script.name] as ScriptCommand).call(redis, keys.length, ...keys, ...args);
 }
 
+/**
+ * Defines every script on the client up front. A client with `enableAutoPipelining` must not
+ * meet a script for the first time while an automatic pipeline is open in the same tick:
+ * ioredis then misaligns that pipeline's replies (ioredis issue #1931, fixed upstream after
+ * 5.11.1). Defining them all before the first command avoids that.
+ */
+export function defineScripts(redis: Redis, scripts: readonly LuaScript[]): void {
+  const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
+  for (const script of scripts) if (typeof commands[script.name] !== "function") redis.defineCommand(script.name, { lua: script.lua });
+}
+
 /** Scripts answer `{status, ...details}`; status `OK` is success. */
 export function scriptReply(reply: unknown): { status: string; details: unknown[] } {
   if (!Array.isArray(reply) || typeof reply[0] !== "string") {

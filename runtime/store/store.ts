@@ -57,6 +57,20 @@ export interface Store {
   write(envId: string, batch: WriteBatch, opts?: { expectRev?: number; fence?: number }): Promise<number>;
 
   // Per-host Redis ACL users (one per agent, confined to its host's keys)
+  /**
+   * The host record a machine registered as (through the machine index; no full read of the
+   * environment), or undefined for a machine the environment does not know.
+   */
+  hostOfMachine(envId: string, machineId: string): Promise<HostRecord | undefined>;
+  /**
+   * Puts one host record for a registration: a compare-and-set on what hostOfMachine
+   * returned (`expected`: that record, or undefined for a new machine). Returns the new rev;
+   * "RevisionMismatch" (retryable) when the machine's record changed since, "Conflict" for a name held
+   * by another host, "NotFound" for an environment that is gone.
+   */
+  registerHost(envId: string, record: HostRecord, expected: HostRecord | undefined): Promise<number>;
+  /** With Redis replicas: resolves once this store's writes so far reached them ("Unavailable" otherwise). */
+  confirmWrites(): Promise<void>;
   /** Creates or resets the host's ACL user `<prefix>-host-<envId>-<hostId>` with this password. */
   provisionHostUser(envId: string, hostId: string, password: string): Promise<{ username: string }>;
   removeHostUser(envId: string, hostId: string): Promise<void>;

@@ -15,7 +15,9 @@ import type { Reply } from "../respond";
 import { newSecret, sha256Hex } from "../secrets";
 import { validateRegisterRequest } from "../../protocol/validate/register";
 import { verifyRegistration } from "../../protocol/host-identity";
-import { writeEnv } from "../write";
+import { assertEnvWritable } from "../write";
+import { parseRedisUrl } from "../../protocol/redis-target";
+import { isDroverError } from "../../protocol/errors";
 
 /** Host labels drover sets itself, with Rancher's names (scheduling rules refer to them). */
 export const DOCKER_VERSION_LABEL = "io.rancher.host.docker_version";
@@ -35,18 +37,13 @@ export async function register(ctx: RequestContext): Promise<Reply> {
   let provisionedNew = false;
 
   try {
-    const host = await writeEnv(api, envId, async (snap) => {
-      const existing = snap.hosts.find((h) => h.machineId === request.machineId);
+    const host = await registerHost(ctx, envId, request.machineId, async (existing) => {
       if (existing && (existing.state === "removing" || existing.state === "removed")) {
         throw new DroverError("Conflict", `host ${existing.id} of this machine is being removed; register again once it is gone`, { retryable: true });
       }
       if (existing) assertSameMachine(existing, identityKey, request.signedAt);
-      const holder = snap.hosts.find((h) => h.name === request.hostname && h.id !== existing?.id);
-      if (holder) {
-        throw new DroverError("Conflict", `hostname: host ${holder.id} of another machine is already named ${request.hostname}`, { field: "hostname" });
-      }
       const record: HostRecord = {
-        ...(existing ?? { id: newHostId, envId, deactivated: false, createdAt: api.now(), rev: snap.rev }),
+        ...(existing ?? { id: newHostId, envId, deactivated: false, createdAt: api.now(), rev: 0 }),
         machineId: request.machineId,
         name: request.hostname,
         labels: { ...request.labels, [DOCKER_VERSION_LABEL]: request.dockerVersion, [KERNEL_VERSION_LABEL]: request.kernelVersion },
@@ -61,18 +58,20 @@ export async function register(ctx: RequestContext): Promise<Reply> {
       // Last step before the write: everything that could reject the request has passed.
       username = (await api.store.provisionHostUser(envId, record.id, password)).username;
       if (!existing) provisionedNew = true;
-      return { batch: { put: [{ kind: "host", record }] }, result: record };
+      return record;
     });
     if (provisionedNew && host.id !== newHostId) await dropUser(ctx, envId, newHostId);
     // The key its desired document's secrets are sealed with: the same one again for a known host.
     const secretsKey = await api.keyring.hostKeyForRegistration(envId, host.id);
+    // The host's secrets key too must survive a failover before the agent is told it.
+    await api.store.confirmWrites();
     const response: RegisterResponse = {
       hostId: host.id,
       envId,
       redis: {
         url: api.registration.redisUrl, username, password, keyPrefix: api.registration.keyPrefix,
         // Mutual TLS with Redis: a client certificate for the key the host proved it holds.
-        ...(api.tls?.hostClientCert && api.registration.redisUrl.startsWith("rediss:")
+        ...(api.tls?.hostClientCert && parseRedisUrl(api.registration.redisUrl, "redis.url").tls
           ? { ca: api.tls.caCert, clientCert: api.tls.hostClientCert(identityKey, username) } : {}),
       },
       secretsKey: { id: secretsKey.id, key: secretsKey.key.toString("base64") },
@@ -85,6 +84,38 @@ export async function register(ctx: RequestContext): Promise<Reply> {
     // A new host's user must not outlive a registration that failed after provisioning it.
     if (provisionedNew) await dropUser(ctx, envId, newHostId);
     throw err;
+  }
+}
+
+const ATTEMPTS = 8;
+
+/**
+ * Registration is one cheap write, not a pass over the environment: the machine's host is
+ * found through the machine index, and the record is put by a script that compares only that
+ * host's rev (the name index refuses a taken hostname). Other hosts registering at the same
+ * time touch other records, so they do not make each other retry; only two registrations of
+ * the same machine race, and the loser starts over.
+ */
+async function registerHost(ctx: RequestContext, envId: string, machineId: string, plan: (existing: HostRecord | undefined) => Promise<HostRecord>): Promise<HostRecord> {
+  const { api } = ctx;
+  const env = await api.store.getEnvironment(envId);
+  if (!env) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
+  assertEnvWritable(env);
+  for (let attempt = 1; ; attempt++) {
+    const existing = await api.store.hostOfMachine(envId, machineId);
+    const record = await plan(existing);
+    try {
+      record.rev = await api.store.registerHost(envId, record, existing);
+      api.nudge(envId);
+      return record;
+    } catch (err) {
+      if (isDroverError(err) && err.code === "Conflict" && err.field === "name") {
+        const holder = (err.detail as { existingId?: string } | undefined)?.existingId;
+        throw new DroverError("Conflict", `hostname: host ${holder} of another machine is already named ${record.name}`, { field: "hostname" });
+      }
+      if (!isDroverError(err) || err.code !== "RevisionMismatch" || attempt >= ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
   }
 }
 

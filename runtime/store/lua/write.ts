@@ -14,7 +14,8 @@ export const writeScript: LuaScript = {
 -- KEYS[9..11] name indexes: hostNames, stackNames, serviceNames
 -- KEYS[12] loadBalancers record hash   KEYS[13] loadBalancerNames index
 -- KEYS[14] certificates record hash    KEYS[15] certificateNames index
--- KEYS[16..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
+-- KEYS[16] hostMachines index (machineId -> hostId, lua/register-host.ts)
+-- KEYS[17..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
 --             heartbeat (deleted with the host record)
 -- ARGV[1] expected env rev, or ''      ARGV[2] leader fence, or ''
 -- ARGV[3] P = number of puts, then P triples: kind, id, record JSON (an object without rev)
@@ -68,7 +69,7 @@ local function releaseName(kind, name, id)
 end
 
 local changes = {}
-local hostKeysCursor = 16
+local hostKeysCursor = 17
 local arg = 3
 local putCount = tonumber(ARGV[arg])
 for _ = 1, putCount do
@@ -123,6 +124,8 @@ for _, change in ipairs(changes) do
     if change.hostKeys then redis.call('DEL', unpack(change.hostKeys)) end
   else
     redis.call('HSET', recordHashes[change.kind], change.id, withField(change.body, 'rev', rev))
+    local machineId = change.kind == 'host' and pendingRecords.host[change.id] and pendingRecords.host[change.id].machineId
+    if type(machineId) == 'string' then redis.call('HSET', KEYS[16], machineId, change.id) end
   end
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*',
     'type', change.kind, 'action', change.action, 'id', change.id, 'rev', rev)

@@ -83,7 +83,8 @@ t.test("purgeEnvironment removes every key of the environment and its global ent
     await f.store.addRegistrationToken(envId, `${envId}-token-2`, {});
     await f.store.write(envId, {
       put: [
-        { kind: "host", record: host(envId, "h1") }, { kind: "host", record: host(envId, "h2") },
+        // machineIds fill the machine index (registration's lookup), which the purge must remove too.
+        { kind: "host", record: { ...host(envId, "h1"), machineId: "m1" } }, { kind: "host", record: { ...host(envId, "h2"), machineId: "m2" } },
         { kind: "stack", record: stack(envId, "s1") }, { kind: "service", record: service(envId, "sv1", "s1") },
         { kind: "instance", record: instance(envId, "i1", "sv1", "s1", "h1") },
         { kind: "loadBalancer", record: {

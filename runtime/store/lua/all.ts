@@ -1,0 +1,18 @@
+import type { LuaScript } from "../scripts";
+import { addRegistrationTokenScript } from "./add-registration-token";
+import { createEnvironmentScript } from "./create-environment";
+import { leaderAcquireScript } from "./leader-acquire";
+import { leaderReleaseScript } from "./leader-release";
+import { purgeEnvironmentScript } from "./purge-environment";
+import { registerHostScript } from "./register-host";
+import { setDesiredScript } from "./set-desired";
+import { setDnsScript } from "./set-dns";
+import { setIpsecScript } from "./set-ipsec";
+import { updateEnvironmentScript } from "./update-environment";
+import { writeScript } from "./write";
+
+/** Every script the store and the leader lease run (scripts.ts defineScripts defines them up front). */
+export const allScripts: readonly LuaScript[] = [
+  addRegistrationTokenScript, createEnvironmentScript, leaderAcquireScript, leaderReleaseScript, purgeEnvironmentScript,
+  registerHostScript, setDesiredScript, setDnsScript, setIpsecScript, updateEnvironmentScript, writeScript,
+];
