@@ -34,6 +34,8 @@ export const agentCommand: Command = {
     "",
     "Environment: DROVER_DNS_LISTEN=off|IP[:PORT] where the DNS responder listens",
     "(default 169.254.169.250:53; off = no responder, for an agent sharing a namespace with another).",
+    "DNS is served by a daemon the agent starts once and later agents adopt, so it keeps answering",
+    "across agent restarts; DROVER_DNS_DAEMON=off serves it from the agent process instead.",
   ].join("\n"),
   async run(argv) {
     const { values, positionals } = parseArgs({
