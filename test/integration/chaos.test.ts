@@ -21,14 +21,15 @@ import { DnsProbe } from "./support/dns-probe-client";
 
 const HOSTS = Number(process.env.CHAOS_HOSTS ?? 3);
 
-interface Row { fault: string; survived: boolean | "not run"; healMs?: number; dnsUnanswered?: number; lost?: number; duplicated?: number; recordsLost?: number; note?: string }
+interface Row { fault: string; survived: boolean | "not run"; healMs?: number; /** Questions with no answer, or an answer without an address. */ dnsUnanswered?: number; lost?: number; duplicated?: number; recordsLost?: number; note?: string }
 interface Inst { id: string; serviceId: string; hostId: string; ip?: string; state: string; status?: { state: string } }
 
 t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
   const lab = await labForTest(t, { hosts: HOSTS });
   const { cp, env, hostById } = await ControlPlane.forTest(t, lab, { graceMs: 8000, envName: "chaos" });
   await cp.startServer("s2", await freePort(lab.gatewayIp));
-  const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "app" });
+  // Stack-wide discovery: the client resolves `web` without a link.
+  const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "app", stackWideDiscovery: true });
   const svc = (name: string, scale: number) => env.api.ok("POST", `${env.base}/services`, {
     name, stackId: stack.id, image: "local/busybox", command: ["sleep", "3600"], scale,
     labels: { "io.rancher.scheduler.affinity:container_label_soft_ne": "io.rancher.stack_service.name=app/web" },
@@ -49,6 +50,8 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
   const clientPid = (await docker.getContainer(c.Id).inspect()).State.Pid;
   const probe = DnsProbe.start(clientPid);
   t.teardown(() => probe.stop());
+  const first = await waitFor(async () => { const a = await probe.ask("web"); return a.ips.length === HOSTS && a; }, { what: "the client to resolve every web instance" });
+  t.equal(first.ips.length, HOSTS, "the probe works: web resolves from the client");
   // The steady DNS client (each question waits up to 2 s).
   let unanswered = 0, running = true;
   const asking = (async () => {
@@ -153,7 +156,7 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
   running = false;
   await asking;
   const cell = (v: unknown) => (v === undefined ? "-" : String(v));
-  t.comment(["fault | survived | heal ms | DNS unanswered | lost | duplicated | records lost | note",
+  t.comment(["fault | survived | heal ms | DNS failed (no answer or no address) | lost | duplicated | records lost | note",
     ...rows.map((r) => [r.fault, r.survived === "not run" ? "not run" : r.survived ? "yes" : "NO", r.healMs, r.dnsUnanswered, r.lost, r.duplicated, r.recordsLost, r.note].map(cell).join(" | "))].join("\n"));
   for (const r of rows) {
     if (r.survived === "not run") continue;
