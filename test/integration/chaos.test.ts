@@ -1,4 +1,5 @@
 import Docker from "dockerode";
+import * as http from "http";
 import t from "tap";
 import { spawn } from "child_process";
 import type { EnvDnsDocument } from "../../runtime/protocol/dns";
@@ -11,18 +12,20 @@ import { waitFor } from "../support/wait";
 import { DnsProbe } from "./support/dns-probe-client";
 
 // Issue 15, reliability suite: a lab (CHAOS_HOSTS hosts, 3 by default; `npm run chaos` runs
-// 5) with two servers, a service spread over the hosts and a client container asking DNS all
-// the time. Faults are injected one after another; after each the suite waits for the
+// 5) with two servers, a health-checked HTTP service spread over the hosts behind a global
+// load balancer that the test keeps requesting through every host, and a client container
+// asking DNS all the time. Faults are injected one after another; after each the suite waits for the
 // environment to be whole again and records: survived, time to heal, DNS questions that got
-// no answer, web containers lost (replaced) or duplicated, DNS records lost. The table is
+// no answer, requests through the load balancer that failed, web containers lost (replaced)
+// or duplicated, DNS records lost. The table is
 // printed at the end, and each row is an assertion.
 //
 // Not in this suite (yet), each listed in the table with the reason: Redis primary kill
-// (needs Sentinel, another branch), HAProxy kill, a filled disk, clock skew.
+// (needs Sentinel, another branch), a filled disk, clock skew.
 
 const HOSTS = Number(process.env.CHAOS_HOSTS ?? 3);
 
-interface Row { fault: string; survived: boolean | "not run"; healMs?: number; /** Questions with no answer, or an answer without an address. */ dnsUnanswered?: number; lost?: number; duplicated?: number; recordsLost?: number; note?: string }
+interface Row { fault: string; survived: boolean | "not run"; healMs?: number; requestsFailed?: number; /** Questions with no answer, or an answer without an address. */ dnsUnanswered?: number; lost?: number; duplicated?: number; recordsLost?: number; note?: string }
 interface Inst { id: string; serviceId: string; hostId: string; ip?: string; state: string; status?: { state: string } }
 
 t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
@@ -31,18 +34,31 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
   await cp.startServer("s2", await freePort(lab.gatewayIp));
   // Stack-wide discovery: the client resolves `web` without a link.
   const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "app", stackWideDiscovery: true });
-  const svc = (name: string, scale: number) => env.api.ok("POST", `${env.base}/services`, {
-    name, stackId: stack.id, image: "local/busybox", command: ["sleep", "3600"], scale,
-    labels: { "io.rancher.scheduler.affinity:container_label_soft_ne": "io.rancher.stack_service.name=app/web" },
+  const spread = { "io.rancher.scheduler.affinity:container_label_soft_ne": "io.rancher.stack_service.name=app/web" };
+  const httpd = ["sh", "-c", "mkdir -p /www && echo ok > /www/healthz && echo \"web $(hostname)\" > /www/index.html && exec httpd -f -p 80 -h /www"];
+  const check = { port: 80, requestLine: "GET /healthz HTTP/1.0", interval: 1000, responseTimeout: 1000, healthyThreshold: 2, unhealthyThreshold: 3, initializingTimeout: 30000 };
+  const web = await env.api.ok("POST", `${env.base}/services`, { name: "web", stackId: stack.id, image: "local/busybox", command: httpd, scale: HOSTS, labels: spread, healthCheck: check });
+  const client = await env.api.ok("POST", `${env.base}/services`, { name: "client", stackId: stack.id, image: "local/busybox", command: ["sleep", "3600"], scale: 1 });
+  const lb = await env.api.ok("POST", `${env.base}/loadbalancers`, {
+    stackId: stack.id, name: "edge", global: true, portRules: [{ sourcePort: 8081, protocol: "http", targetServiceId: web.id, targetPort: 80 }],
   });
-  const web = await svc("web", HOSTS);
-  const client = await svc("client", 1);
   const instances = async (): Promise<Inst[]> => (await env.api.ok("GET", `${env.base}/instances?limit=1000`)).data as Inst[];
   const runningOf = async (serviceId: string) => (await instances()).filter((i) => i.serviceId === serviceId && i.state === "active" && i.status?.state === "running" && i.ip);
   const dnsDoc = async () => JSON.parse((await cp.redis.client().get(makeKeys(cp.keyPrefix).env(env.id).dns)) ?? "null") as EnvDnsDocument | null;
   const webRecords = async () => (await dnsDoc())?.directory.instances.filter((i) => i.serviceId === web.id && i.running).length ?? 0;
-  const whole = async () => (await runningOf(web.id)).length === HOSTS && (await runningOf(client.id)).length === 1 && (await webRecords()) === HOSTS;
-  await waitFor(whole, { what: "web and client running, in DNS", timeoutMs: 90_000 });
+  const get = (host: string) => new Promise<number>((resolve) => {
+    const req = http.request({ host, port: 8081, path: "/", agent: false, timeout: 2000 }, (res) => { res.resume(); res.on("end", () => resolve(res.statusCode ?? 0)); });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", () => resolve(0));
+    req.end();
+  });
+  const servedEverywhere = async () => (await Promise.all(lab.hosts.map((h) => get(h.underlayIp)))).every((code) => code === 200);
+  const whole = async () => {
+    const webs = await runningOf(web.id);
+    return webs.length === HOSTS && webs.every((i) => (i as Inst & { healthState?: string }).healthState === "healthy")
+      && (await runningOf(client.id)).length === 1 && (await webRecords()) === HOSTS && await servedEverywhere();
+  };
+  await waitFor(whole, { what: "web healthy, client running, both in DNS, the load balancer serving on every host", timeoutMs: 120_000 });
 
   const [clientInst] = await runningOf(client.id);
   const clientHost = hostById.get(clientInst.hostId)!;
@@ -67,6 +83,16 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
     }
   })();
   t.teardown(async () => { running = false; await asking; });
+  // The steady HTTP load: one request after another through each host's HAProxy in turn.
+  let requested = 0, failed = 0;
+  const loading = (async () => {
+    while (running) {
+      const h = lab.hosts[requested++ % lab.hosts.length];
+      if ((await get(h.underlayIp)) !== 200) failed++;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  t.teardown(async () => { running = false; await loading; });
 
   const rows: Row[] = [];
   /** Injects `fault`, waits until whole again, records the row. */
@@ -74,6 +100,7 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
     const webBefore = new Set((await runningOf(web.id)).map((i) => i.id));
     const recordsBefore = await webRecords();
     const unansweredBefore = unanswered;
+    const failedBefore = failed;
     const t0 = Date.now();
     let survived = true;
     try {
@@ -87,7 +114,7 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
     const webAfter = await runningOf(web.id);
     const lost = [...webBefore].filter((id) => !webAfter.some((i) => i.id === id)).length;
     const duplicated = Math.max(0, webAfter.length - HOSTS);
-    rows.push({ fault, survived, healMs, dnsUnanswered: unanswered - unansweredBefore, lost, duplicated, recordsLost: Math.max(0, recordsBefore - (await webRecords())), note: opts.note });
+    rows.push({ fault, survived, healMs, requestsFailed: failed - failedBefore, dnsUnanswered: unanswered - unansweredBefore, lost, duplicated, recordsLost: Math.max(0, recordsBefore - (await webRecords())), note: opts.note });
   };
   const otherHost = (): LabHost => lab.hosts.find((h) => h !== clientHost)!;
 
@@ -112,7 +139,7 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
     await h.cutUnderlay();
     await new Promise((r) => setTimeout(r, 5000)); // the fault's length, not a wait for a result
     await h.restoreUnderlay();
-  }, { note: "shorter than the 8 s grace: nothing moves" });
+  }, { note: "shorter than the 8 s grace; health checks (3 × 1 s) may replace its web instance" });
   await inject("dockerd restart", async () => {
     const h = otherHost();
     await h.stopDockerd();
@@ -137,6 +164,13 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
     process.kill(charons[0].pid, "SIGKILL");
     await waitFor(() => { try { process.kill(charons[0].pid, 0); return false; } catch { return true; } }, { what: "charon gone" });
   }, { alsoWhole: overlayUp, note: "healed = every web instance answers ping from the client" });
+  await inject("HAProxy kill", async () => {
+    const agentPid = cp.agents.get(clientHost.name)!.pid!;
+    const netns = nsInode(agentPid, "net");
+    const haproxies = listProcs().filter((p) => /(^|\/)haproxy( |$)/.test(cmdline(p.pid)) && nsInode(p.pid, "net") === netns);
+    if (haproxies.length === 0) throw new Error(`no haproxy in ${clientHost.name}`);
+    for (const p of haproxies) process.kill(p.pid, "SIGKILL");
+  }, { note: "every haproxy process of one host; requests through that host fail until it is back" });
   await inject("malformed agent messages", async () => {
     const k = makeKeys(cp.keyPrefix).host(env.id, clientInst.hostId);
     const r = cp.redis.client();
@@ -168,21 +202,27 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
   });
   const notRun = (fault: string, note: string) => rows.push({ fault, survived: "not run", note });
   notRun("Redis primary kill", "needs Sentinel: not landed in this branch");
-  notRun("HAProxy kill", "not in this suite yet (no load balancer in the workload)");
   notRun("disk filled", "not in this suite yet");
   notRun("clock skew 30 s", "not in this suite yet (a network namespace cannot skew the clock)");
 
   running = false;
   await asking;
+  await loading;
+  t.comment(`${requested} requests through the load balancer, ${failed} failed`);
   const cell = (v: unknown) => (v === undefined ? "-" : String(v));
-  t.comment(["fault | survived | heal ms | DNS failed (no answer or no address) | lost | duplicated | records lost | note",
-    ...rows.map((r) => [r.fault, r.survived === "not run" ? "not run" : r.survived ? "yes" : "NO", r.healMs, r.dnsUnanswered, r.lost, r.duplicated, r.recordsLost, r.note].map(cell).join(" | "))].join("\n"));
+  t.comment(["fault | survived | heal ms | requests failed | DNS failed (no answer or no address) | lost | duplicated | records lost | note",
+    ...rows.map((r) => [r.fault, r.survived === "not run" ? "not run" : r.survived ? "yes" : "NO", r.healMs, r.requestsFailed, r.dnsUnanswered, r.lost, r.duplicated, r.recordsLost, r.note].map(cell).join(" | "))].join("\n"));
   for (const r of rows) {
     if (r.survived === "not run") continue;
     t.ok(r.survived, `${r.fault}: survived (healed in ${r.healMs} ms)`);
     t.equal(r.duplicated, 0, `${r.fault}: no web container duplicated`);
     t.equal(r.recordsLost, 0, `${r.fault}: no DNS record lost`);
     t.equal(r.dnsUnanswered, 0, `${r.fault}: every DNS question answered`);
-    if (r.fault !== "dockerd restart") t.equal(r.lost, 0, `${r.fault}: no web container replaced`);
+    // A host cut off (or its dockerd down) longer than the health check's 3 × 1 s fails its
+    // checks from the other hosts: its web instance may be replaced, by design. Measured.
+    if (!/dockerd|underlay/.test(r.fault)) t.equal(r.lost, 0, `${r.fault}: no web container replaced`);
+    // Faults on a request's own path (a host cut off, its dockerd or HAProxy gone) fail the
+    // requests sent through that host until it heals: measured, not held to zero.
+    if (!/underlay|dockerd|HAProxy|charon/.test(r.fault)) t.equal(r.requestsFailed, 0, `${r.fault}: no request failed`);
   }
 });
