@@ -64,7 +64,8 @@ async function main(): Promise<void> {
         return { ok: true };
       case "handover":
         await handOver(server, control, req.script, req.config, log);
-        setImmediate(() => { stopping = true; void server.close().then(() => process.exit(0)); });
+        stopping = true;
+        setImmediate(() => void retire(server).then(() => process.exit(0)));
         return { ok: true };
       default:
         return { ok: false, error: `unknown op ${JSON.stringify((req as { op?: unknown }).op)}` };
@@ -169,6 +170,28 @@ async function handOver(server: DnsServer, control: net.Server, script: string, 
   child.unref();
   child.disconnect?.();
   log.info("dns sockets handed over", { successor: child.pid });
+}
+
+/**
+ * After a handover: stop reading the shared UDP socket (the successor reads every datagram
+ * from now on), let the answers already on their way go out, then close. A plain close would
+ * cancel an answer still in the send queue: a question lost in the handover.
+ */
+async function retire(server: DnsServer): Promise<void> {
+  const udp = server.sockets().udp;
+  // Node has no public "stop reading" on a dgram socket; its handle has (libuv's recv_stop).
+  const state = Object.getOwnPropertySymbols(udp).find((s) => String(s) === "Symbol(state symbol)");
+  const handle = state ? (udp as unknown as Record<symbol, { handle?: { recvStop?: () => void } }>)[state]?.handle : undefined;
+  try {
+    handle?.recvStop?.();
+  } catch {
+    // an older or newer Node: fall through to the wait below
+  }
+  // Answers still to come: forwarded questions wait up to the upstream timeout (1 s by default).
+  await new Promise((r) => setTimeout(r, 1_100));
+  const deadline = Date.now() + 2_000;
+  while (udp.getSendQueueCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await server.close();
 }
 
 async function listenControl(control: net.Server, socketPath: string): Promise<void> {

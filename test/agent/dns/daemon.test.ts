@@ -37,14 +37,14 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-/** Asks `cache` every few ms until stopped; counts questions without an answer (each waits up to 500 ms). */
+/** Asks `cache` every few ms until stopped; counts questions without an answer (each waits up to 1.5 s: a busy machine is slow, a lost datagram never answers). */
 function steadyClient(port: number) {
   let asked = 0, unanswered = 0, wrong = 0, running = true;
   const loop = (async () => {
     while (running) {
       asked++;
       try {
-        const a = await ask(port, "cache", "A", { timeoutMs: 500 });
+        const a = await ask(port, "cache", "A", { timeoutMs: 1500 });
         if (a.ips.length !== 1) wrong++;
       } catch {
         unanswered++;
