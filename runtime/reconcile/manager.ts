@@ -176,16 +176,17 @@ export class ReconcileManager {
    * Observed reports alone: a pass only if a document differs from what the last pass read.
    * Agents rewrite the document after each of their reconciles, periodic ones included, so at
    * scale most reports repeat the last: each costs a GET here instead of a pass over the
-   * environment. The quiet state stands when nothing changed (nothing a pass reads moved).
+   * environment.
    */
   private async checkReports(envId: string, led: Led): Promise<void> {
     const reports = [...led.reported.values()].reduce((a, b) => a + b, 0);
     const hosts = [...led.reported.keys()];
     led.reported.clear();
-    if (await observedChanged(envId, hosts, led.observed, this.o.store)) {
-      led.dirty = true;
-      led.quiet = undefined;
-    } else led.reportsAbsorbed += reports;
+    if (await observedChanged(envId, hosts, led.observed, this.o.store)) led.dirty = true;
+    else led.reportsAbsorbed += reports;
+    // Either way the timer's next pass runs in full rather than being skipped as quiet, as it
+    // did when every report made a pass: a decision that waits on time alone is not delayed.
+    led.quiet = undefined;
   }
 
   private async pass(envId: string, led: Led): Promise<void> {

@@ -26,7 +26,7 @@ t.test("reports that repeat the last document run no pass; a changed one does", 
 
   const manager = new ReconcileManager({
     store: f.store, lease: f.lease, redis: f.redis, blockingRedis: f.connect(), keys: f.keys, serverId: "srv-incr",
-    graceMs: 30_000, tickMs: 2_000, leaseTtlMs: 30_000, log: () => undefined,
+    graceMs: 30_000, tickMs: 10_000, leaseTtlMs: 30_000, log: () => undefined,
   });
   manager.start();
   t.teardown(() => manager.stop());
