@@ -34,6 +34,8 @@ export const agentCommand: Command = {
     "",
     "Environment: DROVER_DNS_LISTEN=off|IP[:PORT] where the DNS responder listens",
     "(default 169.254.169.250:53; off = no responder, for an agent sharing a namespace with another).",
+    "DNS is served by a daemon the agent starts once and later agents adopt, so it keeps answering",
+    "across agent restarts; DROVER_DNS_DAEMON=off serves it from the agent process instead.",
   ].join("\n"),
   async run(argv) {
     const { values, positionals } = parseArgs({
@@ -95,14 +97,23 @@ export const agentCommand: Command = {
       ...(pin ? { caFingerprint: pin } : {}),
       log,
     });
+    let signalledAt: number | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
+      signalledAt ??= Date.now();
       log.info("signal received: stopping (containers keep running)", { signal });
       agent.stop();
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
     try {
-      return await agent.run();
+      const code = await agent.run();
+      if (signalledAt !== undefined) {
+        log.info("agent stopped", { afterSignalMs: Date.now() - signalledAt });
+        // Everything of ours is closed: a socket a library still holds open (ioredis waits for
+        // the server's FIN) must not hold the process, or a restart takes seconds.
+        setTimeout(() => process.exit(code), 50).unref();
+      }
+      return code;
     } catch (err) {
       log.error("agent failed", { reason: errorMessage(err), code: isDroverError(err) ? err.code : undefined });
       return 1;

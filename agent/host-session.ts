@@ -1,4 +1,5 @@
 import type Docker from "dockerode";
+import * as path from "path";
 import { makeKeys } from "../runtime/protocol/keys";
 import { backoffMs, delay } from "./backoff";
 import { Coalescer } from "./coalescer";
@@ -94,6 +95,8 @@ export class HostSession {
       source: link.cmd, key: makeKeys(r.redis.keyPrefix).env(r.envId).dns, log: log.child({ component: "dns" }),
       ...(dnsListen === "off" ? { address: "127.0.0.1", port: 0, listen: false } : dnsListen), ensureAddress: dnsListen !== "off",
       onDirectory: (directory) => lbs.setDirectory(directory),
+      // A daemon of its own serves DNS, so containers keep their answers while the agent restarts.
+      ...(dnsListen !== "off" && process.env.DROVER_DNS_DAEMON !== "off" ? { daemon: { dir: path.join(this.state.dir, "dns") } } : {}),
     });
     const dns = this.dns;
     link.onReady(() => { coalescer.trigger("redis-ready"); dns?.onRedisReady(); });
@@ -115,7 +118,7 @@ export class HostSession {
     clearInterval(resync);
     stats.stop();
     this.streams?.close();
-    await Promise.all([nudges.stop(), events.stop(), dns?.stop()]);
+    await Promise.all([nudges.stop(), events.stop(), outcome === "teardown" ? dns?.shutdown() : dns?.stop()]);
     await coalescer.stop();
     await checker.stop();
     if (outcome === "teardown") {

@@ -55,6 +55,8 @@ export async function probeCredentials(creds: RedisCredentials, desiredKey: stri
 /** Upper bound of the nudge reader's XREAD BLOCK, plus slack for a slow reply. */
 export const nudgeBlockMs = 5_000;
 const blockingCommandTimeoutMs = nudgeBlockMs + 10_000;
+/** How long a closing command connection may take to flush before it is destroyed. */
+const cmdDisconnectMs = 100;
 
 export class RedisLink {
   readonly cmd: Redis;
@@ -66,9 +68,13 @@ export class RedisLink {
   private closed = false;
 
   constructor(creds: RedisCredentials, hostId: string, private readonly log: Logger) {
-    this.cmd = new Redis(redisOptions(creds, `drover-agent-${hostId}`));
+    // A graceful stop must not wait on ioredis's 2 s disconnect timer: that timer keeps the
+    // process alive after everything else stopped (a blocked XREAD is not closed by Redis on our
+    // FIN). The command connection gets a moment to flush its last writes; the blocking one has
+    // nothing to flush and is destroyed at once.
+    this.cmd = new Redis({ ...redisOptions(creds, `drover-agent-${hostId}`), disconnectTimeout: cmdDisconnectMs });
     // XREAD BLOCK waits up to blockMs by design; its timeout only catches a dead connection.
-    this.blocking = new Redis({ ...redisOptions(creds, `drover-agent-${hostId}-nudges`), commandTimeout: blockingCommandTimeoutMs });
+    this.blocking = new Redis({ ...redisOptions(creds, `drover-agent-${hostId}-nudges`), commandTimeout: blockingCommandTimeoutMs, disconnectTimeout: 0 });
     this.blocking.on("error", (err) => this.onError(err, false));
     this.cmd.on("error", (err) => this.onError(err, true));
     this.cmd.on("ready", () => {

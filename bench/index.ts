@@ -4,6 +4,8 @@ import type { Benchmark, BenchResult } from "./result";
 const benchmarks: Record<string, () => Benchmark> = {
   "dns": () => require("./dns.bench").benchmark,
   "scheduler": () => require("./scheduler.bench").benchmark,
+  "scheduler-5k": () => require("./scheduler.bench").benchmarkLarge,
+  "report-pass": () => require("./report-pass.bench").benchmark,
   "server-start": () => require("./server-start.bench").benchmark,
   "control-plane": () => require("./control-plane.bench").benchmark,
   "control-plane-tls": () => require("./control-plane-tls.bench").benchmark,

@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { DNS_IP } from "../../runtime/protocol/model";
 import { backoffMs, delay } from "../backoff";
 import { errorMessage, Logger } from "../log";
@@ -7,6 +9,7 @@ import { ensureLocalAddress, removeLocalAddress } from "./listen-address";
 import { readHostUpstreams } from "./resolv-conf";
 import { DnsServer, DnsServerOptions, DnsServerStats, startDnsServer } from "./server";
 import { parseUpstream } from "./upstream";
+import { DaemonLink, DaemonRefused } from "./daemon/daemon-link";
 
 /** Where the environment's DNS document is read: the agent's Redis command connection. */
 export interface DnsDocumentSource {
@@ -30,6 +33,12 @@ export interface HostDnsOptions {
   listen?: boolean;
   /** Called with every directory applied (the load balancers follow the same document). */
   onDirectory?: (directory: EnvDnsDocument["directory"]) => void;
+  /**
+   * Serve from the host's DNS daemon (agent/dns/daemon) kept in `dir`, adopting the one a
+   * previous agent left running: answers then go on while this agent restarts. Without it the
+   * responder lives in this process and stops with it.
+   */
+  daemon?: { dir: string; script?: string };
 }
 
 export type DnsListen = { address: string; port: number } | "off";
@@ -60,6 +69,7 @@ export function dnsListenFromEnv(env: NodeJS.ProcessEnv = process.env): DnsListe
  */
 export class HostDns {
   private server?: DnsServer;
+  private daemon?: DaemonLink;
   private document?: EnvDnsDocument;
   /** After a reconnection Redis may be a restored copy or a promoted replica: take what it has. */
   private acceptAnyVersion = false;
@@ -111,19 +121,53 @@ export class HostDns {
   }
 
   get port(): number | undefined {
-    return this.server?.port;
+    return this.server?.port ?? this.daemon?.hello.port;
+  }
+
+  /** The daemon's pid when serving from one. */
+  get daemonPid(): number | undefined {
+    return this.daemon?.hello.pid;
   }
 
   stats(): DnsServerStats | undefined {
     return this.server?.stats();
   }
 
+  /** Stops following the document; a DNS daemon keeps serving the last one (the next agent adopts it). */
   async stop(): Promise<void> {
     this.abort.abort();
     await this.listening;
     await this.settled();
     await this.server?.close();
     this.server = undefined;
+    this.daemon?.close();
+    this.daemon = undefined;
+    await this.removeAddress();
+  }
+
+  /** Host teardown: the DNS daemon stops too, and the address it served goes if drover added it. */
+  async shutdown(): Promise<void> {
+    this.abort.abort();
+    await this.listening;
+    await this.settled();
+    await this.server?.close();
+    this.server = undefined;
+    await this.daemon?.shutdown();
+    this.daemon = undefined;
+    const marker = this.addedMarker();
+    if (marker && fs.existsSync(marker)) {
+      this.addedAddress = true;
+      fs.rmSync(marker, { force: true });
+    }
+    await this.removeAddress();
+  }
+
+  /** In daemon mode: a file saying drover put the address on lo (in this or an earlier agent's life). */
+  private addedMarker(): string | undefined {
+    return this.options.daemon ? path.join(this.options.daemon.dir, "address-added") : undefined;
+  }
+
+  private async removeAddress(): Promise<void> {
     if (this.addedAddress) {
       await removeLocalAddress(this.options.address).catch((err) =>
         this.options.log.warn("dns address not removed", { address: this.options.address, reason: errorMessage(err) }));
@@ -177,9 +221,13 @@ export class HostDns {
     }
     try {
       this.server?.setDirectory(doc.directory);
+      await this.daemon?.setDocument(doc);
     } catch (err) {
-      log.warn("dns directory not indexed; the last one keeps serving", { version: doc.version, reason: errorMessage(err) });
-      return;
+      // A daemon that went away gets this document when the next one starts (see listen).
+      if (this.server || err instanceof DaemonRefused) {
+        log.warn("dns directory not indexed; the last one keeps serving", { version: doc.version, reason: errorMessage(err) });
+        return;
+      }
     }
     this.document = doc;
     this.acceptAnyVersion = false;
@@ -199,8 +247,17 @@ export class HostDns {
     for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
       try {
         if (this.options.ensureAddress && (await ensureLocalAddress(address))) {
-          this.addedAddress = true;
           log.info("dns address added", { address, dev: "lo" });
+          const marker = this.addedMarker();
+          if (marker) {
+            // The daemon keeps serving on it after this agent: only a teardown removes it.
+            fs.mkdirSync(path.dirname(marker), { recursive: true, mode: 0o700 });
+            fs.writeFileSync(marker, `${address}\n`);
+          } else this.addedAddress = true;
+        }
+        if (this.options.daemon) {
+          await this.openDaemon(address, port, upstreams);
+          return;
         }
         const server = await startDnsServer({
           ...this.options.server, address, port, upstreams, directory: this.document?.directory, log,
@@ -218,6 +275,31 @@ export class HostDns {
         log.error("dns responder not started; retrying", { address, port, reason: errorMessage(err), retryInMs: wait });
         await delay(wait, this.abort.signal);
       }
+    }
+  }
+
+  private async openDaemon(address: string, port: number, upstreams: string[]): Promise<void> {
+    const { log, server } = this.options;
+    const daemon = this.options.daemon!;
+    const link = await DaemonLink.open({
+      dir: daemon.dir, address, port, upstreams,
+      ...(server?.ttlSeconds !== undefined ? { ttlSeconds: server.ttlSeconds } : {}),
+      ...(server?.upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs: server.upstreamTimeoutMs } : {}),
+    }, log, daemon.script);
+    if (this.abort.signal.aborted) {
+      link.close();
+      return;
+    }
+    link.onLost(() => {
+      if (this.abort.signal.aborted || this.daemon !== link) return;
+      this.daemon = undefined;
+      log.warn("dns daemon gone: starting another (it serves the last document saved)", { pid: link.hello.pid });
+      this.listening = this.listen();
+    });
+    this.daemon = link;
+    // A document read while the daemon started: hand it over (the daemon serves its saved one meanwhile).
+    if (this.document && this.document.version !== link.hello.documentVersion) {
+      await link.setDocument(this.document).catch((err) => log.warn("dns document not handed to the daemon", { reason: errorMessage(err) }));
     }
   }
 }

@@ -1,4 +1,5 @@
 import * as dgram from "dgram";
+import type * as net from "net";
 import { isIPv6 } from "net";
 import type { Logger } from "../log";
 import type { DnsDirectory } from "./directory";
@@ -35,6 +36,17 @@ export interface DnsServerOptions {
   /** A TCP connection idle this long is closed (10 s by default). */
   tcpIdleMs?: number;
   log?: Logger;
+  /**
+   * Sockets already bound, handed over by the process that served before (agent/dns/daemon):
+   * served as they are, so no query finds the port closed while one process replaces another.
+   */
+  adopt?: DnsSockets;
+}
+
+/** The bound sockets of a responder: what one process hands to its successor. */
+export interface DnsSockets {
+  udp: dgram.Socket;
+  tcp?: net.Server;
 }
 
 export interface DnsServerStats extends HandlerStats {
@@ -50,6 +62,8 @@ export interface DnsServer {
   /** Replaces the directory wholesale; answers change with the next query. */
   setDirectory(directory: DnsDirectory): void;
   stats(): DnsServerStats;
+  /** The bound sockets (to hand over to a successor; the caller then closes its copies). */
+  sockets(): DnsSockets;
   close(): Promise<void>;
 }
 
@@ -90,7 +104,7 @@ async function startOnce(options: DnsServerOptions): Promise<DnsServer> {
   if (options.directory) handler.setDirectory(options.directory);
 
   const family = isIPv6(options.address) ? 6 : 4;
-  const socket = dgram.createSocket({ type: family === 6 ? "udp6" : "udp4", lookup: literalLookup(family) });
+  const socket = options.adopt?.udp ?? dgram.createSocket({ type: family === 6 ? "udp6" : "udp4", lookup: literalLookup(family) });
   socket.on("error", (err) => options.log?.warn("dns socket error", { err }));
   socket.on("message", (msg, rinfo) => {
     // On an IPv6 socket an IPv4 container shows up as ::ffff:a.b.c.d; the directory has a.b.c.d.
@@ -104,7 +118,7 @@ async function startOnce(options: DnsServerOptions): Promise<DnsServer> {
     });
   });
   try {
-    await new Promise<void>((resolve, reject) => {
+    if (!options.adopt) await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
       socket.bind(port, options.address, () => { socket.off("error", reject); resolve(); });
     });
@@ -124,12 +138,13 @@ async function startOnce(options: DnsServerOptions): Promise<DnsServer> {
   }
   const bound = socket.address();
   let tcp: TcpDnsListener | undefined;
-  if (options.tcp ?? true) {
+  if (options.adopt ? options.adopt.tcp !== undefined : (options.tcp ?? true)) {
     try {
       tcp = await listenTcp({
         address: options.address,
         port: bound.port,
         idleMs: options.tcpIdleMs,
+        adopt: options.adopt?.tcp,
         onMessage: (msg, source, reply) => handler.handle(msg, source, reply, "tcp"),
       });
     } catch (err) {
@@ -138,12 +153,13 @@ async function startOnce(options: DnsServerOptions): Promise<DnsServer> {
       throw err;
     }
   }
-  options.log?.info("dns responder listening", { address: bound.address, port: bound.port, tcp: tcp !== undefined, upstreams });
+  options.log?.info(options.adopt ? "dns responder serving handed-over sockets" : "dns responder listening", { address: bound.address, port: bound.port, tcp: tcp !== undefined, upstreams });
 
   return {
     address: bound.address,
     port: bound.port,
     setDirectory: (directory) => handler.setDirectory(directory),
+    sockets: () => ({ udp: socket, ...(tcp ? { tcp: tcp.server } : {}) }),
     stats: () => ({
       ...handler.stats, upstream: { ...forwarder.stats }, forwardCacheEntries: forwarder.cacheSize, tcpConnections: tcp?.connections() ?? 0,
     }),

@@ -10,12 +10,16 @@ export interface TcpDnsOptions {
   maxConnections?: number;
   /** A connection with nothing to read for this long is closed (RFC 7766 §6.2.3; default 10 s). */
   idleMs?: number;
+  /** A listening server handed over by the process that served before (agent/dns/daemon): used instead of listening anew. */
+  adopt?: net.Server;
 }
 
 export interface TcpDnsListener {
   readonly port: number;
   /** Open connections right now (tests check that none leak). */
   connections(): number;
+  /** The listening server, to hand over to a successor process. */
+  readonly server: net.Server;
   close(): Promise<void>;
 }
 
@@ -33,7 +37,8 @@ const LENGTH_BYTES = 2;
 export function listenTcp(options: TcpDnsOptions): Promise<TcpDnsListener> {
   const sockets = new Set<net.Socket>();
   const idleMs = options.idleMs ?? 10_000;
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const onConnection = (socket: net.Socket) => {
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
@@ -66,22 +71,29 @@ export function listenTcp(options: TcpDnsOptions): Promise<TcpDnsListener> {
       }
       pending = Buffer.from(buf); // at most one partial message: < 2 + 65,535 bytes
     });
-  });
+  };
+  const server = options.adopt ?? net.createServer({ noDelay: true });
+  server.on("connection", onConnection);
   server.maxConnections = options.maxConnections ?? 256;
+  const listener = (): TcpDnsListener => {
+    server.on("error", () => { /* per-connection errors are handled on the sockets */ });
+    const addr = server.address() as net.AddressInfo;
+    return {
+      port: addr.port,
+      server,
+      connections: () => sockets.size,
+      close: () => new Promise<void>((done) => {
+        server.close(() => done());
+        for (const s of sockets) s.destroy();
+      }),
+    };
+  };
+  if (options.adopt) return Promise.resolve(listener());
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host: options.address, port: options.port }, () => {
       server.off("error", reject);
-      server.on("error", () => { /* per-connection errors are handled on the sockets */ });
-      const addr = server.address() as net.AddressInfo;
-      resolve({
-        port: addr.port,
-        connections: () => sockets.size,
-        close: () => new Promise<void>((done) => {
-          server.close(() => done());
-          for (const s of sockets) s.destroy();
-        }),
-      });
+      resolve(listener());
     });
   });
 }

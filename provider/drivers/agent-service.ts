@@ -232,6 +232,8 @@ export function uninstallScript(hostname: string, stateDir: string): string {
   const unit = unitName(hostname);
   return [
     stopScript(hostname, stateDir),
+    // The host's DNS daemon outlives agent stops by design (agent/dns/daemon); uninstalling ends it.
+    `d=$(cat ${q(`${stateDir}/agent/dns/daemon.pid`)} 2>/dev/null || true); if [ -n "$d" ] && grep -q dns/daemon/main.js "/proc/$d/cmdline" 2>/dev/null; then kill -TERM "$d"; fi`,
     `if [ -f ${q(`/etc/systemd/system/${unit}`)} ]; then systemctl disable ${q(unit)} 2>/dev/null || true; rm -f ${q(`/etc/systemd/system/${unit}`)}; systemctl daemon-reload 2>/dev/null || true; fi`,
     `rm -f ${[LAUNCH_FILE, TOKEN_FILE, `${LAUNCH_FILE}.tmp`, `${TOKEN_FILE}.tmp`, LEGACY_ENV_FILE, "agent.env.tmp", "supervise.sh", "agent/identity.json", "agent/host-key.pem", "agent/nudge-cursor"].map((f) => q(`${stateDir}/${f}`)).join(" ")}`,
     "true",

@@ -6,6 +6,7 @@ import type { HostDesiredState, HostObservedState } from "../protocol/model";
 import type { Keys } from "../protocol/keys";
 import type { Store } from "../store/store";
 import { checkSnapshot } from "./check-snapshot";
+import { observedFingerprint } from "./observed-fingerprint";
 import { newIpsecSpec } from "./ipsec-key";
 import { isEmptyPlan, planEnvironment } from "./plan";
 import { quietStateOf, type QuietState } from "./quiet";
@@ -24,6 +25,8 @@ export interface EnvReconcilerDeps {
 export interface PassResult {
   /** The hosts seen, so the caller can watch their report streams. */
   hostIds: string[];
+  /** Host id → observedFingerprint of the document this pass read (reports that repeat it need no pass). */
+  observed: Record<string, string>;
   /**
    * When the pass found nothing to do: what it saw, so the next periodic pass can be skipped
    * while the revision and every host's heartbeat presence stay the same (see quiet.ts).
@@ -57,6 +60,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   ]);
   const dns = await store.getDns(envId);
   const byHost = <T>(list: T[]) => Object.fromEntries(hostIds.map((h, i) => [h, list[i]])) as Record<string, T>;
+  const observed = byHost(observedList.map(observedFingerprint));
 
   const plan = planEnvironment({
     snapshot,
@@ -73,7 +77,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   });
   if (isEmptyPlan(plan)) {
     const quiet = quietStateOf(snapshot, heartbeats);
-    return { hostIds, quiet, changed: false, purged: false, plan };
+    return { hostIds, observed, quiet, changed: false, purged: false, plan };
   }
 
   if (plan.batch.put.length || plan.batch.remove.length) {
@@ -94,10 +98,21 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     for (const hostId of hostIds) await store.removeHostUser(envId, hostId);
     await store.purgeEnvironment(envId);
     deps.log("environment purged", { envId });
-    return { hostIds, changed: true, purged: true, plan };
+    return { hostIds, observed, changed: true, purged: true, plan };
   }
   logPlan(deps, envId, plan);
-  return { hostIds, changed: true, purged: false, plan };
+  return { hostIds, observed, changed: true, purged: false, plan };
+}
+
+/**
+ * The cheap answer to observed reports from `hostIds`: true when one of their documents now
+ * differs from what the last pass read (`seen`, from PassResult.observed), so a pass must run.
+ * One GET per host; nothing written.
+ */
+export async function observedChanged(envId: string, hostIds: Iterable<string>, seen: Record<string, string>, store: Store): Promise<boolean> {
+  const ids = [...hostIds];
+  const docs = await Promise.all(ids.map((h) => store.getObserved(envId, h)));
+  return ids.some((h, i) => seen[h] !== observedFingerprint(docs[i]));
 }
 
 /** The environment's pre-shared key, made on the first pass that finds none (environments made before keys existed). */

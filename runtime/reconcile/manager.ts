@@ -3,7 +3,7 @@ import { streamField } from "../store/stream-fields";
 import type { Keys } from "../protocol/keys";
 import type { Store } from "../store/store";
 import { isDroverError } from "../protocol/errors";
-import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
+import { isTransientPassError, observedChanged, reconcileEnvironment } from "./env-reconciler";
 import { stillQuiet, type QuietState } from "./quiet";
 
 /** What the manager needs from the leader lease (runtime/store/leader-lease.ts). */
@@ -44,6 +44,12 @@ interface Led {
   retryAt?: number;
   /** Passes run, for tests and diagnostics. */
   passes: number;
+  /** Host id → digest of the observed document the last pass read. */
+  observed: Record<string, string>;
+  /** Host id → observed reports from it since the last pass (checked cheaply before any pass). */
+  reported: Map<string, number>;
+  /** Reports answered without a pass (their document repeated the last one read). */
+  reportsAbsorbed: number;
 }
 
 /** Back-off after a failed pass: 1 s, doubling, at most 5 minutes. */
@@ -103,6 +109,11 @@ export class ReconcileManager {
     return this.led.get(envId)?.passes ?? 0;
   }
 
+  /** Observed reports of one environment answered without a pass (they changed nothing a pass reads). */
+  reportsAbsorbedOf(envId: string): number {
+    return this.led.get(envId)?.reportsAbsorbed ?? 0;
+  }
+
   private async run(): Promise<void> {
     let lastLeaseCheck = 0;
     while (this.running) {
@@ -116,6 +127,7 @@ export class ReconcileManager {
           if (!this.running) break;
           if (!runnable(led, Date.now())) continue;
           if (led.wakeAt !== undefined && Date.now() >= led.wakeAt) led.dirty = true;
+          if (!led.dirty && led.reported.size > 0) await this.checkReports(envId, led);
           if (!led.dirty && Date.now() - led.lastPass < this.o.tickMs) continue;
           if (!led.dirty && led.quiet && await this.isStillQuiet(envId, led, led.quiet)) {
             led.lastPass = Date.now();
@@ -142,7 +154,7 @@ export class ReconcileManager {
       if (lease.leader && lease.fence !== undefined) {
         if (!current || current.fence !== lease.fence) {
           this.o.log("leading environment", { envId: env.id, fence: lease.fence });
-          this.led.set(env.id, { fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, failures: 0, passes: 0 });
+          this.led.set(env.id, { fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, failures: 0, passes: 0, observed: {}, reported: new Map(), reportsAbsorbed: 0 });
         }
       } else if (current) {
         this.o.log("lost leadership", { envId: env.id });
@@ -160,9 +172,27 @@ export class ReconcileManager {
     return stillQuiet(quiet, Number(rev ?? 0), heartbeats);
   }
 
+  /**
+   * Observed reports alone: a pass only if a document differs from what the last pass read.
+   * Agents rewrite the document after each of their reconciles, periodic ones included, so at
+   * scale most reports repeat the last: each costs a GET here instead of a pass over the
+   * environment.
+   */
+  private async checkReports(envId: string, led: Led): Promise<void> {
+    const reports = [...led.reported.values()].reduce((a, b) => a + b, 0);
+    const hosts = [...led.reported.keys()];
+    led.reported.clear();
+    if (await observedChanged(envId, hosts, led.observed, this.o.store)) led.dirty = true;
+    else led.reportsAbsorbed += reports;
+    // Either way the timer's next pass runs in full rather than being skipped as quiet, as it
+    // did when every report made a pass: a decision that waits on time alone is not delayed.
+    led.quiet = undefined;
+  }
+
   private async pass(envId: string, led: Led): Promise<void> {
     led.dirty = false;
     led.quiet = undefined;
+    led.reported.clear();
     led.lastPass = Date.now();
     // A long pass (a large environment) must not outlive its lease: renew it meanwhile, so
     // the pass's fenced writes are not refused because this server lost leadership to itself.
@@ -177,6 +207,7 @@ export class ReconcileManager {
       led.passes++;
       if (led.failures > 0) await this.recovered(envId, led);
       led.hostIds = res.hostIds;
+      led.observed = res.observed;
       led.quiet = res.quiet;
       led.wakeAt = res.plan?.wakeAt;
       if (res.purged) this.led.delete(envId);
@@ -225,7 +256,7 @@ export class ReconcileManager {
   /** Blocks until an API write or agent report arrives on a watched stream, or the tick passes. */
   private async waitForSignal(): Promise<void> {
     const now = Date.now();
-    if ([...this.led.values()].some((l) => l.dirty && runnable(l, now))) return;
+    if ([...this.led.values()].some((l) => (l.dirty || l.reported.size > 0) && runnable(l, now))) return;
     const streams: string[] = [];
     for (const [envId, led] of this.led) {
       streams.push(this.o.keys.env(envId).reconcile);
@@ -256,8 +287,19 @@ export class ReconcileManager {
       if (entries.every(([, fields]) => streamField(fields, "type") === "instance")) continue;
       const envId = this.envOfStream(stream);
       const led = envId ? this.led.get(envId) : undefined;
-      if (led) { led.dirty = true; led.quiet = undefined; }
+      if (!led) continue;
+      // Observed reports are checked against what the last pass read (checkReports); anything
+      // else (an API write, a teardown-done) makes the environment dirty at once.
+      const hostId = this.hostOfStream(envId!, led, stream);
+      const observedOnly = entries.every(([, fields]) => ["instance", "observed"].includes(streamField(fields, "type") ?? ""));
+      const observedCount = entries.filter(([, fields]) => streamField(fields, "type") === "observed").length;
+      if (hostId && observedOnly) led.reported.set(hostId, (led.reported.get(hostId) ?? 0) + observedCount);
+      else { led.dirty = true; led.quiet = undefined; }
     }
+  }
+
+  private hostOfStream(envId: string, led: Led, stream: string): string | undefined {
+    return led.hostIds.find((h) => stream === this.o.keys.host(envId, h).reports);
   }
 
   private envOfStream(stream: string): string | undefined {

@@ -50,7 +50,12 @@ export class HostSlot {
   readonly idHash: number;
   readonly instances = new Map<string, IndexedInstance>();
   readonly containerLabels = new Map<string, number>();
-  readonly containerNames = new Map<string, number>();
+  /**
+   * Built on first use: only `container` rules (by name or id) read it, and every instance
+   * has names of its own, so keeping it current for every placement would grow one map entry
+   * per instance for nothing in the common case (the cost showed at 100,000 instances).
+   */
+  private names?: Map<string, number>;
   readonly serviceCounts = new Map<string, number>();
   readonly ports = new PortUsage();
   total = 0;
@@ -70,6 +75,24 @@ export class HostSlot {
 
   countOfService(serviceId: string): number {
     return this.serviceCounts.get(serviceId) ?? 0;
+  }
+
+  /** Lowercased instance name or id → instances of this host known by it. */
+  get containerNames(): ReadonlyMap<string, number> {
+    if (!this.names) {
+      this.names = new Map();
+      for (const entry of this.instances.values()) for (const name of entry.keys.names) increment(this.names, name);
+    }
+    return this.names;
+  }
+
+  /** Keeps the name counts current once built (SnapshotIndex.addInstance/removeInstance). */
+  nameAdded(names: readonly string[]): void {
+    if (this.names) for (const name of names) increment(this.names, name);
+  }
+
+  nameRemoved(names: readonly string[]): void {
+    if (this.names) for (const name of names) decrement(this.names, name);
   }
 }
 
@@ -144,7 +167,7 @@ export class SnapshotIndex {
     this.instanceById.set(instance.id, entry);
     slot.instances.set(instance.id, entry);
     for (const pair of keys.labelPairs) increment(slot.containerLabels, pair);
-    for (const name of keys.names) increment(slot.containerNames, name);
+    slot.nameAdded(keys.names);
     if (instance.serviceId !== undefined) increment(slot.serviceCounts, instance.serviceId);
     for (const p of instance.ports) slot.ports.add(p);
     slot.total++;
@@ -158,7 +181,7 @@ export class SnapshotIndex {
     this.instanceById.delete(id);
     slot.instances.delete(id);
     for (const pair of keys.labelPairs) decrement(slot.containerLabels, pair);
-    for (const name of keys.names) decrement(slot.containerNames, name);
+    slot.nameRemoved(keys.names);
     if (instance.serviceId !== undefined) decrement(slot.serviceCounts, instance.serviceId);
     for (const p of instance.ports) slot.ports.remove(p);
     slot.total--;

@@ -104,3 +104,16 @@ t.test("hosts sharing a name are told apart in reasons", async (t) => {
   const result = schedule(snapshot(host("h1", {}, [], "disconnected"), twin), request(service("web"), 1), 0);
   t.same(Object.keys(result.unplaceable!.reasons), ["h1", "h1 (id-h1-bis)"]);
 });
+
+t.test("container-name counts, built on first use, follow later adds and removals", async (t) => {
+  const index = indexSnapshot(snapshot(host("h1", {}, [inst("a", { service: "svc-x", id: "a" })])));
+  const slot = index.host("id-h1")!;
+  t.ok(slot.containerNames.has("a"), "an instance of the snapshot, found by id once built");
+  index.addInstance("id-h1", { id: "b", serviceId: "svc-x", name: "shop-b", labels: {}, ports: [] });
+  t.ok(slot.containerNames.has("b") && slot.containerNames.has("shop-b"), "added after the build: by id and name");
+  index.removeInstance("a");
+  t.notOk(slot.containerNames.has("a"), "removed after the build: gone");
+  // A container rule sees the same: `container_ne=shop-b` keeps a second instance off h1.
+  const result = schedule(index, request(service("web", { [A + "container_ne"]: "shop-b" }), 1), 0);
+  t.equal(result.ok, false, "h1 refused by name");
+});
