@@ -15,7 +15,7 @@ import * as os from "os";
 import * as path from "path";
 
 /** The npm packages the agent requires; their dependencies are found, not listed. */
-export const AGENT_PACKAGES = ["dockerode", "ioredis", "dns-packet", "pino"];
+export const AGENT_PACKAGES = ["dockerode", "ioredis", "dns-packet", "pino", "ws"];
 
 export interface AgentBundle {
   /** drover-agent-<version>-<hash16>: also the directory it unpacks to on a host. */

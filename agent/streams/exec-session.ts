@@ -8,7 +8,7 @@ import type WebSocket from "ws";
 import { waitFor } from "../../runtime/protocol/poll";
 import { CHANNEL, parseControl, type ExecParams } from "../../runtime/protocol/stream-protocol";
 import { DockerDemuxer } from "./docker-demux";
-import { WsSink } from "./ws-sink";
+import { pumpDockerOutput, WsSink } from "./ws-sink";
 
 /** `early`: messages that arrived while the exec was being set up (the dialer keeps them). */
 export async function runExec(container: Docker.Container, params: ExecParams, ws: WebSocket, early: Array<[Buffer, boolean]> = []): Promise<void> {
@@ -36,15 +36,7 @@ export async function runExec(container: Docker.Container, params: ExecParams, w
   ws.on("message", onMessage);
   ws.once("close", () => stream.destroy());
   const demux = params.tty ? undefined : new DockerDemuxer();
-  stream.on("data", (chunk: Buffer) => {
-    if (demux) for (const part of demux.push(chunk)) sink.send(part.channel, part.data);
-    else sink.stdout(chunk);
-  });
-  await new Promise<void>((resolve) => {
-    stream.once("end", resolve);
-    stream.once("close", resolve);
-    stream.once("error", resolve);
-  });
+  await pumpDockerOutput(stream, sink, demux);
   if (ws.readyState !== ws.OPEN) return;
   // The output ends a moment before Docker records the exit code.
   const code = await waitFor(async () => {

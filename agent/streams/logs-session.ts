@@ -3,7 +3,7 @@ import type Docker from "dockerode";
 import type WebSocket from "ws";
 import type { LogsParams } from "../../runtime/protocol/stream-protocol";
 import { DockerDemuxer } from "./docker-demux";
-import { WsSink } from "./ws-sink";
+import { pumpDockerOutput, WsSink } from "./ws-sink";
 
 export async function runLogs(container: Docker.Container, params: LogsParams, ws: WebSocket): Promise<void> {
   const info = await container.inspect();
@@ -26,14 +26,6 @@ export async function runLogs(container: Docker.Container, params: LogsParams, w
   const stream = raw as NodeJS.ReadableStream & { destroy(): void };
   const sink = new WsSink(ws, stream);
   ws.once("close", () => stream.destroy());
-  stream.on("data", (chunk: Buffer) => {
-    if (demux) for (const part of demux.push(chunk)) sink.send(part.channel, part.data);
-    else sink.stdout(chunk);
-  });
-  await new Promise<void>((resolve) => {
-    stream.once("end", resolve);
-    stream.once("close", resolve);
-    stream.once("error", resolve);
-  });
+  await pumpDockerOutput(stream, sink, demux);
   sink.control({ type: "exit", code: 0 });
 }

@@ -4,6 +4,7 @@
  */
 import type WebSocket from "ws";
 import { CHANNEL, frame, type StreamControl } from "../../runtime/protocol/stream-protocol";
+import type { DockerDemuxer } from "./docker-demux";
 
 const HIGH_WATER_BYTES = 2 * 1024 * 1024;
 const BATCH_BYTES = 256 * 1024;
@@ -65,4 +66,20 @@ export class WsSink {
     this.ws.send(JSON.stringify(message));
     if (message.type === "exit" || message.type === "error") this.ws.close(1000);
   }
+}
+
+/**
+ * Copies a Docker output stream into the sink (demultiplexed into stdout/stderr when Docker
+ * multiplexes it, i.e. without a TTY) and resolves when the stream ends, closes or fails.
+ */
+export function pumpDockerOutput(stream: NodeJS.ReadableStream, sink: WsSink, demux: DockerDemuxer | undefined): Promise<void> {
+  stream.on("data", (chunk: Buffer) => {
+    if (demux) for (const part of demux.push(chunk)) sink.send(part.channel, part.data);
+    else sink.stdout(chunk);
+  });
+  return new Promise<void>((resolve) => {
+    stream.once("end", resolve);
+    stream.once("close", resolve);
+    stream.once("error", resolve);
+  });
 }

@@ -5,6 +5,7 @@
  * time the event is sent (a sick instance's "unhealthy" update is followed within
  * milliseconds by its removal, and GET can no longer show it).
  */
+import { onSseBlocks } from "../../runtime/protocol/sse-blocks";
 import * as http from "http";
 
 export interface EnvEvent {
@@ -37,16 +38,7 @@ export class EnvEventLog {
           reject(new Error(`event stream: HTTP ${res.statusCode}`));
           return;
         }
-        let buffer = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          buffer += chunk;
-          let end: number;
-          while ((end = buffer.indexOf("\n\n")) >= 0) {
-            log.take(buffer.slice(0, end));
-            buffer = buffer.slice(end + 2);
-          }
-        });
+        onSseBlocks(res, (block) => log.take(block));
         res.on("error", () => undefined);
         resolve(log);
       });

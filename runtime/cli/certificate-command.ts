@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import { CliError } from "./day-two/cli-error";
 import { parseArgs } from "util";
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, connect } from "./api-connection";
 import { Command, UsageError } from "./command";
@@ -41,7 +42,7 @@ export const certificateCommand: Command = {
       if (err instanceof UsageError) throw err;
       // The server's refusal (or an unreachable server): one line, no stack.
       console.error(`drover certificate ${sub}: ${(err as Error).message}`);
-      return 1;
+      return err instanceof CliError ? err.exitCode : 1;
     }
   },
 };

@@ -3,6 +3,7 @@
  * Without -f it prints the events the server keeps and exits once no more arrive for a
  * moment; with -f it keeps following (Ctrl-C ends it).
  */
+import { onSseBlocks } from "../protocol/sse-blocks";
 import * as http from "http";
 import * as https from "https";
 import type { Command } from "./command";
@@ -48,19 +49,11 @@ export const eventsCommand: Command = {
           quiet = setTimeout(() => { req.destroy(); resolve(); }, CAUGHT_UP_QUIET_MS);
         };
         armQuiet();
-        let buffer = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          buffer += chunk;
-          let end: number;
-          while ((end = buffer.indexOf("\n\n")) >= 0) {
-            const block = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const event = parseBlock(block);
-            if (event) {
-              printEvent(event, values.json);
-              armQuiet();
-            }
+        onSseBlocks(res, (block) => {
+          const event = parseBlock(block);
+          if (event) {
+            printEvent(event, values.json);
+            armQuiet();
           }
         });
         res.on("end", () => { clearTimeout(quiet); resolve(); });

@@ -1,4 +1,5 @@
 import { Command, UsageError } from "./command";
+import { CliError } from "./day-two/cli-error";
 
 /** Subcommands by name; each is required only when it runs. */
 const commands: Record<string, () => Command> = {
@@ -52,6 +53,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       console.error(`drover ${name}: ${(err as Error).message}\n\n${command.usage}`);
       return 2;
+    }
+    // One line with the fix and the documented exit code (runtime/cli/day-two/cli-error.ts), not a stack.
+    if (err instanceof CliError) {
+      console.error(`drover ${name}: ${err.message}`);
+      return err.exitCode;
     }
     throw err;
   }

@@ -1,4 +1,5 @@
 /** `drover ssh HOST [-- ssh args]`: log in to a host drover made, with its config archive's key alone. */
+import { CliError } from "./day-two/cli-error";
 import { spawn } from "child_process";
 import * as path from "path";
 import { parseArgs } from "util";
@@ -28,7 +29,7 @@ export const sshCommand: Command = {
     try {
       const api = await connect(values);
       const { id, name } = await hostIdOf(api, host);
-      const dir = await fetchHostConfig(api.url, values["api-key"] ?? process.env.DROVER_API_KEY ?? "", api.envId, id);
+      const dir = await fetchHostConfig(api.url, api.accessKey, api.envId, id);
       if (values["config-only"]) {
         console.log(dir);
         return 0;
@@ -38,7 +39,7 @@ export const sshCommand: Command = {
     } catch (err) {
       if (err instanceof UsageError) throw err;
       console.error(`drover ssh ${host}: ${(err as Error).message}`);
-      return 1;
+      return err instanceof CliError ? err.exitCode : 1;
     }
   },
 };

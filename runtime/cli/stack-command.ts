@@ -1,4 +1,5 @@
 import * as fs from "fs";
+import { CliError } from "./day-two/cli-error";
 import * as path from "path";
 import { parseArgs } from "util";
 import { MAX_COMPOSE_BYTES, readCompose, warningText } from "../compose";
@@ -45,7 +46,7 @@ export const stackCommand: Command = {
     } catch (err) {
       if (err instanceof UsageError) throw err;
       console.error(`drover stack ${sub}: ${(err as Error).message}`);
-      return 1;
+      return err instanceof CliError ? err.exitCode : 1;
     }
   },
 };

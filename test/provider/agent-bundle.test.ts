@@ -17,7 +17,7 @@ function writePackage(dir: string, name: string, deps: Record<string, string> = 
 }
 
 function writeDrover(dir: string): void {
-  writePackage(dir, "drover", { dockerode: "1", ioredis: "1", "dns-packet": "1", pino: "1" });
+  writePackage(dir, "drover", { dockerode: "1", ioredis: "1", "dns-packet": "1", pino: "1", ws: "1" });
   for (const f of ["bin/drover.js", "dist/agent/main.js", "dist/runtime/cli/main.js"]) {
     fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     fs.writeFileSync(path.join(dir, f), "// drover\n");
@@ -30,6 +30,7 @@ function writeDeps(nodeModules: string): void {
   writePackage(path.join(nodeModules, "dep-a"), "dep-a");
   writePackage(path.join(nodeModules, "ioredis"), "ioredis");
   writePackage(path.join(nodeModules, "pino"), "pino");
+  writePackage(path.join(nodeModules, "ws"), "ws");
   writePackage(path.join(nodeModules, "dns-packet"), "dns-packet", { "nested-b": "2" });
   writePackage(path.join(nodeModules, "dns-packet", "node_modules", "nested-b"), "nested-b");
   writePackage(path.join(nodeModules, "nested-b"), "nested-b"); // another version at the top: not the one dns-packet gets
@@ -42,6 +43,7 @@ const EXPECTED = [
   "node_modules/dockerode/index.js", "node_modules/dockerode/package.json",
   "node_modules/ioredis/index.js", "node_modules/ioredis/package.json",
   "node_modules/pino/index.js", "node_modules/pino/package.json",
+  "node_modules/ws/index.js", "node_modules/ws/package.json",
 ].sort();
 
 t.test("drover is found where this code runs from", async (t) => {

@@ -1,4 +1,5 @@
 /** GET /v1/environments/:envId/events: server-sent events for changes, resumable, cleaned up. */
+import { onSseBlocks } from "../../../runtime/protocol/sse-blocks";
 import { ClientRequest, IncomingMessage, request } from "http";
 import t from "tap";
 import { ApiFixture, apiFixture, pollUntil } from "./api-fixture";
@@ -25,24 +26,16 @@ function openStream(f: ApiFixture, envId: string, key: string, headers: Record<s
     }, (res) => {
       const events: SseEvent[] = [];
       const waiters: Array<() => void> = [];
-      let buffer = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf("\n\n")) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const e: SseEvent = {};
-          for (const line of block.split("\n")) {
-            if (line.startsWith(":")) e.comment = line.slice(1).trim();
-            else if (line.startsWith("id: ")) e.id = line.slice(4);
-            else if (line.startsWith("event: ")) e.event = line.slice(7);
-            else if (line.startsWith("data: ")) e.data = JSON.parse(line.slice(6));
-          }
-          events.push(e);
-          for (const w of waiters.splice(0)) w();
+      onSseBlocks(res, (block) => {
+        const e: SseEvent = {};
+        for (const line of block.split("\n")) {
+          if (line.startsWith(":")) e.comment = line.slice(1).trim();
+          else if (line.startsWith("id: ")) e.id = line.slice(4);
+          else if (line.startsWith("event: ")) e.event = line.slice(7);
+          else if (line.startsWith("data: ")) e.data = JSON.parse(line.slice(6));
         }
+        events.push(e);
+        for (const w of waiters.splice(0)) w();
       });
       res.on("error", () => {});
       resolve({
