@@ -17,6 +17,8 @@ export class StatsPublisher {
   private failures = 0;
   /** The first sample has no earlier reading to take rates from: it only primes the sampler. */
   private primed = false;
+  private written = false;
+  private streamGone = false;
 
   constructor(
     private readonly redis: Redis,
@@ -44,8 +46,19 @@ export class StatsPublisher {
         this.primed = true;
         return;
       }
-      if (this.redis.status === "ready") {
-        await this.redis.xadd(this.key, "MAXLEN", "~", String(statsHistoryLength), "*", "s", JSON.stringify(sample));
+      if (this.redis.status === "ready" && !this.streamGone) {
+        // Only the first write may create the stream. After that a missing stream means the
+        // host or its environment was purged while this agent still runs (its ACL user goes
+        // a moment later): recreating it would leave a key of a deleted host behind.
+        const args = ["MAXLEN", "~", String(statsHistoryLength), "*", "s", JSON.stringify(sample)] as const;
+        const id = this.written
+          ? await this.redis.xadd(this.key, "NOMKSTREAM", ...args)
+          : await this.redis.xadd(this.key, ...args);
+        if (id === null) {
+          this.streamGone = true;
+          this.log.warn("stats stream removed (host or environment purged): no more samples published");
+        }
+        this.written = true;
       }
       this.failures = 0;
     } catch (err) {
