@@ -17,8 +17,7 @@ export class StatsPublisher {
   private failures = 0;
   /** The first sample has no earlier reading to take rates from: it only primes the sampler. */
   private primed = false;
-  private written = false;
-  private streamGone = false;
+  private missingSaid = false;
 
   constructor(
     private readonly redis: Redis,
@@ -46,19 +45,15 @@ export class StatsPublisher {
         this.primed = true;
         return;
       }
-      if (this.redis.status === "ready" && !this.streamGone) {
-        // Only the first write may create the stream. After that a missing stream means the
-        // host or its environment was purged while this agent still runs (its ACL user goes
-        // a moment later): recreating it would leave a key of a deleted host behind.
-        const args = ["MAXLEN", "~", String(statsHistoryLength), "*", "s", JSON.stringify(sample)] as const;
-        const id = this.written
-          ? await this.redis.xadd(this.key, "NOMKSTREAM", ...args)
-          : await this.redis.xadd(this.key, ...args);
-        if (id === null) {
-          this.streamGone = true;
-          this.log.warn("stats stream removed (host or environment purged): no more samples published");
+      if (this.redis.status === "ready") {
+        // NOMKSTREAM: the server makes the stream when the host registers and deletes it when
+        // the host or its environment is purged; an agent still running then (or restarted
+        // before its Redis user is gone) must not bring back a key of a deleted host.
+        const id = await this.redis.xadd(this.key, "NOMKSTREAM", "MAXLEN", "~", String(statsHistoryLength), "*", "s", JSON.stringify(sample));
+        if (id === null && !this.missingSaid) {
+          this.missingSaid = true;
+          this.log.warn("no stats stream for this host (made at registration, removed with the host): samples are not kept");
         }
-        this.written = true;
       }
       this.failures = 0;
     } catch (err) {

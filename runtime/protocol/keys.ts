@@ -21,6 +21,8 @@ export interface Keys {
 
   env(envId: string): EnvKeys;
   host(envId: string, hostId: string): HostKeys;
+  /** SCAN pattern of every key of an environment (all share its hash tag). */
+  envPattern(envId: string): string;
   /**
    * String with a TTL: a logs/exec stream token's grant (runtime/streams/stream-tokens.ts),
    * under sha256(token), taken once. Not among EnvKeys: it expires on its own within a minute.
@@ -116,6 +118,10 @@ export function makeKeys(prefix = "drover"): Keys {
     environments: () => `${prefix}:environments`,
     apiKeys: () => `${prefix}:apikeys`,
     registrationTokens: () => `${prefix}:regtokens`,
+    envPattern(envId) {
+      checkKeyId("envId", envId);
+      return `${tagged(envId)}:*`;
+    },
     env(envId) {
       checkKeyId("envId", envId);
       const e = tagged(envId);

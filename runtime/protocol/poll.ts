@@ -5,7 +5,8 @@
  */
 export interface WaitOptions {
   /** What is awaited, for the timeout message ("dockerd on h1 to answer"). */
-  what: string;
+  /** What is awaited, for the timeout message (a function: evaluated when the deadline passes, to say how far it got). */
+  what: string | (() => string);
   /** Give up after this long (default 10 s). */
   timeoutMs?: number;
   /** First pause between tries; doubles up to maxIntervalMs (defaults 10 ms and 250 ms). */
@@ -43,7 +44,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions): P
     const left = deadline - Date.now();
     if (left <= 0) {
       const why = lastError === undefined ? "" : `; last error: ${(lastError as Error)?.message ?? String(lastError)}`;
-      throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${opts.what}${why}`, lastError);
+      throw new WaitTimeoutError(`timed out after ${timeoutMs} ms waiting for ${typeof opts.what === "function" ? opts.what() : opts.what}${why}`, lastError);
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(interval, left)));
     interval = Math.min(interval * 2, maxInterval);

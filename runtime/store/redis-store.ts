@@ -12,6 +12,7 @@ import { isSealed, seal, sealedKeyId, unseal } from "../protocol/seal";
 import { hostUserAclRules, hostUsername, provisionHostUser, removeHostUser } from "./host-acl";
 import type { HostAclReplicas } from "./host-acl-replicas";
 import { hostDataKeys, type Keys } from "../protocol/keys";
+import { statsHistoryLength } from "../protocol/stats";
 import { addRegistrationTokenScript } from "./lua/add-registration-token";
 import { createEnvironmentScript } from "./lua/create-environment";
 import { registerHostScript } from "./lua/register-host";
@@ -197,7 +198,10 @@ export class RedisStore implements Store {
         ...Object.values(envKeys).filter((key) => ![envKeys.keys, envKeys.tokens, envKeys.hosts].includes(key)),
         ...hostKeys,
       ], [envId, ...hostIds])));
-      if (reply.status === "OK") return;
+      if (reply.status === "OK") {
+        await this.sweepEnvironmentLeftovers(envId);
+        return;
+      }
       if (reply.status !== "HOSTS_CHANGED") throw scriptRefusal(reply.status, reply.details, `purge environment ${envId}`);
     }
     throw new DroverError("Conflict", `hosts of environment ${envId} kept changing during the purge`, { retryable: true });
@@ -302,6 +306,10 @@ export class RedisStore implements Store {
       throw new DroverError("RevisionMismatch", `register host ${record.id}: the machine's host record changed meanwhile`, { retryable: true });
     }
     if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `register host ${record.id}`);
+    // The host's stats stream is made here, never by its agent: agents append with NOMKSTREAM,
+    // so an agent still running after its host was removed cannot bring the stream back. An
+    // entry without a sample is skipped by every reader.
+    await withRedis(() => this.redis.xadd(this.keys.host(envId, record.id).stats, "MAXLEN", "~", String(statsHistoryLength), "*", "registered", String(reply.details[0])));
     await this.confirmWrites();
     return Number(reply.details[0]);
   }
@@ -312,6 +320,25 @@ export class RedisStore implements Store {
     const user = await provisionHostUser(this.redis, this.keys, envId, hostId, password);
     await this.aclReplicas?.provision(user.username, hostUserAclRules(this.keys, envId, hostId, password));
     return user;
+  }
+
+  /**
+   * After the purge script: a host removed before the purge is no longer in the hosts hash,
+   * and its agent, running on for a moment after its keys were deleted, may have written one
+   * again (a heartbeat, a stats sample). Every host user of the environment still in Redis
+   * goes first (which also drops its connections), then every key under the environment's
+   * hash tag.
+   */
+  private async sweepEnvironmentLeftovers(envId: string): Promise<void> {
+    const userPrefix = `${this.keys.prefix}-host-${envId}-`;
+    const users = (await withRedis(() => this.redis.call("ACL", "USERS")) as string[]).filter((u) => u.startsWith(userPrefix));
+    for (const user of users) await this.removeHostUserEverywhere(envId, user.slice(userPrefix.length));
+    let cursor = "0";
+    do {
+      const [next, found] = await withRedis(() => this.redis.scan(cursor, "MATCH", this.keys.envPattern(envId), "COUNT", 1000));
+      if (found.length) await withRedis(() => this.redis.del(...found));
+      cursor = next;
+    } while (cursor !== "0");
   }
 
   private async removeHostUserEverywhere(envId: string, hostId: string): Promise<void> {

@@ -54,7 +54,7 @@ t.test("instances: list, filter, get; no writes", async (t) => {
   await f.unchanged([env.id], "writes to instances", async () => {
     for (const method of ["PUT", "PATCH", "DELETE"]) {
       const r = await f.call(method, `${base}/1i2`, { key, body: method === "DELETE" ? undefined : {} });
-      t.same([r.status, r.headers.allow], [405, "GET"], `${method} on an instance: 405, Allow: GET`);
+      t.same([r.status, r.headers.allow], [405, "GET, POST"], `${method} on an instance: 405, Allow: GET, POST (POST takes the stream actions)`);
     }
     const post = await f.call("POST", `${base}/1i2`, { key, body: {} });
     t.equal(post.status, 422, "POST without ?action= names the field");
