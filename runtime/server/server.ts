@@ -6,6 +6,7 @@ import { attachStatsSocket } from "../dashboard/stats-socket";
 import { LeaderLease } from "../store/leader-lease";
 import { RedisStore } from "../store/redis-store";
 import { HostAclReplicas } from "../store/host-acl-replicas";
+import { hostUsernamePrefix } from "../store/host-acl";
 import { parseRedisUrl, redisTargetOptions } from "../protocol/redis-target";
 import { isLoopback } from "../protocol/loopback";
 import { Keyring } from "../secrets/keyring";
@@ -54,7 +55,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   const keyring = new Keyring(redis, keys, loadOrCreateMasterKey(config.masterKeyFile));
   // Sentinel (replicas): host users on every node, and writes acknowledged only once a replica has them.
   const aclReplicas = target.sentinel
-    ? new HostAclReplicas(redis, { ...redisTargetOptions({ ...target, sentinel: undefined }, redisTlsOptions) }, `${keys.prefix}-host-`,
+    ? new HostAclReplicas(redis, { ...redisTargetOptions({ ...target, sentinel: undefined }, redisTlsOptions) }, hostUsernamePrefix(keys),
       (message, err) => log.warn(message, { error: err instanceof Error ? err.message : String(err ?? "") }))
     : undefined;
   const store = new RedisStore(redis, keys, {

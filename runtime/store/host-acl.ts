@@ -37,10 +37,15 @@ export const hostAgentCommands = [
   "get", "set", "xadd", "xread", "xrange", "xrevrange", "ping", "client|setname",
 ] as const;
 
+/** The start of every host user's name: of one environment's hosts, or (no envId) of all. */
+export function hostUsernamePrefix(keys: Keys, envId?: string): string {
+  return envId === undefined ? `${keys.prefix}-host-` : `${keys.prefix}-host-${envId}-`;
+}
+
 /** The ACL user of one host: `<prefix>-host-<envId>-<hostId>`. */
 export function hostUsername(keys: Keys, envId: string, hostId: string): string {
   keys.host(envId, hostId); // validates both ids
-  return `${keys.prefix}-host-${envId}-${hostId}`;
+  return hostUsernamePrefix(keys, envId) + hostId;
 }
 
 /** Everything after `ACL SETUSER <username>`. The password goes in as its SHA-256 (`#`), never in clear. */

@@ -9,7 +9,7 @@ import { hasSecrets, resealDesired } from "../protocol/desired-sealing";
 import type { Keyring } from "../secrets/keyring";
 import { sealRecordSecrets } from "../secrets/record-sealing";
 import { isSealed, seal, sealedKeyId, unseal } from "../protocol/seal";
-import { hostUserAclRules, hostUsername, provisionHostUser, removeHostUser } from "./host-acl";
+import { hostUserAclRules, hostUsername, hostUsernamePrefix, provisionHostUser, removeHostUser } from "./host-acl";
 import type { HostAclReplicas } from "./host-acl-replicas";
 import { hostDataKeys, type Keys } from "../protocol/keys";
 import { statsHistoryLength } from "../protocol/stats";
@@ -330,7 +330,7 @@ export class RedisStore implements Store {
    * hash tag.
    */
   private async sweepEnvironmentLeftovers(envId: string): Promise<void> {
-    const userPrefix = `${this.keys.prefix}-host-${envId}-`;
+    const userPrefix = hostUsernamePrefix(this.keys, envId);
     const users = (await withRedis(() => this.redis.call("ACL", "USERS")) as string[]).filter((u) => u.startsWith(userPrefix));
     for (const user of users) await this.removeHostUserEverywhere(envId, user.slice(userPrefix.length));
     let cursor = "0";
