@@ -17,7 +17,8 @@ import { createLogger, type Logger } from "../protocol/log";
 export interface RunningServer {
   url: string;
   manager: ReconcileManager;
-  close(): Promise<void>;
+  /** Stops in order; `onStep` hears each step as it begins, so a stop that hangs can say where. */
+  close(onStep?: (step: string) => void): Promise<void>;
 }
 
 /**
@@ -111,11 +112,16 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   return {
     url: api.url,
     manager,
-    async close() {
+    async close(onStep = () => undefined) {
+      onStep("the stats socket");
       stats.close();
+      onStep("the API (its open streams and connections)");
       await api.close();
+      onStep("the reconcile manager (its passes and blocking reads)");
       await manager.stop();
+      onStep("the ACL replica sync");
       await aclReplicas?.stop();
+      onStep("the Redis connection");
       redis.disconnect();
     },
   };
