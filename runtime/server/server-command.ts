@@ -34,6 +34,8 @@ export const serverCommand: Command = {
     "  --tls-cert FILE --tls-key FILE   the operator's API certificate instead of one from the CA",
     "  --tls-san NAME,...       extra names/addresses for the API certificate ($DROVER_TLS_SAN)",
     "",
+    "SIGTERM/SIGINT stop gracefully within $DROVER_STOP_DEADLINE_MS (default 10000); a second signal exits at once.",
+    "",
     "Redis: a rediss:// URL uses TLS with the CA above and a client certificate (mutual TLS);",
     "with the API on TLS, --agent-redis must be rediss:// unless it is a loopback address",
     "(`drover tls redis-cert` issues Redis's certificate and prints its options).",
