@@ -1,7 +1,7 @@
 /**
  * The websocket endpoints of logs and exec streams, on the API's own HTTP(S) server (so a
- * TLS API means TLS streams, with the same certificate the agents pin). Its upgrade handler
- * takes only its two path prefixes and leaves every other upgrade to other handlers:
+ * TLS API means TLS streams, with the same certificate the agents pin). It registers its two
+ * path prefixes with the server's upgrade router:
  *
  *   /v1/streams/<logs|exec>/<instanceId>?token=…   a client, with a token from the instance's
  *                                                  `logs` / `execute` action
@@ -18,6 +18,7 @@ import { DroverError } from "../protocol/errors";
 import type { Keys } from "../protocol/keys";
 import { AGENT_HEADERS, AGENT_STREAM_PREFIX, CLIENT_STREAM_PREFIX, maskCommand, verifyAgentDial, type StreamAction } from "../protocol/stream-protocol";
 import type { Store } from "../store/store";
+import { upgradeRouterOf } from "../api/upgrade-router";
 import { StreamSessions } from "./stream-sessions";
 import { StreamTokens, type StreamGrant, type TokenRefusal } from "./stream-tokens";
 
@@ -48,12 +49,9 @@ export function attachStreams(server: Server, deps: StreamDeps): AttachedStreams
   const sessions = new StreamSessions(deps.redis, deps.keys, deps.log, deps.agentDialTimeoutMs);
   const now = deps.clock ?? Date.now;
 
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? "/", "http://drover.invalid").pathname;
-    if (!path.startsWith(CLIENT_STREAM_PREFIX) && !path.startsWith(AGENT_STREAM_PREFIX)) return; // another handler's
+  const onUpgrade = (side: typeof client) => (req: IncomingMessage, socket: Duplex, head: Buffer, path: string) => {
     socket.on("error", () => socket.destroy());
-    const handled = path.startsWith(CLIENT_STREAM_PREFIX) ? client(req, socket, head, path) : agent(req, socket, head, path);
-    handled.catch((err) => refuse(socket, err instanceof DroverError ? err : (deps.log("streams: upgrade failed", err), new DroverError("Internal", "internal error; see the server log"))));
+    side(req, socket, head, path).catch((err) => refuse(socket, err instanceof DroverError ? err : (deps.log("streams: upgrade failed", err), new DroverError("Internal", "internal error; see the server log"))));
   };
 
   async function client(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): Promise<void> {
@@ -96,11 +94,12 @@ export function attachStreams(server: Server, deps: StreamDeps): AttachedStreams
       "command", JSON.stringify(maskCommand(grant.params.command)), "tty", String(grant.params.tty));
   }
 
-  server.on("upgrade", onUpgrade);
+  const router = upgradeRouterOf(server);
+  const unregister = [router.register({ prefix: CLIENT_STREAM_PREFIX }, onUpgrade(client)), router.register({ prefix: AGENT_STREAM_PREFIX }, onUpgrade(agent))];
   return {
     tokens,
     close() {
-      server.off("upgrade", onUpgrade);
+      for (const off of unregister) off();
       sessions.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
