@@ -12,7 +12,7 @@ import { isDroverError } from "../../runtime/protocol/errors";
 import { AGENT_HEADERS, AGENT_STREAM_PREFIX, signAgentDial, type StreamRequest } from "../../runtime/protocol/stream-protocol";
 import { errorMessage, type Logger } from "../log";
 import { runExec } from "./exec-session";
-import { findInstanceContainer } from "./find-container";
+import { findInstanceContainer, type StreamContainer } from "../docker/stream-docker";
 import { runLogs } from "./logs-session";
 
 /** Messages a session's handler has not taken yet, in order; `runExec` replays them. */
@@ -73,7 +73,7 @@ export class StreamDialer {
     });
   }
 
-  private async serve(ws: WebSocket, request: StreamRequest, sessionId: string, lookup: Promise<Docker.Container>, started: number, early: EarlyMessages): Promise<void> {
+  private async serve(ws: WebSocket, request: StreamRequest, sessionId: string, lookup: Promise<StreamContainer>, started: number, early: EarlyMessages): Promise<void> {
     const log = this.o.log.child({ session: sessionId, instance: request.instanceId, action: request.action });
     try {
       if (request.envId !== this.o.envId) throw new Error("the request is for another environment");
