@@ -11,6 +11,8 @@
 import { round, type Benchmark, type BenchResult } from "./result";
 import { droverBin, median, timedRun, withDayTwoLab, type DayTwoLab } from "./support/day-two-lab";
 import { execIn } from "./support/docker-exec";
+import { spawn } from "child_process";
+import * as path from "path";
 import { DroverApi } from "../runtime/cli/day-two/api-client";
 import { connectStream } from "../runtime/cli/day-two/stream-client";
 import { readConfigFile } from "../runtime/cli/day-two/settings";
@@ -51,6 +53,12 @@ export const benchmark: Benchmark = {
       cliRuns.push(await timedRun(process.execPath, [droverBin, "exec", "--help"]));
     }
     const nodeStart = median(nodeRuns);
+    // Where a CLI run's time goes (bench/support/cli-marks.ts), and one CPU profile of a run.
+    const marked: Array<Record<string, number>> = [];
+    for (let i = 0; i < 7; i++) marked.push(await markedRun(lab));
+    const profileDir = path.join("/var/lib/drover/log", `exec-cpu-profile-${Date.now()}`);
+    await timedRun(process.execPath, ["--cpu-prof", "--cpu-prof-dir", profileDir, droverBin, "exec", lab.instanceId, "--", "true"], lab.cliEnv);
+    const phase = (name: string) => round(median(marked.map((m) => m[name])), 1);
     const inTotal = median(inDrover.map((p) => p.total));
     const value = median(drover);
     const baseline = median(docker);
@@ -66,6 +74,8 @@ export const benchmark: Benchmark = {
         nodeStartMs: round(nodeStart, 1),
         // `drover exec --help`: node plus loading the exec command, no network.
         cliStartMs: round(median(cliRuns), 1),
+        cliBootMs: phase("boot"), cliTokenRequestAtMs: phase("requestStart"), cliTokenAnsweredAtMs: phase("responseEnd"),
+        cliUpgradeAtMs: phase("upgradeStart"), cliExitAtMs: phase("exit"), cpuProfileDir: profileDir,
         inProcessDroverMs: round(inTotal, 1),
         inProcessTokenMs: round(median(inDrover.map((p) => p.token)), 1),
         inProcessOpenMs: round(median(inDrover.map((p) => p.open)), 1),
@@ -85,7 +95,7 @@ async function inProcessDrover(lab: DayTwoLab): Promise<Phases> {
   const t0 = performance.now();
   const grant = await api.call("POST", `${await api.envPath("instances", lab.instanceId)}?action=execute`, { command: ["true"] });
   const t1 = performance.now();
-  const ws = await connectStream(grant.url);
+  const ws = await connectStream(grant.url, grant.token);
   const t2 = performance.now();
   let code: number | undefined;
   await new Promise<void>((resolve) => {
@@ -94,4 +104,25 @@ async function inProcessDrover(lab: DayTwoLab): Promise<Phases> {
   });
   if (code !== 0) throw new Error(`drover exec -- true: exit ${code}`);
   return { token: t1 - t0, open: t2 - t1, total: performance.now() - t0 };
+}
+
+/** A CLI run with bench/support/cli-marks.ts preloaded: its marks (ms since the process started). */
+function markedRun(lab: DayTwoLab): Promise<Record<string, number>> {
+  const marks = path.join(__dirname, "support", "cli-marks.js");
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ["-r", marks, droverBin, "exec", lab.instanceId, "--", "true"], { env: lab.cliEnv, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    proc.stderr.on("data", (c) => { err += c; });
+    proc.once("error", reject);
+    proc.once("exit", (code) => {
+      const line = /DROVER_MARKS (.*)/.exec(err)?.[1];
+      if (code !== 0 || !line) return reject(new Error(`drover exec (marked) exited ${code}: ${err.trim().slice(0, 300)}`));
+      const list = JSON.parse(line) as Array<[string, number]>;
+      const requests = list.filter(([n]) => n === "requestStart");
+      resolve({
+        boot: list[0][1], requestStart: requests[0]?.[1], upgradeStart: requests[requests.length - 1]?.[1],
+        responseEnd: list.find(([n]) => n === "responseEnd")?.[1] ?? NaN, exit: list[list.length - 1][1],
+      });
+    });
+  });
 }

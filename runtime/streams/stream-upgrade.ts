@@ -3,8 +3,10 @@
  * TLS API means TLS streams, with the same certificate the agents pin). It registers its two
  * path prefixes with the server's upgrade router:
  *
- *   /v1/streams/<logs|exec>/<instanceId>?token=…   a client, with a token from the instance's
- *                                                  `logs` / `execute` action
+ *   /v1/streams/<logs|exec>/<instanceId>           a client, with a token from the instance's
+ *                                                  `logs` / `execute` action in its
+ *                                                  `Authorization: Bearer` header (never in the
+ *                                                  URL: URLs land in proxy and access logs)
  *   /v1/agentstreams/<sessionId>                   an agent answering a `stream` nudge, signed
  *                                                  by its host identity key
  *
@@ -60,9 +62,15 @@ export function attachStreams(server: Server, deps: StreamDeps): AttachedStreams
       throw new DroverError("NotFound", `no stream ${path}: expected ${CLIENT_STREAM_PREFIX}<logs|exec>/<instanceId>`);
     }
     const url = new URL(req.url ?? "/", "http://drover.invalid");
-    const header = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
-    const token = url.searchParams.get("token") ?? header?.[1];
-    if (!token) throw new DroverError("Unauthorized", "stream token missing: give ?token= from the instance's logs or execute action");
+    // A token in the URL has leaked already (proxy and access logs); refuse it rather than use it.
+    // It is burnt too (taken), so a copy from a log is worth nothing.
+    const inUrl = url.searchParams.get("token");
+    if (inUrl !== null) {
+      await tokens.take(inUrl, action as StreamAction, instanceId, now());
+      throw new DroverError("InvalidField", "stream token in the URL (?token=) refused and spent: ask for a new one and send it as Authorization: Bearer <token> (URLs land in proxy and access logs)", { field: "token" });
+    }
+    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    if (!token) throw new DroverError("Unauthorized", "stream token missing: send the token of the instance's logs or execute action as Authorization: Bearer <token>");
     const taken = await tokens.take(token, action as StreamAction, instanceId, now());
     if (typeof taken === "string") throw new DroverError("Unauthorized", refusalMessages[taken]);
     const grant: StreamGrant = taken;

@@ -117,11 +117,16 @@ t.test("logs and exec through the server", async (t) => {
       ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
       ws.once("error", reject);
     });
+    const bearer = (grant: { token: string }) => ({ authorization: `Bearer ${grant.token}` });
     const forA = (await mint(a.id, {})).body;
-    t.equal(await refusedStatus(forA.url.replace(`/logs/${a.id}`, `/logs/${b.id}`)), 401, "a token for one instance is refused for another");
+    t.notOk(forA.url.includes(forA.token), "the stream URL does not carry the token");
+    t.equal(await refusedStatus(forA.url.replace(`/logs/${a.id}`, `/logs/${b.id}`), bearer(forA)), 401, "a token for one instance is refused for another");
+    const inUrl = (await mint(a.id, {})).body;
+    t.equal(await refusedStatus(`${inUrl.url}?token=${encodeURIComponent(inUrl.token)}`), 422, "a token in the URL is refused");
+    t.equal(await refusedStatus(inUrl.url, bearer(inUrl)), 401, "and spent: the same token in the header is refused afterwards");
     const short = (await mint(a.id, { ttl: 1 })).body;
     await waitFor(() => Date.now() > Date.parse(short.expiresAt) + 50, { what: "the token's expiry", timeoutMs: 5_000 });
-    t.equal(await refusedStatus(short.url), 401, "an expired token is refused");
+    t.equal(await refusedStatus(short.url, bearer(short)), 401, "an expired token is refused");
     t.equal((await mint(a.id, { ttl: 61 })).status, 422, "ttl beyond 60 s refused");
 
     // Only the host's agent may answer a session: with one agent stopped its session stays open; dial in as someone else.
@@ -130,7 +135,8 @@ t.test("logs and exec through the server", async (t) => {
     const redis = cp.redis.client();
     const nudges = makeKeys(cp.keyPrefix).host(env.id, victim.hostId).nudges;
     const before = (await redis.xrevrange(nudges, "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
-    const client = new WebSocket((await mint(victim.id, {})).body.url, { ca: cp.ca!.cert });
+    const victimGrant = (await mint(victim.id, {})).body;
+    const client = new WebSocket(victimGrant.url, { ca: cp.ca!.cert, headers: bearer(victimGrant) });
     t.teardown(() => client.terminate());
     const session = await waitFor(async () => {
       for (const [, f] of await redis.xrange(nudges, `(${before}`, "+")) {
