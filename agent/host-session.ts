@@ -143,7 +143,7 @@ export class HostSession {
       return false;
     }
     if (nudge.type === "stream") {
-      this.streams?.dial(nudge.fields.session ?? "", nudge.fields.instance);
+      this.streams?.dial(nudge.fields.session ?? "", nudge.fields.instance, nudge.fields.server);
       return true;
     }
     if (nudge.type === "dns") {

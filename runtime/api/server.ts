@@ -93,6 +93,11 @@ export function startApiServer(opts: ApiOptions, listen: { host: string; port: n
       server.off("error", reject);
       const { address, port } = server.address() as AddressInfo;
       const host = address.includes(":") ? `[${address}]` : address;
+      // A server listening on one address names it in stream nudges, so an agent registered with
+      // another server of the installation dials this one for the sessions waiting here. On every
+      // address (0.0.0.0, ::) it cannot tell which one agents reach: they dial their registered URL.
+      const wildcard = address === "0.0.0.0" || address === "::";
+      streams?.advertise(opts.streamsUrl ?? (wildcard ? undefined : `${https ? "https" : "http"}://${host}:${port}`));
       resolve({
         url: `${https ? "https" : "http"}://${host}:${port}`,
         httpServer: server,

@@ -35,6 +35,8 @@ export interface StreamDeps {
 
 export interface AttachedStreams {
   tokens: StreamTokens;
+  /** This server's URL as agents reach it, named in stream nudges (several servers: the agent dials this one). */
+  advertise(url: string | undefined): void;
   close(): void;
 }
 
@@ -48,7 +50,8 @@ const refusalMessages: Record<TokenRefusal, string> = {
 export function attachStreams(server: Server, deps: StreamDeps): AttachedStreams {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
   const tokens = new StreamTokens(deps.redis, deps.keys);
-  const sessions = new StreamSessions(deps.redis, deps.keys, deps.log, deps.agentDialTimeoutMs);
+  let selfUrl: string | undefined;
+  const sessions = new StreamSessions(deps.redis, deps.keys, deps.log, deps.agentDialTimeoutMs, () => selfUrl);
   const now = deps.clock ?? Date.now;
 
   const onUpgrade = (side: typeof client) => (req: IncomingMessage, socket: Duplex, head: Buffer, path: string) => {
@@ -106,6 +109,7 @@ export function attachStreams(server: Server, deps: StreamDeps): AttachedStreams
   const unregister = [router.register({ prefix: CLIENT_STREAM_PREFIX }, onUpgrade(client)), router.register({ prefix: AGENT_STREAM_PREFIX }, onUpgrade(agent))];
   return {
     tokens,
+    advertise(url) { selfUrl = url; },
     close() {
       for (const off of unregister) off();
       sessions.close();

@@ -5,6 +5,7 @@ import t from "tap";
 import WebSocket from "ws";
 import { labForTest } from "../lab";
 import { ControlPlane } from "../support/control-plane";
+import { freePort } from "../support/free-port";
 import { makeKeys } from "../../runtime/protocol/keys";
 import { waitFor } from "../support/wait";
 
@@ -106,6 +107,22 @@ t.test("logs and exec through the server", async (t) => {
     const events = cli(["events", "--json"]).stdout.trim().split("\n").map((l) => JSON.parse(l));
     const execs = events.filter((e) => e.action === "exec" && e.id === remote.id);
     t.ok(execs.some((e) => e.command === JSON.stringify(["sh"]) && e.tty === "true" && /^apikey:/.test(e.by)), "the interactive exec is an event: who, which instance, the command");
+  });
+
+  await t.test("a second server: streams opened there reach an agent registered with the first", async (t) => {
+    // The agents registered with s1; the client talks to s2 only (two servers behind one address).
+    const s2 = await cp.startServer("s2", await freePort(lab.gatewayIp));
+    t.teardown(() => cp.stopServer("s2"));
+    const s2Env = { ...process.env, DROVER_CONFIG: path.join(lab.runDir, "cli-s2.json") };
+    const viaS2 = (args: string[]) => spawnSync(process.execPath, [droverBin, ...args], { env: s2Env, encoding: "utf8", timeout: 30_000 });
+    t.equal(viaS2(["login", "--url", s2, "--access-key", env.apiKey, "--ca-fingerprint", cp.ca!.fingerprint]).status, 0, "drover login to s2");
+    for (const instance of instances.slice(0, 2)) {
+      const run = viaS2(["exec", instance.id, "--", "sh", "-c", "hostname; exit 4"]);
+      t.same([run.status, run.stderr], [4, ""], `exec through s2 on ${instance.name} (host ${hostById.get(instance.hostId)!.name}): the exit code`);
+    }
+    const logs = viaS2(["logs", "--tail", "2", "--json", instances[0].id]);
+    t.equal(logs.status, 0, `logs through s2: ${logs.stderr.trim()}`);
+    t.equal(logs.stdout.trim().split("\n").filter((l) => JSON.parse(l).line.startsWith("line ")).length, 2, "logs --tail 2 through s2: two lines");
   });
 
   await t.test("stream tokens are bound to one instance, expire, and stay in their environment", async (t) => {
