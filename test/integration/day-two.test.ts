@@ -93,8 +93,13 @@ t.test("logs and exec through the server", async (t) => {
     tmux("send-keys", "-t", "x", "hostname; stty size", "Enter");
     await waitFor(() => /^30 100$/m.test(screen()), { what: "stty size 30 100", timeoutMs: 10_000 });
     tmux("resize-window", "-t", "x", "-x", "90", "-y", "25");
-    tmux("send-keys", "-t", "x", "clear; stty size", "Enter");
-    await waitFor(() => /^25 90$/m.test(screen()), { what: "stty size after the resize", timeoutMs: 10_000 });
+    // The resize reaches dockerd as its own API call while typed keys go straight down the exec's
+    // stream, so a `stty size` typed at once may run before it: ask again until the new size shows.
+    await waitFor(() => {
+      if (/^25 90$/m.test(screen())) return true;
+      tmux("send-keys", "-t", "x", "clear; stty size", "Enter");
+      return false;
+    }, { what: "stty size after the resize", timeoutMs: 10_000, intervalMs: 300, maxIntervalMs: 600 });
     tmux("send-keys", "-t", "x", "exit 7", "Enter");
     const code = await waitFor(() => fs.existsSync(exitFile) && fs.readFileSync(exitFile, "utf8").trim(), { what: "drover exec to end", timeoutMs: 10_000 });
     t.equal(code, "7", "drover exec returned the shell's exit code");
