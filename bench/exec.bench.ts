@@ -95,7 +95,7 @@ async function inProcessDrover(lab: DayTwoLab): Promise<Phases> {
   const t0 = performance.now();
   const grant = await api.call("POST", `${await api.envPath("instances", lab.instanceId)}?action=execute`, { command: ["true"] });
   const t1 = performance.now();
-  const ws = await connectStream(grant.url, grant.token);
+  const ws = await connectStream(grant.url, grant.token, { ...api.tlsOptions(), agent: api.agent });
   const t2 = performance.now();
   let code: number | undefined;
   await new Promise<void>((resolve) => {
