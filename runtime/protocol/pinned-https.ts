@@ -35,6 +35,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Skip verification: only for fetching the CA whose fingerprint is then checked. */
   unverified?: boolean;
+  /** A keep-alive agent whose connection later requests reuse (default: a connection per request over https). */
+  agent?: http.Agent;
 }
 
 /** "sha256:<hex>" of a PEM certificate's DER. */
@@ -64,6 +66,7 @@ export function request(url: string, o: RequestOptions = {}): Promise<HttpReply>
       method: o.method ?? "GET",
       headers,
       ...(secure ? { ca: o.ca, rejectUnauthorized: !o.unverified, minVersion: "TLSv1.2" as const, agent: false } : {}),
+      ...(o.agent ? { agent: o.agent } : {}),
       timeout: o.timeoutMs ?? 30_000,
       signal: o.signal,
     }, (res) => {
