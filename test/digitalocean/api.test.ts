@@ -45,8 +45,8 @@ t.test("the client through digitalocean-js against the fake API", async (t) => {
   const api = doApi(TOKEN, { url: fake.url, policy: { ...DEFAULT_RETRY, baseDelayMs: 20 } });
 
   const pair = await makeKeyPair("drover-host:e1:a");
-  t.match(pair.privateKey, /^-----BEGIN RSA PRIVATE KEY-----/, "an OpenSSH-usable private key");
-  t.match(pair.publicKey, /^ssh-rsa AAAA\S+ drover-host:e1:a$/, "an OpenSSH public key line");
+  t.match(pair.privateKey, /^-----BEGIN OPENSSH PRIVATE KEY-----/, "an OpenSSH private key");
+  t.match(pair.publicKey, /^ssh-ed25519 AAAA\S+ drover-host:e1:a$/, "an OpenSSH public key line (Ed25519: cheap to make, see keypair.ts)");
   t.equal(pair.md5Fingerprint, md5Fingerprint(pair.publicKey), "the fingerprint is DigitalOcean's MD5 form");
   const { utils } = require("ssh2");
   t.notOk(utils.parseKey(pair.privateKey) instanceof Error, "ssh2 parses the private key");
