@@ -42,6 +42,12 @@ export interface EnvKeys {
   hostNames: string;
   /** Hash machineId → hostId: registration finds a machine's host without reading every host. */
   hostMachines: string;
+  /**
+   * Hash identity key (SPKI PEM, as HostRecord.identityKey) → id of the removed host that held
+   * it: written by the write that removes the host record. Every certificate drover issued for
+   * such a key, and every signature made with it, is refused (runtime/api/host-revocation.ts).
+   */
+  revokedHostKeys: string;
   stackNames: string;
   /** Hash `<stackId>/<name>` → serviceId. */
   serviceNames: string;
@@ -133,6 +139,7 @@ export function makeKeys(prefix = "drover"): Keys {
         instances: `${e}:instances`,
         hostNames: `${e}:names:hosts`,
         hostMachines: `${e}:machines:hosts`,
+        revokedHostKeys: `${e}:revoked:hostkeys`,
         stackNames: `${e}:names:stacks`,
         serviceNames: `${e}:names:services`,
         loadBalancers: `${e}:loadbalancers`,

@@ -23,6 +23,8 @@ export { normalizeFingerprint };
 export interface HttpReply {
   status: number;
   text: string;
+  /** The body as received (an archive is not text). */
+  bytes: Buffer;
 }
 
 export interface RequestOptions {
@@ -72,7 +74,10 @@ export function request(url: string, o: RequestOptions = {}): Promise<HttpReply>
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("end", () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, text: bytes.toString("utf8"), bytes });
+      });
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(Object.assign(new Error(`no answer from ${u.origin} within ${(o.timeoutMs ?? 30_000) / 1000} s`), { name: "TimeoutError" })));

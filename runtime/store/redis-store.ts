@@ -281,6 +281,10 @@ export class RedisStore implements Store {
     return Number(await this.script(writeScript, `write to ${envId}`, call.keys, call.args));
   }
 
+  async revokedHostKey(envId: string, identityKey: string): Promise<string | undefined> {
+    return (await withRedis(() => this.redis.hget(this.keys.env(envId).revokedHostKeys, identityKey))) ?? undefined;
+  }
+
   async hostOfMachine(envId: string, machineId: string): Promise<HostRecord | undefined> {
     const env = this.keys.env(envId);
     const hostId = await withRedis(() => this.redis.hget(env.hostMachines, machineId));
