@@ -9,6 +9,7 @@ import { HostAclReplicas } from "../store/host-acl-replicas";
 import { hostUsernamePrefix } from "../store/host-acl";
 import { parseRedisUrl, redisTargetOptions } from "../protocol/redis-target";
 import { isLoopback } from "../protocol/loopback";
+import { reviveWhenEnded } from "../protocol/redis-revive";
 import { Keyring } from "../secrets/keyring";
 import { loadOrCreateMasterKey } from "../secrets/master-key";
 import type { ServerConfig } from "./config";
@@ -52,6 +53,10 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     enableAutoPipelining: true,
   });
   const blocking = redis.duplicate({ connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
+  let closing = false;
+  for (const [client, name] of [[redis, "main"], [blocking, "watch"]] as const) {
+    reviveWhenEnded(client, { name, closing: () => closing, log: (message, fields) => log.warn(message, fields) });
+  }
   const keyring = new Keyring(redis, keys, loadOrCreateMasterKey(config.masterKeyFile));
   // Sentinel (replicas): host users on every node, and writes acknowledged only once a replica has them.
   const aclReplicas = target.sentinel
@@ -112,6 +117,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     url: api.url,
     manager,
     async close() {
+      closing = true;
       stats.close();
       await api.close();
       await manager.stop();
