@@ -53,8 +53,10 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     enableAutoPipelining: true,
   });
   const blocking = redis.duplicate({ connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
+  // WAIT on a connection of its own: a slow one would hold every command behind it (replica-wait.ts).
+  const waiter = target.sentinel ? redis.duplicate({ connectionName: `drover-${config.serverId}-wait`, enableAutoPipelining: false }) : undefined;
   let closing = false;
-  for (const [client, name] of [[redis, "main"], [blocking, "watch"]] as const) {
+  for (const [client, name] of [[redis, "main"], [blocking, "watch"], ...(waiter ? [[waiter, "wait"] as const] : [])] as const) {
     reviveWhenEnded(client, { name, closing: () => closing, log: (message, fields) => log.warn(message, fields) });
   }
   const keyring = new Keyring(redis, keys, loadOrCreateMasterKey(config.masterKeyFile));
@@ -65,7 +67,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     : undefined;
   const store = new RedisStore(redis, keys, {
     keyring, aclReplicas,
-    ...(target.sentinel ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000 } } : {}),
+    ...(target.sentinel ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000, connection: waiter } } : {}),
   });
   const manager = new ReconcileManager({
     store,
@@ -122,6 +124,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       await api.close();
       await manager.stop();
       await aclReplicas?.stop();
+      waiter?.disconnect();
       redis.disconnect();
     },
   };
