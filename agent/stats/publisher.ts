@@ -5,6 +5,7 @@
  * are skipped while Redis is away (a plot shows the gap rather than made-up points).
  */
 import type Docker from "dockerode";
+import * as fs from "fs/promises";
 import type Redis from "ioredis";
 import { containerLabels } from "../../runtime/protocol/agent-protocol";
 import { statsHistoryLength, statsIntervalMs } from "../../runtime/protocol/stats";
@@ -67,6 +68,7 @@ export class StatsPublisher {
 
 /** Sampler sources backed by the local dockerd: drover's running containers of this host. */
 export function dockerSources(docker: Docker, hostId: string): SamplerSources {
+  let root: string | undefined;
   return {
     async list() {
       const found = await docker.listContainers({
@@ -80,6 +82,13 @@ export function dockerSources(docker: Docker, hostId: string): SamplerSources {
     async pid(id) {
       const info = await docker.getContainer(id).inspect().catch(() => undefined);
       return info?.State?.Pid || undefined;
+    },
+    async dockerDisk() {
+      // Docker's data root as dockerd names it (asked once), statfs'd at every sample: cheap.
+      root ??= ((await docker.info()) as { DockerRootDir?: string }).DockerRootDir;
+      if (!root) return undefined;
+      const st = await fs.statfs(root);
+      return { freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize };
     },
   };
 }

@@ -13,6 +13,7 @@ import { freePort } from "../support/free-port";
 import { waitFor } from "../support/wait";
 import { DnsProbe } from "./support/dns-probe-client";
 import { SmallDisk } from "./support/small-disk";
+import type { StatsSample } from "../../runtime/protocol/stats";
 
 // Issue 15, reliability suite: a lab (CHAOS_HOSTS hosts, 3 by default; `npm run chaos` runs
 // 5) with two servers, a health-checked HTTP service spread over the hosts behind a global
@@ -236,6 +237,15 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
   await inject("disk filled", async () => {
     // Every free byte of one host's Docker data root taken; then a service pinned to that host.
     const df = await disk.fill();
+    // The agent reports it: its stats samples carry the data root's free space.
+    const diskHostId = [...hostById].find(([, h]) => h === diskHost)![0];
+    const statsKey = makeKeys(cp.keyPrefix).host(env.id, diskHostId).stats;
+    let reportedFree = -1;
+    await waitFor(async () => {
+      const [entry] = await cp.redis.client().xrevrange(statsKey, "+", "-", "COUNT", 1);
+      reportedFree = entry ? (JSON.parse(entry[1][1]) as StatsSample).host.dockerDiskFreeBytes ?? -1 : -1;
+      return reportedFree >= 0 && reportedFree < 1 << 20;
+    }, { what: "the agent's stats to report the data root full", timeoutMs: 15_000 });
     const late = await env.api.ok("POST", `${env.base}/services`, {
       name: "late", stackId: stack.id, image: "local/busybox", command: ["sleep", "3600"], scale: 1,
       labels: { "io.rancher.scheduler.affinity:host_label": "disk=small" },
@@ -253,7 +263,7 @@ t.test(`chaos on ${HOSTS} lab hosts and 2 servers`, async (t) => {
       { what: "the pinned service running on the host once space is freed", timeoutMs: 60_000 });
     const recoveredMs = Date.now() - freedAt;
     await env.api.ok("DELETE", `${env.base}/services/${late.id}`);
-    return { note: `${df.split(/\s+/).slice(-2, -1)[0]} full; the placement there: error "...no space left on device"; running there after ${recoveredMs} ms once freed; running containers untouched (the scheduler does not know about disk space: a host is not avoided)` };
+    return { note: `${df.split(/\s+/).slice(-2, -1)[0]} full, agent reports ${reportedFree} bytes free; the placement there: error "...no space left on device"; running there after ${recoveredMs} ms once freed; running containers untouched (the scheduler does not know about disk space: a host is not avoided)` };
   });
   const notRun = (fault: string, note: string) => rows.push({ fault, survived: "not run", note });
   if (cp.sentinel) {

@@ -3,12 +3,16 @@ import { labForTest } from "../lab";
 import { ControlPlane } from "../support/control-plane";
 import { waitFor } from "../support/wait";
 import { SmallDisk } from "./support/small-disk";
+import { makeKeys } from "../../runtime/protocol/keys";
+import type { StatsSample } from "../../runtime/protocol/stats";
 
 // Issue 15, reliability suite, "a host's disk filled": one lab host's Docker data root is a
 // small tmpfs (mounted in that host's own mount namespace, so it goes with the host), filled
 // with fallocate under a running service. What drover does is recorded as comments and the
-// parts that hold are asserted: running containers keep serving; a new placement on the full
-// host does not start there; once the space is freed, it converges.
+// parts that hold are asserted: the agent's stats report the data root's free space; running
+// containers keep serving; a new placement on the full host fails with "no space left on
+// device" on the instance; once the space is freed, it runs. Not done: the scheduler does not
+// read free space, so a host with a full disk is not avoided (a soft rule may place there).
 
 const TMPFS_MB = 160;
 
@@ -19,7 +23,7 @@ t.test("a host's disk filled under a running service", async (t) => {
   const full = lab.hosts[1];
   const disk = await SmallDisk.onDataRoot(full, TMPFS_MB);
   const labels = (i: number) => ({ disk: i === 1 ? "small" : "big" });
-  const { env, hostById } = await ControlPlane.forTest(t, lab, { graceMs: 8000, envName: "disk", labels });
+  const { cp, env, hostById } = await ControlPlane.forTest(t, lab, { graceMs: 8000, envName: "disk", labels });
   const fullHostId = [...hostById].find(([, h]) => h === full)![0];
   const stack = await env.api.ok("POST", `${env.base}/stacks`, { name: "app" });
   const httpd = ["sh", "-c", "mkdir -p /www && echo ok > /www/healthz && exec httpd -f -p 80 -h /www"];
@@ -34,6 +38,16 @@ t.test("a host's disk filled under a running service", async (t) => {
   const [webOnFull] = await healthyOn(fullHostId);
 
   t.comment(`filled: ${await disk.fill()}`);
+  // The agent reports it: its stats samples carry the data root's free space.
+  const statsKey = makeKeys(cp.keyPrefix).host(env.id, fullHostId).stats;
+  const lastSample = async () => {
+    const [entry] = await cp.redis.client().xrevrange(statsKey, "+", "-", "COUNT", 1);
+    return entry ? (JSON.parse(entry[1][1]) as StatsSample).host : undefined;
+  };
+  await waitFor(async () => ((await lastSample())?.dockerDiskFreeBytes ?? Infinity) < 1 << 20,
+    { what: "the agent's stats to report the data root full", timeoutMs: 15_000 });
+  const reported = await lastSample();
+  t.ok(reported!.dockerDiskTotalBytes! >= 100 << 20, `the agent reports ${reported!.dockerDiskFreeBytes} bytes free of ${reported!.dockerDiskTotalBytes}`);
 
   // A new service pinned to the full host (hard host label): its container cannot be created there.
   const late = await env.api.ok("POST", `${env.base}/services`, {
@@ -54,6 +68,7 @@ t.test("a host's disk filled under a running service", async (t) => {
 
   // Space freed: the late service converges on that host.
   await disk.free();
+  await waitFor(async () => ((await lastSample())?.dockerDiskFreeBytes ?? 0) > 50 << 20, { what: "the agent's stats to report the space freed", timeoutMs: 15_000 });
   const t0 = Date.now();
   await waitFor(async () => (await instances(late.id)).some((i) => i.status?.state === "running" && i.hostId === fullHostId),
     { what: "the late instance running on the host once space is freed", timeoutMs: 90_000 });
