@@ -18,6 +18,8 @@ export interface Keys {
   apiKeys(): string;
   /** Hash sha256(registration token) → envId. */
   registrationTokens(): string;
+  /** String, a random token with a 60 s expiry: the write a replica-wait round makes on its own connection (runtime/store/replica-wait.ts). */
+  replicaWaitMarker(): string;
 
   env(envId: string): EnvKeys;
   host(envId: string, hostId: string): HostKeys;
@@ -124,6 +126,7 @@ export function makeKeys(prefix = "drover"): Keys {
     environments: () => `${prefix}:environments`,
     apiKeys: () => `${prefix}:apikeys`,
     registrationTokens: () => `${prefix}:regtokens`,
+    replicaWaitMarker: () => `${prefix}:replica-wait`,
     envPattern(envId) {
       checkKeyId("envId", envId);
       return `${tagged(envId)}:*`;

@@ -9,6 +9,7 @@ import { HostAclReplicas } from "../store/host-acl-replicas";
 import { hostUsernamePrefix } from "../store/host-acl";
 import { parseRedisUrl, redisTargetOptions } from "../protocol/redis-target";
 import { isLoopback } from "../protocol/loopback";
+import { reviveWhenEnded } from "../protocol/redis-revive";
 import { Keyring } from "../secrets/keyring";
 import { loadOrCreateMasterKey } from "../secrets/master-key";
 import type { ServerConfig } from "./config";
@@ -53,6 +54,12 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     enableAutoPipelining: true,
   });
   const blocking = redis.duplicate({ connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
+  // WAIT on a connection of its own: a slow one would hold every command behind it (replica-wait.ts).
+  const waiter = target.sentinel ? redis.duplicate({ connectionName: `drover-${config.serverId}-wait`, enableAutoPipelining: false }) : undefined;
+  let closing = false;
+  for (const [client, name] of [[redis, "main"], [blocking, "watch"], ...(waiter ? [[waiter, "wait"] as const] : [])] as const) {
+    reviveWhenEnded(client, { name, closing: () => closing, log: (message, fields) => log.warn(message, fields) });
+  }
   const keyring = new Keyring(redis, keys, loadOrCreateMasterKey(config.masterKeyFile));
   // Sentinel (replicas): host users on every node, and writes acknowledged only once a replica has them.
   const aclReplicas = target.sentinel
@@ -61,7 +68,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     : undefined;
   const store = new RedisStore(redis, keys, {
     keyring, aclReplicas,
-    ...(target.sentinel ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000 } } : {}),
+    ...(target.sentinel ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000, connection: waiter } } : {}),
   });
   const manager = new ReconcileManager({
     store,
@@ -113,6 +120,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     url: api.url,
     manager,
     async close(onStep = () => undefined) {
+      closing = true;
       onStep("the stats socket");
       stats.close();
       onStep("the API (its open streams and connections)");
@@ -121,7 +129,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       await manager.stop();
       onStep("the ACL replica sync");
       await aclReplicas?.stop();
-      onStep("the Redis connection");
+      onStep("the Redis connections");
+      waiter?.disconnect();
       redis.disconnect();
     },
   };

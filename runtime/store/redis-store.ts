@@ -24,6 +24,7 @@ import { updateEnvironmentScript } from "./lua/update-environment";
 import { writeScript } from "./lua/write";
 import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
 import { toDroverError, withRedis } from "./redis-errors";
+import { ReplicaWait } from "./replica-wait";
 import { defineScripts, type LuaScript, runScript, scriptReply } from "./scripts";
 import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
@@ -58,7 +59,7 @@ export interface RedisStoreOptions {
    * (WAIT), so a failover cannot lose it; otherwise the write is reported failed
    * ("Unavailable": it may still be on the old primary).
    */
-  waitReplicas?: { count: number; timeoutMs: number };
+  waitReplicas?: { count: number; timeoutMs: number; /** A connection of its own for WAIT (replica-wait.ts); without it WAIT goes on the main one. */ connection?: Redis };
 }
 
 export class RedisStore implements Store {
@@ -67,6 +68,7 @@ export class RedisStore implements Store {
   private readonly ownsClient: boolean;
   private readonly aclReplicas?: HostAclReplicas;
   private readonly waitReplicas?: { count: number; timeoutMs: number };
+  private readonly replicaWait?: ReplicaWait;
 
   constructor(redis: Redis | RedisOptions, readonly keys: Keys, opts: RedisStoreOptions = {}) {
     this.ownsClient = !(redis instanceof Redis);
@@ -74,6 +76,10 @@ export class RedisStore implements Store {
     this.keyring = opts.keyring;
     this.aclReplicas = opts.aclReplicas;
     this.waitReplicas = opts.waitReplicas;
+    if (opts.waitReplicas?.connection) {
+      const { count, timeoutMs, connection } = opts.waitReplicas;
+      this.replicaWait = new ReplicaWait(this.redis, connection, keys.replicaWaitMarker(), count, timeoutMs);
+    }
     defineScripts(this.redis, allScripts);
   }
 
@@ -357,7 +363,7 @@ export class RedisStore implements Store {
   async confirmWrites(): Promise<void> {
     if (!this.waitReplicas) return;
     const { count, timeoutMs } = this.waitReplicas;
-    const acked = Number(await withRedis(() => this.redis.call("WAIT", count, timeoutMs)));
+    const acked = await withRedis(async () => (this.replicaWait ? this.replicaWait.confirm() : Number(await this.redis.call("WAIT", count, timeoutMs))));
     if (acked < count) {
       throw new DroverError("Unavailable", `the write reached ${acked} of ${count} Redis replicas in ${timeoutMs} ms, so a failover could lose it: reported failed (it may still be applied)`, { retryable: true });
     }
