@@ -4,6 +4,7 @@
  * are kept as secret outputs. The API has no update for environments: every field of the
  * environment itself replaces it.
  */
+import { sweepMachineIntents } from "./machine-intents";
 import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
 import { validateEnvironmentCreate } from "../runtime/protocol/validate/environment";
@@ -113,6 +114,9 @@ export const environmentProvider = {
   async delete(id: string, props: any) {
     const conn = connectionFor(props, this.settings, "adminKey");
     const path = `/v1/environments/${encodeURIComponent(id)}`;
+    // Machines whose Host create was killed before Pulumi recorded it (no resource, so no
+    // Host delete ran): found by their intent's tag and removed before the environment goes.
+    if (typeof props.apiKey === "string") await sweepMachineIntents(conn, id, props.apiKey);
     const reply = await callApi(conn, "POST", `${path}?action=teardown`, {});
     if (reply.status === 404) return;
     if (reply.status >= 300) throw new Error(describeFailure("POST", `${conn.endpoint}${path}?action=teardown`, reply));

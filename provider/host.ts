@@ -19,9 +19,10 @@ import { forwardingProvider } from "./forward";
 import { checkResult, connectionFailures, idFailures } from "./check";
 import { callApi, describeFailure, fetchLive, GONE } from "./client";
 import { driverFor } from "./drivers";
+import { clearMachineIntent, recordMachineIntent } from "./machine-intents";
 import { hostStepMessage, oneLineError } from "./drivers/step-error";
 import { withHostErrors } from "./host-errors";
-import type { LocalDriverInputs, SshDriverInputs } from "./drivers/types";
+import type { HostDriver, LocalDriverInputs, SshDriverInputs } from "./drivers/types";
 import type { DigitalOceanDriverInputs } from "./drivers/digitalocean/inputs";
 import type { Environment } from "./environment";
 import { hostFailures } from "./host-check";
@@ -29,7 +30,7 @@ import { hostsPath, removeHost, waitHostActive } from "./host-api";
 import { sendMachineAccess } from "./machine-access";
 import { canonical, sanitize } from "./sanitize";
 import { SDK_INPUTS, keysOf, unknownFieldFailures } from "./input-fields";
-import { connectionFor, settingsFromConfig, type ProviderSettings } from "./settings";
+import { connectionFor, settingsFromConfig, type Connection, type ProviderSettings } from "./settings";
 import { definedOnly } from "./stack";
 import { containsUnknown, isUnknown } from "./unknown";
 
@@ -174,6 +175,20 @@ export const hostProvider = withHostErrors({
   async create(inputs: any) {
     const conn = connectionFor(inputs, this.settings, "apiKey");
     const driver = driverFor(inputs.driver, inputs.name, undefined, cloudOf(inputs));
+    const intent = driver.intent?.();
+    if (!intent) return this.createOn(conn, driver, inputs);
+    // Recorded before the first cloud call: a create killed from here on leaves it, and the
+    // Environment's delete sweeps the machine by its tag (provider/machine-intents.ts).
+    await recordMachineIntent(conn, inputs.envId, inputs.apiKey, inputs.name, intent);
+    try {
+      return await this.createOn(conn, driver, inputs);
+    } finally {
+      // Ended: the host is in the state (fully or partially created), or its machine was removed.
+      await clearMachineIntent(conn, inputs.envId, inputs.name).catch(() => undefined);
+    }
+  },
+
+  async createOn(conn: Connection, driver: HostDriver, inputs: any) {
     // A cloud driver makes the machine first (and removes it again if the create fails below).
     const machine = (driver.provision ? (await driver.provision()).outputs : undefined) ?? {};
     let report: Awaited<ReturnType<typeof driver.bootstrap>>;

@@ -69,6 +69,18 @@ export interface HostDriver {
    * machine (a crash's leftovers); returns what it removed, for the message.
    */
   removeStrays?(): Promise<string[]>;
+  /**
+   * Cloud drivers: what finds this host's machine again if the create is killed before Pulumi
+   * records the host (the provider records it with the server first; see
+   * provider/machine-intents.ts). `secret` is sealed before it leaves the provider.
+   */
+  intent?(): MachineIntentSpec;
+}
+
+export interface MachineIntentSpec {
+  driver: string;
+  tag: string;
+  secret: Record<string, string>;
 }
 
 /**

@@ -58,6 +58,7 @@
  *   POST   /v1/environments/:envId/statstokens                  → 201 {token, expiresAt}: one short-lived token for /v1/stats
  *   POST   /v1/environments/:envId/instances/:id?action=logs|execute   → 201 {token, url}: a one-use websocket stream
  *                                                                (runtime/streams/stream-upgrade.ts), ttl ≤ 60 s
+ *   GET    /v1/environments/:envId/machineintents               cloud machines a provider is making (PUT/GET/DELETE .../machineintents/:name)
  *   GET    /v1/environments/:envId/events                       text/event-stream; resume with Last-Event-ID (or ?lastEventId=)
  *
  * A path that exists with another method answers 405 with `Allow`; a query parameter given
@@ -75,6 +76,7 @@ import type { AuthedContext, Handler, RequestContext } from "./context";
 import { dashboardAsset, dashboardPage } from "./handlers/dashboard";
 import { createEnvironment, environmentAction, getEnvironment, listEnvironments } from "./handlers/environments";
 import { streamEvents } from "./handlers/events";
+import { deleteIntent, getIntent, listIntents, putIntent } from "./handlers/machine-intents";
 import { deleteHost, getHost, hostAction, listHosts, updateHost } from "./handlers/hosts";
 import { downloadHostConfig, putMachineAccess } from "./handlers/host-config";
 import { getInstance, listInstances } from "./handlers/instances";
@@ -122,6 +124,10 @@ export const routeTable: Array<[Method, string, Route]> = [
   ["DELETE", `${env}/hosts/:id`, authed(deleteHost)],
   ["PUT", `${env}/hosts/:id/machineaccess`, authed(putMachineAccess)],
   ["GET", `${env}/hosts/:id/config`, authed(downloadHostConfig)],
+  ["GET", `${env}/machineintents`, authed(listIntents)],
+  ["GET", `${env}/machineintents/:name`, authed(getIntent)],
+  ["PUT", `${env}/machineintents/:name`, authed(putIntent)],
+  ["DELETE", `${env}/machineintents/:name`, authed(deleteIntent)],
   ["GET", `${env}/stacks`, authed(listStacks)],
   ["POST", `${env}/stacks`, authed(createStack)],
   ["GET", `${env}/stacks/:id`, authed(getStack)],

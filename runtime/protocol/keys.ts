@@ -83,6 +83,12 @@ export interface EnvKeys {
   sealKey: string;
   /** Hash hostId → the host's secrets key, sealed by the environment's data key (only that host's agent gets it, at registration). */
   hostSealKeys: string;
+  /**
+   * Hash host name → MachineIntent JSON (runtime/api/handlers/machine-intents.ts): a cloud
+   * machine the provider is making, recorded before its first cloud call and cleared once the
+   * host is in Pulumi's state; what a crashed create left, for the Environment's delete to sweep.
+   */
+  machineIntents: string;
 }
 
 export interface HostKeys {
@@ -160,6 +166,7 @@ export function makeKeys(prefix = "drover"): Keys {
         psk: `${e}:psk`,
         sealKey: `${e}:sealkey`,
         hostSealKeys: `${e}:hostsealkeys`,
+        machineIntents: `${e}:machineintents`,
       };
     },
     streamToken(envId, tokenHash) {

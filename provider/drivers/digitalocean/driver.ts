@@ -38,6 +38,20 @@ function addresses(d: DoDroplet): { publicIp?: string; privateIp?: string } {
   return { publicIp: v4.find((n) => n.type === "public")?.ip_address, privateIp: v4.find((n) => n.type === "private")?.ip_address };
 }
 
+/** Removes every droplet with `tag` and every key named `tag` (a crash's leftovers, or ours); what it removed. */
+export async function sweepTag(client: DoApi, tag: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const droplet of await client.dropletsTagged(tag)) {
+    await client.deleteDroplet(droplet.id);
+    removed.push(`droplet ${droplet.name} (id ${droplet.id})`);
+  }
+  for (const key of await client.keysNamed(tag)) {
+    await client.deleteKey(key.id);
+    removed.push(`SSH key ${key.id}`);
+  }
+  return removed;
+}
+
 export function tokenOf(d: DigitalOceanDriverInputs): string {
   const token = d.token ?? process.env[TOKEN_ENV];
   if (!token) throw oneLineError(`driver.token: required: a DigitalOcean API token (driver.token, or ${TOKEN_ENV} in the environment of \`pulumi\`)`);
@@ -70,11 +84,7 @@ export function digitalOceanDriver(d: DigitalOceanDriverInputs, hostname: string
   const fail = (err: unknown): Error => oneLineError(hostStepMessage(hostname, describe(), err));
   const ssh = () => sshDriver(sshInputsOf(d, machine!), hostname, recordedHostKey);
 
-  /** Removes every droplet with the host's tag and every key with its name (a crash's leftovers, or ours). */
-  async function sweep(client: DoApi): Promise<void> {
-    for (const droplet of await client.dropletsTagged(tag)) await client.deleteDroplet(droplet.id);
-    for (const key of await client.keysNamed(tag)) await client.deleteKey(key.id);
-  }
+  const sweep = (client: DoApi) => sweepTag(client, tag);
 
   /** Runs an ssh step; when the droplet is gone (deleted outside drover) there is nothing to do on it. */
   async function onDroplet(step: () => Promise<void>): Promise<void> {
@@ -172,6 +182,7 @@ export function digitalOceanDriver(d: DigitalOceanDriverInputs, hostname: string
       const report = await ssh().bootstrap({ ...launch, underlayIp: launch.underlayIp ?? machine.privateIp ?? machine.publicIp });
       return { ...report, ...(recordedHostKey ? { hostKey: recordedHostKey } : {}) };
     },
+    intent: () => ({ driver: "digitalocean", tag, secret: { token: tokenOf(d) } }),
     verify: async () => { await api().dropletsTagged(tag).catch((err) => { throw fail(new Error(`driver.token: ${err.message}`)); }); },
     updateLaunch: (launch) => onDroplet(() => ssh().updateLaunch(launch)),
     disarm: () => onDroplet(() => ssh().disarm()),

@@ -24,6 +24,7 @@ export function presentEnvironment(env: EnvironmentRecord, urls: Urls, admin: bo
     loadBalancers: urls.env(env.id, "loadbalancers"),
     certificates: urls.env(env.id, "certificates"),
     registrationTokens: urls.env(env.id, "registrationtokens"),
+    machineIntents: urls.env(env.id, "machineintents"),
     events: urls.env(env.id, "events"),
   }, actionLinks(self, environmentActions(env, admin)));
 }
