@@ -8,6 +8,7 @@ import { RedisStore } from "../store/redis-store";
 import { HostAclReplicas } from "../store/host-acl-replicas";
 import { hostUsernamePrefix } from "../store/host-acl";
 import { parseRedisUrl, redisTargetOptions } from "../protocol/redis-target";
+import { SplitWriteRepair } from "../store/split-write-repair";
 import { isLoopback } from "../protocol/loopback";
 import { Keyring } from "../secrets/keyring";
 import { loadOrCreateMasterKey } from "../secrets/master-key";
@@ -98,8 +99,11 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     adminKey: config.adminKey, store, keys, redis,
     log: (message, err) => log.warn(message, { error: err instanceof Error ? err.message : String(err ?? "") }),
   });
+  // Writes split into one-slot steps (environment-writes.ts) that stopped half-way are finished or undone.
+  const repair = new SplitWriteRepair(redis, keys, (envId) => store.purgeEnvironment(envId), (msg, fields) => log.warn(msg, fields));
   manager.start();
   aclReplicas?.start();
+  repair.start();
   log.info("server ready", {
     url: api.url, redis: config.agentRedisUrl, keyPrefix: config.keyPrefix,
     // Not secret: what agents (--ca-fingerprint) and the provider (drover:caFingerprint) pin.
@@ -115,6 +119,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       stats.close();
       await api.close();
       await manager.stop();
+      await repair.stop();
       await aclReplicas?.stop();
       redis.disconnect();
     },

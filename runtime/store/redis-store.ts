@@ -13,14 +13,12 @@ import { hostUserAclRules, hostUsername, hostUsernamePrefix, provisionHostUser, 
 import type { HostAclReplicas } from "./host-acl-replicas";
 import { hostDataKeys, type Keys } from "../protocol/keys";
 import { statsHistoryLength } from "../protocol/stats";
-import { addRegistrationTokenScript } from "./lua/add-registration-token";
-import { createEnvironmentScript } from "./lua/create-environment";
+import { addRegistrationTokenSplit, conflictKeptChanging, createEnvironmentSplit, dropEnvironmentIndexEntries, dropEnvironmentRecord, updateEnvironmentSplit } from "./environment-writes";
 import { registerHostScript } from "./lua/register-host";
 import { purgeEnvironmentScript } from "./lua/purge-environment";
 import { setDesiredScript } from "./lua/set-desired";
 import { setDnsScript } from "./lua/set-dns";
 import { setIpsecScript } from "./lua/set-ipsec";
-import { updateEnvironmentScript } from "./lua/update-environment";
 import { writeScript } from "./lua/write";
 import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
 import { toDroverError, withRedis } from "./redis-errors";
@@ -87,17 +85,14 @@ export class RedisStore implements Store {
 
   // Environments
 
+  /** In one-slot steps, global entries first (environment-writes.ts says why and what repairs a half-done one). */
   async createEnvironment(env: Omit<EnvironmentRecord, "rev">, apiKeyHash: string, tokenHash: string): Promise<EnvironmentRecord> {
-    const envKeys = this.keys.env(env.id);
     const createdAt = new Date().toISOString();
-    const rev = await this.script(createEnvironmentScript, `create environment ${env.id}`, [
-      this.keys.environments(), this.keys.apiKeys(), this.keys.registrationTokens(),
-      envKeys.rev, envKeys.keys, envKeys.tokens, envKeys.events,
-    ], [
-      env.id, jsonWithout(env, "rev"), apiKeyHash, tokenHash,
-      JSON.stringify({ createdAt }), JSON.stringify({}),
-    ]);
-    return { ...env, rev: Number(rev) };
+    const rev = await createEnvironmentSplit(this.redis, this.keys, {
+      env, apiKeyHash, tokenHash, apiKeyMeta: JSON.stringify({ createdAt }), tokenMeta: JSON.stringify({}),
+    });
+    await this.confirmWrites();
+    return { ...env, rev };
   }
 
   async getEnvironment(envId: string): Promise<EnvironmentRecord | undefined> {
@@ -125,7 +120,6 @@ export class RedisStore implements Store {
    * appends an `environment` event. NotFound if absent.
    */
   async updateEnvironment(envId: string, patch: EnvironmentPatch): Promise<EnvironmentRecord> {
-    const envKeys = this.keys.env(envId);
     for (const field of Object.keys(patch)) {
       if (!["name", "description", "state", "reconcileError"].includes(field)) {
         throw new DroverError("UnknownField", `environment field ${field} cannot be changed`, { field });
@@ -135,16 +129,13 @@ export class RedisStore implements Store {
       const current = await this.getEnvironment(envId);
       if (!current) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
       const next = { ...current, ...patch };
-      const reply = scriptReply(await withRedis(() => runScript(this.redis, updateEnvironmentScript, [
-        this.keys.environments(), envKeys.rev, envKeys.events, envKeys.reconcile,
-      ], [envId, String(current.rev), jsonWithout(next, "rev")])));
-      if (reply.status === "OK") {
+      const result = await updateEnvironmentSplit(this.redis, this.keys, envId, current.rev, next);
+      if (result !== "STALE") {
         await this.confirmWrites();
-        return { ...next, rev: Number(reply.details[0]) };
+        return { ...next, rev: result.rev };
       }
-      if (reply.status !== "STALE") throw scriptRefusal(reply.status, reply.details, `update environment ${envId}`);
     }
-    throw new DroverError("Conflict", `environment ${envId} kept changing while being updated`, { retryable: true });
+    throw conflictKeptChanging(envId);
   }
 
   async setReconcileError(envId: string, error: ReconcileError | undefined): Promise<void> {
@@ -175,31 +166,33 @@ export class RedisStore implements Store {
   }
 
   async addRegistrationToken(envId: string, tokenHash: string, meta: Record<string, string>): Promise<void> {
-    const envKeys = this.keys.env(envId);
-    await this.script(addRegistrationTokenScript, `add registration token to ${envId}`,
-      [this.keys.registrationTokens(), envKeys.rev, envKeys.tokens], [envId, tokenHash, JSON.stringify(meta)]);
+    await addRegistrationTokenSplit(this.redis, this.keys, envId, tokenHash, JSON.stringify(meta));
+    await this.confirmWrites();
   }
 
   /**
    * Deletes the ACL users of the environment's hosts (Redis also drops their connections, so
-   * no agent recreates a key afterwards), then all its keys and global index entries in one
-   * script.
+   * no agent recreates a key afterwards), then, in one-slot steps: its global index entries,
+   * all its keys (one script), leftovers, and its record last. Until the record is gone the
+   * environment stays listed in state "removing", so a purge that failed half-way runs again
+   * (the reconciler, or the repair pass) and every step is idempotent.
    */
   async purgeEnvironment(envId: string): Promise<void> {
     const envKeys = this.keys.env(envId);
     for (let attempt = 0; attempt < raceAttempts; attempt++) {
       const hostIds = await withRedis(() => this.redis.hkeys(envKeys.hosts));
       for (const hostId of hostIds) await this.removeHostUserEverywhere(envId, hostId);
+      await dropEnvironmentIndexEntries(this.redis, this.keys, envId);
       const hostKeys = hostIds.flatMap((hostId) => hostDataKeys(this.keys.host(envId, hostId)));
       const reply = scriptReply(await withRedis(() => runScript(this.redis, purgeEnvironmentScript, [
-        this.keys.environments(), this.keys.apiKeys(), this.keys.registrationTokens(),
-        envKeys.keys, envKeys.tokens, envKeys.hosts,
+        envKeys.hosts,
         // Every key keys.ts defines for an environment, so keys added there are purged too.
-        ...Object.values(envKeys).filter((key) => ![envKeys.keys, envKeys.tokens, envKeys.hosts].includes(key)),
+        ...Object.values(envKeys).filter((key) => key !== envKeys.hosts),
         ...hostKeys,
-      ], [envId, ...hostIds])));
+      ], hostIds)));
       if (reply.status === "OK") {
         await this.sweepEnvironmentLeftovers(envId);
+        await dropEnvironmentRecord(this.redis, this.keys, envId);
         return;
       }
       if (reply.status !== "HOSTS_CHANGED") throw scriptRefusal(reply.status, reply.details, `purge environment ${envId}`);
@@ -220,15 +213,22 @@ export class RedisStore implements Store {
   // Records
 
   /**
-   * One MULTI/EXEC: the rev and all five record hashes as of one instant (Redis runs the
-   * transaction without interleaving). The environment record comes from the global hash,
-   * fine on one Redis; on Redis Cluster it would be read separately, like createEnvironment's
-   * global writes.
+   * One MULTI/EXEC on the environment's own keys (one slot): the rev and all record hashes
+   * as of one instant. Then the environment record, which lives in the global environments
+   * hash (another slot on Redis Cluster), read separately: a record whose rev is beyond the
+   * snapshot's was updated in between (updateEnvironment takes the rev before writing the
+   * record), so the snapshot is read again, and the record never runs ahead of the rest.
    */
   async snapshot(envId: string): Promise<EnvSnapshot> {
+    for (let attempt = 0; ; attempt++) {
+      const snapshot = await this.snapshotOnce(envId);
+      if (snapshot.env.rev <= snapshot.rev || attempt >= raceAttempts) return snapshot;
+    }
+  }
+
+  private async snapshotOnce(envId: string): Promise<EnvSnapshot> {
     const envKeys = this.keys.env(envId);
     const results = await withRedis(() => this.redis.multi()
-      .hget(this.keys.environments(), envId)
       .get(envKeys.rev)
       .hvals(envKeys.hosts)
       .hvals(envKeys.stacks)
@@ -238,10 +238,11 @@ export class RedisStore implements Store {
       .hvals(envKeys.certificates)
       .exec());
     if (!results) throw new DroverError("Unavailable", `snapshot of ${envId} was aborted`, { retryable: true });
-    const [envRaw, rev, hosts, stacks, services, instances, loadBalancers, certificates] = results.map(([err, value]) => {
+    const [rev, hosts, stacks, services, instances, loadBalancers, certificates] = results.map(([err, value]) => {
       if (err) throw toDroverError(err);
       return value;
-    }) as [string | null, string | null, string[], string[], string[], string[], string[], string[]];
+    }) as [string | null, string[], string[], string[], string[], string[], string[]];
+    const envRaw = rev === null ? null : await withRedis(() => this.redis.hget(this.keys.environments(), envId));
     if (envRaw === null || rev === null) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
     const parseAll = <T extends { id: string; createdAt?: string }>(raws: string[], what: string) =>
       raws.map((raw) => parseStored<T>(raw, what)).sort(byCreation);
