@@ -1,4 +1,4 @@
-import Redis from "ioredis";
+import type { Cluster } from "ioredis";
 import { startApiServer } from "../api";
 import { ReconcileManager } from "../reconcile/manager";
 import { makeKeys } from "../protocol/keys";
@@ -9,6 +9,8 @@ import { HostAclReplicas } from "../store/host-acl-replicas";
 import { hostUsernamePrefix } from "../store/host-acl";
 import { parseRedisUrl, redisTargetOptions } from "../protocol/redis-target";
 import { SplitWriteRepair } from "../store/split-write-repair";
+import { ClusterHostAcl } from "../store/cluster-host-acl";
+import { createRedisClient, duplicateClient } from "../protocol/redis-client";
 import { isLoopback } from "../protocol/loopback";
 import { Keyring } from "../secrets/keyring";
 import { loadOrCreateMasterKey } from "../secrets/master-key";
@@ -39,7 +41,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   // Fail fast when Redis is down (Unavailable), never queue commands behind a dead link.
   // rediss://: Redis's certificate checked against drover's CA, the server's own client certificate presented.
   const redisTlsOptions = tls?.redisClient ? { ca: tls.ca.cert, cert: tls.redisClient.cert, key: tls.redisClient.key, minVersion: "TLSv1.2" as const } : undefined;
-  const redis = new Redis({
+  const redis = createRedisClient(target, {
     ...redisTargetOptions(target, redisTlsOptions),
     // Sentinel: subscribed to +switch-master, the server leaves a demoted primary as soon as the
     // switch is announced, not when the old primary is reconfigured (seconds later after a
@@ -52,13 +54,16 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     // out in one socket write: one syscall each was most of the server's CPU at 1,000 hosts.
     enableAutoPipelining: true,
   });
-  const blocking = redis.duplicate({ connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
+  const blocking = duplicateClient(redis, { connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
   const keyring = new Keyring(redis, keys, loadOrCreateMasterKey(config.masterKeyFile));
   // Sentinel (replicas): host users on every node, and writes acknowledged only once a replica has them.
+  const aclLog = (message: string, err?: unknown) => log.warn(message, { error: err instanceof Error ? err.message : String(err ?? "") });
+  // Redis Cluster: host users on every primary and replica (cluster-host-acl.ts).
   const aclReplicas = target.sentinel
-    ? new HostAclReplicas(redis, { ...redisTargetOptions({ ...target, sentinel: undefined }, redisTlsOptions) }, hostUsernamePrefix(keys),
-      (message, err) => log.warn(message, { error: err instanceof Error ? err.message : String(err ?? "") }))
-    : undefined;
+    ? new HostAclReplicas(redis, { ...redisTargetOptions({ ...target, sentinel: undefined }, redisTlsOptions) }, hostUsernamePrefix(keys), aclLog)
+    : target.cluster
+      ? new ClusterHostAcl(redis as unknown as Cluster, redisTargetOptions({ ...target, cluster: undefined }, redisTlsOptions), hostUsernamePrefix(keys), aclLog)
+      : undefined;
   const store = new RedisStore(redis, keys, {
     keyring, aclReplicas,
     ...(target.sentinel ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000 } } : {}),

@@ -1,5 +1,5 @@
 import { once } from "events";
-import Redis, { type RedisOptions } from "ioredis";
+import Redis, { type Cluster, type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../protocol/errors";
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
 import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostRecord, HostDesiredState, HostObservedState, IpsecSpec, ReconcileError } from "../protocol/model";
@@ -28,6 +28,11 @@ import { scriptRefusal } from "./script-refusals";
 import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
 
+/** The nodes whose keys a SCAN must cover: the one Redis, or every primary of a Cluster. */
+function scanTargets(redis: Redis): Redis[] {
+  return redis.isCluster ? (redis as unknown as Cluster).nodes("master") : [redis];
+}
+
 export type EnvironmentPatch = Partial<Pick<EnvironmentRecord, "name" | "description" | "state" | "reconcileError">>;
 
 /** Attempts for read-then-script operations that lost a race (updateEnvironment, purgeEnvironment). */
@@ -49,8 +54,8 @@ export interface RedisStoreOptions {
    * (tests of other parts) values are stored as given.
    */
   keyring?: Keyring;
-  /** Redis with replicas (Sentinel): host users are written on every node (host-acl-replicas.ts). */
-  aclReplicas?: HostAclReplicas;
+  /** Redis with replicas (Sentinel, host-acl-replicas.ts; Cluster, cluster-host-acl.ts): host users are written on every node. */
+  aclReplicas?: Pick<HostAclReplicas, "provision" | "remove">;
   /**
    * Redis with replicas: every write the store acknowledges has reached `count` replicas
    * (WAIT), so a failover cannot lose it; otherwise the write is reported failed
@@ -63,12 +68,14 @@ export class RedisStore implements Store {
   readonly redis: Redis;
   readonly keyring?: Keyring;
   private readonly ownsClient: boolean;
-  private readonly aclReplicas?: HostAclReplicas;
+  private readonly aclReplicas?: Pick<HostAclReplicas, "provision" | "remove">;
   private readonly waitReplicas?: { count: number; timeoutMs: number };
 
   constructor(redis: Redis | RedisOptions, readonly keys: Keys, opts: RedisStoreOptions = {}) {
-    this.ownsClient = !(redis instanceof Redis);
-    this.redis = redis instanceof Redis ? redis : new Redis(redis);
+    // A Cluster client (redis-client.ts) is a client too, though not an instance of Redis.
+    const isClient = redis instanceof Redis || (redis as { isCluster?: boolean }).isCluster === true;
+    this.ownsClient = !isClient;
+    this.redis = isClient ? redis as Redis : new Redis(redis as RedisOptions);
     this.keyring = opts.keyring;
     this.aclReplicas = opts.aclReplicas;
     this.waitReplicas = opts.waitReplicas;
@@ -334,12 +341,16 @@ export class RedisStore implements Store {
     const userPrefix = hostUsernamePrefix(this.keys, envId);
     const users = (await withRedis(() => this.redis.call("ACL", "USERS")) as string[]).filter((u) => u.startsWith(userPrefix));
     for (const user of users) await this.removeHostUserEverywhere(envId, user.slice(userPrefix.length));
-    let cursor = "0";
-    do {
-      const [next, found] = await withRedis(() => this.redis.scan(cursor, "MATCH", this.keys.envPattern(envId), "COUNT", 1000));
-      if (found.length) await withRedis(() => this.redis.del(...found));
-      cursor = next;
-    } while (cursor !== "0");
+    // On Redis Cluster every key of the environment is on the primary serving its slot, but
+    // which primary that is may change under a migration: each primary is scanned.
+    for (const node of scanTargets(this.redis)) {
+      let cursor = "0";
+      do {
+        const [next, found] = await withRedis(() => node.scan(cursor, "MATCH", this.keys.envPattern(envId), "COUNT", 1000));
+        if (found.length) await withRedis(() => this.redis.del(...found));
+        cursor = next;
+      } while (cursor !== "0");
+    }
   }
 
   private async removeHostUserEverywhere(envId: string, hostId: string): Promise<void> {
