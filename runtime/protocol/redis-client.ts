@@ -13,9 +13,16 @@ import { parseRedisUrl, type RedisTarget } from "./redis-target";
  * the client-wide ones among them (lazy connect, offline queue, ready check, auto-pipelining,
  * retry strategy) move to the Cluster's own options.
  */
-export function createRedisClient(target: RedisTarget, options: RedisOptions): Redis {
+export function createRedisClient(target: RedisTarget, options: RedisOptions, cluster: { scriptNames?: string[] } = {}): Redis {
   if (!target.cluster) return new Redis(options);
-  return new Cluster(target.cluster.nodes, clusterOptions(options)) as unknown as Redis;
+  return new Cluster(target.cluster.nodes, {
+    ...clusterOptions(options),
+    // ioredis's auto-pipelining groups a defined script by the slot of its first argument (the
+    // key count, not a key: ioredis 5.11.1), so a script can land in a pipeline of another
+    // node and fail ("All keys in the pipeline should belong to the same slots allocation
+    // group"). Scripts are sent on their own; everything else still auto-pipelines.
+    ...(cluster.scriptNames ? { autoPipeliningIgnoredCommands: cluster.scriptNames } : {}),
+  }) as unknown as Redis;
 }
 
 /** createRedisClient from a URL (agents, which know their URL and options). */

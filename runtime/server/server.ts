@@ -9,6 +9,7 @@ import { HostAclReplicas } from "../store/host-acl-replicas";
 import { hostUsernamePrefix } from "../store/host-acl";
 import { parseRedisUrl, redisTargetOptions } from "../protocol/redis-target";
 import { SplitWriteRepair } from "../store/split-write-repair";
+import { allScripts } from "../store/lua/all";
 import { ClusterHostAcl } from "../store/cluster-host-acl";
 import { createRedisClient, duplicateClient } from "../protocol/redis-client";
 import { isLoopback } from "../protocol/loopback";
@@ -53,7 +54,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     // Commands issued in the same tick (a pass's per-host GETs, concurrent registrations) go
     // out in one socket write: one syscall each was most of the server's CPU at 1,000 hosts.
     enableAutoPipelining: true,
-  });
+  }, { scriptNames: allScripts.map((script) => script.name) });
   const blocking = duplicateClient(redis, { connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
   const keyring = new Keyring(redis, keys, loadOrCreateMasterKey(config.masterKeyFile));
   // Sentinel (replicas): host users on every node, and writes acknowledged only once a replica has them.

@@ -25,6 +25,7 @@ import { toDroverError, withRedis } from "./redis-errors";
 import { defineScripts, type LuaScript, runScript, scriptReply } from "./scripts";
 import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
+import { retryTryAgain } from "./try-again";
 import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
 
@@ -235,7 +236,7 @@ export class RedisStore implements Store {
 
   private async snapshotOnce(envId: string): Promise<EnvSnapshot> {
     const envKeys = this.keys.env(envId);
-    const results = await withRedis(() => this.redis.multi()
+    const results = await withRedis(() => retryTryAgain(this.redis, () => this.redis.multi()
       .get(envKeys.rev)
       .hvals(envKeys.hosts)
       .hvals(envKeys.stacks)
@@ -243,7 +244,7 @@ export class RedisStore implements Store {
       .hvals(envKeys.instances)
       .hvals(envKeys.loadBalancers)
       .hvals(envKeys.certificates)
-      .exec());
+      .exec()));
     if (!results) throw new DroverError("Unavailable", `snapshot of ${envId} was aborted`, { retryable: true });
     const [rev, hosts, stacks, services, instances, loadBalancers, certificates] = results.map(([err, value]) => {
       if (err) throw toDroverError(err);
