@@ -67,7 +67,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       : undefined;
   const store = new RedisStore(redis, keys, {
     keyring, aclReplicas,
-    ...(target.sentinel ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000 } } : {}),
+    ...(target.sentinel || target.cluster ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000 } } : {}),
   });
   const manager = new ReconcileManager({
     store,

@@ -26,6 +26,7 @@ import { defineScripts, type LuaScript, runScript, scriptReply } from "./scripts
 import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
 import { retryTryAgain } from "./try-again";
+import { ClusterWaiter } from "./cluster-wait";
 import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
 
@@ -71,6 +72,7 @@ export class RedisStore implements Store {
   private readonly ownsClient: boolean;
   private readonly aclReplicas?: Pick<HostAclReplicas, "provision" | "remove">;
   private readonly waitReplicas?: { count: number; timeoutMs: number };
+  private clusterWaiter?: ClusterWaiter;
 
   constructor(redis: Redis | RedisOptions, readonly keys: Keys, opts: RedisStoreOptions = {}) {
     // A Cluster client (redis-client.ts) is a client too, though not an instance of Redis.
@@ -366,6 +368,13 @@ export class RedisStore implements Store {
   async confirmWrites(): Promise<void> {
     if (!this.waitReplicas) return;
     const { count, timeoutMs } = this.waitReplicas;
+    if (this.redis.isCluster) {
+      this.clusterWaiter ??= new ClusterWaiter(this.redis as unknown as Cluster);
+      const waiter = this.clusterWaiter;
+      const short = await withRedis(() => waiter.wait(count, timeoutMs));
+      if (short.length === 0) return;
+      throw new DroverError("Unavailable", `the write reached ${short.map((s) => `${s.acked} of ${s.wanted} replicas of ${s.node}`).join(", ")} in ${timeoutMs} ms, so a failover could lose it: reported failed (it may still be applied)`, { retryable: true });
+    }
     const acked = Number(await withRedis(() => this.redis.call("WAIT", count, timeoutMs)));
     if (acked < count) {
       throw new DroverError("Unavailable", `the write reached ${acked} of ${count} Redis replicas in ${timeoutMs} ms, so a failover could lose it: reported failed (it may still be applied)`, { retryable: true });

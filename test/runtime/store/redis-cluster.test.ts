@@ -115,6 +115,8 @@ t.test("server and agents on a 3+3 Redis Cluster: placement, a primary failover 
   const usersPerNode = await Promise.all(cluster.nodes.map(async (p) =>
     ((await cluster!.node(p).call("ACL", "USERS")) as string[]).filter((u) => u.startsWith(`${keyPrefix}-host-`)).length));
   t.same(usersPerNode, cluster.nodes.map(() => 6), "every host's ACL user on every primary and replica");
+  const waits = (await Promise.all(cluster.nodes.map(async (p) => /cmdstat_wait:calls=(\d+)/.exec(await cluster!.node(p).info("commandstats"))?.[1] ?? "0"))).map(Number);
+  t.ok(waits.reduce((a, b) => a + b, 0) > 0, `the server confirms writes with WAIT on the primaries (${waits.join(", ")})`);
 
   // 1. Failover: SIGKILL the primary serving environment 0's slot, under writes to it.
   {
