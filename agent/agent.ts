@@ -1,6 +1,6 @@
 import Docker from "dockerode";
 import type { RegisterRequest } from "../runtime/protocol/agent-protocol";
-import { DroverError } from "../runtime/protocol/errors";
+import { DroverError, isDroverError } from "../runtime/protocol/errors";
 import { makeKeys } from "../runtime/protocol/keys";
 import { delay } from "./backoff";
 import { HostFacts, mergeHostLabels } from "./host-labels";
@@ -13,7 +13,7 @@ import { probeCredentials } from "./redis-link";
 import { register } from "./registration";
 import { fetchServerCa } from "./server-ca";
 import { refusePlaintextRedis, withTlsCredentials } from "./redis-tls-credentials";
-import { signRegistration } from "../runtime/protocol/host-identity";
+import { REVOKED_KEY_REFUSAL, signRegistration } from "../runtime/protocol/host-identity";
 import { detectUnderlayIp } from "./underlay-ip";
 import { agentVersion } from "./version";
 
@@ -114,29 +114,38 @@ export class Agent {
     if (!this.options.underlayIp) log.info(underlayIp ? "underlay address from the route to the server" : "no underlay address: give --underlay-ip for tunnels to other hosts", { underlayIp });
     const merged = mergeHostLabels(this.options.labels, facts);
     for (const o of merged.overridden) log.warn("host label set by the agent overrides the user's", { label: o.key, userValue: o.userValue, agentValue: o.systemValue });
-    const hostKey = state.hostKey();
-    const unsigned: Omit<RegisterRequest, "signature" | "signedAt"> = {
-      token,
-      machineId: state.machineId(),
-      hostname: facts.hostname,
-      labels: merged.labels,
-      agentVersion: version,
-      dockerVersion: facts.dockerVersion,
-      kernelVersion: facts.kernelVersion,
-      ...(underlayIp ? { underlayIp } : {}),
-      identityKey: hostKey.publicKeyPem,
-    };
-    // Signed afresh for every attempt: the server accepts a signature once.
-    const signed = () => signRegistration({ ...unsigned, signedAt: new Date().toISOString() }, hostKey.privateKey);
-    const registeredAt = new Date().toISOString();
-    log.info("registering", { url, hostname: unsigned.hostname, machineId: unsigned.machineId, labels: unsigned.labels });
     let response;
-    try {
-      response = await register(url, signed, log, this.abort.signal, serverCa);
-    } catch (err) {
-      if (this.abort.signal.aborted) return undefined;
-      throw err;
+    // At most twice: a key the server revoked (its host was removed) is replaced by a new one once.
+    for (let keyAttempt = 1; ; keyAttempt++) {
+      const hostKey = state.hostKey();
+      const unsigned: Omit<RegisterRequest, "signature" | "signedAt"> = {
+        token,
+        machineId: state.machineId(),
+        hostname: facts.hostname,
+        labels: merged.labels,
+        agentVersion: version,
+        dockerVersion: facts.dockerVersion,
+        kernelVersion: facts.kernelVersion,
+        ...(underlayIp ? { underlayIp } : {}),
+        identityKey: hostKey.publicKeyPem,
+      };
+      // Signed afresh for every attempt: the server accepts a signature once.
+      const signed = () => signRegistration({ ...unsigned, signedAt: new Date().toISOString() }, hostKey.privateKey);
+      log.info("registering", { url, hostname: unsigned.hostname, machineId: unsigned.machineId, labels: unsigned.labels });
+      try {
+        response = await register(url, signed, log, this.abort.signal, serverCa);
+        break;
+      } catch (err) {
+        if (this.abort.signal.aborted) return undefined;
+        if (keyAttempt === 1 && isDroverError(err) && err.code === "Forbidden" && err.message.includes(REVOKED_KEY_REFUSAL)) {
+          log.warn("the server revoked this machine's identity key (its host was removed): making a new one", { reason: err.message });
+          state.discardHostKey();
+          continue;
+        }
+        throw err;
+      }
     }
+    const registeredAt = new Date().toISOString();
     refusePlaintextRedis(url, response.redis.url);
     const identity: SavedIdentity = { registeredAt, url, response, ...(serverCa ? { serverCa } : {}) };
     state.saveIdentity(identity);

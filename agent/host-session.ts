@@ -21,7 +21,8 @@ import { RedisLink, whenReady } from "./redis-link";
 import { Reports } from "./reports";
 import { HostSecrets } from "./host-secrets";
 import { SecretMask } from "./secret-mask";
-import { dockerSources, StatsPublisher } from "./stats/publisher";
+import { dockerStatsSources } from "./docker/stats-containers";
+import { StatsPublisher } from "./stats/publisher";
 import { StatsSampler } from "./stats/sampler";
 import { StreamDialer } from "./streams/stream-dialer";
 
@@ -106,7 +107,7 @@ export class HostSession {
     events.start();
     nudges.start();
     dns?.start();
-    const stats = new StatsPublisher(link.cmd, keys.stats, new StatsSampler(dockerSources(this.docker, r.hostId)), log.child({ component: "stats" }));
+    const stats = new StatsPublisher(link.cmd, keys.stats, new StatsSampler(dockerStatsSources(this.docker, r.hostId)), log.child({ component: "stats" }));
     stats.start();
     // The start reconcile waits (briefly) for Redis so it can read the desired state; if Redis
     // is down it runs anyway and the redis-ready trigger catches up later.
@@ -142,7 +143,7 @@ export class HostSession {
       return false;
     }
     if (nudge.type === "stream") {
-      this.streams?.dial(nudge.fields.session ?? "", nudge.fields.instance);
+      this.streams?.dial(nudge.fields.session ?? "", nudge.fields.instance, nudge.fields.server);
       return true;
     }
     if (nudge.type === "dns") {

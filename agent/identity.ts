@@ -52,6 +52,11 @@ export class StateDir {
     return id;
   }
 
+  /** Removes the key pair (the server revoked it: its host was removed); the next hostKey() makes a new one. */
+  discardHostKey(): void {
+    fs.rmSync(path.join(this.dir, files.hostKey), { force: true });
+  }
+
   /** The host's key pair, created on first use (RSA 2048; see HostKeyPair). */
   hostKey(): HostKeyPair {
     const file = path.join(this.dir, files.hostKey);

@@ -78,6 +78,8 @@ const COMPUTED = [
   "hostId", "state", "underlayIp", "subnet", "agentVersion", "dockerVersion", "agentService", "sshHostKey",
   // A cloud driver's machine (digitalocean): `machine` (secret) is what delete needs to reach and remove it.
   "machine", "dropletId", "publicIp", "privateIp", "region", "size", "sshFingerprint",
+  // true while the machine's login has not reached the server (its save failed): update and refresh send it again.
+  "machineAccessPending",
 ] as const;
 /** Outputs that only a cloud driver's provision sets, kept from create to the delete. */
 const MACHINE_OUTPUTS = ["machine", "dropletId", "publicIp", "privateIp", "region", "size", "sshFingerprint"];
@@ -119,6 +121,17 @@ export function userLabels(labels: Record<string, string> | undefined): Record<s
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([k]) => !SYSTEM_LABEL.test(k)));
 }
 
+/** Sends a cloud machine's login that the create could not save; false when it fails again. */
+async function resendMachineAccess(conn: Parameters<typeof sendMachineAccess>[0], props: any, id: string): Promise<boolean> {
+  if (!props.machine) return true;
+  try {
+    await sendMachineAccess(conn, props.envId, id, props.machine, props.sshHostKey);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const hostProvider = withHostErrors({
   settings: undefined as ProviderSettings | undefined,
 
@@ -146,6 +159,8 @@ export const hostProvider = withHostErrors({
     if (changed(olds.labels ?? {}, news.labels ?? {})) updates.push("labels");
     // A refresh found the agent gone (reconnecting, disconnected): `up` bootstraps it again.
     if (typeof olds.state === "string" && olds.state !== WANTED_STATE) updates.push("state");
+    // The machine's login did not reach the server at create: `up` sends it again (update).
+    if (olds.machineAccessPending === true) updates.push("machineAccessPending");
     return {
       changes: replaces.length > 0 || updates.length > 0 || credentials,
       replaces,
@@ -191,7 +206,9 @@ export const hostProvider = withHostErrors({
       try {
         await sendMachineAccess(conn, inputs.envId, host.id, machine.machine, report.hostKey);
       } catch (err) {
-        throw oneLineError(hostStepMessage(inputs.name, driver.describe, err), { id: host.id, properties: { ...outputsOf(inputs, host, report.service, report.hostKey, machine), __provider: inputs.__provider } });
+        // The host is active: recorded with the login pending, so the next `up` or refresh sends it again.
+        const outs = { ...outputsOf(inputs, host, report.service, report.hostKey, machine), machineAccessPending: true };
+        throw oneLineError(hostStepMessage(inputs.name, driver.describe, err), { id: host.id, properties: { ...outs, __provider: inputs.__provider } });
       }
     }
     return { id: host.id as string, outs: outputsOf(inputs, host, report.service, report.hostKey, machine) };
@@ -213,6 +230,11 @@ export const hostProvider = withHostErrors({
     const labels = userLabels(host.labels);
     if (canonical(labels) !== canonical(props.labels ?? {})) outs.labels = labels;
     if (host.name !== props.name) outs.name = host.name;
+    if (props.machineAccessPending === true) {
+      // Sent again; still failing, it stays pending (the refresh itself goes on).
+      delete outs.machineAccessPending;
+      if (!(await resendMachineAccess(conn, props, id))) outs.machineAccessPending = true;
+    }
     const out = outputsOf(outs, host, props.agentService, props.sshHostKey);
     const inputs = Object.fromEntries(Object.entries(out).filter(([k]) => k === "state" || !(COMPUTED as readonly string[]).includes(k)));
     return { id: host.id as string, props: out, inputs };
@@ -252,6 +274,14 @@ export const hostProvider = withHostErrors({
       }
     } else if (relaunch) {
       await driver.updateLaunch(launch);
+    }
+    if (olds.machineAccessPending === true && olds.machine) {
+      // The login the create could not save: sent now, and this update fails (pending kept) if it cannot be.
+      try {
+        await sendMachineAccess(conn, news.envId, id, olds.machine, olds.sshHostKey);
+      } catch (err) {
+        throw oneLineError(hostStepMessage(news.name, driver.describe, err));
+      }
     }
     return { outs: outputsOf(news, host, agentService, olds.sshHostKey, machineOf(olds)) };
   },

@@ -56,6 +56,8 @@ install_node_modules() {
 
 build() {
   npx tsc -p tsconfig.json
+  # The day-two commands prebuilt as one file each (bin/drover.js loads them; scripts/bundle-cli.js).
+  node scripts/bundle-cli.js
 }
 
 start_dockerd() {

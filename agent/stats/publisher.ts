@@ -4,9 +4,7 @@
  * from after a drop. A sample still running when the next is due is not overlapped; samples
  * are skipped while Redis is away (a plot shows the gap rather than made-up points).
  */
-import type Docker from "dockerode";
 import type Redis from "ioredis";
-import { containerLabels } from "../../runtime/protocol/agent-protocol";
 import { statsHistoryLength, statsIntervalMs } from "../../runtime/protocol/stats";
 import { errorMessage, Logger } from "../log";
 import { SamplerSources, StatsSampler } from "./sampler";
@@ -63,23 +61,4 @@ export class StatsPublisher {
       this.running = false;
     }
   }
-}
-
-/** Sampler sources backed by the local dockerd: drover's running containers of this host. */
-export function dockerSources(docker: Docker, hostId: string): SamplerSources {
-  return {
-    async list() {
-      const found = await docker.listContainers({
-        filters: { label: [`${containerLabels.managed}=true`, `${containerLabels.host}=${hostId}`], status: ["running"] },
-      });
-      return found.map((c) => ({
-        id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""),
-        ...(c.Labels?.[containerLabels.instance] ? { instanceId: c.Labels[containerLabels.instance] } : {}),
-      }));
-    },
-    async pid(id) {
-      const info = await docker.getContainer(id).inspect().catch(() => undefined);
-      return info?.State?.Pid || undefined;
-    },
-  };
 }

@@ -20,6 +20,8 @@ export interface SamplerSources {
   list(): Promise<SampledContainer[]>;
   /** The container's init pid (docker inspect), undefined when it is gone. */
   pid(id: string): Promise<number | undefined>;
+  /** Free and total bytes of Docker's data root filesystem, undefined when unknown. */
+  dockerDisk?(): Promise<{ freeBytes: number; totalBytes: number } | undefined>;
   host?: HostReader;
   procRoot?: string;
   cgroupRoot?: string;
@@ -43,7 +45,7 @@ export class StatsSampler {
 
   async sample(): Promise<StatsSample> {
     const now = this.sources.now ?? Date.now;
-    const [counters, list] = await Promise.all([this.host.read(), this.sources.list()]);
+    const [counters, list, disk] = await Promise.all([this.host.read(), this.sources.list(), this.sources.dockerDisk?.().catch(() => undefined)]);
     const t = now();
     const prev = this.prevHost;
     this.prevHost = { counters, t };
@@ -60,6 +62,7 @@ export class StatsSampler {
       diskReadBps: rate(counters.diskReadBytes, prev?.counters.diskReadBytes ?? 0),
       diskWriteBps: rate(counters.diskWriteBytes, prev?.counters.diskWriteBytes ?? 0),
       load1: counters.load1,
+      ...(disk ? { dockerDiskFreeBytes: disk.freeBytes, dockerDiskTotalBytes: disk.totalBytes } : {}),
     };
     const seen = new Set(list.map((c) => c.id));
     for (const id of this.containers.keys()) if (!seen.has(id)) this.containers.delete(id);

@@ -2,24 +2,18 @@
  * A command run in a container down a stream: stdin frames in, stdout/stderr frames out
  * (merged on stdout with a TTY), window resizes, and the exit code as the last message.
  */
-import type Docker from "dockerode";
-import type { Duplex } from "stream";
 import type WebSocket from "ws";
-import { waitFor } from "../../runtime/protocol/poll";
+import { startExec, type StreamContainer } from "../docker/stream-docker";
 import { CHANNEL, parseControl, type ExecParams } from "../../runtime/protocol/stream-protocol";
 import { DockerDemuxer } from "./docker-demux";
 import { pumpDockerOutput, WsSink } from "./ws-sink";
 
 /** `early`: messages that arrived while the exec was being set up (the dialer keeps them). */
-export async function runExec(container: Docker.Container, params: ExecParams, ws: WebSocket, early: Array<[Buffer, boolean]> = []): Promise<void> {
-  const exec = await container.exec({
-    Cmd: params.command, AttachStdin: params.stdin, AttachStdout: true, AttachStderr: true, Tty: params.tty,
-  });
-  const stream = (await exec.start({ hijack: true, stdin: params.stdin, Tty: params.tty } as Docker.ExecStartOptions)) as unknown as Duplex;
+export async function runExec(container: StreamContainer, params: ExecParams, ws: WebSocket, early: Array<[Buffer, boolean]> = []): Promise<void> {
+  const exec = await startExec(container, params);
+  const { stream } = exec;
   const sink = new WsSink(ws, stream);
-  const resize = (cols: number, rows: number) => {
-    if (params.tty) exec.resize({ w: cols, h: rows }).catch(() => { /* the process may be gone already */ });
-  };
+  const resize = (cols: number, rows: number) => exec.resize(cols, rows);
   if (params.cols && params.rows) resize(params.cols, params.rows);
   const onMessage = (data: Buffer, isBinary: boolean) => {
     if (isBinary) {
@@ -38,10 +32,5 @@ export async function runExec(container: Docker.Container, params: ExecParams, w
   const demux = params.tty ? undefined : new DockerDemuxer();
   await pumpDockerOutput(stream, sink, demux);
   if (ws.readyState !== ws.OPEN) return;
-  // The output ends a moment before Docker records the exit code.
-  const code = await waitFor(async () => {
-    const info = await exec.inspect();
-    return info.Running ? undefined : { code: info.ExitCode ?? 0 };
-  }, { what: "the exec's exit code", timeoutMs: 10_000, intervalMs: 2, maxIntervalMs: 50 });
-  sink.control({ type: "exit", code: code.code });
+  sink.control({ type: "exit", code: await exec.exitCode() });
 }

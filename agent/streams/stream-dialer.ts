@@ -12,7 +12,7 @@ import { isDroverError } from "../../runtime/protocol/errors";
 import { AGENT_HEADERS, AGENT_STREAM_PREFIX, signAgentDial, type StreamRequest } from "../../runtime/protocol/stream-protocol";
 import { errorMessage, type Logger } from "../log";
 import { runExec } from "./exec-session";
-import { findInstanceContainer } from "./find-container";
+import { findInstanceContainer, type StreamContainer } from "../docker/stream-docker";
 import { runLogs } from "./logs-session";
 
 /** Messages a session's handler has not taken yet, in order; `runExec` replays them. */
@@ -34,10 +34,18 @@ export class StreamDialer {
 
   constructor(private readonly o: StreamDialerOptions) {}
 
-  /** `instanceId` (from the nudge): its container is looked up while the websocket connects. */
-  dial(sessionId: string, instanceId?: string): void {
+  /**
+   * `instanceId` (from the nudge): its container is looked up while the websocket connects.
+   * `server`: the URL of the server holding the session (several servers), else the registered one.
+   */
+  dial(sessionId: string, instanceId?: string, server?: string): void {
     if (!/^[0-9a-f]{32}$/.test(sessionId)) {
       this.o.log.warn("stream nudge with a malformed session id; ignored", { session: sessionId });
+      return;
+    }
+    const base = sessionServer(this.o.url, server);
+    if (base === undefined) {
+      this.o.log.warn("stream nudge names a server URL this agent will not dial (not http(s), or plain http while registered over https); ignored", { session: sessionId, server });
       return;
     }
     const { envId, hostId } = this.o;
@@ -45,7 +53,7 @@ export class StreamDialer {
     const lookup = instanceId ? findInstanceContainer(this.o.docker, envId, instanceId) : undefined;
     lookup?.catch(() => { /* reported once the request names the instance */ });
     const signedAt = new Date().toISOString();
-    const url = `${this.o.url.replace(/\/+$/, "").replace(/^http/, "ws")}${AGENT_STREAM_PREFIX}${sessionId}`;
+    const url = `${base.replace(/\/+$/, "").replace(/^http/, "ws")}${AGENT_STREAM_PREFIX}${sessionId}`;
     const ws = new WebSocket(url, {
       headers: {
         [AGENT_HEADERS.host]: hostId, [AGENT_HEADERS.env]: envId, [AGENT_HEADERS.signedAt]: signedAt,
@@ -73,7 +81,7 @@ export class StreamDialer {
     });
   }
 
-  private async serve(ws: WebSocket, request: StreamRequest, sessionId: string, lookup: Promise<Docker.Container>, started: number, early: EarlyMessages): Promise<void> {
+  private async serve(ws: WebSocket, request: StreamRequest, sessionId: string, lookup: Promise<StreamContainer>, started: number, early: EarlyMessages): Promise<void> {
     const log = this.o.log.child({ session: sessionId, instance: request.instanceId, action: request.action });
     try {
       if (request.envId !== this.o.envId) throw new Error("the request is for another environment");
@@ -98,4 +106,23 @@ export class StreamDialer {
   close(): void {
     for (const ws of this.open) ws.terminate();
   }
+}
+
+/**
+ * The server to dial for a session: the one the nudge names, else the registered one. The
+ * named one gets the same trust (the pinned CA over https, which every server of the
+ * installation's certificate comes from) and never less: registered over https, an http URL
+ * is refused rather than sending the signed dial-in in the clear.
+ */
+export function sessionServer(registered: string, named: string | undefined): string | undefined {
+  if (!named) return registered;
+  let url: URL;
+  try {
+    url = new URL(named);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  if (registered.startsWith("https:") && url.protocol !== "https:") return undefined;
+  return named;
 }

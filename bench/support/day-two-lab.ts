@@ -78,31 +78,37 @@ export function timedRun(cmd: string, args: string[], env?: NodeJS.ProcessEnv): 
 /**
  * Runs a following command (`logs -f`) until `lines` lines came out on stdout, then stops it;
  * resolves with the wall time (ms) from its start to the last of those lines.
+ *
+ * The lines are counted by `head -n LINES` reading the command's stdout pipe, not by this
+ * process: a Node reader pays per chunk, so a command writing one line per write (the docker
+ * CLI does) was held back by this process's own load, which made the baseline swing 5× from
+ * run to run. head reads whatever is in the pipe at once and exits at the last line.
  */
 export function timeToLines(cmd: string, args: string[], lines: number, env?: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<number> {
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const proc = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const head = spawn("head", ["-n", String(lines)], { stdio: ["pipe", "pipe", "ignore"] });
+    const proc = spawn(cmd, args, { env, stdio: ["ignore", head.stdin, "pipe"] });
+    // The pipe's write end is the command's alone: head sees its end when the command exits.
+    head.stdin.destroy();
     let seen = 0;
     let err = "";
-    const timer = setTimeout(() => { proc.kill("SIGKILL"); reject(new Error(`${cmd}: only ${seen} of ${lines} lines within ${timeoutMs} ms: ${err.trim().slice(0, 300)}`)); }, timeoutMs);
-    proc.stderr.on("data", (c) => { err += c; });
-    proc.stdout.on("data", (chunk: Buffer) => {
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) seen++;
-      if (seen >= lines) {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        clearTimeout(timer);
-        proc.stdout.removeAllListeners("data");
-        proc.kill("SIGKILL");
-        resolve(ms);
-      }
+    const stop = () => { clearTimeout(timer); proc.kill("SIGKILL"); head.kill("SIGKILL"); };
+    const timer = setTimeout(() => { stop(); reject(new Error(`${cmd}: only ${seen} of ${lines} lines within ${timeoutMs} ms: ${err.trim().slice(0, 300)}`)); }, timeoutMs);
+    proc.stderr!.on("data", (c) => { err += c; });
+    // head copies the lines it counts; only their number matters here (for the error above).
+    head.stdout.on("data", (chunk: Buffer) => { for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) seen++; });
+    let ms = 0;
+    head.once("exit", () => { ms = Number(process.hrtime.bigint() - started) / 1e6; });
+    // After exit and once head's output is all read.
+    head.once("close", () => {
+      stop();
+      if (seen >= lines) resolve(ms);
+      else reject(new Error(`${cmd}: ended after ${seen} of ${lines} lines: ${err.trim().slice(0, 300)}`));
     });
-    proc.once("error", reject);
+    proc.once("error", (e) => { stop(); reject(e); });
   });
 }
 
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+/** The benches' one median, re-exported for the day-two benches' imports. */
+export { median } from "./procs";

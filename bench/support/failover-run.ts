@@ -95,15 +95,21 @@ export async function runFailover(opts: { hosts: number; instances: number; writ
     const okTimes: number[] = [];
     let killAt = Infinity;
     let failed = 0;
+    // Why writes were refused after the kill (status and message, counted): printed when the harness gives up.
+    const refusals = new Map<string, number>();
     let writing = true;
     const writers = Array.from({ length: opts.writers }, async (_, w) => {
       for (let i = 0; writing; i++) {
         const name = `w${w}-${i}`;
         const started = performance.now();
-        const res = await env.api.call("POST", `${env.base}/stacks`, { name }).catch(() => ({ status: 0 }));
+        const res = await env.api.call("POST", `${env.base}/stacks`, { name }).catch((err: Error) => ({ status: 0, body: { message: err.message } as unknown }));
         // Kept only for writes started after the kill, so one in flight across it does not count.
         if (res.status === 201) { acked.push(name); if (started > killAt) okTimes.push(performance.now()); } else {
           failed++;
+          if (started > killAt) {
+            const reason = `${res.status} ${String((res.body as { message?: unknown } | undefined)?.message ?? JSON.stringify(res.body)).slice(0, 200)}`;
+            refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
+          }
           await new Promise((r) => setTimeout(r, 20));
         }
       }
@@ -119,7 +125,7 @@ export async function runFailover(opts: { hosts: number; instances: number; writ
     }, {
       // A deadline for the harness, not the goal (refusedMs is judged by the caller). Under a
       // loaded machine with TLS the second replica's resync can hold WAIT 1 for a while.
-      what: () => `writes acknowledged after the failover (promoted after ${Number.isNaN(promotedMs) ? "not yet" : `${Math.round(promotedMs)} ms`}, ${okTimes.filter((t) => t > killAt).length} of 20 acknowledged, ${failed} refused)`,
+      what: () => `writes acknowledged after the failover (promoted after ${Number.isNaN(promotedMs) ? "not yet" : `${Math.round(promotedMs)} ms`}, ${okTimes.filter((t) => t > killAt).length} of 20 acknowledged, ${failed} refused: ${JSON.stringify([...refusals])})`,
       timeoutMs: 60_000, maxIntervalMs: 100,
     });
     writing = false;

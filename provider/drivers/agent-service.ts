@@ -170,6 +170,11 @@ Restart=always
 RestartSec=2
 # Exit 0 means stopped on purpose or host removed: restarting would register a new host.
 RestartPreventExitStatus=0
+# Stop and restart signal the agent only. The DNS daemon, HAProxy and charon it started stay in
+# this cgroup but outlive it by design (the next agent adopts them: DNS keeps answering, load
+# balancers keep serving, tunnels stay up); the default (control-group) killed them on every
+# restart and crash. The agent stops them itself when its host is removed; uninstall stops them.
+KillMode=process
 
 [Install]
 WantedBy=multi-user.target
@@ -232,10 +237,26 @@ export function uninstallScript(hostname: string, stateDir: string): string {
   const unit = unitName(hostname);
   return [
     stopScript(hostname, stateDir),
-    // The host's DNS daemon outlives agent stops by design (agent/dns/daemon); uninstalling ends it.
-    `d=$(cat ${q(`${stateDir}/agent/dns/daemon.pid`)} 2>/dev/null || true); if [ -n "$d" ] && grep -q dns/daemon/main.js "/proc/$d/cmdline" 2>/dev/null; then kill -TERM "$d"; fi`,
+    stopAdoptedDaemonsScript(stateDir),
     `if [ -f ${q(`/etc/systemd/system/${unit}`)} ]; then systemctl disable ${q(unit)} 2>/dev/null || true; rm -f ${q(`/etc/systemd/system/${unit}`)}; systemctl daemon-reload 2>/dev/null || true; fi`,
     `rm -f ${[LAUNCH_FILE, TOKEN_FILE, `${LAUNCH_FILE}.tmp`, `${TOKEN_FILE}.tmp`, LEGACY_ENV_FILE, "agent.env.tmp", "supervise.sh", "agent/identity.json", "agent/host-key.pem", "agent/nudge-cursor"].map((f) => q(`${stateDir}/${f}`)).join(" ")}`,
+    "true",
+  ].join("\n");
+}
+
+/**
+ * Ends what outlives agent stops by design (KillMode=process, the supervisor's setsid): the
+ * DNS daemon, each load balancer's HAProxy master (its workers follow it) and charon, each by
+ * the pid its own file records and only if that pid still runs that program.
+ */
+export function stopAdoptedDaemonsScript(stateDir: string): string {
+  const a = `${stateDir}/agent`;
+  return [
+    `runs() { [ -n "$1" ] && grep -qa "$2" "/proc/$1/cmdline" 2>/dev/null; }`,
+    `d=$(cat ${q(`${a}/dns/daemon.pid`)} 2>/dev/null || true); if runs "$d" dns/daemon/main.js; then kill -TERM "$d"; fi`,
+    `for f in ${q(`${a}/lb`)}/*/haproxy.pid; do [ -f "$f" ] || continue; h=$(cat "$f" 2>/dev/null || true); if runs "$h" haproxy; then kill -TERM "$h"; fi; done`,
+    // charon.pid is JSON: {"pid":N,"start":...}
+    `c=$(sed -e 's/.*"pid"://' -e 's/[^0-9].*//' ${q(`${a}/ipsec/charon.pid`)} 2>/dev/null || true); if runs "$c" charon; then kill -TERM "$c"; fi`,
     "true",
   ].join("\n");
 }

@@ -49,6 +49,8 @@ export interface ApiOptions {
   eventsBlockMs?: number;
   /** Event streams one API key may hold open at once (default 8); one more is answered 429. */
   eventStreamsPerKey?: number;
+  /** This server's URL as agents reach it, for logs/exec streams (default: its listen address unless that is 0.0.0.0 or ::). */
+  streamsUrl?: string;
 }
 
 export interface ApiContext {

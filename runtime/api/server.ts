@@ -16,7 +16,7 @@ import { Router, buildRouter } from "./routes";
 import { baseUrl, makeUrls } from "./urls";
 import { RedisStore } from "../store/redis-store";
 import { attachStreams } from "../streams/stream-upgrade";
-import { refuseUnknownUpgrades } from "./upgrade-fallback";
+import { upgradeRouterOf } from "./upgrade-router";
 
 /** The request listener; `close()` ends its event streams' shared Redis readers. */
 export function createApi(opts: ApiOptions): RequestListener & { close(): void } {
@@ -67,7 +67,7 @@ async function handle(api: ApiContext, router: Router, req: IncomingMessage, res
 export interface ApiServer {
   /** http(s)://host:port of the listening server. */
   url: string;
-  /** The node server, for websocket endpoints that attach their own `upgrade` listener. */
+  /** The node server, for websocket endpoints (they register their paths with upgradeRouterOf). */
   httpServer: Server;
   close(): Promise<void>;
 }
@@ -83,7 +83,8 @@ export function startApiServer(opts: ApiOptions, listen: { host: string; port: n
   const streams = opts.store instanceof RedisStore
     ? attachStreams(server, { redis: opts.store.redis, keys: opts.store.keys, store: opts.store, log: opts.log ?? ((m, e) => console.error(m, e)) })
     : undefined;
-  refuseUnknownUpgrades(server);
+  // Every websocket upgrade goes through one router: unknown paths get 404 even with no endpoint registered.
+  upgradeRouterOf(server);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     // A fleet of agents registering at once (a rack powering up) opens a thousand connections
@@ -92,6 +93,11 @@ export function startApiServer(opts: ApiOptions, listen: { host: string; port: n
       server.off("error", reject);
       const { address, port } = server.address() as AddressInfo;
       const host = address.includes(":") ? `[${address}]` : address;
+      // A server listening on one address names it in stream nudges, so an agent registered with
+      // another server of the installation dials this one for the sessions waiting here. On every
+      // address (0.0.0.0, ::) it cannot tell which one agents reach: they dial their registered URL.
+      const wildcard = address === "0.0.0.0" || address === "::";
+      streams?.advertise(opts.streamsUrl ?? (wildcard ? undefined : `${https ? "https" : "http"}://${host}:${port}`));
       resolve({
         url: `${https ? "https" : "http"}://${host}:${port}`,
         httpServer: server,

@@ -13,6 +13,8 @@ export interface ApiConnection {
   envId: string;
   /** The key the settings resolved to (for downloads the JSON client does not make). */
   accessKey: string;
+  /** The pinned CA (PEM) of an https server, from `drover login` (absent: the system's roots). */
+  ca?: string;
   /** A call under /v1/environments/<envId>; resolves the parsed body of a 2xx answer, throws the server's message otherwise. */
   call(method: string, path: string, body?: unknown): Promise<any>;
 }
@@ -43,5 +45,5 @@ export async function connect(flags: ConnectionFlags, env: NodeJS.ProcessEnv = p
   const api = new DroverApi(config);
   const envId = await api.envId();
   const base = await api.envPath();
-  return { url: config.url, envId, accessKey: config.accessKey, call: (method, path, body) => api.call(method, base + path, body) };
+  return { url: config.url, envId, accessKey: config.accessKey, ...(config.ca ? { ca: config.ca } : {}), call: (method, path, body) => api.call(method, base + path, body) };
 }

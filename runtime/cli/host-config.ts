@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { ApiConnection } from "./api-connection";
+import { isCertificateError, request } from "../protocol/pinned-https";
 
 export const hostsConfigDir = (home = os.homedir()) => path.join(home, ".drover", "hosts");
 
@@ -20,17 +21,27 @@ export async function hostIdOf(api: ApiConnection, nameOrId: string): Promise<{ 
   throw new Error(`no host named ${JSON.stringify(nameOrId)} in environment ${api.envId}`);
 }
 
-/** Downloads and unpacks the archive; returns the host's directory (holding ssh_config). */
-export async function fetchHostConfig(url: string, apiKey: string, envId: string, hostId: string, home = os.homedir()): Promise<string> {
+/**
+ * Downloads and unpacks the archive; returns the host's directory (holding ssh_config).
+ * `ca`: the CA `drover login` pinned (ApiConnection.ca): the archive holds the host's private
+ * key, so it is fetched trusting that CA alone, as every other API call is.
+ */
+export async function fetchHostConfig(url: string, apiKey: string, envId: string, hostId: string, home = os.homedir(), ca?: string): Promise<string> {
   const target = `${url}/v1/environments/${encodeURIComponent(envId)}/hosts/${encodeURIComponent(hostId)}/config`;
-  const res = await fetch(target, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(30_000) });
-  if (!res.ok) {
-    const text = await res.text();
+  let res;
+  try {
+    res = await request(target, { headers: { authorization: `Bearer ${apiKey}` }, timeoutMs: 30_000, ...(ca ? { ca } : {}) });
+  } catch (err) {
+    if (isCertificateError(err)) throw new Error(`${url}: the server's certificate is not trusted (${(err as { code?: string }).code}): run \`drover login --url ${url} --ca-fingerprint sha256:…\``);
+    throw new Error(`cannot reach ${url}: ${(err as Error).message}`);
+  }
+  if (res.status >= 300) {
+    const text = res.text;
     let why = text.slice(0, 300);
     try { const body = JSON.parse(text); why = `${body.code ?? "error"}: ${body.message ?? text}`; } catch { /* not JSON */ }
     throw new Error(`GET .../hosts/${hostId}/config → ${res.status} ${why}`);
   }
-  const archive = Buffer.from(await res.arrayBuffer());
+  const archive = res.bytes;
   const dir = hostsConfigDir(home);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const untar = spawnSync("tar", ["-xzf", "-", "-C", dir, "--no-same-owner"], { input: archive });

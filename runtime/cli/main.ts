@@ -1,5 +1,5 @@
-import { Command, UsageError } from "./command";
-import { CliError } from "./day-two/cli-error";
+import type { Command } from "./command";
+import { runCommand } from "./run-command";
 
 /** Subcommands by name; each is required only when it runs. */
 const commands: Record<string, () => Command> = {
@@ -40,25 +40,5 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`drover: unknown command "${name}"\n\n${topUsage()}`);
     return 2;
   }
-  const command = load();
-  // Only `drover <cmd> --help` is ours; a later --help belongs to the command (or, after
-  // `--`, to a program it runs, as in `drover lab exec h1 -- docker --help`).
-  if (rest[0] === "--help" || rest[0] === "-h") {
-    console.log(command.usage);
-    return 0;
-  }
-  try {
-    return await command.run(rest);
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      console.error(`drover ${name}: ${(err as Error).message}\n\n${command.usage}`);
-      return 2;
-    }
-    // One line with the fix and the documented exit code (runtime/cli/day-two/cli-error.ts), not a stack.
-    if (err instanceof CliError) {
-      console.error(`drover ${name}: ${err.message}`);
-      return err.exitCode;
-    }
-    throw err;
-  }
+  return runCommand(name, load(), rest);
 }

@@ -29,7 +29,7 @@ export const sshCommand: Command = {
     try {
       const api = await connect(values);
       const { id, name } = await hostIdOf(api, host);
-      const dir = await fetchHostConfig(api.url, api.accessKey, api.envId, id);
+      const dir = await fetchHostConfig(api.url, api.accessKey, api.envId, id, undefined, api.ca);
       if (values["config-only"]) {
         console.log(dir);
         return 0;

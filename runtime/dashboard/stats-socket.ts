@@ -21,6 +21,7 @@ import type { Keys } from "../protocol/keys";
 import { statsCloseCodes, statsHistoryLength } from "../protocol/stats";
 import type { Store } from "../store/store";
 import { statsSocketPath } from "../api/handlers/stats-tokens";
+import { upgradeRouterOf } from "../api/upgrade-router";
 import { FeedSubscriber, sampleField, StatsFeed, statsMessageText } from "./stats-feed";
 import { checkStreamToken } from "./stream-token";
 import { duplicateClient } from "../protocol/redis-client";
@@ -97,7 +98,6 @@ export function attachStatsSocket(server: Server, opts: StatsSocketOptions): Sta
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? "/", "http://drover.invalid");
-    if (url.pathname !== statsSocketPath) return; // another endpoint's
     void (async () => {
       const check = checkStreamToken(opts.adminKey, url.searchParams.get("token") ?? "");
       if (!check.ok) return refuse(socket, 401, `Unauthorized: stream token ${check.reason}`);
@@ -154,11 +154,11 @@ export function attachStatsSocket(server: Server, opts: StatsSocketOptions): Sta
     sub.live();
   };
 
-  server.on("upgrade", onUpgrade);
+  const unregister = upgradeRouterOf(server).register({ exact: statsSocketPath }, onUpgrade);
   return {
     clients: () => wss.clients.size,
     close() {
-      server.off("upgrade", onUpgrade);
+      unregister();
       for (const ws of wss.clients) ws.close(statsCloseCodes.goingAway, "server shutting down");
       for (const f of feeds.values()) f.close();
       feeds.clear();

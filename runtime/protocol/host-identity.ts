@@ -14,6 +14,13 @@ import { createPublicKey, KeyObject, sign, verify } from "crypto";
 import { DroverError } from "./errors";
 import type { RegisterRequest } from "./agent-protocol";
 
+/**
+ * How the server's refusal of a revoked identity key begins (the key of a removed host:
+ * keys.ts revokedHostKeys). The agent, seeing it, makes a new key and registers again: the
+ * registration token decides whether a machine may join, the revoked key never signs again.
+ */
+export const REVOKED_KEY_REFUSAL = "identityKey: revoked:";
+
 /** How far a registration's `signedAt` may be from the server's clock. */
 export const REGISTRATION_CLOCK_SKEW_MS = 10 * 60_000;
 

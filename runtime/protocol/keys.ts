@@ -18,6 +18,8 @@ export interface Keys {
   apiKeys(): string;
   /** Hash sha256(registration token) → envId. */
   registrationTokens(): string;
+  /** String, a random token with a 60 s expiry: the write a replica-wait round makes on its own connection (runtime/store/replica-wait.ts). */
+  replicaWaitMarker(): string;
 
   env(envId: string): EnvKeys;
   host(envId: string, hostId: string): HostKeys;
@@ -42,6 +44,12 @@ export interface EnvKeys {
   hostNames: string;
   /** Hash machineId → hostId: registration finds a machine's host without reading every host. */
   hostMachines: string;
+  /**
+   * Hash identity key (SPKI PEM, as HostRecord.identityKey) → id of the removed host that held
+   * it: written by the write that removes the host record. Every certificate drover issued for
+   * such a key, and every signature made with it, is refused (runtime/api/host-revocation.ts).
+   */
+  revokedHostKeys: string;
   stackNames: string;
   /** Hash `<stackId>/<name>` → serviceId. */
   serviceNames: string;
@@ -118,6 +126,7 @@ export function makeKeys(prefix = "drover"): Keys {
     environments: () => `${prefix}:environments`,
     apiKeys: () => `${prefix}:apikeys`,
     registrationTokens: () => `${prefix}:regtokens`,
+    replicaWaitMarker: () => `${prefix}:replica-wait`,
     envPattern(envId) {
       checkKeyId("envId", envId);
       return `${tagged(envId)}:*`;
@@ -133,6 +142,7 @@ export function makeKeys(prefix = "drover"): Keys {
         instances: `${e}:instances`,
         hostNames: `${e}:names:hosts`,
         hostMachines: `${e}:machines:hosts`,
+        revokedHostKeys: `${e}:revoked:hostkeys`,
         stackNames: `${e}:names:stacks`,
         serviceNames: `${e}:names:services`,
         loadBalancers: `${e}:loadbalancers`,

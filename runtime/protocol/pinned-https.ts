@@ -23,6 +23,8 @@ export { normalizeFingerprint };
 export interface HttpReply {
   status: number;
   text: string;
+  /** The body as received (an archive is not text). */
+  bytes: Buffer;
 }
 
 export interface RequestOptions {
@@ -35,6 +37,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Skip verification: only for fetching the CA whose fingerprint is then checked. */
   unverified?: boolean;
+  /** A keep-alive agent whose connection later requests reuse (default: a connection per request over https). */
+  agent?: http.Agent;
 }
 
 /** "sha256:<hex>" of a PEM certificate's DER. */
@@ -64,12 +68,16 @@ export function request(url: string, o: RequestOptions = {}): Promise<HttpReply>
       method: o.method ?? "GET",
       headers,
       ...(secure ? { ca: o.ca, rejectUnauthorized: !o.unverified, minVersion: "TLSv1.2" as const, agent: false } : {}),
+      ...(o.agent ? { agent: o.agent } : {}),
       timeout: o.timeoutMs ?? 30_000,
       signal: o.signal,
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      res.on("end", () => {
+        const bytes = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, text: bytes.toString("utf8"), bytes });
+      });
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(Object.assign(new Error(`no answer from ${u.origin} within ${(o.timeoutMs ?? 30_000) / 1000} s`), { name: "TimeoutError" })));

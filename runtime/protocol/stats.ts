@@ -25,6 +25,12 @@ export interface HostStats {
   diskWriteBps: number;
   /** 1-minute load average. */
   load1: number;
+  /**
+   * Space on the filesystem of Docker's data root (where images and containers' layers are
+   * written), when the agent could read it: a full one makes new containers fail there.
+   */
+  dockerDiskFreeBytes?: number;
+  dockerDiskTotalBytes?: number;
 }
 
 export interface ContainerStats {

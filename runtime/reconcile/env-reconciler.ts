@@ -80,6 +80,11 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     return { hostIds, observed, quiet, changed: false, purged: false, plan };
   }
 
+  // A removed host's Redis user goes before its record and keys: the agent, done with its
+  // teardown, keeps beating until its user is gone, and a beat landing between the two used to
+  // leave a key behind the host. Deleting the user drops its connections; if the write below
+  // then fails, the next pass plans the same removal (the user is already gone: a no-op).
+  for (const hostId of plan.removedHosts) await store.removeHostUser(envId, hostId);
   if (plan.batch.put.length || plan.batch.remove.length) {
     await store.write(envId, plan.batch, { expectRev: snapshot.rev, fence });
   }
@@ -93,7 +98,6 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     await store.setDesired(envId, { generation: 0, ...doc }, { fence });
   }
   for (const hostId of plan.teardownHosts) await nudgeTeardown(deps, envId, hostId);
-  for (const hostId of plan.removedHosts) await store.removeHostUser(envId, hostId);
   if (plan.purge) {
     for (const hostId of hostIds) await store.removeHostUser(envId, hostId);
     await store.purgeEnvironment(envId);

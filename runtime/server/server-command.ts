@@ -1,6 +1,9 @@
 import { parseArgs } from "util";
 import type { Command } from "../cli/command";
 
+/** How long a graceful stop may take before the server exits anyway. */
+const STOP_DEADLINE_MS = Number(process.env.DROVER_STOP_DEADLINE_MS ?? 10_000);
+
 export const serverCommand: Command = {
   name: "server",
   summary: "run the API and reconciler against Redis",
@@ -31,6 +34,8 @@ export const serverCommand: Command = {
     "  --tls-cert FILE --tls-key FILE   the operator's API certificate instead of one from the CA",
     "  --tls-san NAME,...       extra names/addresses for the API certificate ($DROVER_TLS_SAN)",
     "",
+    "SIGTERM/SIGINT stop gracefully within $DROVER_STOP_DEADLINE_MS (default 10000); a second signal exits at once.",
+    "",
     "Redis: a rediss:// URL uses TLS with the CA above and a client certificate (mutual TLS);",
     "with the API on TLS, --agent-redis must be rediss:// unless it is a loopback address",
     "(`drover tls redis-cert` issues Redis's certificate and prints its options).",
@@ -50,10 +55,25 @@ export const serverCommand: Command = {
     const { resolveServerConfig } = require("./config") as typeof import("./config");
     const { startServer } = require("./server") as typeof import("./server");
     const server = await startServer(resolveServerConfig(values));
-    await new Promise<void>((resolve) => {
-      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => resolve());
+    const signal = await new Promise<string>((resolve) => {
+      for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => resolve(sig));
     });
-    await server.close();
+    // A graceful stop has a deadline, and a second signal ends it at once (as dockerd and
+    // nomad do): a stop that hangs says which step it was in instead of ignoring SIGTERM.
+    let step = "beginning";
+    const give = (why: string) => {
+      const holding = process.getActiveResourcesInfo().filter((r) => r !== "Timeout");
+      process.stderr.write(JSON.stringify({ level: "error", time: Date.now(), msg: `server: ${why} while stopping ${step}; exiting now`, holding }) + "\n");
+      process.exit(1);
+    };
+    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => give(`${sig} again`));
+    process.stderr.write(JSON.stringify({ level: "info", time: Date.now(), msg: `server: stopping on ${signal} (deadline ${STOP_DEADLINE_MS} ms; a second signal ends it at once)` }) + "\n");
+    const deadline = setTimeout(() => give(`graceful stop took over ${STOP_DEADLINE_MS} ms after ${signal}`), STOP_DEADLINE_MS);
+    await server.close((s) => { step = s; });
+    // Every step done: the process ends on its own, unless a handle still holds it; then the
+    // deadline names that instead of leaving a server that ignored SIGTERM.
+    step = "after the last step (a handle still holds the process)";
+    deadline.unref();
     return 0;
   },
 };

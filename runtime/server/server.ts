@@ -13,6 +13,7 @@ import { allScripts } from "../store/lua/all";
 import { ClusterHostAcl } from "../store/cluster-host-acl";
 import { createRedisClient, duplicateClient } from "../protocol/redis-client";
 import { isLoopback } from "../protocol/loopback";
+import { reviveWhenEnded } from "../protocol/redis-revive";
 import { Keyring } from "../secrets/keyring";
 import { loadOrCreateMasterKey } from "../secrets/master-key";
 import type { ServerConfig } from "./config";
@@ -21,7 +22,8 @@ import { createLogger, type Logger } from "../protocol/log";
 export interface RunningServer {
   url: string;
   manager: ReconcileManager;
-  close(): Promise<void>;
+  /** Stops in order; `onStep` hears each step as it begins, so a stop that hangs can say where. */
+  close(onStep?: (step: string) => void): Promise<void>;
 }
 
 /**
@@ -56,6 +58,12 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     enableAutoPipelining: true,
   }, { scriptNames: allScripts.map((script) => script.name) });
   const blocking = duplicateClient(redis, { connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
+  // WAIT on a connection of its own: a slow one would hold every command behind it (replica-wait.ts).
+  const waiter = target.sentinel ? redis.duplicate({ connectionName: `drover-${config.serverId}-wait`, enableAutoPipelining: false }) : undefined;
+  let closing = false;
+  for (const [client, name] of [[redis, "main"], [blocking, "watch"], ...(waiter ? [[waiter, "wait"] as const] : [])] as const) {
+    reviveWhenEnded(client, { name, closing: () => closing, log: (message, fields) => log.warn(message, fields) });
+  }
   const keyring = new Keyring(redis, keys, loadOrCreateMasterKey(config.masterKeyFile));
   // Sentinel (replicas): host users on every node, and writes acknowledged only once a replica has them.
   const aclLog = (message: string, err?: unknown) => log.warn(message, { error: err instanceof Error ? err.message : String(err ?? "") });
@@ -67,7 +75,9 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       : undefined;
   const store = new RedisStore(redis, keys, {
     keyring, aclReplicas,
-    ...(target.sentinel || target.cluster ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000 } } : {}),
+    // Redis Cluster: WAIT on each primary's own connection (cluster-wait.ts).
+    ...(target.sentinel ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000, connection: waiter } } : {}),
+    ...(target.cluster ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000 } } : {}),
   });
   const manager = new ReconcileManager({
     store,
@@ -121,12 +131,20 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   return {
     url: api.url,
     manager,
-    async close() {
+    async close(onStep = () => undefined) {
+      closing = true;
+      onStep("the stats socket");
       stats.close();
+      onStep("the API (its open streams and connections)");
       await api.close();
+      onStep("the reconcile manager (its passes and blocking reads)");
       await manager.stop();
+      onStep("the split-write repair");
       await repair.stop();
+      onStep("the ACL replica sync");
       await aclReplicas?.stop();
+      onStep("the Redis connections");
+      waiter?.disconnect();
       redis.disconnect();
     },
   };

@@ -22,6 +22,7 @@ import { setIpsecScript } from "./lua/set-ipsec";
 import { writeScript } from "./lua/write";
 import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
 import { toDroverError, withRedis } from "./redis-errors";
+import { ReplicaWait } from "./replica-wait";
 import { defineScripts, type LuaScript, runScript, scriptReply } from "./scripts";
 import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
@@ -63,7 +64,7 @@ export interface RedisStoreOptions {
    * (WAIT), so a failover cannot lose it; otherwise the write is reported failed
    * ("Unavailable": it may still be on the old primary).
    */
-  waitReplicas?: { count: number; timeoutMs: number };
+  waitReplicas?: { count: number; timeoutMs: number; /** A connection of its own for WAIT (replica-wait.ts); without it WAIT goes on the main one. */ connection?: Redis };
 }
 
 export class RedisStore implements Store {
@@ -73,6 +74,7 @@ export class RedisStore implements Store {
   private readonly aclReplicas?: Pick<HostAclReplicas, "provision" | "remove">;
   private readonly waitReplicas?: { count: number; timeoutMs: number };
   private clusterWaiter?: ClusterWaiter;
+  private readonly replicaWait?: ReplicaWait;
 
   constructor(redis: Redis | RedisOptions, readonly keys: Keys, opts: RedisStoreOptions = {}) {
     // A Cluster client (redis-client.ts) is a client too, though not an instance of Redis.
@@ -82,6 +84,10 @@ export class RedisStore implements Store {
     this.keyring = opts.keyring;
     this.aclReplicas = opts.aclReplicas;
     this.waitReplicas = opts.waitReplicas;
+    if (opts.waitReplicas?.connection) {
+      const { count, timeoutMs, connection } = opts.waitReplicas;
+      this.replicaWait = new ReplicaWait(this.redis, connection, keys.replicaWaitMarker(), count, timeoutMs);
+    }
     defineScripts(this.redis, allScripts);
   }
 
@@ -292,6 +298,10 @@ export class RedisStore implements Store {
     return Number(await this.script(writeScript, `write to ${envId}`, call.keys, call.args));
   }
 
+  async revokedHostKey(envId: string, identityKey: string): Promise<string | undefined> {
+    return (await withRedis(() => this.redis.hget(this.keys.env(envId).revokedHostKeys, identityKey))) ?? undefined;
+  }
+
   async hostOfMachine(envId: string, machineId: string): Promise<HostRecord | undefined> {
     const env = this.keys.env(envId);
     const hostId = await withRedis(() => this.redis.hget(env.hostMachines, machineId));
@@ -375,7 +385,7 @@ export class RedisStore implements Store {
       if (short.length === 0) return;
       throw new DroverError("Unavailable", `the write reached ${short.map((s) => `${s.acked} of ${s.wanted} replicas of ${s.node}`).join(", ")} in ${timeoutMs} ms, so a failover could lose it: reported failed (it may still be applied)`, { retryable: true });
     }
-    const acked = Number(await withRedis(() => this.redis.call("WAIT", count, timeoutMs)));
+    const acked = await withRedis(async () => (this.replicaWait ? this.replicaWait.confirm() : Number(await this.redis.call("WAIT", count, timeoutMs))));
     if (acked < count) {
       throw new DroverError("Unavailable", `the write reached ${acked} of ${count} Redis replicas in ${timeoutMs} ms, so a failover could lose it: reported failed (it may still be applied)`, { retryable: true });
     }

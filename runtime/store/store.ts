@@ -62,6 +62,8 @@ export interface Store {
    * environment), or undefined for a machine the environment does not know.
    */
   hostOfMachine(envId: string, machineId: string): Promise<HostRecord | undefined>;
+  /** The id of the removed host whose identity key (SPKI PEM) this is: the key is revoked. Undefined for a key not revoked. */
+  revokedHostKey(envId: string, identityKey: string): Promise<string | undefined>;
   /**
    * Puts one host record for a registration: a compare-and-set on what hostOfMachine
    * returned (`expected`: that record, or undefined for a new machine). Returns the new rev;

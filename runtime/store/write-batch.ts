@@ -31,7 +31,7 @@ export function writeScriptCall(
     env.hosts, env.stacks, env.services, env.instances,
     env.hostNames, env.stackNames, env.serviceNames,
     env.loadBalancers, env.loadBalancerNames,
-    env.certificates, env.certificateNames, env.hostMachines,
+    env.certificates, env.certificateNames, env.hostMachines, env.revokedHostKeys,
   ];
   const puts = batch.put ?? [];
   const removes = batch.remove ?? [];

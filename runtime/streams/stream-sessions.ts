@@ -2,8 +2,9 @@
  * The server's half of a stream's rendezvous: a client's websocket waits here, under a fresh
  * session id, while the host's agent is told through its Redis nudges stream to dial in for
  * it. The agent's websocket then takes the session (once), gets the request as its first
- * frame, and the two are relayed. Sessions live in this server's memory only: the agent
- * dials the server URL it registered with (see docs/day-two.md for several servers).
+ * frame, and the two are relayed. Sessions live in this server's memory only, so the nudge
+ * names this server's own URL (`server`): with several servers behind one address the agent
+ * dials the one holding the session, not the one it registered with (docs/day-two.md).
  */
 import { randomBytes } from "crypto";
 import type Redis from "ioredis";
@@ -33,6 +34,8 @@ export class StreamSessions {
     private readonly keys: Keys,
     private readonly log: (message: string, err?: unknown) => void,
     private readonly dialTimeoutMs = AGENT_DIAL_TIMEOUT_MS,
+    /** This server's own URL as agents reach it; unknown (listening on every address): agents dial their registered URL. */
+    private readonly selfUrl: () => string | undefined = () => undefined,
   ) {}
 
   /** Parks the client's socket and nudges the agent of the instance's host. */
@@ -59,7 +62,9 @@ export class StreamSessions {
       }
     });
     try {
-      await this.redis.xadd(this.keys.host(grant.envId, grant.hostId).nudges, "MAXLEN", "~", "100", "*", "type", "stream", "session", sessionId, "instance", grant.instanceId);
+      const server = this.selfUrl();
+      await this.redis.xadd(this.keys.host(grant.envId, grant.hostId).nudges, "MAXLEN", "~", "100", "*", "type", "stream", "session", sessionId, "instance", grant.instanceId,
+        ...(server ? ["server", server] : []));
     } catch (err) {
       this.log("streams: nudging the agent failed", err);
       clearTimeout(timer);

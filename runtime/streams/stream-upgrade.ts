@@ -1,10 +1,12 @@
 /**
  * The websocket endpoints of logs and exec streams, on the API's own HTTP(S) server (so a
- * TLS API means TLS streams, with the same certificate the agents pin). Its upgrade handler
- * takes only its two path prefixes and leaves every other upgrade to other handlers:
+ * TLS API means TLS streams, with the same certificate the agents pin). It registers its two
+ * path prefixes with the server's upgrade router:
  *
- *   /v1/streams/<logs|exec>/<instanceId>?token=…   a client, with a token from the instance's
- *                                                  `logs` / `execute` action
+ *   /v1/streams/<logs|exec>/<instanceId>           a client, with a token from the instance's
+ *                                                  `logs` / `execute` action in its
+ *                                                  `Authorization: Bearer` header (never in the
+ *                                                  URL: URLs land in proxy and access logs)
  *   /v1/agentstreams/<sessionId>                   an agent answering a `stream` nudge, signed
  *                                                  by its host identity key
  *
@@ -18,6 +20,7 @@ import { DroverError } from "../protocol/errors";
 import type { Keys } from "../protocol/keys";
 import { AGENT_HEADERS, AGENT_STREAM_PREFIX, CLIENT_STREAM_PREFIX, maskCommand, verifyAgentDial, type StreamAction } from "../protocol/stream-protocol";
 import type { Store } from "../store/store";
+import { upgradeRouterOf } from "../api/upgrade-router";
 import { StreamSessions } from "./stream-sessions";
 import { StreamTokens, type StreamGrant, type TokenRefusal } from "./stream-tokens";
 
@@ -32,6 +35,8 @@ export interface StreamDeps {
 
 export interface AttachedStreams {
   tokens: StreamTokens;
+  /** This server's URL as agents reach it, named in stream nudges (several servers: the agent dials this one). */
+  advertise(url: string | undefined): void;
   close(): void;
 }
 
@@ -45,15 +50,13 @@ const refusalMessages: Record<TokenRefusal, string> = {
 export function attachStreams(server: Server, deps: StreamDeps): AttachedStreams {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
   const tokens = new StreamTokens(deps.redis, deps.keys);
-  const sessions = new StreamSessions(deps.redis, deps.keys, deps.log, deps.agentDialTimeoutMs);
+  let selfUrl: string | undefined;
+  const sessions = new StreamSessions(deps.redis, deps.keys, deps.log, deps.agentDialTimeoutMs, () => selfUrl);
   const now = deps.clock ?? Date.now;
 
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? "/", "http://drover.invalid").pathname;
-    if (!path.startsWith(CLIENT_STREAM_PREFIX) && !path.startsWith(AGENT_STREAM_PREFIX)) return; // another handler's
+  const onUpgrade = (side: typeof client) => (req: IncomingMessage, socket: Duplex, head: Buffer, path: string) => {
     socket.on("error", () => socket.destroy());
-    const handled = path.startsWith(CLIENT_STREAM_PREFIX) ? client(req, socket, head, path) : agent(req, socket, head, path);
-    handled.catch((err) => refuse(socket, err instanceof DroverError ? err : (deps.log("streams: upgrade failed", err), new DroverError("Internal", "internal error; see the server log"))));
+    side(req, socket, head, path).catch((err) => refuse(socket, err instanceof DroverError ? err : (deps.log("streams: upgrade failed", err), new DroverError("Internal", "internal error; see the server log"))));
   };
 
   async function client(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): Promise<void> {
@@ -62,9 +65,15 @@ export function attachStreams(server: Server, deps: StreamDeps): AttachedStreams
       throw new DroverError("NotFound", `no stream ${path}: expected ${CLIENT_STREAM_PREFIX}<logs|exec>/<instanceId>`);
     }
     const url = new URL(req.url ?? "/", "http://drover.invalid");
-    const header = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
-    const token = url.searchParams.get("token") ?? header?.[1];
-    if (!token) throw new DroverError("Unauthorized", "stream token missing: give ?token= from the instance's logs or execute action");
+    // A token in the URL has leaked already (proxy and access logs); refuse it rather than use it.
+    // It is burnt too (taken), so a copy from a log is worth nothing.
+    const inUrl = url.searchParams.get("token");
+    if (inUrl !== null) {
+      await tokens.take(inUrl, action as StreamAction, instanceId, now());
+      throw new DroverError("InvalidField", "stream token in the URL (?token=) refused and spent: ask for a new one and send it as Authorization: Bearer <token> (URLs land in proxy and access logs)", { field: "token" });
+    }
+    const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    if (!token) throw new DroverError("Unauthorized", "stream token missing: send the token of the instance's logs or execute action as Authorization: Bearer <token>");
     const taken = await tokens.take(token, action as StreamAction, instanceId, now());
     if (typeof taken === "string") throw new DroverError("Unauthorized", refusalMessages[taken]);
     const grant: StreamGrant = taken;
@@ -96,11 +105,13 @@ export function attachStreams(server: Server, deps: StreamDeps): AttachedStreams
       "command", JSON.stringify(maskCommand(grant.params.command)), "tty", String(grant.params.tty));
   }
 
-  server.on("upgrade", onUpgrade);
+  const router = upgradeRouterOf(server);
+  const unregister = [router.register({ prefix: CLIENT_STREAM_PREFIX }, onUpgrade(client)), router.register({ prefix: AGENT_STREAM_PREFIX }, onUpgrade(agent))];
   return {
     tokens,
+    advertise(url) { selfUrl = url; },
     close() {
-      server.off("upgrade", onUpgrade);
+      for (const off of unregister) off();
       sessions.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();

@@ -11,6 +11,11 @@
  * (that share of all requests answered 429 with a one-second `ratelimit-reset`), `stuckNew`
  * (droplet names that never leave `new`), `sshLateMs` (droplet names whose keys arrive
  * that late: SSH refuses drover's key meanwhile, as on a droplet whose cloud-init is slow).
+ *
+ * `imagesWithoutNode`: image slugs whose droplets have no node, as a fresh Debian or Ubuntu
+ * droplet has none. Lab hosts share this machine's filesystem, so node is hidden inside the
+ * host's own mount namespace (where its sshd runs) before the droplet is active: an overlay
+ * on /usr/bin whose upper layer whites out node and nodejs; destroying the droplet unmounts it.
  */
 import * as fs from "fs";
 import * as http from "http";
@@ -62,6 +67,7 @@ export class FakeDigitalOcean {
   rate429 = 0;
   readonly stuckNew = new Set<string>();
   readonly sshLateMs = new Map<string, number>();
+  readonly imagesWithoutNode = new Set<string>();
   /** How long a droplet stays `new` before it is active (the real API: tens of seconds). */
   bootMs = 300;
   private readonly faults: Array<{ method: string; path: RegExp; status: number; times: number }> = [];
@@ -121,8 +127,8 @@ export class FakeDigitalOcean {
     fs.renameSync(`${file}.tmp`, file);
   }
 
-  private later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => { this.timers.delete(t); fn(); }, ms);
+  private later(ms: number, fn: () => void | Promise<void>): void {
+    const t = setTimeout(() => { this.timers.delete(t); void fn(); }, ms);
     this.timers.add(t);
   }
 
@@ -269,7 +275,12 @@ export class FakeDigitalOcean {
     this.nextId++; // the create action's id is the droplet's + 1
     this.dropletsById.set(d.id, d);
     if (!this.stuckNew.has(d.name)) {
-      this.later(this.bootMs, () => {
+      this.later(this.bootMs, async () => {
+        if (!this.dropletsById.has(d.id)) return;
+        if (this.imagesWithoutNode.has(d.image)) {
+          // Not active until node is hidden; a failure leaves the droplet `new` (the driver's wait names it).
+          try { await hideNode(host); } catch (err) { console.error((err as Error).message); return; }
+        }
         if (!this.dropletsById.has(d.id)) return;
         d.status = "active";
         const keys = () => d.sshKeys.map((id) => this.keysById.get(id)?.public_key).filter((k): k is string => !!k);
@@ -291,10 +302,29 @@ export class FakeDigitalOcean {
       const ids = await host.exec(["sh", "-c", "docker ps -aq --filter label=io.drover.managed=true"]);
       const list = ids.stdout.split(/\s+/).filter(Boolean);
       if (list.length > 0) await host.exec(["docker", "rm", "-f", ...list]);
+      await showNode(host);
     })().catch(() => undefined).finally(() => {
       this.releasing.delete(wipe);
       this.free.push(host);
     });
     this.releasing.add(wipe);
   }
+}
+
+const HIDE_NODE_MOUNT = "drover-fake-do-hide-node";
+
+/** node and nodejs whited out of /usr/bin in the host's mount namespace (test/provider/host-ssh-executable.test.ts does the same). */
+async function hideNode(host: LabHost): Promise<void> {
+  const dir = path.join(host.dir, "hide-node");
+  const res = await host.exec(["sh", "-c", [
+    "set -e", `grep -q ' /usr/bin overlay ' /proc/self/mounts && exit 0`,
+    `rm -rf ${dir} && mkdir -p ${dir}/upper ${dir}/work`, `mknod ${dir}/upper/node c 0 0`, `mknod ${dir}/upper/nodejs c 0 0`,
+    `mount -t overlay ${HIDE_NODE_MOUNT} -o lowerdir=/usr/bin,upperdir=${dir}/upper,workdir=${dir}/work /usr/bin`,
+  ].join("\n")]);
+  if (res.code !== 0) throw new Error(`fake DigitalOcean: hiding node on ${host.name} failed: ${res.stderr}`);
+}
+
+/** Lazily: the shell running this, and any process of the droplet left, may still run from the overlay. */
+async function showNode(host: LabHost): Promise<void> {
+  await host.exec(["sh", "-c", `if grep -q '^${HIDE_NODE_MOUNT} /usr/bin ' /proc/self/mounts; then umount -l /usr/bin; fi`]);
 }

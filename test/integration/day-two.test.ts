@@ -5,6 +5,7 @@ import t from "tap";
 import WebSocket from "ws";
 import { labForTest } from "../lab";
 import { ControlPlane } from "../support/control-plane";
+import { freePort } from "../support/free-port";
 import { makeKeys } from "../../runtime/protocol/keys";
 import { waitFor } from "../support/wait";
 
@@ -92,8 +93,13 @@ t.test("logs and exec through the server", async (t) => {
     tmux("send-keys", "-t", "x", "hostname; stty size", "Enter");
     await waitFor(() => /^30 100$/m.test(screen()), { what: "stty size 30 100", timeoutMs: 10_000 });
     tmux("resize-window", "-t", "x", "-x", "90", "-y", "25");
-    tmux("send-keys", "-t", "x", "clear; stty size", "Enter");
-    await waitFor(() => /^25 90$/m.test(screen()), { what: "stty size after the resize", timeoutMs: 10_000 });
+    // The resize reaches dockerd as its own API call while typed keys go straight down the exec's
+    // stream, so a `stty size` typed at once may run before it: ask again until the new size shows.
+    await waitFor(() => {
+      if (/^25 90$/m.test(screen())) return true;
+      tmux("send-keys", "-t", "x", "clear; stty size", "Enter");
+      return false;
+    }, { what: "stty size after the resize", timeoutMs: 10_000, intervalMs: 300, maxIntervalMs: 600 });
     tmux("send-keys", "-t", "x", "exit 7", "Enter");
     const code = await waitFor(() => fs.existsSync(exitFile) && fs.readFileSync(exitFile, "utf8").trim(), { what: "drover exec to end", timeoutMs: 10_000 });
     t.equal(code, "7", "drover exec returned the shell's exit code");
@@ -108,6 +114,22 @@ t.test("logs and exec through the server", async (t) => {
     t.ok(execs.some((e) => e.command === JSON.stringify(["sh"]) && e.tty === "true" && /^apikey:/.test(e.by)), "the interactive exec is an event: who, which instance, the command");
   });
 
+  await t.test("a second server: streams opened there reach an agent registered with the first", async (t) => {
+    // The agents registered with s1; the client talks to s2 only (two servers behind one address).
+    const s2 = await cp.startServer("s2", await freePort(lab.gatewayIp));
+    t.teardown(() => cp.stopServer("s2"));
+    const s2Env = { ...process.env, DROVER_CONFIG: path.join(lab.runDir, "cli-s2.json") };
+    const viaS2 = (args: string[]) => spawnSync(process.execPath, [droverBin, ...args], { env: s2Env, encoding: "utf8", timeout: 30_000 });
+    t.equal(viaS2(["login", "--url", s2, "--access-key", env.apiKey, "--ca-fingerprint", cp.ca!.fingerprint]).status, 0, "drover login to s2");
+    for (const instance of instances.slice(0, 2)) {
+      const run = viaS2(["exec", instance.id, "--", "sh", "-c", "hostname; exit 4"]);
+      t.same([run.status, run.stderr], [4, ""], `exec through s2 on ${instance.name} (host ${hostById.get(instance.hostId)!.name}): the exit code`);
+    }
+    const logs = viaS2(["logs", "--tail", "2", "--json", instances[0].id]);
+    t.equal(logs.status, 0, `logs through s2: ${logs.stderr.trim()}`);
+    t.equal(logs.stdout.trim().split("\n").filter((l) => JSON.parse(l).line.startsWith("line ")).length, 2, "logs --tail 2 through s2: two lines");
+  });
+
   await t.test("stream tokens are bound to one instance, expire, and stay in their environment", async (t) => {
     const [a, b] = instances.filter((i) => i.id !== instances[0].id);
     const mint = (instanceId: string, body: unknown, api = env.api) => api.call("POST", `${env.base}/instances/${instanceId}?action=logs`, body);
@@ -117,11 +139,16 @@ t.test("logs and exec through the server", async (t) => {
       ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
       ws.once("error", reject);
     });
+    const bearer = (grant: { token: string }) => ({ authorization: `Bearer ${grant.token}` });
     const forA = (await mint(a.id, {})).body;
-    t.equal(await refusedStatus(forA.url.replace(`/logs/${a.id}`, `/logs/${b.id}`)), 401, "a token for one instance is refused for another");
+    t.notOk(forA.url.includes(forA.token), "the stream URL does not carry the token");
+    t.equal(await refusedStatus(forA.url.replace(`/logs/${a.id}`, `/logs/${b.id}`), bearer(forA)), 401, "a token for one instance is refused for another");
+    const inUrl = (await mint(a.id, {})).body;
+    t.equal(await refusedStatus(`${inUrl.url}?token=${encodeURIComponent(inUrl.token)}`), 422, "a token in the URL is refused");
+    t.equal(await refusedStatus(inUrl.url, bearer(inUrl)), 401, "and spent: the same token in the header is refused afterwards");
     const short = (await mint(a.id, { ttl: 1 })).body;
     await waitFor(() => Date.now() > Date.parse(short.expiresAt) + 50, { what: "the token's expiry", timeoutMs: 5_000 });
-    t.equal(await refusedStatus(short.url), 401, "an expired token is refused");
+    t.equal(await refusedStatus(short.url, bearer(short)), 401, "an expired token is refused");
     t.equal((await mint(a.id, { ttl: 61 })).status, 422, "ttl beyond 60 s refused");
 
     // Only the host's agent may answer a session: with one agent stopped its session stays open; dial in as someone else.
@@ -130,7 +157,8 @@ t.test("logs and exec through the server", async (t) => {
     const redis = cp.redis.client();
     const nudges = makeKeys(cp.keyPrefix).host(env.id, victim.hostId).nudges;
     const before = (await redis.xrevrange(nudges, "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
-    const client = new WebSocket((await mint(victim.id, {})).body.url, { ca: cp.ca!.cert });
+    const victimGrant = (await mint(victim.id, {})).body;
+    const client = new WebSocket(victimGrant.url, { ca: cp.ca!.cert, headers: bearer(victimGrant) });
     t.teardown(() => client.terminate());
     const session = await waitFor(async () => {
       for (const [, f] of await redis.xrange(nudges, `(${before}`, "+")) {

@@ -4,6 +4,9 @@ import * as path from "path";
 import type { Lab, LabHost } from "../lab";
 import { freePort } from "./free-port";
 import { startPrivateRedis, type PrivateRedis } from "./redis-server";
+import { startSentinelGroup, type SentinelGroup } from "./redis-sentinel";
+import Redis from "ioredis";
+import { parseRedisUrl, redisTargetOptions } from "../../runtime/protocol/redis-target";
 import { waitFor } from "./wait";
 import { request } from "../../runtime/protocol/pinned-https";
 import { loadOrCreateCa, type CertificateAuthority } from "../../runtime/tls/ca";
@@ -58,6 +61,8 @@ export class ControlPlane {
   readonly adminKey = "admin-" + Math.random().toString(36).slice(2) + "-0123456789";
   /** With TLS: the CA the server, Redis and agents use (its dir is the servers' --tls-dir). */
   ca?: CertificateAuthority;
+  /** With `sentinel`: the Sentinel-watched Redis (a primary, 2 replicas, 3 sentinels) on the gateway; `redis` follows its primary. */
+  sentinel?: SentinelGroup;
   private tlsDir = "";
   readonly keyPrefix = "cp" + Math.random().toString(36).slice(2, 8);
   private adminKeyFile = "";
@@ -70,9 +75,9 @@ export class ControlPlane {
    * environment, and an agent on each lab host with the labels `labels(i)` gives.
    */
   static async forTest(
-    t: { teardown(fn: () => unknown): void }, lab: Lab, opts: { graceMs: number; envName: string; labels?: (i: number) => Record<string, string> },
+    t: { teardown(fn: () => unknown): void }, lab: Lab, opts: { graceMs: number; envName: string; labels?: (i: number) => Record<string, string>; sentinel?: boolean },
   ): Promise<{ cp: ControlPlane; env: EnvAccess; hostById: Map<string, LabHost> }> {
-    const cp = await ControlPlane.start(lab, { graceMs: opts.graceMs });
+    const cp = await ControlPlane.start(lab, { graceMs: opts.graceMs, sentinel: opts.sentinel });
     t.teardown(() => cp.stop());
     await cp.startServer("s1");
     const env = await cp.createEnvironment(opts.envName);
@@ -82,13 +87,19 @@ export class ControlPlane {
   }
 
   /** `tls`: every hop as across a network: API over HTTPS, Redis TLS only with client certificates, agents pinning the CA. */
-  static async start(lab: Lab, opts: { graceMs: number; tls?: boolean }): Promise<ControlPlane> {
+  /**
+   * `sentinel`: servers and agents on redis+sentinel:// (a primary, two replicas, three
+   * sentinels on the lab's gateway, as the failover test starts them); not with `tls`.
+   */
+  static async start(lab: Lab, opts: { graceMs: number; tls?: boolean; sentinel?: boolean }): Promise<ControlPlane> {
     const logDir = path.join(lab.runDir, "control-plane");
     fs.mkdirSync(logDir, { recursive: true });
     const tlsDir = path.join(logDir, "tls");
     const ca = opts.tls ? await loadOrCreateCa(tlsDir) : undefined;
-    const redis = await startPrivateRedis([lab.gatewayIp, "127.0.0.1"], ca ? { tls: { ca, dir: tlsDir } } : {});
+    const group = opts.sentinel ? await startSentinelGroup({ replicas: 2, sentinels: 3, downAfterMs: 1000, bind: lab.gatewayIp }) : undefined;
+    const redis = group ? sentinelRedis(group) : await startPrivateRedis([lab.gatewayIp, "127.0.0.1"], ca ? { tls: { ca, dir: tlsDir } } : {});
     const cp = new ControlPlane(lab, redis, logDir, opts.graceMs);
+    if (group) cp.sentinel = group;
     if (ca) Object.assign(cp, { ca, tlsDir });
     cp.adminKeyFile = path.join(logDir, "admin-key");
     fs.writeFileSync(cp.adminKeyFile, cp.adminKey, { mode: 0o600 });
@@ -168,6 +179,25 @@ export class ControlPlane {
     this.agents.clear();
     await this.redis.stop();
   }
+}
+
+/** The Sentinel group as the PrivateRedis the control plane expects: clients follow the primary. */
+function sentinelRedis(group: SentinelGroup): PrivateRedis {
+  const clients: Redis[] = [];
+  return {
+    port: group.dataPorts[0],
+    url: group.url,
+    client() {
+      const c = new Redis({ ...redisTargetOptions(parseRedisUrl(group.url, "url"), undefined), maxRetriesPerRequest: 2 });
+      c.on("error", () => undefined);
+      clients.push(c);
+      return c;
+    },
+    async stop() {
+      for (const c of clients) c.disconnect();
+      await group.stop();
+    },
+  };
 }
 
 async function stopProc(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {

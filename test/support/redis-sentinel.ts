@@ -33,14 +33,17 @@ export interface SentinelGroup {
  * Redis across a network), replication and the sentinels' own links over TLS too, all
  * certificates from `ca`.
  */
-export async function startSentinelGroup(opts: { replicas?: number; sentinels?: number; downAfterMs?: number; tls?: CertificateAuthority } = {}): Promise<SentinelGroup> {
+export async function startSentinelGroup(opts: { replicas?: number; sentinels?: number; downAfterMs?: number; tls?: CertificateAuthority; bind?: string } = {}): Promise<SentinelGroup> {
+  // `bind`: the one address every node and sentinel listens on and announces (a lab's gateway,
+  // so agents inside lab hosts reach them); loopback by default.
+  const ip = opts.bind ?? "127.0.0.1";
   const name = "drover-test";
   const dir = fs.mkdtempSync(join(tmpdir(), "drover-sentinel-"));
   // One certificate for every node: server for clients, client for replication and sentinel links.
   let tlsSettings: [string, string][] = [];
   let clientTls: { tls: { ca: string; cert: string; key: string } } | Record<string, never> = {};
   if (opts.tls) {
-    const node = issueCertificate(opts.tls, { commonName: "127.0.0.1", names: ["127.0.0.1"], usage: ["server", "client"], days: 2 });
+    const node = issueCertificate(opts.tls, { commonName: ip, names: [ip], usage: ["server", "client"], days: 2 });
     const admin = issueCertificate(opts.tls, { commonName: "test-admin", usage: ["client"], days: 2 });
     fs.writeFileSync(join(dir, "node.pem"), node.cert);
     fs.writeFileSync(join(dir, "node-key.pem"), node.key!, { mode: 0o600 });
@@ -57,18 +60,18 @@ export async function startSentinelGroup(opts: { replicas?: number; sentinels?: 
     procs.set(port, proc);
   };
   const ping = (port: number) => waitFor(async () => {
-    const probe = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...clientTls });
+    const probe = new Redis({ host: ip, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...clientTls });
     probe.on("error", () => undefined);
     try { await probe.connect(); return (await probe.ping()) === "PONG"; } catch { return false; } finally { probe.disconnect(); }
   }, { what: `redis on port ${port}`, timeoutMs: 10_000 });
   const dataPorts: number[] = [];
-  for (let i = 0; i <= (opts.replicas ?? 1); i++) dataPorts.push(await freePort());
+  for (let i = 0; i <= (opts.replicas ?? 1); i++) dataPorts.push(await freePort(ip));
   // --dir: a replica's full sync goes through an RDB file, which must not land in the cwd.
-  const common = ["--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning"];
+  const common = ["--bind", ip, "--dir", dir, "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning"];
   start([...portArgs(dataPorts[0]), ...common], dataPorts[0]);
-  for (const port of dataPorts.slice(1)) start([...portArgs(port), ...common, "--replicaof", "127.0.0.1", String(dataPorts[0])], port);
+  for (const port of dataPorts.slice(1)) start([...portArgs(port), ...common, "--replicaof", ip, String(dataPorts[0])], port);
   for (const port of dataPorts) await ping(port);
-  const primary = new Redis({ host: "127.0.0.1", port: dataPorts[0], maxRetriesPerRequest: 1, ...clientTls });
+  const primary = new Redis({ host: ip, port: dataPorts[0], maxRetriesPerRequest: 1, ...clientTls });
   primary.on("error", () => undefined);
   clients.push(primary);
   // Replicas synced (state=online), so the first WAIT already has them.
@@ -77,13 +80,13 @@ export async function startSentinelGroup(opts: { replicas?: number; sentinels?: 
   const sentinelPorts: number[] = [];
   const count = opts.sentinels ?? 3;
   for (let i = 0; i < count; i++) {
-    const port = await freePort();
+    const port = await freePort(ip);
     sentinelPorts.push(port);
     const conf = join(dir, `sentinel-${port}.conf`);
     fs.writeFileSync(conf, [
       ...(opts.tls ? ["port 0", `tls-port ${port}`, ...tlsSettings.map(([k, v]) => `${k} ${v}`)] : [`port ${port}`]),
-      "bind 127.0.0.1", "protected-mode no", `dir ${dir}`,
-      `sentinel monitor ${name} 127.0.0.1 ${dataPorts[0]} ${Math.floor(count / 2) + 1}`,
+      `bind ${ip}`, "protected-mode no", `dir ${dir}`,
+      `sentinel monitor ${name} ${ip} ${dataPorts[0]} ${Math.floor(count / 2) + 1}`,
       `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1000}`,
       `sentinel failover-timeout ${name} 10000`,
       `sentinel parallel-syncs ${name} 1`,
@@ -91,7 +94,7 @@ export async function startSentinelGroup(opts: { replicas?: number; sentinels?: 
     start([conf, "--loglevel", "warning"], port, "redis-sentinel");
   }
   for (const port of sentinelPorts) await ping(port);
-  const sentinel = new Redis({ host: "127.0.0.1", port: sentinelPorts[0], maxRetriesPerRequest: 1, ...clientTls });
+  const sentinel = new Redis({ host: ip, port: sentinelPorts[0], maxRetriesPerRequest: 1, ...clientTls });
   sentinel.on("error", () => undefined);
   clients.push(sentinel);
   // Ready once every sentinel knows the replicas and each other (else a failover cannot be agreed).
@@ -102,7 +105,7 @@ export async function startSentinelGroup(opts: { replicas?: number; sentinels?: 
   }, { what: "sentinels see the replicas and each other", timeoutMs: 20_000 });
   return {
     name,
-    url: `${opts.tls ? "rediss" : "redis"}+sentinel://${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(",")}/${name}`,
+    url: `${opts.tls ? "rediss" : "redis"}+sentinel://${sentinelPorts.map((p) => `${ip}:${p}`).join(",")}/${name}`,
     sentinelPorts,
     dataPorts,
     async primaryPort() {
@@ -117,7 +120,7 @@ export async function startSentinelGroup(opts: { replicas?: number; sentinels?: 
       await exited;
     },
     node(port) {
-      const c = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 1, ...clientTls });
+      const c = new Redis({ host: ip, port, maxRetriesPerRequest: 1, ...clientTls });
       c.on("error", () => undefined);
       clients.push(c);
       return c;

@@ -2,7 +2,8 @@
  * POST /v1/environments/:envId/instances/:id?action=logs|execute: a token for one logs or
  * exec stream of this instance (Rancher answers `execute` with a `hostAccess` the same way).
  * The body holds the stream's parameters (validate/stream.ts) and optionally `ttl` (seconds,
- * at most 60). The answer's `url` is the websocket to open with it, on this server.
+ * at most 60). The answer's `url` is the websocket to open on this server, with the token in
+ * its `Authorization: Bearer` header (not in the URL, which proxies and access logs keep).
  */
 import { DroverError } from "../../protocol/errors";
 import { mintActionFor } from "../../protocol/stream-protocol";
@@ -35,7 +36,7 @@ export async function instanceAction(ctx: AuthedContext): Promise<Reply> {
   const grant = (action === "logs" ? { ...common, action: "logs", params: request.params } : { ...common, action: "exec", params: request.params }) as StreamGrant;
   const token = await new StreamTokens(store.redis, store.keys).mint(grant);
   const wsBase = ctx.urls.base.replace(/^http/, "ws");
-  const url = `${wsBase}/v1/streams/${grant.action}/${encodeURIComponent(instance.id)}?token=${encodeURIComponent(token)}`;
+  const url = `${wsBase}/v1/streams/${grant.action}/${encodeURIComponent(instance.id)}`;
   return {
     status: 201,
     body: {

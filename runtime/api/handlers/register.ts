@@ -14,7 +14,7 @@ import type { RequestContext } from "../context";
 import type { Reply } from "../respond";
 import { newSecret, sha256Hex } from "../secrets";
 import { validateRegisterRequest } from "../../protocol/validate/register";
-import { verifyRegistration } from "../../protocol/host-identity";
+import { REVOKED_KEY_REFUSAL, verifyRegistration } from "../../protocol/host-identity";
 import { assertEnvWritable } from "../write";
 import { parseRedisUrl } from "../../protocol/redis-target";
 import { isDroverError } from "../../protocol/errors";
@@ -30,6 +30,11 @@ export async function register(ctx: RequestContext): Promise<Reply> {
   const envId = await api.store.envIdForRegistrationToken(sha256Hex(request.token));
   if (envId === undefined) throw new DroverError("Unauthorized", "unknown registration token");
   const identityKey = verifyRegistration(body, request, Date.parse(api.now()));
+  // A removed host's key signs nothing any more (its certificates are refused the same way).
+  const revokedFor = await api.store.revokedHostKey(envId, identityKey);
+  if (revokedFor !== undefined) {
+    throw new DroverError("Forbidden", `${REVOKED_KEY_REFUSAL} it was the key of host ${revokedFor}, which was removed: register with a new identity key (the agent makes one)`, { field: "identityKey" });
+  }
   const password = newSecret("drp");
   // Fixed across write retries, so a retry re-provisions the same user instead of leaking one.
   const newHostId = api.newId("host");

@@ -3,21 +3,35 @@
  * trusting only the pinned CA when there is one. A refusal becomes one CliError line with
  * the server's message and what to do about it.
  */
+import * as http from "http";
+import * as https from "https";
 import { isCertificateError, request } from "../../protocol/pinned-https";
 import { CliError, EXIT, exitForStatus } from "./cli-error";
 import type { CliConfig } from "./settings";
 
 export class DroverApi {
   private envIdCache?: string;
+  /**
+   * One keep-alive connection for the command's requests and its stream's websocket upgrade
+   * (stream-client.ts): `drover exec` pays one TCP (and TLS) handshake, not one per request.
+   */
+  readonly agent: http.Agent;
 
-  constructor(readonly config: CliConfig) {}
+  constructor(readonly config: CliConfig) {
+    this.agent = config.url.startsWith("https:") ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  }
+
+  /** TLS options of every connection to the server (the same on the websocket, so the agent reuses the connection). */
+  tlsOptions(): { ca?: string; rejectUnauthorized: true; minVersion: "TLSv1.2" } | Record<string, never> {
+    return this.config.url.startsWith("https:") ? { ...(this.config.ca ? { ca: this.config.ca } : {}), rejectUnauthorized: true, minVersion: "TLSv1.2" } : {};
+  }
 
   async call(method: string, path: string, body?: unknown): Promise<any> {
     const url = path.startsWith("http") ? path : this.config.url + path;
     let reply;
     try {
       reply = await request(url, {
-        method, ca: this.config.ca, timeoutMs: 30_000,
+        method, ca: this.config.ca, timeoutMs: 30_000, agent: this.agent,
         headers: { authorization: `Bearer ${this.config.accessKey}`, accept: "application/json", ...(body === undefined ? {} : { "content-type": "application/json" }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });

@@ -10,12 +10,17 @@ import { CliError, EXIT } from "./cli-error";
 
 export async function openStream(api: DroverApi, instanceId: string, action: "logs" | "execute", body: Record<string, unknown>): Promise<WebSocket> {
   const grant = await api.call("POST", `${await api.envPath("instances", encodeURIComponent(instanceId))}?action=${action}`, body);
-  return connectStream(grant.url, api.config.ca);
+  // The token request's connection, kept alive, carries the upgrade (the same server: same agent and TLS options).
+  return connectStream(grant.url, grant.token, { ...api.tlsOptions(), agent: api.agent });
 }
 
-/** Connects to a stream URL (with its token); resolves once open. */
-export function connectStream(url: string, ca?: string): Promise<WebSocket> {
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 16 * 1024 * 1024, handshakeTimeout: 15_000, ...(ca ? { ca, minVersion: "TLSv1.2" as const } : {}) });
+/**
+ * Connects to a stream URL with its token (in the Authorization header); resolves once open.
+ * `connection`: the CA to trust alone, or a keep-alive agent (with the TLS options its connection was made with).
+ */
+export function connectStream(url: string, token: string, connection: { ca?: string; agent?: import("http").Agent; rejectUnauthorized?: boolean; minVersion?: "TLSv1.2" } = {}): Promise<WebSocket> {
+  const { ca, ...rest } = connection;
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024, handshakeTimeout: 15_000, ...rest, ...(ca ? { ca, minVersion: "TLSv1.2" as const } : {}) });
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve(ws));
     ws.once("unexpected-response", (_req, res) => {

@@ -15,7 +15,8 @@ export const writeScript: LuaScript = {
 -- KEYS[12] loadBalancers record hash   KEYS[13] loadBalancerNames index
 -- KEYS[14] certificates record hash    KEYS[15] certificateNames index
 -- KEYS[16] hostMachines index (machineId -> hostId, lua/register-host.ts)
--- KEYS[17..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
+-- KEYS[17] revokedHostKeys (identity key -> hostId): a removed host's key is revoked in the same write
+-- KEYS[18..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
 --             heartbeat (deleted with the host record)
 -- ARGV[1] expected env rev, or ''      ARGV[2] leader fence, or ''
 -- ARGV[3] P = number of puts, then P triples: kind, id, record JSON (an object without rev)
@@ -69,7 +70,7 @@ local function releaseName(kind, name, id)
 end
 
 local changes = {}
-local hostKeysCursor = 17
+local hostKeysCursor = 18
 local arg = 3
 local putCount = tonumber(ARGV[arg])
 for _ = 1, putCount do
@@ -111,7 +112,8 @@ for _ = 1, removeCount do
   if previous then
     releaseName(kind, indexedName(kind, previous), id)
     pendingRecords[kind][id] = false
-    changes[#changes + 1] = { kind = kind, id = id, action = 'removed', hostKeys = hostKeys }
+    changes[#changes + 1] = { kind = kind, id = id, action = 'removed', hostKeys = hostKeys,
+      identityKey = kind == 'host' and type(previous.identityKey) == 'string' and previous.identityKey or nil }
   end
 end
 
@@ -122,6 +124,7 @@ for _, change in ipairs(changes) do
   if change.action == 'removed' then
     redis.call('HDEL', recordHashes[change.kind], change.id)
     if change.hostKeys then redis.call('DEL', unpack(change.hostKeys)) end
+    if change.identityKey then redis.call('HSET', KEYS[17], change.identityKey, change.id) end
   else
     redis.call('HSET', recordHashes[change.kind], change.id, withField(change.body, 'rev', rev))
     local machineId = change.kind == 'host' and pendingRecords.host[change.id] and pendingRecords.host[change.id].machineId

@@ -97,6 +97,9 @@ t.test("purgeEnvironment removes every key of the environment and its global ent
         } },
       ],
     });
+    // A removed host's identity key goes to the revoked set (the write that removes the record).
+    await f.store.write(envId, { put: [{ kind: "host", record: { ...host(envId, "h3"), machineId: "m3", identityKey: "PEM-h3" } }] });
+    await f.store.write(envId, { remove: [{ kind: "host", id: "h3" }] });
     const lease = await f.lease.acquireOrRenew(envId, "server-a", 60_000);
     for (const hostId of ["h1", "h2"]) {
       await f.store.setDesired(envId, { hostId, generation: 0, instances: [] }, { fence: lease.fence });
