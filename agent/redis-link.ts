@@ -2,6 +2,7 @@ import Redis, { RedisOptions } from "ioredis";
 import type { AgentRedisCredentials } from "../runtime/protocol/agent-protocol";
 import { agentRedisOptions } from "../runtime/protocol/agent-redis-options";
 import { errorMessage, Logger } from "./log";
+import { createRedisClientForUrl } from "../runtime/protocol/redis-client";
 
 /**
  * The agent's two Redis connections, both as the host's own ACL user: `cmd` for GET/SET/XADD
@@ -35,7 +36,7 @@ export type ProbeResult = { ok: true } | { ok: false; rejected: boolean; reason:
  * user whose key pattern no longer covers this host counts as rejected too).
  */
 export async function probeCredentials(creds: RedisCredentials, desiredKey: string): Promise<ProbeResult> {
-  const client = new Redis({
+  const client = createRedisClientForUrl(creds.url, "redis.url", {
     ...redisOptions(creds, "drover-agent-probe"),
     enableOfflineQueue: true,
     retryStrategy: () => null,
@@ -72,9 +73,10 @@ export class RedisLink {
     // process alive after everything else stopped (a blocked XREAD is not closed by Redis on our
     // FIN). The command connection gets a moment to flush its last writes; the blocking one has
     // nothing to flush and is destroyed at once.
-    this.cmd = new Redis({ ...redisOptions(creds, `drover-agent-${hostId}`), disconnectTimeout: cmdDisconnectMs });
+    // redis+cluster://: a Cluster client (runtime/protocol/redis-client.ts), which the same calls drive.
+    this.cmd = createRedisClientForUrl(creds.url, "redis.url", { ...redisOptions(creds, `drover-agent-${hostId}`), disconnectTimeout: cmdDisconnectMs });
     // XREAD BLOCK waits up to blockMs by design; its timeout only catches a dead connection.
-    this.blocking = new Redis({ ...redisOptions(creds, `drover-agent-${hostId}-nudges`), commandTimeout: blockingCommandTimeoutMs, disconnectTimeout: 0 });
+    this.blocking = createRedisClientForUrl(creds.url, "redis.url", { ...redisOptions(creds, `drover-agent-${hostId}-nudges`), commandTimeout: blockingCommandTimeoutMs, disconnectTimeout: 0 });
     this.blocking.on("error", (err) => this.onError(err, false));
     this.cmd.on("error", (err) => this.onError(err, true));
     this.cmd.on("ready", () => {

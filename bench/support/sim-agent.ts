@@ -24,6 +24,7 @@ import type { HostDesiredState } from "../../runtime/protocol/model";
 import { hostAgentRedisOptions } from "../../runtime/store/agent-redis-options";
 import { request as httpsRequest } from "../../runtime/protocol/pinned-https";
 import { HostKeys, makeKeys } from "../../runtime/protocol/keys";
+import { createRedisClientForUrl } from "../../runtime/protocol/redis-client";
 
 /** Counters shared by all simulated hosts of a process (epoch ms times). */
 export interface SimStats {
@@ -84,8 +85,9 @@ export class SimHost {
     const base = { lazyConnect: true, maxRetriesPerRequest: 2, retryStrategy: (n: number) => Math.min(100 * n, 2000) };
     // rediss://: the client certificate the server issued for the (shared) simulated host key, as agent/redis-tls-credentials.ts does.
     const creds = response.redis.clientCert ? { ...response.redis, clientKey: simHostKey().privateKeyPem } : response.redis;
-    this.cmd = new Redis(hostAgentRedisOptions(creds, { ...base, connectionName: `sim-${response.hostId}` }));
-    this.blocking = new Redis(hostAgentRedisOptions(creds, { ...base, connectionName: `sim-${response.hostId}-nudges` }));
+    // redis+cluster://: a Cluster client, as the real agent makes (runtime/protocol/redis-client.ts).
+    this.cmd = createRedisClientForUrl(creds.url, "redis.url", hostAgentRedisOptions(creds, { ...base, connectionName: `sim-${response.hostId}` }));
+    this.blocking = createRedisClientForUrl(creds.url, "redis.url", hostAgentRedisOptions(creds, { ...base, connectionName: `sim-${response.hostId}-nudges` }));
     for (const c of [this.cmd, this.blocking]) c.on("error", (err) => this.fail(err));
     // Reports needs only `link.cmd`.
     this.reports = new Reports({ cmd: this.cmd } as unknown as RedisLink, this.keys);

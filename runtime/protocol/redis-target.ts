@@ -11,6 +11,8 @@ export interface RedisTarget {
   tls: boolean;
   /** Set for Sentinel URLs: the sentinels to ask and the name of the primary they watch. */
   sentinel?: { nodes: { host: string; port: number }[]; name: string };
+  /** Set for Redis Cluster URLs (`redis+cluster://h:p,h:p`): seed nodes; the client learns the rest (redis-client.ts). */
+  cluster?: { nodes: { host: string; port: number }[] };
   /** One Redis (no sentinel). */
   host?: string;
   port?: number;
@@ -19,11 +21,13 @@ export interface RedisTarget {
   db: number;
 }
 
-const schemes: Record<string, { tls: boolean; sentinel: boolean }> = {
+const schemes: Record<string, { tls: boolean; sentinel: boolean; cluster?: true }> = {
   "redis:": { tls: false, sentinel: false },
   "rediss:": { tls: true, sentinel: false },
   "redis+sentinel:": { tls: false, sentinel: true },
   "rediss+sentinel:": { tls: true, sentinel: true },
+  "redis+cluster:": { tls: false, sentinel: false, cluster: true },
+  "rediss+cluster:": { tls: true, sentinel: false, cluster: true },
 };
 
 /** Parses a Redis URL; `field` names the flag or field in errors. */
@@ -31,12 +35,17 @@ export function parseRedisUrl(url: string, field: string): RedisTarget {
   const m = /^([a-z+]+:)\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]*)(?:\/([^/]*))?(?:\/(\d+))?\/?$/.exec(url);
   const scheme = m && schemes[m[1]];
   if (!m || !scheme) {
-    throw new Error(`${field}: ${JSON.stringify(url)}: expected redis://host:port, rediss://host:port, or redis+sentinel://host:port[,host:port...]/<master name> (rediss+sentinel:// for TLS)`);
+    throw new Error(`${field}: ${JSON.stringify(url)}: expected redis://host:port, rediss://host:port, redis+sentinel://host:port[,host:port...]/<master name> (rediss+sentinel:// for TLS), or redis+cluster://host:port[,host:port...] (rediss+cluster:// for TLS)`);
   }
   const [, , user, pass, hostList, first, second] = m;
   const decode = (s: string | undefined) => (s ? decodeURIComponent(s) : undefined);
   const nodes = hostList.split(",").map((hp) => parseHostPort(hp, scheme.sentinel ? 26379 : 6379, field, url));
   const base = { tls: scheme.tls, username: decode(user), password: decode(pass) };
+  if (scheme.cluster) {
+    // Redis Cluster has one database: no /db.
+    if (first !== undefined && first !== "" || second !== undefined) throw new Error(`${field}: ${url}: a Redis Cluster URL takes no /path (a cluster has database 0 only): redis+cluster://host:port[,host:port...]`);
+    return { ...base, cluster: { nodes }, db: 0 };
+  }
   if (!scheme.sentinel) {
     if (nodes.length !== 1 || second !== undefined) throw new Error(`${field}: ${url}: one host:port (and /db) expected; a list of addresses needs redis+sentinel://`);
     return { ...base, host: nodes[0].host, port: nodes[0].port, db: dbNumber(first, field, url) };
@@ -61,6 +70,7 @@ function dbNumber(text: string | undefined, field: string, url: string): number 
 
 /** Every address in the URL (the one Redis, or all sentinels). */
 export function redisAddresses(target: RedisTarget): string[] {
+  if (target.cluster) return target.cluster.nodes.map((n) => n.host);
   return target.sentinel ? target.sentinel.nodes.map((n) => n.host) : [target.host!];
 }
 
@@ -84,6 +94,8 @@ export function redisTargetOptions(target: RedisTarget, tls: RedisTlsOptions | u
     ...(target.password !== undefined ? { password: target.password } : {}),
     ...(target.tls ? { tls: tls ?? { minVersion: "TLSv1.2" } } : {}),
   };
+  // Cluster: the per-node options; the seed nodes go to the Cluster client (redis-client.ts).
+  if (target.cluster) return { ...common, reconnectOnError: (err: Error) => (/^READONLY\b/.test(err.message) ? 2 : false) };
   if (!target.sentinel) return { ...common, host: target.host, port: target.port };
   return {
     ...common,

@@ -5,6 +5,7 @@ import type { Store } from "../store/store";
 import { isDroverError } from "../protocol/errors";
 import { isTransientPassError, observedChanged, reconcileEnvironment } from "./env-reconciler";
 import { stillQuiet, type QuietState } from "./quiet";
+import { readStreams } from "../store/stream-read";
 
 /** What the manager needs from the leader lease (runtime/store/leader-lease.ts). */
 export interface LeaderLeaseApi {
@@ -278,8 +279,8 @@ export class ReconcileManager {
       this.streamIds.set(s, last[0]?.[0] ?? "0-0");
     }
     const ids = streams.map((s) => this.streamIds.get(s)!);
-    const res = (await this.o.blockingRedis.xread("COUNT", 100, "BLOCK", Math.ceil(blockMs), "STREAMS", ...streams, ...ids)) as
-      [string, [string, string[]][]][] | null;
+    // One XREAD on one Redis; per slot group on Redis Cluster (stream-read.ts).
+    const res = await readStreams(this.o.blockingRedis, streams, ids, blockMs);
     for (const [stream, entries] of res ?? []) {
       if (entries.length) this.streamIds.set(stream, entries[entries.length - 1][0]);
       // An agent's per-container start/die entries are followed by its observed report, which

@@ -1,4 +1,4 @@
-import Redis from "ioredis";
+import type { Cluster } from "ioredis";
 import { startApiServer } from "../api";
 import { ReconcileManager } from "../reconcile/manager";
 import { makeKeys } from "../protocol/keys";
@@ -8,6 +8,10 @@ import { RedisStore } from "../store/redis-store";
 import { HostAclReplicas } from "../store/host-acl-replicas";
 import { hostUsernamePrefix } from "../store/host-acl";
 import { parseRedisUrl, redisTargetOptions } from "../protocol/redis-target";
+import { SplitWriteRepair } from "../store/split-write-repair";
+import { allScripts } from "../store/lua/all";
+import { ClusterHostAcl } from "../store/cluster-host-acl";
+import { createRedisClient, duplicateClient } from "../protocol/redis-client";
 import { isLoopback } from "../protocol/loopback";
 import { reviveWhenEnded } from "../protocol/redis-revive";
 import { Keyring } from "../secrets/keyring";
@@ -40,7 +44,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   // Fail fast when Redis is down (Unavailable), never queue commands behind a dead link.
   // rediss://: Redis's certificate checked against drover's CA, the server's own client certificate presented.
   const redisTlsOptions = tls?.redisClient ? { ca: tls.ca.cert, cert: tls.redisClient.cert, key: tls.redisClient.key, minVersion: "TLSv1.2" as const } : undefined;
-  const redis = new Redis({
+  const redis = createRedisClient(target, {
     ...redisTargetOptions(target, redisTlsOptions),
     // Sentinel: subscribed to +switch-master, the server leaves a demoted primary as soon as the
     // switch is announced, not when the old primary is reconfigured (seconds later after a
@@ -52,8 +56,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     // Commands issued in the same tick (a pass's per-host GETs, concurrent registrations) go
     // out in one socket write: one syscall each was most of the server's CPU at 1,000 hosts.
     enableAutoPipelining: true,
-  });
-  const blocking = redis.duplicate({ connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
+  }, { scriptNames: allScripts.map((script) => script.name) });
+  const blocking = duplicateClient(redis, { connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
   // WAIT on a connection of its own: a slow one would hold every command behind it (replica-wait.ts).
   const waiter = target.sentinel ? redis.duplicate({ connectionName: `drover-${config.serverId}-wait`, enableAutoPipelining: false }) : undefined;
   let closing = false;
@@ -62,13 +66,18 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   }
   const keyring = new Keyring(redis, keys, loadOrCreateMasterKey(config.masterKeyFile));
   // Sentinel (replicas): host users on every node, and writes acknowledged only once a replica has them.
+  const aclLog = (message: string, err?: unknown) => log.warn(message, { error: err instanceof Error ? err.message : String(err ?? "") });
+  // Redis Cluster: host users on every primary and replica (cluster-host-acl.ts).
   const aclReplicas = target.sentinel
-    ? new HostAclReplicas(redis, { ...redisTargetOptions({ ...target, sentinel: undefined }, redisTlsOptions) }, hostUsernamePrefix(keys),
-      (message, err) => log.warn(message, { error: err instanceof Error ? err.message : String(err ?? "") }))
-    : undefined;
+    ? new HostAclReplicas(redis, { ...redisTargetOptions({ ...target, sentinel: undefined }, redisTlsOptions) }, hostUsernamePrefix(keys), aclLog)
+    : target.cluster
+      ? new ClusterHostAcl(redis as unknown as Cluster, redisTargetOptions({ ...target, cluster: undefined }, redisTlsOptions), hostUsernamePrefix(keys), aclLog)
+      : undefined;
   const store = new RedisStore(redis, keys, {
     keyring, aclReplicas,
+    // Redis Cluster: WAIT on each primary's own connection (cluster-wait.ts).
     ...(target.sentinel ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000, connection: waiter } } : {}),
+    ...(target.cluster ? { waitReplicas: { count: config.redisWaitReplicas, timeoutMs: 1000 } } : {}),
   });
   const manager = new ReconcileManager({
     store,
@@ -106,8 +115,11 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     adminKey: config.adminKey, store, keys, redis,
     log: (message, err) => log.warn(message, { error: err instanceof Error ? err.message : String(err ?? "") }),
   });
+  // Writes split into one-slot steps (environment-writes.ts) that stopped half-way are finished or undone.
+  const repair = new SplitWriteRepair(redis, keys, (envId) => store.purgeEnvironment(envId), (msg, fields) => log.warn(msg, fields));
   manager.start();
   aclReplicas?.start();
+  repair.start();
   log.info("server ready", {
     url: api.url, redis: config.agentRedisUrl, keyPrefix: config.keyPrefix,
     // Not secret: what agents (--ca-fingerprint) and the provider (drover:caFingerprint) pin.
@@ -127,6 +139,8 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       await api.close();
       onStep("the reconcile manager (its passes and blocking reads)");
       await manager.stop();
+      onStep("the split-write repair");
+      await repair.stop();
       onStep("the ACL replica sync");
       await aclReplicas?.stop();
       onStep("the Redis connections");

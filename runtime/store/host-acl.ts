@@ -22,6 +22,10 @@ import { withRedis } from "./redis-errors";
  *                read from before fetching the desired document, so no nudge is missed
  * - ping         connection health checks
  * - client|setname  ioredis `connectionName`, so CLIENT LIST shows which host is connected
+ * - cluster|slots  on Redis Cluster, ioredis's Cluster client learns which node serves which
+ *                slot (topology only: no key names, no data)
+ * - asking       on Redis Cluster, while a slot migrates, an ASK redirection is followed by
+ *                ASKING on the target node (a flag for the next command, still under the key rules)
  * Not granted, on purpose: info (ioredis's ready check: agents set enableReadyCheck: false),
  * client|setinfo (ioredis: disableClientInfo: true; ioredis ignores the refusal anyway),
  * select (agents use db 0), pexpire/del/eval/multi (not needed).
@@ -34,7 +38,7 @@ import { withRedis } from "./redis-errors";
  * observed, reports, heartbeat and stats are read-write. No pub/sub channels.
  */
 export const hostAgentCommands = [
-  "get", "set", "xadd", "xread", "xrange", "xrevrange", "ping", "client|setname",
+  "get", "set", "xadd", "xread", "xrange", "xrevrange", "ping", "client|setname", "cluster|slots", "asking",
 ] as const;
 
 /** The start of every host user's name: of one environment's hosts, or (no envId) of all. */

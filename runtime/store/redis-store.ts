@@ -1,5 +1,5 @@
 import { once } from "events";
-import Redis, { type RedisOptions } from "ioredis";
+import Redis, { type Cluster, type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../protocol/errors";
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
 import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostRecord, HostDesiredState, HostObservedState, IpsecSpec, ReconcileError } from "../protocol/model";
@@ -13,14 +13,12 @@ import { hostUserAclRules, hostUsername, hostUsernamePrefix, provisionHostUser, 
 import type { HostAclReplicas } from "./host-acl-replicas";
 import { hostDataKeys, type Keys } from "../protocol/keys";
 import { statsHistoryLength } from "../protocol/stats";
-import { addRegistrationTokenScript } from "./lua/add-registration-token";
-import { createEnvironmentScript } from "./lua/create-environment";
+import { addRegistrationTokenSplit, conflictKeptChanging, createEnvironmentSplit, dropEnvironmentIndexEntries, dropEnvironmentRecord, updateEnvironmentSplit } from "./environment-writes";
 import { registerHostScript } from "./lua/register-host";
 import { purgeEnvironmentScript } from "./lua/purge-environment";
 import { setDesiredScript } from "./lua/set-desired";
 import { setDnsScript } from "./lua/set-dns";
 import { setIpsecScript } from "./lua/set-ipsec";
-import { updateEnvironmentScript } from "./lua/update-environment";
 import { writeScript } from "./lua/write";
 import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
 import { toDroverError, withRedis } from "./redis-errors";
@@ -28,8 +26,15 @@ import { ReplicaWait } from "./replica-wait";
 import { defineScripts, type LuaScript, runScript, scriptReply } from "./scripts";
 import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
+import { retryTryAgain } from "./try-again";
+import { ClusterWaiter } from "./cluster-wait";
 import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
+
+/** The nodes whose keys a SCAN must cover: the one Redis, or every primary of a Cluster. */
+function scanTargets(redis: Redis): Redis[] {
+  return redis.isCluster ? (redis as unknown as Cluster).nodes("master") : [redis];
+}
 
 export type EnvironmentPatch = Partial<Pick<EnvironmentRecord, "name" | "description" | "state" | "reconcileError">>;
 
@@ -52,8 +57,8 @@ export interface RedisStoreOptions {
    * (tests of other parts) values are stored as given.
    */
   keyring?: Keyring;
-  /** Redis with replicas (Sentinel): host users are written on every node (host-acl-replicas.ts). */
-  aclReplicas?: HostAclReplicas;
+  /** Redis with replicas (Sentinel, host-acl-replicas.ts; Cluster, cluster-host-acl.ts): host users are written on every node. */
+  aclReplicas?: Pick<HostAclReplicas, "provision" | "remove">;
   /**
    * Redis with replicas: every write the store acknowledges has reached `count` replicas
    * (WAIT), so a failover cannot lose it; otherwise the write is reported failed
@@ -66,13 +71,16 @@ export class RedisStore implements Store {
   readonly redis: Redis;
   readonly keyring?: Keyring;
   private readonly ownsClient: boolean;
-  private readonly aclReplicas?: HostAclReplicas;
+  private readonly aclReplicas?: Pick<HostAclReplicas, "provision" | "remove">;
   private readonly waitReplicas?: { count: number; timeoutMs: number };
+  private clusterWaiter?: ClusterWaiter;
   private readonly replicaWait?: ReplicaWait;
 
   constructor(redis: Redis | RedisOptions, readonly keys: Keys, opts: RedisStoreOptions = {}) {
-    this.ownsClient = !(redis instanceof Redis);
-    this.redis = redis instanceof Redis ? redis : new Redis(redis);
+    // A Cluster client (redis-client.ts) is a client too, though not an instance of Redis.
+    const isClient = redis instanceof Redis || (redis as { isCluster?: boolean }).isCluster === true;
+    this.ownsClient = !isClient;
+    this.redis = isClient ? redis as Redis : new Redis(redis as RedisOptions);
     this.keyring = opts.keyring;
     this.aclReplicas = opts.aclReplicas;
     this.waitReplicas = opts.waitReplicas;
@@ -93,17 +101,14 @@ export class RedisStore implements Store {
 
   // Environments
 
+  /** In one-slot steps, global entries first (environment-writes.ts says why and what repairs a half-done one). */
   async createEnvironment(env: Omit<EnvironmentRecord, "rev">, apiKeyHash: string, tokenHash: string): Promise<EnvironmentRecord> {
-    const envKeys = this.keys.env(env.id);
     const createdAt = new Date().toISOString();
-    const rev = await this.script(createEnvironmentScript, `create environment ${env.id}`, [
-      this.keys.environments(), this.keys.apiKeys(), this.keys.registrationTokens(),
-      envKeys.rev, envKeys.keys, envKeys.tokens, envKeys.events,
-    ], [
-      env.id, jsonWithout(env, "rev"), apiKeyHash, tokenHash,
-      JSON.stringify({ createdAt }), JSON.stringify({}),
-    ]);
-    return { ...env, rev: Number(rev) };
+    const rev = await createEnvironmentSplit(this.redis, this.keys, {
+      env, apiKeyHash, tokenHash, apiKeyMeta: JSON.stringify({ createdAt }), tokenMeta: JSON.stringify({}),
+    });
+    await this.confirmWrites();
+    return { ...env, rev };
   }
 
   async getEnvironment(envId: string): Promise<EnvironmentRecord | undefined> {
@@ -131,7 +136,6 @@ export class RedisStore implements Store {
    * appends an `environment` event. NotFound if absent.
    */
   async updateEnvironment(envId: string, patch: EnvironmentPatch): Promise<EnvironmentRecord> {
-    const envKeys = this.keys.env(envId);
     for (const field of Object.keys(patch)) {
       if (!["name", "description", "state", "reconcileError"].includes(field)) {
         throw new DroverError("UnknownField", `environment field ${field} cannot be changed`, { field });
@@ -141,16 +145,13 @@ export class RedisStore implements Store {
       const current = await this.getEnvironment(envId);
       if (!current) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
       const next = { ...current, ...patch };
-      const reply = scriptReply(await withRedis(() => runScript(this.redis, updateEnvironmentScript, [
-        this.keys.environments(), envKeys.rev, envKeys.events, envKeys.reconcile,
-      ], [envId, String(current.rev), jsonWithout(next, "rev")])));
-      if (reply.status === "OK") {
+      const result = await updateEnvironmentSplit(this.redis, this.keys, envId, current.rev, next);
+      if (result !== "STALE") {
         await this.confirmWrites();
-        return { ...next, rev: Number(reply.details[0]) };
+        return { ...next, rev: result.rev };
       }
-      if (reply.status !== "STALE") throw scriptRefusal(reply.status, reply.details, `update environment ${envId}`);
     }
-    throw new DroverError("Conflict", `environment ${envId} kept changing while being updated`, { retryable: true });
+    throw conflictKeptChanging(envId);
   }
 
   async setReconcileError(envId: string, error: ReconcileError | undefined): Promise<void> {
@@ -181,31 +182,33 @@ export class RedisStore implements Store {
   }
 
   async addRegistrationToken(envId: string, tokenHash: string, meta: Record<string, string>): Promise<void> {
-    const envKeys = this.keys.env(envId);
-    await this.script(addRegistrationTokenScript, `add registration token to ${envId}`,
-      [this.keys.registrationTokens(), envKeys.rev, envKeys.tokens], [envId, tokenHash, JSON.stringify(meta)]);
+    await addRegistrationTokenSplit(this.redis, this.keys, envId, tokenHash, JSON.stringify(meta));
+    await this.confirmWrites();
   }
 
   /**
    * Deletes the ACL users of the environment's hosts (Redis also drops their connections, so
-   * no agent recreates a key afterwards), then all its keys and global index entries in one
-   * script.
+   * no agent recreates a key afterwards), then, in one-slot steps: its global index entries,
+   * all its keys (one script), leftovers, and its record last. Until the record is gone the
+   * environment stays listed in state "removing", so a purge that failed half-way runs again
+   * (the reconciler, or the repair pass) and every step is idempotent.
    */
   async purgeEnvironment(envId: string): Promise<void> {
     const envKeys = this.keys.env(envId);
     for (let attempt = 0; attempt < raceAttempts; attempt++) {
       const hostIds = await withRedis(() => this.redis.hkeys(envKeys.hosts));
       for (const hostId of hostIds) await this.removeHostUserEverywhere(envId, hostId);
+      await dropEnvironmentIndexEntries(this.redis, this.keys, envId);
       const hostKeys = hostIds.flatMap((hostId) => hostDataKeys(this.keys.host(envId, hostId)));
       const reply = scriptReply(await withRedis(() => runScript(this.redis, purgeEnvironmentScript, [
-        this.keys.environments(), this.keys.apiKeys(), this.keys.registrationTokens(),
-        envKeys.keys, envKeys.tokens, envKeys.hosts,
+        envKeys.hosts,
         // Every key keys.ts defines for an environment, so keys added there are purged too.
-        ...Object.values(envKeys).filter((key) => ![envKeys.keys, envKeys.tokens, envKeys.hosts].includes(key)),
+        ...Object.values(envKeys).filter((key) => key !== envKeys.hosts),
         ...hostKeys,
-      ], [envId, ...hostIds])));
+      ], hostIds)));
       if (reply.status === "OK") {
         await this.sweepEnvironmentLeftovers(envId);
+        await dropEnvironmentRecord(this.redis, this.keys, envId);
         return;
       }
       if (reply.status !== "HOSTS_CHANGED") throw scriptRefusal(reply.status, reply.details, `purge environment ${envId}`);
@@ -226,15 +229,22 @@ export class RedisStore implements Store {
   // Records
 
   /**
-   * One MULTI/EXEC: the rev and all five record hashes as of one instant (Redis runs the
-   * transaction without interleaving). The environment record comes from the global hash,
-   * fine on one Redis; on Redis Cluster it would be read separately, like createEnvironment's
-   * global writes.
+   * One MULTI/EXEC on the environment's own keys (one slot): the rev and all record hashes
+   * as of one instant. Then the environment record, which lives in the global environments
+   * hash (another slot on Redis Cluster), read separately: a record whose rev is beyond the
+   * snapshot's was updated in between (updateEnvironment takes the rev before writing the
+   * record), so the snapshot is read again, and the record never runs ahead of the rest.
    */
   async snapshot(envId: string): Promise<EnvSnapshot> {
+    for (let attempt = 0; ; attempt++) {
+      const snapshot = await this.snapshotOnce(envId);
+      if (snapshot.env.rev <= snapshot.rev || attempt >= raceAttempts) return snapshot;
+    }
+  }
+
+  private async snapshotOnce(envId: string): Promise<EnvSnapshot> {
     const envKeys = this.keys.env(envId);
-    const results = await withRedis(() => this.redis.multi()
-      .hget(this.keys.environments(), envId)
+    const results = await withRedis(() => retryTryAgain(this.redis, () => this.redis.multi()
       .get(envKeys.rev)
       .hvals(envKeys.hosts)
       .hvals(envKeys.stacks)
@@ -242,12 +252,13 @@ export class RedisStore implements Store {
       .hvals(envKeys.instances)
       .hvals(envKeys.loadBalancers)
       .hvals(envKeys.certificates)
-      .exec());
+      .exec()));
     if (!results) throw new DroverError("Unavailable", `snapshot of ${envId} was aborted`, { retryable: true });
-    const [envRaw, rev, hosts, stacks, services, instances, loadBalancers, certificates] = results.map(([err, value]) => {
+    const [rev, hosts, stacks, services, instances, loadBalancers, certificates] = results.map(([err, value]) => {
       if (err) throw toDroverError(err);
       return value;
-    }) as [string | null, string | null, string[], string[], string[], string[], string[], string[]];
+    }) as [string | null, string[], string[], string[], string[], string[], string[]];
+    const envRaw = rev === null ? null : await withRedis(() => this.redis.hget(this.keys.environments(), envId));
     if (envRaw === null || rev === null) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
     const parseAll = <T extends { id: string; createdAt?: string }>(raws: string[], what: string) =>
       raws.map((raw) => parseStored<T>(raw, what)).sort(byCreation);
@@ -343,12 +354,16 @@ export class RedisStore implements Store {
     const userPrefix = hostUsernamePrefix(this.keys, envId);
     const users = (await withRedis(() => this.redis.call("ACL", "USERS")) as string[]).filter((u) => u.startsWith(userPrefix));
     for (const user of users) await this.removeHostUserEverywhere(envId, user.slice(userPrefix.length));
-    let cursor = "0";
-    do {
-      const [next, found] = await withRedis(() => this.redis.scan(cursor, "MATCH", this.keys.envPattern(envId), "COUNT", 1000));
-      if (found.length) await withRedis(() => this.redis.del(...found));
-      cursor = next;
-    } while (cursor !== "0");
+    // On Redis Cluster every key of the environment is on the primary serving its slot, but
+    // which primary that is may change under a migration: each primary is scanned.
+    for (const node of scanTargets(this.redis)) {
+      let cursor = "0";
+      do {
+        const [next, found] = await withRedis(() => node.scan(cursor, "MATCH", this.keys.envPattern(envId), "COUNT", 1000));
+        if (found.length) await withRedis(() => this.redis.del(...found));
+        cursor = next;
+      } while (cursor !== "0");
+    }
   }
 
   private async removeHostUserEverywhere(envId: string, hostId: string): Promise<void> {
@@ -363,6 +378,13 @@ export class RedisStore implements Store {
   async confirmWrites(): Promise<void> {
     if (!this.waitReplicas) return;
     const { count, timeoutMs } = this.waitReplicas;
+    if (this.redis.isCluster) {
+      this.clusterWaiter ??= new ClusterWaiter(this.redis as unknown as Cluster);
+      const waiter = this.clusterWaiter;
+      const short = await withRedis(() => waiter.wait(count, timeoutMs));
+      if (short.length === 0) return;
+      throw new DroverError("Unavailable", `the write reached ${short.map((s) => `${s.acked} of ${s.wanted} replicas of ${s.node}`).join(", ")} in ${timeoutMs} ms, so a failover could lose it: reported failed (it may still be applied)`, { retryable: true });
+    }
     const acked = await withRedis(async () => (this.replicaWait ? this.replicaWait.confirm() : Number(await this.redis.call("WAIT", count, timeoutMs))));
     if (acked < count) {
       throw new DroverError("Unavailable", `the write reached ${acked} of ${count} Redis replicas in ${timeoutMs} ms, so a failover could lose it: reported failed (it may still be applied)`, { retryable: true });

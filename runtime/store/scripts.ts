@@ -1,4 +1,5 @@
 import type Redis from "ioredis";
+import { retryTryAgain } from "./try-again";
 
 /** A Lua script and the ioredis command name it is registered under. */
 export interface LuaScript {
@@ -17,7 +18,7 @@ type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => P
 export async function runScript(redis: Redis, script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
   const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
   if (typeof commands[script.name] !== "function") redis.defineCommand(script.name, { lua: script.lua });
-  return (commands[script.name] as ScriptCommand).call(redis, keys.length, ...keys, ...args);
+  return retryTryAgain(redis, () => (commands[script.name] as ScriptCommand).call(redis, keys.length, ...keys, ...args));
 }
 
 /**

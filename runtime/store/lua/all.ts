@@ -8,11 +8,13 @@ import { registerHostScript } from "./register-host";
 import { setDesiredScript } from "./set-desired";
 import { setDnsScript } from "./set-dns";
 import { setIpsecScript } from "./set-ipsec";
-import { updateEnvironmentScript } from "./update-environment";
+import { environmentChangedScript, setEnvironmentRecordScript, takeEnvironmentRevScript } from "./update-environment";
+import { claimIndexEntryScript, dropIndexEntriesScript } from "./index-entries";
 import { writeScript } from "./write";
 
 /** Every script the store and the leader lease run (scripts.ts defineScripts defines them up front). */
 export const allScripts: readonly LuaScript[] = [
   addRegistrationTokenScript, createEnvironmentScript, leaderAcquireScript, leaderReleaseScript, purgeEnvironmentScript,
-  registerHostScript, setDesiredScript, setDnsScript, setIpsecScript, updateEnvironmentScript, writeScript,
+  registerHostScript, setDesiredScript, setDnsScript, setIpsecScript, writeScript,
+  takeEnvironmentRevScript, setEnvironmentRecordScript, environmentChangedScript, claimIndexEntryScript, dropIndexEntriesScript,
 ];

@@ -1,0 +1,62 @@
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
+import { parseRedisUrl, type RedisTarget } from "./redis-target";
+
+/**
+ * The ioredis client for a target: `Redis` for one Redis or Sentinel, `Cluster` for a
+ * `redis+cluster://` URL. A Cluster is handed on typed as `Redis`: it answers the same
+ * commands (routing each by its key's slot), and drover only sends it commands whose keys
+ * share one slot (test/runtime/store/one-slot.test.ts). The few places that must act
+ * differently (SCAN every primary, an XREAD per slot, ACL users on every node) ask
+ * `isCluster(redis)`.
+ *
+ * `options` are those of one connection (redisTargetOptions plus the caller's). For a Cluster
+ * the client-wide ones among them (lazy connect, offline queue, ready check, auto-pipelining,
+ * retry strategy) move to the Cluster's own options.
+ */
+export function createRedisClient(target: RedisTarget, options: RedisOptions, cluster: { scriptNames?: string[] } = {}): Redis {
+  if (!target.cluster) return new Redis(options);
+  return new Cluster(target.cluster.nodes, {
+    ...clusterOptions(options),
+    // ioredis's auto-pipelining groups a defined script by the slot of its first argument (the
+    // key count, not a key: ioredis 5.11.1), so a script can land in a pipeline of another
+    // node and fail ("All keys in the pipeline should belong to the same slots allocation
+    // group"). Scripts are sent on their own; everything else still auto-pipelines.
+    ...(cluster.scriptNames ? { autoPipeliningIgnoredCommands: cluster.scriptNames } : {}),
+  }) as unknown as Redis;
+}
+
+/** createRedisClient from a URL (agents, which know their URL and options). */
+export function createRedisClientForUrl(url: string, field: string, options: RedisOptions): Redis {
+  return createRedisClient(parseRedisUrl(url, field), options);
+}
+
+export function isCluster(redis: Redis): boolean {
+  return redis.isCluster;
+}
+
+/** Another client to the same Redis with changed options (a blocking reader's own connections). */
+export function duplicateClient(redis: Redis, override: RedisOptions): Redis {
+  if (!isCluster(redis)) return redis.duplicate(override);
+  const cluster = redis as unknown as Cluster;
+  const patch = clusterOptions(override);
+  return cluster.duplicate([], { ...patch, redisOptions: { ...cluster.options.redisOptions, ...patch.redisOptions } }) as unknown as Redis;
+}
+
+function clusterOptions(options: RedisOptions): ClusterOptions {
+  const { lazyConnect, enableOfflineQueue, enableReadyCheck, enableAutoPipelining, retryStrategy, ...perNode } = options;
+  return {
+    redisOptions: perNode,
+    ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+    ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
+    ...(enableReadyCheck !== undefined ? { enableReadyCheck } : {}),
+    ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
+    ...(retryStrategy ? { clusterRetryStrategy: (times: number) => retryStrategy(times) ?? null } : {}),
+    // A failover or a slot moving: retry soon, with the slots map refreshed, rather than fail
+    // the command (ioredis waits retryDelayOnFailover and follows MOVED/ASK on its own).
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    maxRedirections: 16,
+    slotsRefreshTimeout: 2000,
+  };
+}

@@ -1,0 +1,138 @@
+import Redis, { type Cluster, type RedisOptions } from "ioredis";
+
+/**
+ * Per-host ACL users on every node of a Redis Cluster. Redis replicates neither ACL SETUSER
+ * to replicas nor across shards, and an agent's Cluster client connects to whichever
+ * primary serves its keys (and to a replica once promoted), so each user must exist on every
+ * primary and every replica. The same choice as for Sentinel (host-acl-replicas.ts): the
+ * server writes each user on every node, and keeps them in step.
+ *
+ * - provision/remove: ACL SETUSER/DELUSER on every node CLUSTER NODES lists (primaries and
+ *   replicas), before the registration answers.
+ * - sync: every `intervalMs`, and when the cluster's topology changes (a node added, a
+ *   failover), every node's drover host users are made equal to the reference node's: the
+ *   first primary (by address) that answers. A node that was down or is new catches up.
+ */
+export class ClusterHostAcl {
+  private readonly nodes = new Map<string, Redis>();
+  private timer?: NodeJS.Timeout;
+  private syncing?: Promise<void>;
+  private stopped = false;
+  private readonly onChange = () => void this.sync().catch((err) => this.log("acl sync failed", err));
+
+  constructor(
+    private readonly cluster: Cluster,
+    /** Options of a direct admin connection (credentials, TLS), host and port left to this class. */
+    private readonly nodeOptions: RedisOptions,
+    /** Users whose names start with this are drover's host users (`<prefix>-host-`). */
+    private readonly userPrefix: string,
+    private readonly log: (message: string, err?: unknown) => void,
+    private readonly intervalMs = 5_000,
+  ) {}
+
+  start(): void {
+    this.cluster.on("refresh", this.onChange);
+    this.timer = setInterval(this.onChange, this.intervalMs);
+    this.timer.unref();
+    this.onChange();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cluster.off("refresh", this.onChange);
+    if (this.timer) clearInterval(this.timer);
+    await this.syncing?.catch(() => undefined);
+    for (const node of this.nodes.values()) node.disconnect();
+    this.nodes.clear();
+  }
+
+  async provision(username: string, rules: string[]): Promise<void> {
+    await this.onEveryNode((node) => node.call("ACL", "SETUSER", username, ...rules));
+  }
+
+  async remove(username: string): Promise<void> {
+    await this.onEveryNode((node) => node.call("ACL", "DELUSER", username));
+  }
+
+  sync(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.syncing ??= this.syncOnce().finally(() => { this.syncing = undefined; });
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const all = await this.addresses();
+    let wanted: Map<string, string> | undefined;
+    for (const address of all.filter((a) => a.primary).map((a) => a.address).sort()) {
+      try {
+        wanted = hostUsers((await this.node(address).call("ACL", "LIST")) as string[], this.userPrefix);
+        break;
+      } catch { /* the next primary */ }
+    }
+    if (!wanted) return;
+    const reference = wanted;
+    await this.onEveryNode(async (node) => {
+      const have = hostUsers((await node.call("ACL", "LIST")) as string[], this.userPrefix);
+      for (const [name, line] of reference) {
+        const current = have.get(name);
+        if (current === undefined || !sameRules(current, line)) await node.call("ACL", "SETUSER", name, "reset", ...line.split(" ").slice(2));
+      }
+      for (const name of have.keys()) if (!reference.has(name)) await node.call("ACL", "DELUSER", name);
+    }, all);
+  }
+
+  /**
+   * Runs `fn` on every node. A node that fails is logged, unless every primary failed
+   * (then the user exists nowhere useful and the caller must know).
+   */
+  private async onEveryNode(fn: (node: Redis) => Promise<unknown>, known?: Array<{ address: string; primary: boolean }>): Promise<void> {
+    const all = known ?? await this.addresses();
+    const results = await Promise.all(all.map(async ({ address, primary }) => {
+      try {
+        await fn(this.node(address));
+        return { primary, ok: true };
+      } catch (err) {
+        this.log(`acl: node ${address} not updated (the next sync retries)`, err);
+        return { primary, ok: false };
+      }
+    }));
+    if (results.some((r) => r.primary) && !results.some((r) => r.primary && r.ok)) throw new Error("acl: no primary of the cluster took the change");
+  }
+
+  /** Every node CLUSTER NODES lists, except those flagged failed or without an address. */
+  private async addresses(): Promise<Array<{ address: string; primary: boolean }>> {
+    const text = (await this.cluster.call("CLUSTER", "NODES")) as string;
+    return text.split("\n").filter(Boolean).flatMap((line) => {
+      const [, addr, flags] = line.split(" ");
+      const address = addr.split("@")[0];
+      if (/\bfail\b|noaddr|handshake/.test(flags) || address.startsWith(":")) return [];
+      return [{ address, primary: /\bmaster\b/.test(flags) }];
+    });
+  }
+
+  private node(address: string): Redis {
+    let node = this.nodes.get(address);
+    if (!node) {
+      const i = address.lastIndexOf(":");
+      node = new Redis({ ...this.nodeOptions, host: address.slice(0, i), port: Number(address.slice(i + 1)), lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectionName: "drover-acl-sync" });
+      node.on("error", () => { /* reported through the commands that fail */ });
+      this.nodes.set(address, node);
+    }
+    return node;
+  }
+}
+
+/** ACL LIST prints granted commands in an order that differs between nodes: compare the rules as sets. */
+function sameRules(a: string, b: string): boolean {
+  return a.split(" ").sort().join(" ") === b.split(" ").sort().join(" ");
+}
+
+/** name → ACL LIST line, for users named `<prefix>...`. Lines are `user <name> <rules...>`. */
+function hostUsers(lines: string[], prefix: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of lines) {
+    const name = line.split(" ")[1];
+    if (name?.startsWith(prefix)) out.set(name, line);
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+import type { Cluster } from "ioredis";
+
+/** How long a primary's count of connected replicas (ROLE) is trusted. */
+const roleTtlMs = 1000;
+
+/**
+ * WAIT on a Redis Cluster: every primary the client holds a connection to is asked to
+ * confirm that this client's writes on it reached `count` of its replicas (a primary with no
+ * write of ours since answers at once). A shard whose replica was just promoted has none
+ * left until the old primary returns: it is asked for as many as it has connected (ROLE,
+ * re-read at most once a second), so its writes go on, unprotected as they can only be,
+ * rather than every one of them waiting out the timeout and being refused.
+ */
+export class ClusterWaiter {
+  private readonly replicas = new Map<string, { count: number; at: number }>();
+
+  constructor(private readonly cluster: Cluster) {}
+
+  /** The primaries that fell short, with what they reached. */
+  async wait(count: number, timeoutMs: number): Promise<Array<{ node: string; acked: number; wanted: number }>> {
+    const short = await Promise.all(this.cluster.nodes("master").map(async (node) => {
+      const address = `${node.options.host}:${node.options.port}`;
+      let known = this.replicas.get(address);
+      if (!known || Date.now() - known.at > roleTtlMs) {
+        const role = (await node.call("ROLE")) as [string, number, unknown[]];
+        known = { count: role[0] === "master" ? role[2].length : 0, at: Date.now() };
+        this.replicas.set(address, known);
+      }
+      const wanted = Math.min(count, known.count);
+      if (wanted === 0) return undefined;
+      const acked = Number(await node.call("WAIT", wanted, timeoutMs));
+      return acked < wanted ? { node: address, acked, wanted } : undefined;
+    }));
+    return short.filter((s): s is { node: string; acked: number; wanted: number } => s !== undefined);
+  }
+}

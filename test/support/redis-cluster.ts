@@ -1,0 +1,137 @@
+import { ChildProcess, execFile, spawn } from "child_process";
+import * as fs from "fs";
+import Redis, { Cluster } from "ioredis";
+import { tmpdir } from "os";
+import { join } from "path";
+import { promisify } from "util";
+import { freePort } from "./free-port";
+import { waitFor } from "./wait";
+
+/**
+ * A Redis Cluster of the test's own on loopback: `primaries` primaries with
+ * `replicasPerPrimary` replicas each, `redis-server --cluster-enabled yes` in a temp dir,
+ * joined by `redis-cli --cluster create --cluster-replicas n --cluster-yes`. No persistence.
+ * As the suite's single Redis (scripts/setup.sh), the default user is the admin: no
+ * credentials. Stopped by pid.
+ */
+export interface RedisClusterHandle {
+  /** redis+cluster://127.0.0.1:p1,127.0.0.1:p2,... (every node, so any of them seeds a client). */
+  url: string;
+  /** Admin credentials for the url (none: the default user, as the single-Redis helper). */
+  username?: string;
+  password?: string;
+  /** Every node's port, primaries first as created. */
+  nodes: number[];
+  /** An admin Cluster client (closed by stop()). */
+  client(): Cluster;
+  /** An admin client on one node (closed by stop()). */
+  node(port: number): Redis;
+  /** The port of the primary serving `slot` now. */
+  primaryOf(slot: number): Promise<number>;
+  /** The ports of the replicas of the primary on `port`. */
+  replicasOf(port: number): Promise<number[]>;
+  /** SIGKILL of the node on `port`. */
+  kill(port: number): Promise<void>;
+  /** Runs redis-cli with the given arguments (e.g. `--cluster reshard ...`). */
+  cli(args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const run = promisify(execFile);
+
+export async function startRedisCluster(opts: { primaries?: number; replicasPerPrimary?: number; nodeTimeoutMs?: number } = {}): Promise<RedisClusterHandle> {
+  const primaries = opts.primaries ?? 3;
+  const replicas = opts.replicasPerPrimary ?? 1;
+  const count = primaries * (replicas + 1);
+  const dir = fs.mkdtempSync(join(tmpdir(), "drover-cluster-"));
+  const procs = new Map<number, ChildProcess>();
+  const clients: Array<Redis | Cluster> = [];
+  const ports: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const port = await freePort();
+      const busPort = await freePort();
+      ports.push(port);
+      const nodeDir = join(dir, String(port));
+      fs.mkdirSync(nodeDir);
+      const proc = spawn("redis-server", [
+        "--port", String(port), "--cluster-port", String(busPort), "--bind", "127.0.0.1", "--dir", nodeDir,
+        "--cluster-enabled", "yes", "--cluster-config-file", join(nodeDir, "nodes.conf"),
+        // Short, so a killed primary is replaced within a couple of seconds.
+        "--cluster-node-timeout", String(opts.nodeTimeoutMs ?? 1000),
+        "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning",
+      ], { stdio: ["ignore", "ignore", "ignore"] });
+      procs.set(port, proc);
+    }
+    const ping = (port: number) => waitFor(async () => {
+      const probe = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on("error", () => undefined);
+      try { await probe.connect(); return (await probe.ping()) === "PONG"; } catch { return false; } finally { probe.disconnect(); }
+    }, { what: `redis cluster node on port ${port}`, timeoutMs: 10_000 });
+    for (const port of ports) await ping(port);
+    await run("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", String(replicas), "--cluster-yes"], { timeout: 30_000 });
+    const direct = (port: number) => {
+      const c = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 1 });
+      c.on("error", () => undefined);
+      clients.push(c);
+      return c;
+    };
+    const admins = new Map(ports.map((p) => [p, direct(p)]));
+    // Every node agrees the cluster is whole, and every replica has synced (so a failover has a candidate).
+    await waitFor(async () => {
+      for (const c of admins.values()) if (!/cluster_state:ok/.test(String(await c.call("CLUSTER", "INFO")))) return false;
+      const roles = await Promise.all([...admins.values()].map((c) => c.call("ROLE") as Promise<unknown[]>));
+      return roles.filter((r) => r[0] === "slave" && r[3] === "connected").length === primaries * replicas;
+    }, { what: "redis cluster state ok, replicas synced", timeoutMs: 30_000 });
+    const handle: RedisClusterHandle = {
+      url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(",")}`,
+      nodes: ports,
+      client() {
+        const c = new Cluster(ports.map((port) => ({ host: "127.0.0.1", port })), { retryDelayOnFailover: 100, retryDelayOnClusterDown: 100 });
+        c.on("error", () => undefined);
+        clients.push(c);
+        return c;
+      },
+      node: (port) => admins.get(port) ?? direct(port),
+      async primaryOf(slot) {
+        for (const [port, c] of admins) {
+          if (procs.get(port)?.exitCode !== null || procs.get(port)?.signalCode !== null) continue;
+          const slots = (await c.call("CLUSTER", "SLOTS")) as Array<[number, number, [string, number]]>;
+          const hit = slots.find(([from, to]) => slot >= from && slot <= to);
+          if (hit) return Number(hit[2][1]);
+        }
+        throw new Error(`no node serves slot ${slot}`);
+      },
+      async replicasOf(port) {
+        const role = (await admins.get(port)!.call("ROLE")) as [string, number, [string, string, string][]];
+        return role[0] === "master" ? role[2].map(([, p]) => Number(p)) : [];
+      },
+      async kill(port) {
+        const proc = procs.get(port);
+        if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+        const exited = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGKILL");
+        await exited;
+      },
+      async cli(args) {
+        return (await run("redis-cli", args, { timeout: 60_000 })).stdout;
+      },
+      stop: () => stopAll(procs, clients, dir),
+    };
+    return handle;
+  } catch (err) {
+    await stopAll(procs, clients, dir);
+    throw err;
+  }
+}
+
+async function stopAll(procs: Map<number, ChildProcess>, clients: Array<Redis | Cluster>, dir: string): Promise<void> {
+  for (const c of clients) c.disconnect();
+  for (const proc of procs.values()) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue;
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGKILL");
+    await exited;
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
