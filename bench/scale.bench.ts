@@ -7,7 +7,8 @@
  * Redis floor of the same record writes with the same parallelism; ratio = value / baseline.
  * Goals, separately: >= 10,000 placements/s, <= 300 MB peak RSS per server.
  * Sizes: SCALE_AGENTS, SCALE_INSTANCES, SCALE_ENVIRONMENTS, SCALE_SERVICES (per environment),
- * SCALE_SERVERS, SCALE_FLEETS (agent processes); SCALE_REDIS=single | cluster | redis://URL.
+ * SCALE_SERVERS, SCALE_FLEETS (agent processes); SCALE_REDIS=single | cluster | redis://URL;
+ * SCALE_ACL_SYNC=0 leaves out the ACL replica sync measurement (aclSync* fields).
  */
 import type { Benchmark, BenchResult } from "./result";
 import { round } from "./result";
@@ -44,6 +45,10 @@ export const benchmark: Benchmark = {
         envsPerServer: r.envsPerServer.join(" "),
         correct: correct ? "every instance placed once, held by one agent" : `records ${r.records} ids ${r.distinctIds} slots ${r.distinctSlots} perService ${r.perServiceOk} held ${r.agentHeld} dup ${r.agentDuplicates}`,
         agentErrors: r.agentErrors,
+        ...(r.aclSync ? {
+          aclSyncUsers: r.aclSync.users, aclSyncCatchUpMs: round(r.aclSync.catchUpMs, 0), aclSyncSteadyMs: round(r.aclSync.steadyMs, 1),
+          aclSyncSteadyPrimaryCpuMs: round(r.aclSync.steadyPrimaryCpuMs, 1), aclSyncSteadyReplicaCpuMs: round(r.aclSync.steadyReplicaCpuMs, 1),
+        } : {}),
       },
     };
   },

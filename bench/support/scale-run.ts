@@ -18,6 +18,8 @@ import { join } from "path";
 import { performance } from "perf_hooks";
 import type { InstanceRecord } from "../../runtime/protocol/model";
 import { makeKeys } from "../../runtime/protocol/keys";
+import { hostUsernamePrefix } from "../../runtime/store/host-acl";
+import { HostAclReplicas } from "../../runtime/store/host-acl-replicas";
 import { freePort } from "../../test/support/free-port";
 import { startPrivateRedis } from "../../test/support/redis-server";
 import { waitFor } from "../../test/support/wait";
@@ -36,6 +38,12 @@ export interface ScaleOptions {
   /** "single" (a private redis-server), "cluster" (test/support/redis-cluster.ts), or a redis:// URL. */
   redis: string;
   timeoutMs: number;
+  /**
+   * Also measure the Sentinel deployments' ACL replica sync (runtime/store/host-acl-replicas.ts)
+   * at this many host users: a replica attached after the run, one catch-up sync, then the
+   * periodic (every 5 s) sync's cost. Only with a private single Redis.
+   */
+  measureAclSync?: boolean;
   log?: (line: string) => void;
 }
 
@@ -57,6 +65,7 @@ export function scaleOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Scale
     fleets: num("SCALE_FLEETS", 4),
     redis: env.SCALE_REDIS || "single",
     timeoutMs: num("SCALE_TIMEOUT_MS", 900_000),
+    measureAclSync: env.SCALE_ACL_SYNC !== "0",
   };
 }
 
@@ -85,6 +94,49 @@ export interface ScaleResult {
   agentDuplicates: number;
   agentErrors: number;
   redisKind: string;
+  aclSync?: AclSyncCost;
+}
+
+export interface AclSyncCost {
+  users: number;
+  /** A fresh replica's first sync (every host user written to it). */
+  catchUpMs: number;
+  /** The periodic sync with nothing to change: wall ms (median of 5), and the primary's and replica's CPU ms per sync. */
+  steadyMs: number;
+  steadyPrimaryCpuMs: number;
+  steadyReplicaCpuMs: number;
+}
+
+/**
+ * The ACL replica sync at this many host users: a replica of the primary started now, the
+ * server's own HostAclReplicas run against it (not started: its syncs called one by one).
+ */
+async function measureAclSync(primaryUrl: string, admin: Redis, userPrefix: string): Promise<AclSyncCost> {
+  const replica = await startPrivateRedis();
+  const rc = replica.client();
+  const sync = new HostAclReplicas(admin, {}, userPrefix, () => undefined);
+  try {
+    const primary = new URL(primaryUrl);
+    await rc.call("REPLICAOF", primary.hostname, primary.port);
+    await waitFor(async () => ((await admin.call("ROLE")) as [string, number, unknown[]])[2].length === 1, { what: "the replica attached", timeoutMs: 60_000 });
+    const c0 = performance.now();
+    await sync.sync();
+    const catchUpMs = performance.now() - c0;
+    const users = ((await rc.call("ACL", "LIST")) as string[]).filter((l) => l.split(" ")[1]?.startsWith(userPrefix)).length;
+    const walls: number[] = [];
+    const cpu0 = { p: cpuSeconds(await admin.info("cpu")), r: cpuSeconds(await rc.info("cpu")) };
+    for (let k = 0; k < 5; k++) {
+      const t0 = performance.now();
+      await sync.sync();
+      walls.push(performance.now() - t0);
+    }
+    const cpu1 = { p: cpuSeconds(await admin.info("cpu")), r: cpuSeconds(await rc.info("cpu")) };
+    walls.sort((a, b) => a - b);
+    return { users, catchUpMs, steadyMs: walls[2], steadyPrimaryCpuMs: ((cpu1.p - cpu0.p) * 1000) / 5, steadyReplicaCpuMs: ((cpu1.r - cpu0.r) * 1000) / 5 };
+  } finally {
+    await sync.stop();
+    await replica.stop();
+  }
 }
 
 interface Target {
@@ -277,6 +329,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     for (const s of servers) await s.stop();
     const floorKeys = makeKeys(`${keyPrefix}floor`);
     const writers = servers.map(() => target!.connect());
+    await Promise.all(writers.map((w) => w.ping())); // connected before the clock starts
     const f0 = performance.now();
     await Promise.all(writers.map(async (w, k) => {
       for (const [e, env] of envs.entries()) {
@@ -296,6 +349,12 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const floorMs = performance.now() - f0;
     for (const w of writers) w.disconnect();
 
+    let aclSync: AclSyncCost | undefined;
+    if (o.measureAclSync && o.redis === "single") {
+      aclSync = await measureAclSync(target.url, admin as Redis, hostUsernamePrefix(keys));
+      log(`scale: acl sync at ${aclSync.users} users: catch-up ${Math.round(aclSync.catchUpMs)} ms, steady ${Math.round(aclSync.steadyMs)} ms`);
+    }
+
     return {
       placementsPerSec: (o.instances / placedMs) * 1000,
       floorPlacementsPerSec: (o.instances / floorMs) * 1000,
@@ -307,6 +366,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       records: records.length, distinctIds, distinctSlots, perServiceOk,
       agentHeld: heldIds.length, agentDuplicates, agentErrors,
       redisKind: target.kind,
+      ...(aclSync ? { aclSync } : {}),
     };
   } finally {
     if (rssTimer) clearInterval(rssTimer);
