@@ -22,7 +22,7 @@ import { hostUsernamePrefix } from "../../runtime/store/host-acl";
 import { HostAclReplicas } from "../../runtime/store/host-acl-replicas";
 import { freePort } from "../../test/support/free-port";
 import { startPrivateRedis } from "../../test/support/redis-server";
-import { waitFor } from "../../test/support/wait";
+import { WaitAbort, waitFor } from "../../test/support/wait";
 import { createEnvironment, waitForOk, type EnvHandle } from "./http";
 import { type Child, procStatusMb, spawnServer } from "./procs";
 import { SimFleet, type FleetHost, type FleetStats } from "./sim-fleet";
@@ -226,6 +226,11 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       servers.push(spawnServer({ listen: `127.0.0.1:${port}`, redis: target.url, adminKeyFile, keyPrefix, logFile, disconnectGrace: "120s", serverId: `scale-${k}` }));
       urls.push(`http://127.0.0.1:${port}`);
     }
+    // A server that exits ends the run at once, with the end of its log.
+    const serversAlive = () => {
+      const dead = servers.findIndex((s) => !s.alive());
+      if (dead >= 0) throw new WaitAbort(`server ${dead} exited: ${fs.readFileSync(serverLogs[dead], "utf8").split("\n").slice(-15).join("\n")}`);
+    };
     for (const [k, url] of urls.entries()) await waitForOk(`${url}/healthz`, { alive: servers[k].alive, intervalMs: 20, timeoutMs: 60_000 });
 
     // Environments, each led by one server: drover has no lease balancing (the first server to
@@ -255,10 +260,12 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     }
     const r0 = performance.now();
     const regs = await Promise.all(fleets.map((f, k) => f.register(perFleet[k], 16)));
+    serversAlive();
     const registerMs = performance.now() - r0;
     const registerRetries = regs.reduce((n, r) => n + r.retries, 0);
     log(`scale: ${o.agents} agents registered in ${Math.round(registerMs)} ms (${registerRetries} retries)`);
     await waitFor(async () => {
+      serversAlive();
       let active = 0;
       for (const env of envs) active += await env.api.total(`${env.base}/hosts?state=active`);
       return active === o.agents;
@@ -281,16 +288,17 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       for (const env of envs) n += await admin!.hlen(keys.env(env.id).instances);
       return n;
     };
-    await waitFor(async () => (await hlen()) >= o.instances, { what: `${o.instances} instance records`, timeoutMs: deadline - performance.now(), intervalMs: 20, maxIntervalMs: 20 });
+    await waitFor(async () => { serversAlive(); return (await hlen()) >= o.instances; }, { what: `${o.instances} instance records`, timeoutMs: deadline - performance.now(), intervalMs: 20, maxIntervalMs: 20 });
     const placedMs = performance.now() - t0;
     log(`scale: ${o.instances} placed in ${Math.round(placedMs)} ms`);
     const fleetStats = async () => Promise.all(fleets.map((f) => f.stats()));
-    await waitFor(async () => (await fleetStats()).reduce((n, s) => n + s.running, 0) >= o.instances,
+    await waitFor(async () => { serversAlive(); return (await fleetStats()).reduce((n, s) => n + s.running, 0) >= o.instances; },
       { what: "every instance reported running by the agents", timeoutMs: deadline - performance.now(), intervalMs: 100, maxIntervalMs: 100 });
     const convergedMs = performance.now() - t0;
     const cpu1 = await redisCpu(target, admin);
     log(`scale: agents report all running at ${Math.round(convergedMs)} ms`);
     await waitFor(async () => {
+      serversAlive();
       for (const env of envs) {
         const list = await env.api.ok("GET", `${env.base}/services?limit=100`);
         if (!list.data.every((s: { transitioning: string }) => s.transitioning === "no")) return false;

@@ -212,8 +212,13 @@ export class ReconcileManager {
     led.lastPass = Date.now();
     // A long pass (a large environment) must not outlive its lease: renew it meanwhile, so
     // the pass's fenced writes are not refused because this server lost leadership to itself.
+    // The other environments this server leads too: their leases are otherwise renewed only
+    // between passes, and with several large environments (or a starved CPU) they expired
+    // during one long pass and moved between servers back and forth (bench scale).
     const renew = setInterval(() => {
-      this.o.lease.acquireOrRenew(envId, this.o.serverId, this.o.leaseTtlMs).catch(() => undefined);
+      for (const id of [envId, ...[...this.led.keys()].filter((k) => k !== envId)]) {
+        this.o.lease.acquireOrRenew(id, this.o.serverId, this.o.leaseTtlMs).catch(() => undefined);
+      }
     }, Math.max(100, Math.floor(this.o.leaseTtlMs / 3)));
     try {
       const res = await reconcileEnvironment(envId, led.fence, {
