@@ -8,7 +8,7 @@
  * Goals, separately: >= 10,000 placements/s, <= 300 MB peak RSS per server.
  * Sizes: SCALE_AGENTS, SCALE_INSTANCES, SCALE_ENVIRONMENTS, SCALE_SERVICES (per environment),
  * SCALE_SERVERS, SCALE_FLEETS (agent processes); SCALE_REDIS=single | cluster | redis://URL;
- * SCALE_ACL_SYNC=0 leaves out the ACL replica sync measurement (aclSync* fields).
+ * SCALE_LEASE_TTL (the servers' --lease-ttl, default 30s here); SCALE_ACL_SYNC=0 leaves out the ACL replica sync measurement (aclSync* fields).
  */
 import type { Benchmark, BenchResult } from "./result";
 import { round } from "./result";
@@ -35,7 +35,7 @@ export const benchmark: Benchmark = {
       goal: `>= ${GOAL_PER_SEC} placements/s and <= ${GOAL_RSS_MB} MB RSS per server, ${o.agents} agents / ${o.instances} instances / ${o.servers} servers on ${r.redisKind}`,
       ok: correct && r.placementsPerSec >= GOAL_PER_SEC && peak <= GOAL_RSS_MB,
       extra: {
-        agents: o.agents, instances: o.instances, environments: o.environments, servers: o.servers, redis: r.redisKind,
+        leaseTtl: o.leaseTtl ?? "5s", agents: o.agents, instances: o.instances, environments: o.environments, servers: o.servers, redis: r.redisKind,
         placedMs: round(r.placedMs, 0), floorMs: round(r.floorMs, 0),
         convergedMs: round(r.convergedMs, 0), settledMs: round(r.settledMs, 0),
         registerMs: round(r.registerMs, 0), registerRetries: r.registerRetries,
