@@ -122,8 +122,15 @@ async function measureAclSync(primaryUrl: string, admin: Redis, userPrefix: stri
   const sync = new HostAclReplicas(admin, {}, userPrefix, () => undefined);
   try {
     const primary = new URL(primaryUrl);
+    // Loaded straight from the socket: a replica's sync RDB would otherwise land in the cwd.
+    await rc.config("SET", "repl-diskless-load", "on-empty-db");
     await rc.call("REPLICAOF", primary.hostname, primary.port);
-    await waitFor(async () => ((await admin.call("ROLE")) as [string, number, unknown[]])[2].length === 1, { what: "the replica attached", timeoutMs: 60_000 });
+    // Attached and done loading the data, so the syncs below measure the ACL work alone.
+    await waitFor(async () => {
+      const info = await rc.info("replication");
+      return /master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info)
+        && ((await admin.call("ROLE")) as [string, number, unknown[]])[2].length === 1;
+    }, { what: "the replica attached and loaded", timeoutMs: 120_000 });
     const c0 = performance.now();
     await sync.sync();
     const catchUpMs = performance.now() - c0;
