@@ -27,6 +27,7 @@ const benchmarks: Record<string, () => Benchmark> = {
   "exec": () => require("./exec.bench").benchmark,
   "register": () => require("./register.bench").benchmark,
   "failover": () => require("./failover.bench").benchmark,
+  "scale": () => require("./scale.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

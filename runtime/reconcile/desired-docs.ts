@@ -2,6 +2,7 @@ import type {
   CertificateMaterial, CertificateRecord, DesiredInstance, DesiredLoadBalancer, HealthCheckTarget, HostDesiredState,
   HostNetworkSpec, HostRecord, InstanceRecord, LoadBalancerRecord,
 } from "../protocol/model";
+import { sameJson } from "./same-json";
 
 export interface DesiredDoc {
   hostId: string;
@@ -53,7 +54,7 @@ export function changedDesiredDocs(input: DesiredDocsInput): DesiredDoc[] {
       return lb ? [toDesiredLoadBalancer(i, lb, input.certificates ?? new Map())] : [];
     });
     if (lbs.length) doc.loadBalancers = lbs.sort(byId);
-    if (canonical(comparable(doc)) !== canonical(comparable(input.stored[host.id]))) out.push(doc);
+    if (!sameJson(comparable(doc), comparable(input.stored[host.id]))) out.push(doc);
   }
   return out;
 }

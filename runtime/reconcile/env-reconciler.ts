@@ -6,7 +6,7 @@ import type { HostDesiredState, HostObservedState } from "../protocol/model";
 import type { Keys } from "../protocol/keys";
 import type { Store } from "../store/store";
 import { checkSnapshot } from "./check-snapshot";
-import { observedFingerprint } from "./observed-fingerprint";
+import { observedFingerprint, observedRestFingerprint } from "./observed-fingerprint";
 import { newIpsecSpec } from "./ipsec-key";
 import { isEmptyPlan, planEnvironment } from "./plan";
 import { quietStateOf, type QuietState } from "./quiet";
@@ -27,6 +27,10 @@ export interface PassResult {
   hostIds: string[];
   /** Host id → observedFingerprint of the document this pass read (reports that repeat it need no pass). */
   observed: Record<string, string>;
+  /** Host id → observedRestFingerprint of the same documents (report-apply.ts). */
+  observedRest: Record<string, string>;
+  /** Host id → ids of the instances placed on it, as this pass read them (report-apply.ts). */
+  hostInstances: Record<string, string[]>;
   /**
    * When the pass found nothing to do: what it saw, so the next periodic pass can be skipped
    * while the revision and every host's heartbeat presence stay the same (see quiet.ts).
@@ -61,6 +65,10 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   const dns = await store.getDns(envId);
   const byHost = <T>(list: T[]) => Object.fromEntries(hostIds.map((h, i) => [h, list[i]])) as Record<string, T>;
   const observed = byHost(observedList.map(observedFingerprint));
+  const observedRest = byHost(observedList.map(observedRestFingerprint));
+  const hostInstances: Record<string, string[]> = Object.fromEntries(hostIds.map((h) => [h, []]));
+  for (const i of snapshot.instances) (hostInstances[i.hostId] ??= []).push(i.id);
+  const seen = { observed, observedRest, hostInstances };
 
   const plan = planEnvironment({
     snapshot,
@@ -77,7 +85,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   });
   if (isEmptyPlan(plan)) {
     const quiet = quietStateOf(snapshot, heartbeats);
-    return { hostIds, observed, quiet, changed: false, purged: false, plan };
+    return { hostIds, ...seen, quiet, changed: false, purged: false, plan };
   }
 
   // A removed host's Redis user goes before its record and keys: the agent, done with its
@@ -102,10 +110,10 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     for (const hostId of hostIds) await store.removeHostUser(envId, hostId);
     await store.purgeEnvironment(envId);
     deps.log("environment purged", { envId });
-    return { hostIds, observed, changed: true, purged: true, plan };
+    return { hostIds, ...seen, changed: true, purged: true, plan };
   }
   logPlan(deps, envId, plan);
-  return { hostIds, observed, changed: true, purged: false, plan };
+  return { hostIds, ...seen, changed: true, purged: false, plan };
 }
 
 /**

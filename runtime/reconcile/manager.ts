@@ -3,7 +3,8 @@ import { streamField } from "../store/stream-fields";
 import type { Keys } from "../protocol/keys";
 import type { Store } from "../store/store";
 import { isDroverError } from "../protocol/errors";
-import { isTransientPassError, observedChanged, reconcileEnvironment } from "./env-reconciler";
+import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
+import { applyReports, type ReportsSeen } from "./report-apply";
 import { stillQuiet, type QuietState } from "./quiet";
 import { readStreams } from "../store/stream-read";
 
@@ -45,12 +46,14 @@ interface Led {
   retryAt?: number;
   /** Passes run, for tests and diagnostics. */
   passes: number;
-  /** Host id → digest of the observed document the last pass read. */
-  observed: Record<string, string>;
+  /** What the last pass read of each host's report (digests, instance ids), for applyReports. */
+  seen: ReportsSeen;
   /** Host id → observed reports from it since the last pass (checked cheaply before any pass). */
   reported: Map<string, number>;
-  /** Reports answered without a pass (their document repeated the last one read). */
+  /** Reports answered without a pass (their document repeated the last one read, or the incremental path settled it). */
   reportsAbsorbed: number;
+  /** Instance records updated by the incremental path (no pass). */
+  instancesApplied: number;
 }
 
 /** Back-off after a failed pass: 1 s, doubling, at most 5 minutes. */
@@ -110,6 +113,11 @@ export class ReconcileManager {
     return this.led.get(envId)?.passes ?? 0;
   }
 
+  /** Instance records of one environment updated from reports without a pass (report-apply.ts). */
+  instancesAppliedOf(envId: string): number {
+    return this.led.get(envId)?.instancesApplied ?? 0;
+  }
+
   /** Observed reports of one environment answered without a pass (they changed nothing a pass reads). */
   reportsAbsorbedOf(envId: string): number {
     return this.led.get(envId)?.reportsAbsorbed ?? 0;
@@ -155,7 +163,7 @@ export class ReconcileManager {
       if (lease.leader && lease.fence !== undefined) {
         if (!current || current.fence !== lease.fence) {
           this.o.log("leading environment", { envId: env.id, fence: lease.fence });
-          this.led.set(env.id, { fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, failures: 0, passes: 0, observed: {}, reported: new Map(), reportsAbsorbed: 0 });
+          this.led.set(env.id, { fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, failures: 0, passes: 0, seen: { observed: {}, observedRest: {}, hostInstances: {} }, reported: new Map(), reportsAbsorbed: 0, instancesApplied: 0 });
         }
       } else if (current) {
         this.o.log("lost leadership", { envId: env.id });
@@ -174,17 +182,25 @@ export class ReconcileManager {
   }
 
   /**
-   * Observed reports alone: a pass only if a document differs from what the last pass read.
-   * Agents rewrite the document after each of their reconciles, periodic ones included, so at
-   * scale most reports repeat the last: each costs a GET here instead of a pass over the
-   * environment.
+   * Observed reports alone: settled without a pass where the incremental path can
+   * (report-apply.ts: a repeated document costs a GET; a changed one that only updates
+   * running containers' details a small write), a pass otherwise. Agents rewrite the document
+   * after each of their reconciles, periodic ones included, so at scale most reports need
+   * no pass over the environment.
    */
   private async checkReports(envId: string, led: Led): Promise<void> {
     const reports = [...led.reported.values()].reduce((a, b) => a + b, 0);
     const hosts = [...led.reported.keys()];
     led.reported.clear();
-    if (await observedChanged(envId, hosts, led.observed, this.o.store)) led.dirty = true;
-    else led.reportsAbsorbed += reports;
+    const outcome = await applyReports(envId, hosts, led.seen, led.fence, this.o.store).catch((err) => {
+      if (isTransientPassError(err) || (err as { code?: string }).code === "NotLeader") return { pass: (err as Error).message, updated: 0 };
+      throw err;
+    });
+    if (outcome.pass !== undefined) led.dirty = true;
+    else {
+      led.reportsAbsorbed += reports;
+      led.instancesApplied += outcome.updated;
+    }
     // Either way the timer's next pass runs in full rather than being skipped as quiet, as it
     // did when every report made a pass: a decision that waits on time alone is not delayed.
     led.quiet = undefined;
@@ -197,8 +213,13 @@ export class ReconcileManager {
     led.lastPass = Date.now();
     // A long pass (a large environment) must not outlive its lease: renew it meanwhile, so
     // the pass's fenced writes are not refused because this server lost leadership to itself.
+    // The other environments this server leads too: their leases are otherwise renewed only
+    // between passes, and with several large environments (or a starved CPU) they expired
+    // during one long pass and moved between servers back and forth (bench scale).
     const renew = setInterval(() => {
-      this.o.lease.acquireOrRenew(envId, this.o.serverId, this.o.leaseTtlMs).catch(() => undefined);
+      for (const id of [envId, ...[...this.led.keys()].filter((k) => k !== envId)]) {
+        this.o.lease.acquireOrRenew(id, this.o.serverId, this.o.leaseTtlMs).catch(() => undefined);
+      }
     }, Math.max(100, Math.floor(this.o.leaseTtlMs / 3)));
     try {
       const res = await reconcileEnvironment(envId, led.fence, {
@@ -208,7 +229,7 @@ export class ReconcileManager {
       led.passes++;
       if (led.failures > 0) await this.recovered(envId, led);
       led.hostIds = res.hostIds;
-      led.observed = res.observed;
+      led.seen = { observed: res.observed, observedRest: res.observedRest, hostInstances: res.hostInstances };
       led.quiet = res.quiet;
       led.wakeAt = res.plan?.wakeAt;
       if (res.purged) this.led.delete(envId);

@@ -14,3 +14,15 @@ export function observedFingerprint(observed: HostObservedState | undefined): st
   const { reportedAt: _written, ...rest } = observed;
   return createHash("sha256").update(canonical(rest)).digest("base64");
 }
+
+/**
+ * The digest of what a pass reads of a host's observed document besides its containers'
+ * statuses (health verdicts, load balancers, docker, network). A report whose rest matches
+ * the last one read may be settled by the incremental path (report-delta.ts); one whose rest
+ * changed needs a pass. Pure. "" for a host with no document.
+ */
+export function observedRestFingerprint(observed: HostObservedState | undefined): string {
+  if (!observed) return "";
+  const { reportedAt: _written, instances: _containers, appliedGeneration: _applied, ...rest } = observed;
+  return createHash("sha256").update(canonical(rest)).digest("base64");
+}

@@ -1,7 +1,8 @@
 import type { HostRecord, InstanceRecord, LoadBalancerRecord, ServiceRecord } from "../protocol/model";
 import type { RecordKind } from "../store/store";
 import { heldBack } from "./backoff";
-import { canonical, changedDesiredDocs } from "./desired-docs";
+import { changedDesiredDocs } from "./desired-docs";
+import { sameJson } from "./same-json";
 import { buildDnsDirectory } from "./dns-directory";
 import { hostNetworkSpecs } from "./network-spec";
 import { statusOf, withObservedStatus } from "./instance-state";
@@ -116,7 +117,7 @@ export function planEnvironment(input: PlanInput): Plan {
   const directory = buildDnsDirectory(
     snapshot.stacks.filter((s) => !gone.has(s.id)), [...finalServices.values()].filter((s) => !gone.has(s.id)), remaining,
   );
-  if (canonical(directory) !== canonical(input.dns?.directory ?? null)) plan.dns = directory;
+  if (!sameJson(directory, input.dns?.directory ?? null)) plan.dns = directory;
   return plan;
 }
 

@@ -45,6 +45,7 @@ export interface ServerFlags {
   "master-key-file"?: string;
   "server-id"?: string;
   "disconnect-grace"?: string;
+  "lease-ttl"?: string;
   "tls-dir"?: string;
   "api-tls"?: string;
   "tls-cert"?: string;
@@ -92,7 +93,10 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv =
     heartbeatTtlMs: 3500,
     resyncIntervalMs: 30_000,
     tickMs: 500,
-    leaseTtlMs: 5000,
+    // How long an environment's leadership outlives a silent server. Its reconcile passes must
+    // fit well within it: with tens of thousands of instances per environment on a busy
+    // machine, 5 s made leadership move back and forth (bench scale); raise it there.
+    leaseTtlMs: parseLeaseTtl(flags["lease-ttl"] ?? env.DROVER_LEASE_TTL ?? "5s"),
     tlsDir: flags["tls-dir"] ?? env.DROVER_TLS_DIR ?? "/var/lib/drover/tls",
     apiTls,
     ...(apiCertFile !== undefined ? { apiCertFile, apiKeyFile } : {}),
@@ -115,6 +119,12 @@ export function checkAgentRedisUrl(url: string): void {
 }
 
 /** `30s`, `1500ms`, `2m` or a bare number of milliseconds. */
+function parseLeaseTtl(text: string): number {
+  const ms = parseDuration(text, "--lease-ttl");
+  if (ms < 1000) throw new Error(`--lease-ttl: expected at least 1s (the lease is renewed every third of it), got ${JSON.stringify(text)}`);
+  return ms;
+}
+
 export function parseDuration(text: string, field: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
   if (!m) throw new Error(`${field}: expected a duration like 30s, 1500ms or 2m, got ${JSON.stringify(text)}`);

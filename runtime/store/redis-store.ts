@@ -2,7 +2,7 @@ import { once } from "events";
 import Redis, { type Cluster, type RedisOptions } from "ioredis";
 import { DroverError, isDroverError } from "../protocol/errors";
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
-import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostRecord, HostDesiredState, HostObservedState, IpsecSpec, ReconcileError } from "../protocol/model";
+import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostRecord, HostDesiredState, HostObservedState, InstanceRecord, IpsecSpec, ReconcileError } from "../protocol/model";
 import { RedisEventReader, streamFieldsOf } from "./event-reader";
 import { secretContext } from "../protocol/secret-contexts";
 import { hasSecrets, resealDesired } from "../protocol/desired-sealing";
@@ -20,6 +20,7 @@ import { setDesiredScript } from "./lua/set-desired";
 import { setDnsScript } from "./lua/set-dns";
 import { setIpsecScript } from "./lua/set-ipsec";
 import { writeScript } from "./lua/write";
+import { observeInstancesScript } from "./lua/observe-instances";
 import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
 import { toDroverError, withRedis } from "./redis-errors";
 import { ReplicaWait } from "./replica-wait";
@@ -290,6 +291,31 @@ export class RedisStore implements Store {
     const hash = recordHash(this.keys.env(envId), kind);
     const raws = await withRedis(() => this.redis.hvals(hash));
     return raws.map((raw) => parseStored<RecordOf<K>>(raw, kind)).sort(byCreation);
+  }
+
+  async getMany<K extends RecordKind>(envId: string, kind: K, ids: string[]): Promise<(RecordOf<K> | undefined)[]> {
+    if (ids.length === 0) return [];
+    const hash = recordHash(this.keys.env(envId), kind);
+    const raws = await withRedis(() => this.redis.hmget(hash, ...ids));
+    return raws.map((raw) => parseStoredOrUndefined<RecordOf<K>>(raw, kind));
+  }
+
+  async observeInstances(envId: string, records: InstanceRecord[], opts: { fence?: number } = {}): Promise<number> {
+    const env = this.keys.env(envId);
+    let batch: WriteBatch = { put: records.map((record) => ({ kind: "instance" as const, record })) };
+    if (this.keyring) batch = await sealRecordSecrets(batch, () => this.keyring!.envKey(envId));
+    const args = [optionalInteger(opts.fence, "fence", 1), String(records.length)];
+    for (const { record } of batch.put!) {
+      if (!Number.isInteger(record.rev)) throw new DroverError("InvalidField", `instance ${record.id}: rev (the revision it was read at) must be an integer`, { field: "rev" });
+      args.push(record.id, String(record.rev), jsonWithout(record, "rev"));
+    }
+    const reply = scriptReply(await withRedis(() => runScript(this.redis, observeInstancesScript, [env.rev, env.leader, env.events, env.instances], args)));
+    if (reply.status === "REV_MISMATCH") {
+      throw new DroverError("RevisionMismatch", `update instances of ${envId} from a report: instance ${String(reply.details[0])} changed or went since it was read`, { retryable: true });
+    }
+    if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `update instances of ${envId} from a report`);
+    await this.confirmWrites();
+    return Number(reply.details[0]);
   }
 
   async write(envId: string, batch: WriteBatch, opts: { expectRev?: number; fence?: number } = {}): Promise<number> {

@@ -7,7 +7,7 @@ export interface LuaScript {
   readonly lua: string;
 }
 
-type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+type ScriptCommand = (numKeys: number, keysAndArgs: (string | number)[]) => Promise<unknown>;
 
 /**
  * Runs a script through an ioredis command defined with `defineCommand` on first use:
@@ -18,7 +18,12 @@ type ScriptCommand = (numKeys: number, ...keysAndArgs: (string | number)[]) => P
 export async function runScript(redis: Redis, script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
   const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
   if (typeof commands[script.name] !== "function") redis.defineCommand(script.name, { lua: script.lua });
-  return retryTryAgain(redis, () => (commands[script.name] as ScriptCommand).call(redis, keys.length, ...keys, ...args));
+  // Keys and arguments as one array (ioredis flattens it into the command), never spread into
+  // the call: an auto-pipelining client spreads a command's arguments into a function call
+  // once more, and a large batch (75,000 arguments: 25,000 instances placed in one write)
+  // overflowed the stack there, which left ioredis's pipeline replies misaligned and crashed
+  // the server ("results[i] is not iterable"). TRYAGAIN (a slot migrating on a cluster) is retried.
+  return retryTryAgain(redis, () => (commands[script.name] as ScriptCommand).call(redis, keys.length, [...keys, ...args]));
 }
 
 /**

@@ -48,6 +48,8 @@ export interface Store {
   // Generic records within an environment (hosts, stacks, services, instances)
   get<K extends RecordKind>(envId: string, kind: K, id: string): Promise<RecordOf<K> | undefined>;
   list<K extends RecordKind>(envId: string, kind: K): Promise<RecordOf<K>[]>;
+  /** Several records of one kind by id, in the order asked (undefined where there is none): one HMGET. */
+  getMany<K extends RecordKind>(envId: string, kind: K, ids: string[]): Promise<(RecordOf<K> | undefined)[]>;
   /**
    * Writes records and deletions atomically. Fails with DroverError("RevisionMismatch") when
    * `expectRev` is given and the environment moved on, and with "Conflict" when a name index
@@ -55,6 +57,14 @@ export interface Store {
    * unless the environment's current leader fence equals it.
    */
   write(envId: string, batch: WriteBatch, opts?: { expectRev?: number; fence?: number }): Promise<number>;
+  /**
+   * The incremental reconcile's write: instance records updated from an agent's report, each
+   * carrying the `rev` it was read at. All or nothing: fails "RevisionMismatch" when one of
+   * them changed or went since, "NotLeader" like `write`. One change event per record and a
+   * new environment revision, but no reconcile nudge (the write settles what it writes).
+   * Returns the new revision.
+   */
+  observeInstances(envId: string, records: InstanceRecord[], opts: { fence?: number }): Promise<number>;
 
   // Per-host Redis ACL users (one per agent, confined to its host's keys)
   /**

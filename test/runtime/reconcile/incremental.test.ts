@@ -38,10 +38,10 @@ t.test("reports that repeat the last document run no pass; a changed one does", 
   const hostKeys = f.keys.host(envId, "h1");
   let generation = 0;
   /** What the agent's Reports does: SET observed, then XADD type=observed. */
-  const report = async (states: Record<string, "running" | "exited">) => {
+  const report = async (states: Record<string, "running" | "exited">, restarted: Record<string, number> = {}) => {
     const observed: HostObservedState = {
       hostId: "h1", appliedGeneration: ++generation, reportedAt: now(),
-      instances: Object.fromEntries(Object.entries(states).map(([id, state]) => [id, { state, containerId: `c-${id}`, startedAt: "2026-01-01T00:00:00.000Z", restartCount: 0, ...(state === "exited" ? { exitCode: 1 } : {}) }])),
+      instances: Object.fromEntries(Object.entries(states).map(([id, state]) => [id, { state, containerId: `c-${id}`, startedAt: restarted[id] ? "2026-01-02T00:00:00.000Z" : "2026-01-01T00:00:00.000Z", restartCount: restarted[id] ?? 0, ...(state === "exited" ? { exitCode: 1 } : {}) }])),
     };
     // The generation is the agent's count of applied desired documents: it moves only with them.
     observed.appliedGeneration = 1;
@@ -66,7 +66,23 @@ t.test("reports that repeat the last document run no pass; a changed one does", 
   t.equal(manager.passesOf(envId), settled, "ten repeated reports: no pass");
   t.ok(manager.reportsAbsorbedOf(envId) >= absorbedBefore + 1, `answered by the cheap check (${manager.reportsAbsorbedOf(envId) - absorbedBefore} reports absorbed)`);
 
-  const [victim] = instances;
+  // The agent's engine restarted one container under its restart policy: still running, a new
+  // start time and restart count. Settled by the incremental path: the record updated, no pass.
+  const [victim, restartedOne] = instances;
+  const appliedBefore = manager.instancesAppliedOf(envId);
+  const eventsBefore = await f.redis.xlen(f.keys.env(envId).events);
+  await report(running, { [restartedOne.id]: 1 });
+  await waitFor(async () => (await f.store.get(envId, "instance", restartedOne.id))?.status?.restartCount === 1, { what: "the restart recorded", timeoutMs: 5_000 });
+  t.equal(manager.passesOf(envId), settled, "a restarted container's report: no pass");
+  t.equal(manager.instancesAppliedOf(envId), appliedBefore + 1, "one record updated by the incremental path");
+  const restartedRecord = await f.store.get(envId, "instance", restartedOne.id);
+  t.equal(restartedRecord?.status?.startedAt, "2026-01-02T00:00:00.000Z", "with its new start time");
+  t.equal(restartedRecord?.state, "active", "still active");
+  t.equal(await f.redis.xlen(f.keys.env(envId).events), eventsBefore + 1, "one change event for it");
+  const otherRecord = await f.store.get(envId, "instance", victim.id);
+  t.equal(otherRecord?.status?.restartCount, 0, "the other instance untouched");
+
+
   await report({ ...running, [victim.id]: "exited" });
   await waitFor(() => manager.passesOf(envId) > settled, { what: "a pass after the changed report", timeoutMs: 5_000 });
   t.ok(manager.passesOf(envId) > settled, `a changed report runs a pass (${manager.passesOf(envId) - settled} pass(es))`);

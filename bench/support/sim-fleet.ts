@@ -1,0 +1,122 @@
+/**
+ * A child process holding many simulated agents (sim-agent.ts SimHost: the real protocol,
+ * each host its own ACL user and two Redis connections), driven over IPC. Benchmarks with
+ * thousands of hosts split them over several fleets, so no single event loop serves all
+ * the connections and the parent's measuring stays out of their way.
+ */
+import { ChildProcess, fork } from "child_process";
+import * as fs from "fs";
+import { performance } from "perf_hooks";
+import { mapLimit } from "./procs";
+import { newSimStats, registerSimHost, SimHost, simRegisterRequest, type SimStats } from "./sim-agent";
+
+/** One host to register: the server URL it registers with, its environment's token, its name. */
+export interface FleetHost { url: string; token: string; name: string; ca?: string }
+
+export interface FleetStats extends SimStats {
+  hosts: number;
+  /** Instances the hosts last reported running (the sum over the last desired document each answered). */
+  running: number;
+}
+
+/** Host id → the instance ids of the last desired document it answered. */
+export type FleetPlacements = Array<{ envId: string; hostId: string; instanceIds: string[] }>;
+
+type FleetRequest =
+  | { op: "register"; hosts: FleetHost[]; concurrency: number }
+  | { op: "stats" }
+  | { op: "placements" }
+  | { op: "stop" };
+
+function fleetMain(): void {
+  const hosts: SimHost[] = [];
+  const stats: SimStats = newSimStats();
+  const handle = async (req: FleetRequest): Promise<unknown> => {
+    switch (req.op) {
+      case "register": {
+        const t0 = performance.now();
+        let retries = 0;
+        await mapLimit(req.hosts, req.concurrency, async (spec) => {
+          const registeredAt = new Date().toISOString();
+          const r = await registerSimHost(spec.url, simRegisterRequest(spec.token, spec.name), spec.ca);
+          retries += r.retries;
+          const host = new SimHost(r.response, registeredAt, stats, { reportObserved: true });
+          hosts.push(host);
+          // Heartbeating at once, so the reconciler never sees a registered host without one.
+          await host.start();
+        });
+        return { ms: performance.now() - t0, retries, hosts: hosts.length };
+      }
+      case "stats": {
+        const running = hosts.reduce((n, h) => n + (h.lastDesired?.instances.length ?? 0), 0);
+        return { ...stats, hosts: hosts.length, running } satisfies FleetStats;
+      }
+      case "placements":
+        return hosts.map((h) => ({ envId: h.response.envId, hostId: h.hostId, instanceIds: (h.lastDesired?.instances ?? []).map((i) => i.id) })) satisfies FleetPlacements;
+      case "stop":
+        for (const h of hosts) h.stop();
+        return { stopped: hosts.length };
+    }
+  };
+  process.on("message", (msg: { id: number; req: FleetRequest }) => {
+    handle(msg.req).then(
+      (result) => process.send!({ id: msg.id, result }),
+      (err) => process.send!({ id: msg.id, error: (err as Error).stack ?? String(err) }),
+    );
+  });
+  process.on("disconnect", () => process.exit(0));
+}
+
+/** The parent's handle on one fleet process. */
+export class SimFleet {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  readonly proc: ChildProcess;
+
+  constructor(logFile: string) {
+    const out = fs.openSync(logFile, "a");
+    this.proc = fork(__filename, ["--sim-fleet"], { stdio: ["ignore", out, out, "ipc"] });
+    fs.closeSync(out);
+    this.proc.on("message", (m: { id: number; result?: unknown; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.error) w.reject(new Error(`simulated hosts: ${m.error}`));
+      else w.resolve(m.result);
+    });
+    this.proc.on("exit", (code, signal) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`simulated hosts exited (${code ?? signal})`));
+      this.waiting.clear();
+    });
+  }
+
+  get pid(): number { return this.proc.pid!; }
+
+  register(hosts: FleetHost[], concurrency: number): Promise<{ ms: number; retries: number; hosts: number }> {
+    return this.call({ op: "register", hosts, concurrency });
+  }
+
+  stats(): Promise<FleetStats> { return this.call({ op: "stats" }); }
+
+  placements(): Promise<FleetPlacements> { return this.call({ op: "placements" }); }
+
+  private call<T>(req: FleetRequest): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.proc.send({ id, req });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const exited = new Promise((r) => this.proc.once("exit", r));
+    await this.call({ op: "stop" }).catch(() => undefined);
+    this.proc.disconnect();
+    const timer = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+if (require.main === module && process.argv[2] === "--sim-fleet") fleetMain();
