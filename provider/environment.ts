@@ -4,7 +4,6 @@
  * are kept as secret outputs. The API has no update for environments: every field of the
  * environment itself replaces it.
  */
-import { sweepMachineIntents } from "./machine-intents";
 import * as pulumi from "@pulumi/pulumi";
 import { forwardingProvider } from "./forward";
 import { validateEnvironmentCreate } from "../runtime/protocol/validate/environment";
@@ -15,6 +14,13 @@ import { canonical, sanitize } from "./sanitize";
 import { SDK_INPUTS, keysOf, unknownFieldFailures, withoutDuplicates } from "./input-fields";
 import { connectionFor, serverUrlFor, settingsFromConfig, type ProviderSettings } from "./settings";
 import { pollUntil } from "./wait";
+
+/**
+ * provider/machine-intents.ts, loaded when called from the installed drover (a literal
+ * require the serializer keeps as one, see forward.ts): the sealing it uses keeps a
+ * module-level cache that must not be captured into the serialized provider.
+ */
+const machineIntents = (): typeof import("./machine-intents") => require("drover/dist/provider/machine-intents.js");
 
 export interface EnvironmentNetworkInput {
   /** The overlay range every container gets its address from. Default "10.42.0.0/16". */
@@ -116,7 +122,7 @@ export const environmentProvider = {
     const path = `/v1/environments/${encodeURIComponent(id)}`;
     // Machines whose Host create was killed before Pulumi recorded it (no resource, so no
     // Host delete ran): found by their intent's tag and removed before the environment goes.
-    if (typeof props.apiKey === "string") await sweepMachineIntents(conn, id, props.apiKey);
+    if (typeof props.apiKey === "string") await machineIntents().sweepMachineIntents(conn, id, props.apiKey);
     const reply = await callApi(conn, "POST", `${path}?action=teardown`, {});
     if (reply.status === 404) return;
     if (reply.status >= 300) throw new Error(describeFailure("POST", `${conn.endpoint}${path}?action=teardown`, reply));

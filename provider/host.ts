@@ -19,7 +19,6 @@ import { forwardingProvider } from "./forward";
 import { checkResult, connectionFailures, idFailures } from "./check";
 import { callApi, describeFailure, fetchLive, GONE } from "./client";
 import { driverFor } from "./drivers";
-import { clearMachineIntent, recordMachineIntent } from "./machine-intents";
 import { hostStepMessage, oneLineError } from "./drivers/step-error";
 import { withHostErrors } from "./host-errors";
 import type { HostDriver, LocalDriverInputs, SshDriverInputs } from "./drivers/types";
@@ -33,6 +32,13 @@ import { SDK_INPUTS, keysOf, unknownFieldFailures } from "./input-fields";
 import { connectionFor, settingsFromConfig, type Connection, type ProviderSettings } from "./settings";
 import { definedOnly } from "./stack";
 import { containsUnknown, isUnknown } from "./unknown";
+
+/**
+ * provider/machine-intents.ts, loaded when called from the installed drover (a literal
+ * require the serializer keeps as one, see forward.ts): the sealing it uses keeps a
+ * module-level cache that must not be captured into the serialized provider.
+ */
+const machineIntents = (): typeof import("./machine-intents") => require("drover/dist/provider/machine-intents.js");
 
 /** Each field may be an Input, except `type`: a plain literal lets TypeScript tell the drivers apart (and name a field of the wrong one). */
 type DriverArgs<D extends { type: string }> = { [K in keyof D]: K extends "type" ? D[K] : pulumi.Input<D[K]> };
@@ -80,6 +86,7 @@ const COMPUTED = [
   // A cloud driver's machine (digitalocean): `machine` (secret) is what delete needs to reach and remove it.
   "machine", "dropletId", "publicIp", "privateIp", "region", "size", "sshFingerprint",
   // true while the machine's login has not reached the server (its save failed): update and refresh send it again.
+  // Not stable: the update that resends it clears it.
   "machineAccessPending",
 ] as const;
 /** Outputs that only a cloud driver's provision sets, kept from create to the delete. */
@@ -165,7 +172,7 @@ export const hostProvider = withHostErrors({
     return {
       changes: replaces.length > 0 || updates.length > 0 || credentials,
       replaces,
-      stables: [...["endpoint", "envId", "name"].filter((k) => !replaces.includes(k)), ...(replaces.length === 0 ? COMPUTED : [])],
+      stables: [...["endpoint", "envId", "name"].filter((k) => !replaces.includes(k)), ...(replaces.length === 0 ? COMPUTED.filter((k) => k !== "machineAccessPending") : [])],
       // Always remove first: names are unique in the environment, and a new agent on the same
       // machine and state dir would stop the old one and keep its identity.
       deleteBeforeReplace: replaces.length > 0,
@@ -179,12 +186,12 @@ export const hostProvider = withHostErrors({
     if (!intent) return this.createOn(conn, driver, inputs);
     // Recorded before the first cloud call: a create killed from here on leaves it, and the
     // Environment's delete sweeps the machine by its tag (provider/machine-intents.ts).
-    await recordMachineIntent(conn, inputs.envId, inputs.apiKey, inputs.name, intent);
+    await machineIntents().recordMachineIntent(conn, inputs.envId, inputs.apiKey, inputs.name, intent);
     try {
       return await this.createOn(conn, driver, inputs);
     } finally {
       // Ended: the host is in the state (fully or partially created), or its machine was removed.
-      await clearMachineIntent(conn, inputs.envId, inputs.name).catch(() => undefined);
+      await machineIntents().clearMachineIntent(conn, inputs.envId, inputs.name).catch(() => undefined);
     }
   },
 

@@ -1,3 +1,4 @@
+import { putMachineIntent } from "../../../runtime/store/machine-intents";
 import t from "tap";
 import { Keyring } from "../../../runtime/secrets/keyring";
 import { RedisStore } from "../../../runtime/store/redis-store";
@@ -115,6 +116,8 @@ t.test("purgeEnvironment removes every key of the environment and its global ent
     await keyring.hostKeyForRegistration(envId, "h1");
     await f.store.setIpsec(envId, { pskId: "k1", psk: "secret" });
     await f.store.setDns(envId, { instances: [], services: [], stacks: [] }, ["h1"], {});
+    // A cloud Host's create in progress (runtime/store/machine-intents.ts).
+    await putMachineIntent(f.redis, f.keys, envId, { name: "web1", driver: "digitalocean", tag: `drover-host:${envId}:web1`, sealed: "drs1.mi1.AAAA", createdAt: "now" });
   }
   const tagOf = (envId: string) => `${f.prefix}:{${envId}}:*`;
   const e1KeysBefore = await keysUnder(f.redis, tagOf("e1"));
