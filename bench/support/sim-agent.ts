@@ -97,7 +97,16 @@ export class SimHost {
   get hostId(): string { return this.response.hostId; }
 
   async start(): Promise<void> {
-    await Promise.all([this.cmd.connect(), this.blocking.connect()]);
+    // Wait for `ready`, not connect()'s promise: a first attempt refused under a connection
+    // storm (a Cluster's slots refresh timing out: "None of startup nodes is available")
+    // rejects connect() though the client retries (its retryStrategy), as a real agent does.
+    await Promise.all([this.cmd, this.blocking].map((c) => new Promise<void>((resolve, reject) => {
+      let last = "";
+      c.on("error", (err: Error) => { last = err.message; });
+      const timer = setTimeout(() => reject(new Error(`simulated host ${this.response.hostId}: Redis not ready within ${READY_TIMEOUT_MS} ms (last error: ${last || "none"})`)), READY_TIMEOUT_MS);
+      c.once("ready", () => { clearTimeout(timer); resolve(); });
+      c.connect().catch(() => undefined);
+    })));
     await this.beat();
     // Spread the beats over the interval, as independent agents would be.
     const interval = this.response.heartbeatIntervalMs;
@@ -185,6 +194,9 @@ export class SimHost {
     this.stats.lastError = (err as Error)?.message ?? String(err);
   }
 }
+
+/** How long a simulated host's Redis clients may take to be ready (retrying meanwhile). */
+const READY_TIMEOUT_MS = Number(process.env.SIM_READY_TIMEOUT_MS ?? 120_000);
 
 /** An unsigned registration request for simulated host `name`. */
 export type SimRegisterRequest = Omit<RegisterRequest, "signature" | "signedAt">;
