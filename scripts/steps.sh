@@ -52,7 +52,7 @@ step() {
     printf '  %-34s ' "$label" >&2
     # The sleep is killed with the ticker: an orphaned sleep would hold stderr open and keep
     # a reader of the pipe waiting for up to 10 s after the set-up ended.
-    ( trap 'kill $s 2>/dev/null; exit 0' TERM
+    ( s=; trap '[ -n "$s" ] && kill "$s" 2>/dev/null; exit 0' TERM
       while :; do sleep 10 & s=$!; wait $s; printf '.' >&2; done ) & ticker=$!
   fi
   wait "$pid" || rc=$?
