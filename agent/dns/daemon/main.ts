@@ -7,6 +7,7 @@ import { agentVersion } from "../../version";
 import type { EnvDnsDocument } from "../directory";
 import { parseEnvDnsDocument } from "../document";
 import { DnsServer, DnsSockets, startDnsServer } from "../server";
+import { setUdpReading } from "./udp-reading";
 import { ControlReply, ControlReplyBody, ControlRequest, daemonPaths, DNS_CONTROL_PROTOCOL, DnsDaemonConfig, jsonLines } from "./control";
 
 /**
@@ -104,8 +105,9 @@ async function main(): Promise<void> {
 
 /**
  * The predecessor's sockets, sent over the IPC channel one per message ("udp", then "tcp" if
- * any, then "done"). A handed socket reads from the moment it arrives, before the responder
- * is set up: what comes meanwhile is held and replayed, so no datagram or connection is dropped.
+ * any, then "done"). A handed UDP socket reads from the moment it arrives: reading is stopped
+ * at once and restarted when this daemon serves (the predecessor answers meanwhile); what came
+ * before the stop, and TCP connections, are held and replayed, so nothing is dropped.
  */
 function receiveSockets(): Promise<{ sockets: DnsSockets; replay: () => void }> {
   return new Promise((resolve, reject) => {
@@ -116,6 +118,7 @@ function receiveSockets(): Promise<{ sockets: DnsSockets; replay: () => void }> 
     const holdDatagram = (msg: Buffer, rinfo: dgram.RemoteInfo) => { datagrams.push([msg, rinfo]); };
     const holdConnection = (conn: net.Socket) => { connections.push(conn); };
     const replay = () => {
+      if (udp) setUdpReading(udp, true);
       udp?.off("message", holdDatagram);
       tcp?.off("connection", holdConnection);
       for (const [msg, rinfo] of datagrams.splice(0)) udp?.emit("message", msg, rinfo);
@@ -126,6 +129,9 @@ function receiveSockets(): Promise<{ sockets: DnsSockets; replay: () => void }> 
       if (msg.op === "udp") {
         udp = handle as dgram.Socket;
         udp.on("message", holdDatagram);
+        // Not read until this daemon serves: meanwhile the predecessor answers what comes (a
+        // successor slow to start under load held questions past their client's timeout).
+        setUdpReading(udp, false);
       } else if (msg.op === "tcp") {
         tcp = handle as net.Server;
         tcp.on("connection", holdConnection);
@@ -179,14 +185,8 @@ async function handOver(server: DnsServer, control: net.Server, script: string, 
  */
 async function retire(server: DnsServer): Promise<void> {
   const udp = server.sockets().udp;
-  // Node has no public "stop reading" on a dgram socket; its handle has (libuv's recv_stop).
-  const state = Object.getOwnPropertySymbols(udp).find((s) => String(s) === "Symbol(state symbol)");
-  const handle = state ? (udp as unknown as Record<symbol, { handle?: { recvStop?: () => void } }>)[state]?.handle : undefined;
-  try {
-    handle?.recvStop?.();
-  } catch {
-    // an older or newer Node: fall through to the wait below
-  }
+  // Where this Node cannot stop reading, the wait below still lets answers in flight go out.
+  setUdpReading(udp, false);
   // Answers still to come: forwarded questions wait up to the upstream timeout (1 s by default).
   await new Promise((r) => setTimeout(r, 1_100));
   const deadline = Date.now() + 2_000;
