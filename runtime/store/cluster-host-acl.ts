@@ -11,13 +11,17 @@ import Redis, { type Cluster, type RedisOptions } from "ioredis";
  *   replicas), before the registration answers.
  * - sync: every `intervalMs`, and when the cluster's topology changes (a node added, a
  *   failover), every node's drover host users are made equal to the reference node's: the
- *   first primary (by address) that answers. A node that was down or is new catches up.
+ *   first primary (by address) that answers. A node that was down or is new catches up; a
+ *   user the reference lacks is deleted by the second sync in a row that finds it so (a user
+ *   being provisioned by another server is never taken for a removed one).
  */
 export class ClusterHostAcl {
   private readonly nodes = new Map<string, Redis>();
   private timer?: NodeJS.Timeout;
   private syncing?: Promise<void>;
   private stopped = false;
+  /** Host users the last sync found on a node but not on the reference (deleted if the next finds them so too). */
+  private missingFromReference = new Set<string>();
   private readonly onChange = () => void this.sync().catch((err) => this.log("acl sync failed", err));
 
   constructor(
@@ -71,14 +75,26 @@ export class ClusterHostAcl {
     }
     if (!wanted) return;
     const reference = wanted;
+    // A user missing from the reference is deleted only when the previous sync found it missing
+    // too: with several servers, a sync that read the reference while another server's
+    // provision was halfway (written on some nodes, not yet on the reference) deleted the new
+    // user from every other node — and a later sync could then lose it everywhere (found at
+    // 500 simulated agents on a cluster: 3 host users on no node, their agents never ready).
+    const missingBefore = this.missingFromReference;
+    const missingNow = new Set<string>();
     await this.onEveryNode(async (node) => {
       const have = hostUsers((await node.call("ACL", "LIST")) as string[], this.userPrefix);
       for (const [name, line] of reference) {
         const current = have.get(name);
         if (current === undefined || !sameRules(current, line)) await node.call("ACL", "SETUSER", name, "reset", ...line.split(" ").slice(2));
       }
-      for (const name of have.keys()) if (!reference.has(name)) await node.call("ACL", "DELUSER", name);
+      for (const name of have.keys()) {
+        if (reference.has(name)) continue;
+        missingNow.add(name);
+        if (missingBefore.has(name)) await node.call("ACL", "DELUSER", name);
+      }
     }, all);
+    this.missingFromReference = missingNow;
   }
 
   /**
