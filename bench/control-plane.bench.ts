@@ -26,7 +26,7 @@
  * last desired document each holds) and the same XADD reports, all at once, no control
  * plane. baseline = 10,000 / that time in instances/s; ratio = value / baseline.
  */
-import { ChildProcess, fork } from "child_process";
+import { IpcChild, serveRequests } from "./support/ipc-child";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import Redis from "ioredis";
@@ -106,53 +106,13 @@ function simMain(): void {
         return { stopped: hosts.length };
     }
   };
-  process.on("message", (msg: { id: number; req: SimRequest }) => {
-    handle(msg.req).then(
-      (result) => process.send!({ id: msg.id, result }),
-      (err) => process.send!({ id: msg.id, error: (err as Error).stack ?? String(err) }),
-    );
-  });
-  process.on("disconnect", () => process.exit(0));
+  serveRequests(handle);
 }
 
-class SimProcess {
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
-  readonly proc: ChildProcess;
-
+/** The simulated hosts' process (this file with `--sim-agents`). */
+class SimProcess extends IpcChild<SimRequest> {
   constructor(logFile: string) {
-    const out = fs.openSync(logFile, "a");
-    this.proc = fork(__filename, ["--sim-agents"], { stdio: ["ignore", out, out, "ipc"] });
-    fs.closeSync(out);
-    this.proc.on("message", (m: { id: number; result?: unknown; error?: string }) => {
-      const w = this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (m.error) w.reject(new Error(`simulated hosts: ${m.error}`));
-      else w.resolve(m.result);
-    });
-    this.proc.on("exit", (code, signal) => {
-      for (const w of this.waiting.values()) w.reject(new Error(`simulated hosts exited (${code ?? signal})`));
-      this.waiting.clear();
-    });
-  }
-
-  call<T>(req: SimRequest): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.proc.send({ id, req });
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    const exited = new Promise((r) => this.proc.once("exit", r));
-    await this.call({ op: "stop" }).catch(() => undefined);
-    this.proc.disconnect();
-    const timer = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
+    super(__filename, ["--sim-agents"], logFile);
   }
 }
 

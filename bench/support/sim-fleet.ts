@@ -4,8 +4,7 @@
  * thousands of hosts split them over several fleets, so no single event loop serves all
  * the connections and the parent's measuring stays out of their way.
  */
-import { ChildProcess, fork } from "child_process";
-import * as fs from "fs";
+import { IpcChild, serveRequests } from "./ipc-child";
 import { performance } from "perf_hooks";
 import { mapLimit } from "./procs";
 import { newSimStats, registerSimHost, SimHost, simRegisterRequest, type SimStats } from "./sim-agent";
@@ -58,39 +57,14 @@ function fleetMain(): void {
         return { stopped: hosts.length };
     }
   };
-  process.on("message", (msg: { id: number; req: FleetRequest }) => {
-    handle(msg.req).then(
-      (result) => process.send!({ id: msg.id, result }),
-      (err) => process.send!({ id: msg.id, error: (err as Error).stack ?? String(err) }),
-    );
-  });
-  process.on("disconnect", () => process.exit(0));
+  serveRequests(handle);
 }
 
 /** The parent's handle on one fleet process. */
-export class SimFleet {
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
-  readonly proc: ChildProcess;
-
+export class SimFleet extends IpcChild<FleetRequest> {
   constructor(logFile: string) {
-    const out = fs.openSync(logFile, "a");
-    this.proc = fork(__filename, ["--sim-fleet"], { stdio: ["ignore", out, out, "ipc"] });
-    fs.closeSync(out);
-    this.proc.on("message", (m: { id: number; result?: unknown; error?: string }) => {
-      const w = this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (m.error) w.reject(new Error(`simulated hosts: ${m.error}`));
-      else w.resolve(m.result);
-    });
-    this.proc.on("exit", (code, signal) => {
-      for (const w of this.waiting.values()) w.reject(new Error(`simulated hosts exited (${code ?? signal})`));
-      this.waiting.clear();
-    });
+    super(__filename, ["--sim-fleet"], logFile);
   }
-
-  get pid(): number { return this.proc.pid!; }
 
   register(hosts: FleetHost[], concurrency: number): Promise<{ ms: number; retries: number; hosts: number }> {
     return this.call({ op: "register", hosts, concurrency });
@@ -99,24 +73,6 @@ export class SimFleet {
   stats(): Promise<FleetStats> { return this.call({ op: "stats" }); }
 
   placements(): Promise<FleetPlacements> { return this.call({ op: "placements" }); }
-
-  private call<T>(req: FleetRequest): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.proc.send({ id, req });
-    });
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    const exited = new Promise((r) => this.proc.once("exit", r));
-    await this.call({ op: "stop" }).catch(() => undefined);
-    this.proc.disconnect();
-    const timer = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-  }
 }
 
 if (require.main === module && process.argv[2] === "--sim-fleet") fleetMain();
