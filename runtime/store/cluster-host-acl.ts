@@ -1,4 +1,5 @@
 import Redis, { type Cluster, type RedisOptions } from "ioredis";
+import { hostUsers, sameRules } from "./acl-lines";
 
 /**
  * Per-host ACL users on every node of a Redis Cluster. Redis replicates neither ACL SETUSER
@@ -136,19 +137,4 @@ export class ClusterHostAcl {
     }
     return node;
   }
-}
-
-/** ACL LIST prints granted commands in an order that differs between nodes: compare the rules as sets. */
-function sameRules(a: string, b: string): boolean {
-  return a.split(" ").sort().join(" ") === b.split(" ").sort().join(" ");
-}
-
-/** name → ACL LIST line, for users named `<prefix>...`. Lines are `user <name> <rules...>`. */
-function hostUsers(lines: string[], prefix: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of lines) {
-    const name = line.split(" ")[1];
-    if (name?.startsWith(prefix)) out.set(name, line);
-  }
-  return out;
 }
