@@ -34,6 +34,8 @@ export interface ServerConfig {
   apiKeyFile?: string;
   /** Extra names and addresses for the API certificate (a DNS name agents use, a NAT address). */
   apiNames: string[];
+  /** This server's own URL as agents reach it (logs/exec streams dial it); default: the listen address unless a wildcard. */
+  advertiseUrl?: string;
 }
 
 export interface ServerFlags {
@@ -52,6 +54,7 @@ export interface ServerFlags {
   "tls-key"?: string;
   "tls-san"?: string;
   "redis-wait-replicas"?: string;
+  "advertise-url"?: string;
 }
 
 function parseWaitReplicas(text: string): number {
@@ -101,7 +104,23 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv =
     apiTls,
     ...(apiCertFile !== undefined ? { apiCertFile, apiKeyFile } : {}),
     apiNames: (flags["tls-san"] ?? env.DROVER_TLS_SAN ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+    ...advertiseUrlOf(flags["advertise-url"] ?? env.DROVER_ADVERTISE_URL, apiTls),
   };
+}
+
+/**
+ * --advertise-url: where agents reach THIS server, for the logs/exec streams it holds (with
+ * several servers behind one address, an agent dials the server that holds the session). A
+ * server listening on 0.0.0.0 or :: cannot name itself without it.
+ */
+function advertiseUrlOf(text: string | undefined, apiTls: boolean): { advertiseUrl?: string } {
+  if (text === undefined || text === "") return {};
+  let url: URL;
+  try { url = new URL(text); } catch { url = new URL("invalid:"); }
+  const ok = (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "" && (url.pathname === "/" || url.pathname === "") && !url.search && !url.hash && !url.username;
+  if (!ok) throw new Error(`--advertise-url: expected http(s)://HOST[:PORT] with no path, got ${JSON.stringify(text)}`);
+  if (apiTls && url.protocol !== "https:") throw new Error(`--advertise-url: the API serves HTTPS (--api-tls), so agents must dial https://, got ${JSON.stringify(text)}`);
+  return { advertiseUrl: url.origin };
 }
 
 /**

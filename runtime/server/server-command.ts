@@ -25,6 +25,8 @@ export const serverCommand: Command = {
     "  --key-prefix NAME        Redis key prefix ($DROVER_KEY_PREFIX, default drover)",
     "  --server-id ID           this server's id for leases ($DROVER_SERVER_ID, default random)",
     "  --disconnect-grace DUR   missed-heartbeat time before a host's instances move elsewhere",
+    "  --advertise-url URL      this server's own URL as agents reach it, for the logs/exec streams it",
+    "                           holds ($DROVER_ADVERTISE_URL; default: --listen unless 0.0.0.0 or ::)",
     "  --lease-ttl DUR          how long an environment's reconciler lease outlives a silent server",
     "                           ($DROVER_LEASE_TTL, default 5s; at least 1s)",
     "                           ($DROVER_DISCONNECT_GRACE, default 30s)",
@@ -51,7 +53,7 @@ export const serverCommand: Command = {
         "admin-key-file": { type: "string" }, "master-key-file": { type: "string" }, "key-prefix": { type: "string" }, "server-id": { type: "string" },
         "disconnect-grace": { type: "string" }, "lease-ttl": { type: "string" }, "tls-dir": { type: "string" }, "api-tls": { type: "string" },
         "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-san": { type: "string" },
-        "redis-wait-replicas": { type: "string" },
+        "redis-wait-replicas": { type: "string" }, "advertise-url": { type: "string" },
       },
     });
     const { resolveServerConfig } = require("./config") as typeof import("./config");

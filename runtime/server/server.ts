@@ -102,6 +102,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
       },
     } : {}),
     adminKey: config.adminKey,
+    ...(config.advertiseUrl ? { streamsUrl: config.advertiseUrl } : {}),
     registration: {
       redisUrl: config.agentRedisUrl,
       keyPrefix: config.keyPrefix,
