@@ -3,6 +3,7 @@ import * as path from "path";
 import t from "tap";
 import { environmentProvider, hostProvider } from "../../provider";
 import { API_URL_ENV } from "../../provider/drivers/digitalocean/api";
+import { makeKeys } from "../../runtime/protocol/keys";
 import { labForTest } from "../lab";
 import { ControlPlane } from "../support/control-plane";
 import { waitFor } from "../support/wait";
@@ -56,7 +57,7 @@ t.test("a killed create's droplet and key are swept by the Environment's delete"
   const [intent] = await intents();
   t.match(intent, { name: "crash1", driver: "digitalocean", tag: `drover-host:${env.id}:crash1`, sealed: /^drs1\./ }, "and its intent, the token sealed");
   t.notOk(JSON.stringify(intent).includes(TOKEN), "the API never shows the token");
-  const raw = await cp.redis.client().hgetall(`${cp.keyPrefix}:{${env.id}}:machineintents`);
+  const raw = await cp.redis.client().hgetall(makeKeys(cp.keyPrefix).env(env.id).machineIntents);
   t.notOk(JSON.stringify(raw).includes(TOKEN), "Redis never holds the token in the clear");
   const other = await cp.createEnvironment("do-crash-other");
   t.equal((await other.api.call("GET", `${env.base}/machineintents`)).status, 404, "another environment's key gets 404");

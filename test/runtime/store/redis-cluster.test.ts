@@ -199,7 +199,7 @@ t.test("server and agents on a 3+3 Redis Cluster: placement, a primary failover 
       const node = cluster.node(p);
       const alive = await node.ping().then(() => true, () => false);
       if (!alive) continue;
-      if (((await node.call("ROLE")) as unknown[])[0] === "master") left.push((await node.keys(`${keyPrefix}:{${env.id}}:*`)).length);
+      if (((await node.call("ROLE")) as unknown[])[0] === "master") left.push((await node.keys(makeKeys(keyPrefix).envPattern(env.id))).length);
       users.push(((await node.call("ACL", "USERS")) as string[]).filter((u) => u.startsWith(`${keyPrefix}-host-${env.id}-`)).length);
     }
     t.same(left, [0, 0, 0], "no key of it on any primary");
