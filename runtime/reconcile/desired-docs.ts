@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import type {
   CertificateMaterial, CertificateRecord, DesiredInstance, DesiredLoadBalancer, HealthCheckTarget, HostDesiredState,
   HostNetworkSpec, HostRecord, InstanceRecord, LoadBalancerRecord,
@@ -23,6 +24,18 @@ export interface DesiredDocsInput {
   checks?: Map<string, HealthCheckTarget[]>;
   loadBalancers?: Map<string, LoadBalancerRecord>;
   certificates?: Map<string, CertificateRecord>;
+  /**
+   * Host id → digest (desiredDigest) of the document known to be stored, for hosts whose
+   * stored document was not read (pass-cache.ts); `stored` is used for the others.
+   */
+  storedDigests?: Map<string, string>;
+}
+
+export interface DesiredDocsResult {
+  /** The documents to write. */
+  changed: DesiredDoc[];
+  /** Host id → desiredDigest of its planned document, for every host that has one (written or not). */
+  digests: Map<string, string>;
 }
 
 /**
@@ -32,7 +45,13 @@ export interface DesiredDocsInput {
  * and its part of the overlay. Pure.
  */
 export function changedDesiredDocs(input: DesiredDocsInput): DesiredDoc[] {
+  return planDesiredDocs(input).changed;
+}
+
+/** changedDesiredDocs, with every planned document's digest (for the pass cache). Pure. */
+export function planDesiredDocs(input: DesiredDocsInput): DesiredDocsResult {
   const out: DesiredDoc[] = [];
+  const digests = new Map<string, string>();
   // Grouped once: filtering all instances for every host is hosts × instances per pass.
   const byHost = new Map<string, InstanceRecord[]>();
   for (const i of input.instances) {
@@ -54,9 +73,22 @@ export function changedDesiredDocs(input: DesiredDocsInput): DesiredDoc[] {
       return lb ? [toDesiredLoadBalancer(i, lb, input.certificates ?? new Map())] : [];
     });
     if (lbs.length) doc.loadBalancers = lbs.sort(byId);
-    if (!sameJson(comparable(doc), comparable(input.stored[host.id]))) out.push(doc);
+    const digest = desiredDigest(doc);
+    digests.set(host.id, digest);
+    const known = input.storedDigests?.get(host.id);
+    if (known !== undefined ? known !== digest : !sameJson(comparable(doc), comparable(input.stored[host.id]))) out.push(doc);
   }
-  return out;
+  return { changed: out, digests };
+}
+
+/**
+ * A short digest of what a planned desired document asks of its agent (instances, network,
+ * checks, load balancers). Both sides of a comparison are documents a pass planned, built
+ * the same way from the records, so plain JSON order is stable: a record rewritten with
+ * its keys in another order costs at worst one needless write of the document. Pure.
+ */
+export function desiredDigest(doc: DesiredDoc): string {
+  return createHash("sha256").update(JSON.stringify(comparable(doc))).digest("base64");
 }
 
 /** The parts of a document that matter, whatever their order in the stored one. */

@@ -11,6 +11,11 @@ export interface PlanInput {
   observed: Record<string, HostObservedState | undefined>;
   /** The desired documents as stored now, to write only those that change. */
   desired: Record<string, HostDesiredState | undefined>;
+  /**
+   * Host id → digest of the desired document known to be stored (pass-cache.ts), for the
+   * hosts whose document was not read into `desired`.
+   */
+  storedDesiredDigests?: Map<string, string>;
   /** The environment's pre-shared key (absent: no overlay yet, hosts get no network spec). */
   ipsec?: IpsecSpec;
   /** The DNS document as stored now, to write it only when the directory changes. */
@@ -28,6 +33,8 @@ export interface Plan {
   batch: Required<WriteBatch>;
   /** Desired documents to write (generation is assigned by the store). */
   desired: DesiredDoc[];
+  /** Host id → digest of its planned desired document (written or not), for the pass cache. */
+  desiredDigests?: Map<string, string>;
   /** The environment's new DNS directory, when it differs from the stored one. */
   dns?: DnsDirectory;
   /** Hosts to send a teardown nudge to. */

@@ -1,7 +1,7 @@
 import type { HostRecord, InstanceRecord, LoadBalancerRecord, ServiceRecord } from "../protocol/model";
 import type { RecordKind } from "../store/store";
 import { heldBack } from "./backoff";
-import { changedDesiredDocs } from "./desired-docs";
+import { planDesiredDocs } from "./desired-docs";
 import { sameJson } from "./same-json";
 import { buildDnsDirectory } from "./dns-directory";
 import { hostNetworkSpecs } from "./network-spec";
@@ -107,10 +107,13 @@ export function planEnvironment(input: PlanInput): Plan {
   // The checks follow the records as this pass leaves them (a replacement has no status yet).
   const checks = planHealth({ hosts, instances: remaining, services: finalServices, observed: input.observed, heartbeats: input.heartbeats, now }).targets;
   const onAgents = remaining.filter((i) => !heldBack(i, now));
-  plan.desired = changedDesiredDocs({
+  const docs = planDesiredDocs({
     hosts, instances: onAgents, stored: input.desired, networks: hostNetworkSpecs(snapshot.env, hosts, input.ipsec), checks,
     loadBalancers: finalLbs, certificates: new Map((snapshot.certificates ?? []).map((c) => [c.id, c])),
+    storedDigests: input.storedDesiredDigests,
   });
+  plan.desired = docs.changed;
+  plan.desiredDigests = docs.digests;
 
   // 7. The DNS directory, from the records as this pass leaves them.
   const gone = new Set([...result.deleteServices, ...result.deleteStacks]);
