@@ -5,7 +5,8 @@ import type { Store } from "../store/store";
 import { isDroverError } from "../protocol/errors";
 import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
 import { applyReports, type ReportsSeen } from "./report-apply";
-import { stillQuiet, type QuietState } from "./quiet";
+import { afterOwnWrite, stillQuiet, type QuietState } from "./quiet";
+import { newPassCache, type PassCache } from "./pass-cache";
 import { readStreams } from "../store/stream-read";
 
 /** What the manager needs from the leader lease (runtime/store/leader-lease.ts). */
@@ -26,6 +27,11 @@ export interface ManagerOptions {
   graceMs: number;
   /** Period of passes without any signal (liveness, lost nudges). */
   tickMs: number;
+  /**
+   * At least this often a full pass runs even on a quiet environment (quiet.ts skips the
+   * others), as a safety net for anything its checks do not see. Default 30 s.
+   */
+  fullPassMs?: number;
   leaseTtlMs: number;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -36,7 +42,12 @@ interface Led {
   /** Set after a pass that planned nothing; cleared by any signal. */
   quiet?: QuietState;
   dirty: boolean;
+  /** When the last pass ran or was skipped as quiet (the tick's clock). */
   lastPass: number;
+  /** When the last full pass ran (the slower timer's clock). */
+  lastFullPass: number;
+  /** What the passes remember between them (pass-cache.ts). */
+  cache: PassCache;
   /** When the last plan said time alone makes the next pass do something (epoch ms). */
   wakeAt?: number;
   /** Failed passes in a row (non-transient errors), and when the first of them happened. */
@@ -46,6 +57,8 @@ interface Led {
   retryAt?: number;
   /** Passes run, for tests and diagnostics. */
   passes: number;
+  /** Ticks at which the pass was skipped because nothing it reads had changed (quiet.ts). */
+  quietSkips: number;
   /** What the last pass read of each host's report (digests, instance ids), for applyReports. */
   seen: ReportsSeen;
   /** Host id → observed reports from it since the last pass (checked cheaply before any pass). */
@@ -59,6 +72,8 @@ interface Led {
 /** Back-off after a failed pass: 1 s, doubling, at most 5 minutes. */
 export const FAILED_PASS_FIRST_MS = 1_000;
 export const FAILED_PASS_MAX_MS = 300_000;
+/** Default ManagerOptions.fullPassMs. */
+export const FULL_PASS_MS = 30_000;
 
 export function failedPassBackoffMs(failures: number): number {
   return Math.min(FAILED_PASS_MAX_MS, FAILED_PASS_FIRST_MS * 2 ** Math.max(0, failures - 1));
@@ -83,6 +98,8 @@ export class ReconcileManager {
   private running = false;
   private readonly led = new Map<string, Led>();
   private readonly streamIds = new Map<string, string>();
+  /** The streams waitForSignal reads and whose they are; rebuilt when the led hosts change. */
+  private watched?: { streams: string[]; owner: Map<string, { envId: string; hostId?: string }> };
   private loop?: Promise<void>;
   /** Resolves when the loop is idle waiting, for tests that want to observe progress. */
   passes = 0;
@@ -113,6 +130,11 @@ export class ReconcileManager {
     return this.led.get(envId)?.passes ?? 0;
   }
 
+  /** Ticks of one environment at which no pass ran because nothing it reads had changed. */
+  quietSkipsOf(envId: string): number {
+    return this.led.get(envId)?.quietSkips ?? 0;
+  }
+
   /** Instance records of one environment updated from reports without a pass (report-apply.ts). */
   instancesAppliedOf(envId: string): number {
     return this.led.get(envId)?.instancesApplied ?? 0;
@@ -138,8 +160,10 @@ export class ReconcileManager {
           if (led.wakeAt !== undefined && Date.now() >= led.wakeAt) led.dirty = true;
           if (!led.dirty && led.reported.size > 0) await this.checkReports(envId, led);
           if (!led.dirty && Date.now() - led.lastPass < this.o.tickMs) continue;
-          if (!led.dirty && led.quiet && await this.isStillQuiet(envId, led, led.quiet)) {
+          const fullPassDue = Date.now() - led.lastFullPass >= (this.o.fullPassMs ?? FULL_PASS_MS);
+          if (!led.dirty && !fullPassDue && led.quiet && await this.isStillQuiet(envId, led, led.quiet)) {
             led.lastPass = Date.now();
+            led.quietSkips++;
             continue;
           }
           await this.pass(envId, led);
@@ -163,14 +187,23 @@ export class ReconcileManager {
       if (lease.leader && lease.fence !== undefined) {
         if (!current || current.fence !== lease.fence) {
           this.o.log("leading environment", { envId: env.id, fence: lease.fence });
-          this.led.set(env.id, { fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, failures: 0, passes: 0, seen: { observed: {}, observedRest: {}, hostInstances: {} }, reported: new Map(), reportsAbsorbed: 0, instancesApplied: 0 });
+          this.led.set(env.id, {
+            fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, lastFullPass: 0, cache: newPassCache(), failures: 0, passes: 0, quietSkips: 0,
+            seen: { observed: {}, observedRest: {}, hostInstances: {} }, reported: new Map(), reportsAbsorbed: 0, instancesApplied: 0,
+          });
+          this.watched = undefined;
         }
       } else if (current) {
         this.o.log("lost leadership", { envId: env.id });
-        this.led.delete(env.id);
+        this.forget(env.id);
       }
     }
-    for (const envId of [...this.led.keys()]) if (!seen.has(envId)) this.led.delete(envId);
+    for (const envId of [...this.led.keys()]) if (!seen.has(envId)) this.forget(envId);
+  }
+
+  private forget(envId: string): void {
+    this.led.delete(envId);
+    this.watched = undefined;
   }
 
   private async isStillQuiet(envId: string, led: Led, quiet: QuietState): Promise<boolean> {
@@ -193,17 +226,21 @@ export class ReconcileManager {
     const hosts = [...led.reported.keys()];
     led.reported.clear();
     const outcome = await applyReports(envId, hosts, led.seen, led.fence, this.o.store).catch((err) => {
-      if (isTransientPassError(err) || (err as { code?: string }).code === "NotLeader") return { pass: (err as Error).message, updated: 0 };
+      if (isTransientPassError(err) || (err as { code?: string }).code === "NotLeader") return { pass: (err as Error).message, updated: 0, rev: undefined };
       throw err;
     });
-    if (outcome.pass !== undefined) led.dirty = true;
-    else {
-      led.reportsAbsorbed += reports;
-      led.instancesApplied += outcome.updated;
+    if (outcome.pass !== undefined) {
+      led.dirty = true;
+      led.quiet = undefined;
+      return;
     }
-    // Either way the timer's next pass runs in full rather than being skipped as quiet, as it
-    // did when every report made a pass: a decision that waits on time alone is not delayed.
-    led.quiet = undefined;
+    led.reportsAbsorbed += reports;
+    led.instancesApplied += outcome.updated;
+    // Settled: what the incremental path wrote is what a pass would have written, so a quiet
+    // environment stays quiet past its own write (only that one revision; any other write
+    // still makes the next tick's check fail). Time-bound decisions keep their own triggers:
+    // the plan's wakeAt, heartbeats checked every tick, reconnecting hosts never quiet.
+    if (led.quiet && outcome.rev !== undefined) led.quiet = afterOwnWrite(led.quiet, outcome.rev);
   }
 
   private async pass(envId: string, led: Led): Promise<void> {
@@ -211,6 +248,7 @@ export class ReconcileManager {
     led.quiet = undefined;
     led.reported.clear();
     led.lastPass = Date.now();
+    led.lastFullPass = led.lastPass;
     // A long pass (a large environment) must not outlive its lease: renew it meanwhile, so
     // the pass's fenced writes are not refused because this server lost leadership to itself.
     // The other environments this server leads too: their leases are otherwise renewed only
@@ -224,20 +262,21 @@ export class ReconcileManager {
     try {
       const res = await reconcileEnvironment(envId, led.fence, {
         store: this.o.store, redis: this.o.redis, keys: this.o.keys, graceMs: this.o.graceMs, log: this.o.log,
-      });
+      }, led.cache);
       this.passes++;
       led.passes++;
       if (led.failures > 0) await this.recovered(envId, led);
+      if (!sameList(led.hostIds, res.hostIds)) this.watched = undefined;
       led.hostIds = res.hostIds;
       led.seen = { observed: res.observed, observedRest: res.observedRest, hostInstances: res.hostInstances };
       led.quiet = res.quiet;
       led.wakeAt = res.plan?.wakeAt;
-      if (res.purged) this.led.delete(envId);
+      if (res.purged) this.forget(envId);
       // A pass that wrote something is followed by another: its own writes may enable more.
       else if (res.changed) led.dirty = true;
     } catch (err) {
       if (isTransientPassError(err)) { led.dirty = true; return; }
-      if ((err as { code?: string }).code === "NotLeader") { this.led.delete(envId); return; }
+      if ((err as { code?: string }).code === "NotLeader") { this.forget(envId); return; }
       // Anything else is this environment's alone: recorded on it, backed off, never rethrown
       // (which would make it due first again and starve the environments after it).
       await this.failed(envId, led, err);
@@ -279,11 +318,7 @@ export class ReconcileManager {
   private async waitForSignal(): Promise<void> {
     const now = Date.now();
     if ([...this.led.values()].some((l) => (l.dirty || l.reported.size > 0) && runnable(l, now))) return;
-    const streams: string[] = [];
-    for (const [envId, led] of this.led) {
-      streams.push(this.o.keys.env(envId).reconcile);
-      for (const h of led.hostIds) streams.push(this.o.keys.host(envId, h).reports);
-    }
+    const { streams, owner } = this.watchedStreams();
     // Never block past the moment a plan asked to be woken at (a drain ends, a batch is due).
     // Nor past the end of a failure back-off.
     const wakes = [...this.led.values()].flatMap((l) => [l.wakeAt, l.retryAt].filter((t): t is number => t !== undefined));
@@ -307,12 +342,12 @@ export class ReconcileManager {
       // An agent's per-container start/die entries are followed by its observed report, which
       // is what a pass reads: waking for each would be a no-op pass per container.
       if (entries.every(([, fields]) => streamField(fields, "type") === "instance")) continue;
-      const envId = this.envOfStream(stream);
-      const led = envId ? this.led.get(envId) : undefined;
+      const whose = owner.get(stream);
+      const led = whose ? this.led.get(whose.envId) : undefined;
       if (!led) continue;
       // Observed reports are checked against what the last pass read (checkReports); anything
       // else (an API write, a teardown-done) makes the environment dirty at once.
-      const hostId = this.hostOfStream(envId!, led, stream);
+      const hostId = whose!.hostId;
       const observedOnly = entries.every(([, fields]) => ["instance", "observed"].includes(streamField(fields, "type") ?? ""));
       const observedCount = entries.filter(([, fields]) => streamField(fields, "type") === "observed").length;
       if (hostId && observedOnly) led.reported.set(hostId, (led.reported.get(hostId) ?? 0) + observedCount);
@@ -320,16 +355,26 @@ export class ReconcileManager {
     }
   }
 
-  private hostOfStream(envId: string, led: Led, stream: string): string | undefined {
-    return led.hostIds.find((h) => stream === this.o.keys.host(envId, h).reports);
-  }
-
-  private envOfStream(stream: string): string | undefined {
+  /** Every led environment's reconcile stream and its hosts' report streams, with their owners (one Map lookup per entry read). */
+  private watchedStreams(): NonNullable<ReconcileManager["watched"]> {
+    if (this.watched) return this.watched;
+    const streams: string[] = [];
+    const owner = new Map<string, { envId: string; hostId?: string }>();
     for (const [envId, led] of this.led) {
-      if (stream === this.o.keys.env(envId).reconcile) return envId;
-      if (led.hostIds.some((h) => stream === this.o.keys.host(envId, h).reports)) return envId;
+      const reconcile = this.o.keys.env(envId).reconcile;
+      streams.push(reconcile);
+      owner.set(reconcile, { envId });
+      for (const hostId of led.hostIds) {
+        const reports = this.o.keys.host(envId, hostId).reports;
+        streams.push(reports);
+        owner.set(reports, { envId, hostId });
+      }
     }
-    return undefined;
+    this.watched = { streams, owner };
+    return this.watched;
   }
 }
 
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -30,3 +30,13 @@ export function stillQuiet(quiet: QuietState, rev: number, heartbeats: Record<st
   if (ids.length !== Object.keys(heartbeats).length) return false;
   return ids.every((id) => quiet.alive[id] === ((heartbeats[id] ?? 0) > 0));
 }
+
+/**
+ * The quiet state after the leader's own incremental write (report-apply.ts), which bumps
+ * the revision by exactly one and writes what a pass would have: still quiet at the new
+ * revision when nothing else moved it since; otherwise unchanged, so the next check sees the
+ * other write and runs a pass.
+ */
+export function afterOwnWrite(quiet: QuietState, newRev: number): QuietState {
+  return newRev === quiet.rev + 1 ? { ...quiet, rev: newRev } : quiet;
+}

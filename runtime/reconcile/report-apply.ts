@@ -21,6 +21,8 @@ export interface ReportsOutcome {
   updated: number;
   /** Set when only a full pass can settle the reports: why. Nothing was written then. */
   pass?: string;
+  /** The environment's revision after the write, when records were written. */
+  rev?: number;
 }
 
 /**
@@ -59,14 +61,15 @@ export async function applyReports(envId: string, hostIds: string[], seen: Repor
     if ("pass" in delta) return { repeated, updated: 0, pass: delta.pass };
     updates.push(...delta.updates);
   }
+  let rev: number | undefined;
   if (updates.length) {
     try {
-      await store.observeInstances(envId, updates, { fence });
+      rev = await store.observeInstances(envId, updates, { fence });
     } catch (err) {
       if (isDroverError(err) && err.code === "RevisionMismatch") return { repeated, updated: 0, pass: err.message };
       throw err;
     }
   }
   for (const c of changed) seen.observed[c.hostId] = c.fingerprint;
-  return { repeated, updated: updates.length };
+  return { repeated, updated: updates.length, ...(rev !== undefined ? { rev } : {}) };
 }
