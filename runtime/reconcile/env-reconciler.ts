@@ -14,6 +14,8 @@ import type { Plan } from "./plan-types";
 import type { PassCache } from "./pass-cache";
 import { PassTimer, type PassTimings } from "./pass-timer";
 import { forEachLimit } from "./for-each-limit";
+import { applyOwnWrite, readSnapshot } from "./snapshot-cache";
+import { writeInSteps } from "./chunked-write";
 
 /** Desired documents written at once: enough to hide Redis round trips, few enough to keep memory flat. */
 const DESIRED_WRITES_IN_FLIGHT = 32;
@@ -51,7 +53,8 @@ export interface PassResult {
 
 /**
  * One environment's level-triggered pass: read everything, plan (pure), write the records
- * in one fenced batch checked against the revision read, then the desired documents.
+ * fenced and checked against the revision read (in steps when there are many: chunked-write.ts),
+ * then the DNS and desired documents.
  * A stale leader's writes fail with NotLeader; a concurrent API write with RevisionMismatch,
  * and the next pass starts over from fresh state.
  */
@@ -61,9 +64,17 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   const timer = new PassTimer();
   // Before the snapshot: making the first key bumps the revision the batch is checked against.
   const ipsec = await environmentKey(deps, envId);
-  const snapshot = await store.snapshot(envId);
+  const { snapshot, fresh } = await readSnapshot(store, deps.redis, deps.keys, envId, cache?.snapshot);
   // A record the planner cannot work with stops this environment's pass, with its name.
-  checkSnapshot(snapshot);
+  // (Records kept from the last pass were checked when read, or written by the planner.)
+  if (fresh) {
+    try {
+      checkSnapshot(snapshot);
+    } catch (err) {
+      if (cache) cache.snapshot.records = undefined;
+      throw err;
+    }
+  }
   const hostIds = snapshot.hosts.map((h) => h.id);
   // Desired documents this leader already knows (pass-cache.ts) are not read again.
   const storedDesiredDigests = new Map<string, string>();
@@ -81,7 +92,8 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     Promise.all(hostIds.map((h) => (storedDesiredDigests.has(h) ? undefined : store.getDesired(envId, h)))),
     snapshot.env.state === "removing" || snapshot.hosts.some((h) => h.state === "removing") ? Promise.all(hostIds.map((h) => teardownReported(deps, envId, h))) : Promise.resolve(hostIds.map(() => false)),
   ]);
-  const dns = await store.getDns(envId);
+  const dns = cache?.dns ?? await store.getDns(envId);
+  if (cache) cache.dns = dns;
   const byHost = <T>(list: T[]) => Object.fromEntries(hostIds.map((h, i) => [h, list[i]])) as Record<string, T>;
   const observed = byHost(observedList.map(observedFingerprint));
   const observedRest = byHost(observedList.map(observedRestFingerprint));
@@ -128,14 +140,23 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   // then fails, the next pass plans the same removal (the user is already gone: a no-op).
   for (const hostId of plan.removedHosts) await store.removeHostUser(envId, hostId);
   if (plan.batch.put.length || plan.batch.remove.length) {
-    await store.write(envId, plan.batch, { expectRev: snapshot.rev, fence });
+    // Until the write is known to have landed, the cached records are not what is stored.
+    const records = cache?.snapshot.records;
+    if (cache) cache.snapshot.records = undefined;
+    const written = await writeInSteps(store, envId, plan.batch, snapshot.rev, fence);
+    if (cache && records) {
+      cache.snapshot.records = records;
+      applyOwnWrite(cache.snapshot, snapshot.rev, plan.batch, written.rev, written.steps);
+    }
   }
   timer.lap("write");
   // DNS (and the load balancers reading the same directory) let go of an instance before its
   // agent is told to remove the container.
   if (plan.dns) {
     const listening = snapshot.hosts.filter((h) => h.state !== "removing" && h.state !== "removed" && !plan.removedHosts.includes(h.id));
-    await store.setDns(envId, plan.dns, listening.map((h) => h.id), { fence });
+    if (cache) cache.dns = undefined; // until written
+    const version = await store.setDns(envId, plan.dns, listening.map((h) => h.id), { fence });
+    if (cache) cache.dns = { version, directory: plan.dns };
   }
   timer.lap("dns");
   // Each host's document is its own script: several in flight hide the round trips (one after

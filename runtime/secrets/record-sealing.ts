@@ -33,15 +33,19 @@ function sealSpec<S extends { secrets?: Record<string, string> }>(envKey: DataKe
   return specHasClear(spec) ? { ...spec, secrets: sealServiceSecrets(envKey, serviceId, spec.secrets!) } : spec;
 }
 
-/** The batch with every secret in its records sealed (records already sealed are returned as they are). */
-export async function sealRecordSecrets(batch: WriteBatch, envKey: () => Promise<DataKey>): Promise<WriteBatch> {
-  const puts = batch.put ?? [];
-  const clear = puts.some(({ kind, record }) =>
+/** Whether some record of the batch holds a secret in the clear (the store's write then stores it sealed, not as given). */
+export function hasClearSecrets(batch: WriteBatch): boolean {
+  return (batch.put ?? []).some(({ kind, record }) =>
     (kind === "service" && (specHasClear((record as ServiceRecord).spec) || specHasClear((record as ServiceRecord).upgrade?.fromSpec)))
     || (kind === "instance" && specHasClear((record as InstanceRecord).spec))
     || (kind === "certificate" && typeof (record as CertificateRecord).key === "string" && !isSealed((record as CertificateRecord).key))
     || (kind === "host" && typeof (record as HostRecord).machineAccess?.privateKey === "string" && !isSealed((record as HostRecord).machineAccess!.privateKey)));
-  if (!clear) return batch;
+}
+
+/** The batch with every secret in its records sealed (records already sealed are returned as they are). */
+export async function sealRecordSecrets(batch: WriteBatch, envKey: () => Promise<DataKey>): Promise<WriteBatch> {
+  const puts = batch.put ?? [];
+  if (!hasClearSecrets(batch)) return batch;
   const key = await envKey();
   return {
     ...batch,
