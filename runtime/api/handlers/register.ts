@@ -9,6 +9,7 @@
 import type { RegisterResponse } from "../../protocol/agent-protocol";
 import { DroverError } from "../../protocol/errors";
 import type { HostRecord } from "../../protocol/model";
+import type { DataKey } from "../../protocol/seal";
 import { readJsonBody } from "../body";
 import type { RequestContext } from "../context";
 import type { Reply } from "../respond";
@@ -40,6 +41,7 @@ export async function register(ctx: RequestContext): Promise<Reply> {
   const newHostId = api.newId("host");
   let username = "";
   let provisionedNew = false;
+  let secretsKey: DataKey | undefined;
 
   try {
     const host = await registerHost(ctx, envId, request.machineId, async (existing) => {
@@ -63,11 +65,13 @@ export async function register(ctx: RequestContext): Promise<Reply> {
       // Last step before the write: everything that could reject the request has passed.
       username = (await api.store.provisionHostUser(envId, record.id, password)).username;
       if (!existing) provisionedNew = true;
+      // The key its desired document's secrets are sealed with (the same one again for a known
+      // host), made before the record: the record's write nudges the reconciler, whose pass
+      // seals the new host's document with it (made after, passes failed for want of it).
+      secretsKey = await api.keyring.hostKeyForRegistration(envId, record.id);
       return record;
     });
     if (provisionedNew && host.id !== newHostId) await dropUser(ctx, envId, newHostId);
-    // The key its desired document's secrets are sealed with: the same one again for a known host.
-    const secretsKey = await api.keyring.hostKeyForRegistration(envId, host.id);
     // The host's secrets key too must survive a failover before the agent is told it.
     await api.store.confirmWrites();
     const response: RegisterResponse = {
@@ -79,7 +83,7 @@ export async function register(ctx: RequestContext): Promise<Reply> {
         ...(api.tls?.hostClientCert && parseRedisUrl(api.registration.redisUrl, "redis.url").tls
           ? { ca: api.tls.caCert, clientCert: api.tls.hostClientCert(identityKey, username) } : {}),
       },
-      secretsKey: { id: secretsKey.id, key: secretsKey.key.toString("base64") },
+      secretsKey: { id: secretsKey!.id, key: secretsKey!.key.toString("base64") },
       heartbeatIntervalMs: api.registration.heartbeatIntervalMs,
       heartbeatTtlMs: api.registration.heartbeatTtlMs,
       resyncIntervalMs: api.registration.resyncIntervalMs,
