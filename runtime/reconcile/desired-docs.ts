@@ -88,7 +88,25 @@ export function planDesiredDocs(input: DesiredDocsInput): DesiredDocsResult {
  * its keys in another order costs at worst one needless write of the document. Pure.
  */
 export function desiredDigest(doc: DesiredDoc): string {
-  return createHash("sha256").update(JSON.stringify(comparable(doc))).digest("base64");
+  const hash = createHash("sha256");
+  const c = comparable(doc)!;
+  // Instance by instance, each spec's text made once per spec object: records copied from one
+  // pass to the next share their spec, and at 25,000 instances one JSON text of every document
+  // per pass was a fifth of a quiet pass's time.
+  for (const i of c.instances) hash.update(`${i.id}\0${i.name}\0${i.serviceId}\0${i.stackId}\0${i.ip ?? ""}\0${specText(i.spec)}\n`);
+  hash.update(JSON.stringify({ network: c.network, checks: c.checks, loadBalancers: c.loadBalancers }));
+  return hash.digest("base64");
+}
+
+const specTexts = new WeakMap<object, string>();
+
+function specText(spec: DesiredInstance["spec"]): string {
+  let text = specTexts.get(spec);
+  if (text === undefined) {
+    text = JSON.stringify(spec);
+    specTexts.set(spec, text);
+  }
+  return text;
 }
 
 /** The parts of a document that matter, whatever their order in the stored one. */

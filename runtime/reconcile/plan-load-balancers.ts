@@ -46,7 +46,8 @@ function removals(input: ServicePlanInput, drop: (i: InstanceRecord, why: string
   return out;
 }
 
-function placements(input: ServicePlanInput, index: SnapshotIndex, removed: Set<string>, drop: (i: InstanceRecord, why: string) => void) {
+/** `index`: the scheduler's view, built on first use (a pass that places nothing never builds it). */
+function placements(input: ServicePlanInput, index: () => SnapshotIndex, removed: Set<string>, drop: (i: InstanceRecord, why: string) => void) {
   const out = { create: [] as InstanceRecord[], update: [] as InstanceRecord[], records: [] as LoadBalancerRecord[], wakeAt: undefined as number | undefined };
   const byLb = lbInstances(input);
   for (const lb of input.loadBalancers) {
@@ -74,7 +75,7 @@ function placements(input: ServicePlanInput, index: SnapshotIndex, removed: Set<
     const used = new Set(live.map((i) => i.index));
     const made: InstanceRecord[] = [];
     if (want === "global" || want > 0) {
-      const result = scheduleAndCommit(index, {
+      const result = scheduleAndCommit(index(), {
         service: { id: lb.id, name: lb.name, stackName: stack.name, labels: lb.spec.labels, ports: hostPortsOf(loadBalancerInstanceSpec(lb, stack, "").ports) },
         count: want,
       }, `${input.seed}:${lb.id}`);

@@ -103,7 +103,11 @@ export function planServices(input: ServicePlanInput): ServicePlan {
 
   // The scheduler sees hosts that take new instances, with every instance that stays
   // (draining ones included: they still hold their ports until they are gone).
-  const index = indexSnapshot(clusterSnapshot(hosts, instances.filter((i) => !removed.has(i.id))));
+  // Built on first use: most passes place nothing (statuses, quiet timers), and at 25,000
+  // instances the index cost a fifth of such a pass. Built later it is the same view: every
+  // instance dropped before is left out, every one dropped after is taken out (dropWhy).
+  let built: SnapshotIndex | undefined;
+  const index = () => built ??= indexSnapshot(clusterSnapshot(hosts, instances.filter((i) => !removed.has(i.id))));
 
   for (const original of services) {
     if (original.state !== "active" || plan.deleteServices.includes(original.id)) continue;
@@ -120,7 +124,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
     for (const i of own) {
       if (!i.stopping) { live.push(i); continue; }
       const at = Date.parse(i.stopping.stopAt);
-      if (!(now < at)) { dropWhy(plan, removed, index, i, i.stopping.reason); continue; }
+      if (!(now < at)) { dropWhy(plan, removed, built, i, i.stopping.reason); continue; }
       draining++;
       wake(at);
     }
@@ -156,7 +160,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
       return why.length > 0 ? [{ i, why }] : [];
     });
     if (misplaced.length > 0) {
-      const probe = schedule(index, {
+      const probe = schedule(index(), {
         service: { id: service.id, name: service.name, stackName: stack.name, labels: service.spec.labels, ports: hostPortsOf(service.spec.ports) },
         count: misplaced.length,
       }, `${input.seed}:${service.id}:move`);
@@ -179,7 +183,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
     const sick = sickToReplace(service, live.filter((i) => !input.justSick?.has(i.id)), isRollingOut(service), now);
     wake(sick.wakeAt);
     for (const i of sick.replace) {
-      dropWhy(plan, removed, index, i, `unhealthy (${i.healthReason ?? "check failed"}): recreating`);
+      dropWhy(plan, removed, built, i, `unhealthy (${i.healthReason ?? "check failed"}): recreating`);
       live.splice(live.indexOf(i), 1);
       replacements.push(replacementFor(i, now));
     }
@@ -200,7 +204,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
     let step = planUpgradeStep({ service, current, old, target, ready: input.serving, now, unplaceable: newSpecUnplaceable(index, service, stack, own.filter((i) => !removed.has(i.id)), input.seed) });
     if (step.rolledBack) {
       for (const { instance, reason } of step.dropNow) {
-        dropWhy(plan, removed, index, instance, reason);
+        dropWhy(plan, removed, built, instance, reason);
         live.splice(live.indexOf(instance), 1);
       }
       service = step.service;
@@ -222,7 +226,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
     const want = target === undefined ? "global" as const : Math.max(0, target - live.length) + step.extra;
     const made: InstanceRecord[] = [];
     if (want === "global" || want > 0) {
-      const result = scheduleAndCommit(index, {
+      const result = scheduleAndCommit(index(), {
         service: { id: service.id, name: service.name, stackName: stack.name, labels: service.spec.labels, ports: hostPortsOf(service.spec.ports) },
         count: want,
       }, `${input.seed}:${service.id}`);
@@ -231,7 +235,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
         const addr = input.addresses.take(p.hostId);
         if ("reason" in addr) {
           // Not created: take it back out of the scheduler's view so later services don't count it.
-          index.removeInstance(p.instance.id);
+          index().removeInstance(p.instance.id);
           noAddress.push(addr.reason);
           continue;
         }
@@ -278,7 +282,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
     }
   }
 
-  const lbs = planLoadBalancers.placements(input, index, removed, (i, why) => dropWhy(plan, removed, index, i, why));
+  const lbs = planLoadBalancers.placements(input, index, removed, (i, why) => dropWhy(plan, removed, built, i, why));
   plan.create.push(...lbs.create);
   plan.update.push(...lbs.update);
   plan.loadBalancers.push(...lbs.records.filter((r) => !plan.loadBalancers.some((x) => x.id === r.id)));
@@ -292,10 +296,11 @@ export function planServices(input: ServicePlanInput): ServicePlan {
  * count): a spec no host can take (a mistyped host label, say) fails the rollout at once
  * instead of at its batch deadline. The index is left as it was.
  */
-function newSpecUnplaceable(index: SnapshotIndex, service: ServiceRecord, stack: StackRecord, own: InstanceRecord[], seed: number): string | undefined {
+function newSpecUnplaceable(lazyIndex: () => SnapshotIndex, service: ServiceRecord, stack: StackRecord, own: InstanceRecord[], seed: number): string | undefined {
   if (service.upgrade?.state !== "upgrading") return undefined;
   // Nothing running to protect (or nothing wanted): an unplaceable spec just waits, saying why.
   if (own.length === 0 || (!service.spec.global && service.spec.scale === 0)) return undefined;
+  const index = lazyIndex();
   const taken = own.filter((i) => index.removeInstance(i.id));
   try {
     const result = schedule(index, {
@@ -318,11 +323,12 @@ function drainsOnHost(host: HostRecord | undefined): boolean {
   return !!host && host.deactivated && host.state === "inactive";
 }
 
-function dropWhy(plan: ServicePlan, removed: Set<string>, index: SnapshotIndex, i: InstanceRecord, why: string): void {
+/** `index`: the scheduler's view if built yet (one built later leaves out what `removed` holds). */
+function dropWhy(plan: ServicePlan, removed: Set<string>, index: SnapshotIndex | undefined, i: InstanceRecord, why: string): void {
   if (removed.has(i.id)) return;
   removed.add(i.id);
   plan.remove.push({ id: i.id, why });
-  index.removeInstance(i.id);
+  index?.removeInstance(i.id);
 }
 
 /**

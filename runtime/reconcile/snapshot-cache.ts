@@ -76,16 +76,25 @@ export function applyOwnWrite(cache: SnapshotCache, readRev: number, batch: Requ
   }
   if (newRev === readRev) return; // the script changed nothing
   const touched = new Set<ListName>();
+  // Lists whose membership changed are sorted again (store.snapshot's order); the others keep theirs.
+  const reordered = new Set<ListName>();
   for (const { kind, record } of batch.put) {
     const name = listOf[kind];
+    if (!cached.byId[name].has(record.id)) reordered.add(name);
     // As the script stores it: the record's text with rev = the new revision.
     cached.byId[name].set(record.id, { ...(record as AnyRecord), rev: newRev });
     touched.add(name);
   }
   for (const { kind, id } of batch.remove) {
     const name = listOf[kind];
-    if (cached.byId[name].delete(id)) touched.add(name);
+    if (cached.byId[name].delete(id)) reordered.add(name);
   }
-  for (const name of touched) (cached.lists[name] as AnyRecord[]) = [...cached.byId[name].values()].sort(byCreation);
+  for (const name of touched) {
+    const byId = cached.byId[name];
+    (cached.lists[name] as AnyRecord[]) = reordered.has(name)
+      ? [...byId.values()].sort(byCreation)
+      : (cached.lists[name] as AnyRecord[]).map((r) => byId.get(r.id)!);
+  }
+  for (const name of reordered) if (!touched.has(name)) (cached.lists[name] as AnyRecord[]) = [...cached.byId[name].values()].sort(byCreation);
   cached.rev = newRev;
 }

@@ -39,6 +39,7 @@ export const serverCommand: Command = {
     "  --tls-san NAME,...       extra names/addresses for the API certificate ($DROVER_TLS_SAN)",
     "",
     "SIGTERM/SIGINT stop gracefully within $DROVER_STOP_DEADLINE_MS (default 10000); a second signal exits at once.",
+    "$DROVER_HEAP_GROWTH_PERCENT (default 30; 0 = V8's own): how far memory grows between full garbage collections.",
     "",
     "Redis: a rediss:// URL uses TLS with the CA above and a client certificate (mutual TLS);",
     "with the API on TLS, --agent-redis must be rediss:// unless it is a loopback address",
@@ -58,7 +59,9 @@ export const serverCommand: Command = {
     });
     const { resolveServerConfig } = require("./config") as typeof import("./config");
     const { startServer } = require("./server") as typeof import("./server");
-    const server = await startServer(resolveServerConfig(values));
+    const config = resolveServerConfig(values);
+    (require("./heap-policy") as typeof import("./heap-policy")).applyHeapPolicy();
+    const server = await startServer(config);
     const signal = await new Promise<string>((resolve) => {
       for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => resolve(sig));
     });
