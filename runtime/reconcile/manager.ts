@@ -275,7 +275,13 @@ export class ReconcileManager {
       // A pass that wrote something is followed by another: its own writes may enable more.
       else if (res.changed) led.dirty = true;
     } catch (err) {
-      if (isTransientPassError(err)) { led.dirty = true; return; }
+      if (isTransientPassError(err)) {
+        // Said once per pass: at scale a pass that keeps losing the race to other writes is
+        // otherwise invisible (it plans, writes nothing, starts over).
+        this.o.log("reconcile pass raced another write; running it again", { envId, code: (err as { code?: string }).code, ms: Date.now() - led.lastPass });
+        led.dirty = true;
+        return;
+      }
       if ((err as { code?: string }).code === "NotLeader") { this.forget(envId); return; }
       // Anything else is this environment's alone: recorded on it, backed off, never rethrown
       // (which would make it due first again and starve the environments after it).
