@@ -7,6 +7,7 @@ import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
 import { applyReports, type ReportsSeen } from "./report-apply";
 import { afterOwnWrite, stillQuiet, type QuietState } from "./quiet";
 import { newPassCache, type PassCache } from "./pass-cache";
+import { forEachLimit } from "./for-each-limit";
 import { readStreams } from "../store/stream-read";
 
 /** What the manager needs from the leader lease (runtime/store/leader-lease.ts). */
@@ -72,6 +73,9 @@ interface Led {
 /** Back-off after a failed pass: 1 s, doubling, at most 5 minutes. */
 export const FAILED_PASS_FIRST_MS = 1_000;
 export const FAILED_PASS_MAX_MS = 300_000;
+/** Environments whose passes run at once (each pass holds its environment's records in memory). */
+const PASSES_IN_FLIGHT = 2;
+
 /** Default ManagerOptions.fullPassMs. */
 export const FULL_PASS_MS = 30_000;
 
@@ -154,6 +158,7 @@ export class ReconcileManager {
           await this.refreshLeases();
           lastLeaseCheck = now;
         }
+        const due: Array<[string, Led]> = [];
         for (const [envId, led] of this.led) {
           if (!this.running) break;
           if (!runnable(led, Date.now())) continue;
@@ -166,8 +171,12 @@ export class ReconcileManager {
             led.quietSkips++;
             continue;
           }
-          await this.pass(envId, led);
+          due.push([envId, led]);
         }
+        // Environments' passes side by side: one's reads and writes wait on Redis while
+        // another plans (one after another, a server leading two large environments placed
+        // the second only after the first's documents were all written).
+        await forEachLimit(due, PASSES_IN_FLIGHT, ([envId, led]) => this.pass(envId, led));
         await this.waitForSignal();
       } catch (err) {
         if (!this.running) break;

@@ -26,8 +26,14 @@ if not desired or desired.generation ~= nil then return {'BAD_RECORD', 'expected
 local generation = 1
 local previous = redis.call('GET', KEYS[4])
 if previous then
-  local parsed = decodeObject(previous)
-  if parsed and type(parsed.generation) == 'number' then generation = parsed.generation + 1 end
+  -- withField put the generation last: read it there without decoding the whole document
+  -- (a pass writes a thousand of them); anything else is decoded as before.
+  local last = string.match(previous, '"generation":(%d+)}$')
+  if last then generation = tonumber(last) + 1
+  else
+    local parsed = decodeObject(previous)
+    if parsed and type(parsed.generation) == 'number' then generation = parsed.generation + 1 end
+  end
 end
 redis.call('SET', KEYS[4], withField(ARGV[2], 'generation', generation))
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', '100', '*', 'type', 'desired', 'generation', generation)
