@@ -7,7 +7,6 @@ import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
 import { applyReports, type ReportsSeen } from "./report-apply";
 import { afterOwnWrite, stillQuiet, type QuietState } from "./quiet";
 import { newPassCache, type PassCache } from "./pass-cache";
-import { forEachLimit } from "./for-each-limit";
 import { readStreams } from "../store/stream-read";
 
 /** What the manager needs from the leader lease (runtime/store/leader-lease.ts). */
@@ -56,6 +55,8 @@ interface Led {
   failingSince?: string;
   /** No pass before this (epoch ms): the failure back-off, whatever signals arrive. */
   retryAt?: number;
+  /** Passes in a row that lost the race to another write (RevisionMismatch, Unavailable). */
+  races: number;
   /** Passes run, for tests and diagnostics. */
   passes: number;
   /** Ticks at which the pass was skipped because nothing it reads had changed (quiet.ts). */
@@ -73,8 +74,9 @@ interface Led {
 /** Back-off after a failed pass: 1 s, doubling, at most 5 minutes. */
 export const FAILED_PASS_FIRST_MS = 1_000;
 export const FAILED_PASS_MAX_MS = 300_000;
-/** Environments whose passes run at once (each pass holds its environment's records in memory). */
-const PASSES_IN_FLIGHT = 2;
+/** Pause before a pass that lost a race runs again: 50 ms, doubling, at most 1 s (with jitter). */
+export const RACE_PAUSE_FIRST_MS = 50;
+export const RACE_PAUSE_MAX_MS = 1_000;
 
 /** Default ManagerOptions.fullPassMs. */
 export const FULL_PASS_MS = 30_000;
@@ -173,10 +175,9 @@ export class ReconcileManager {
           }
           due.push([envId, led]);
         }
-        // Environments' passes side by side: one's reads and writes wait on Redis while
-        // another plans (one after another, a server leading two large environments placed
-        // the second only after the first's documents were all written).
-        await forEachLimit(due, PASSES_IN_FLIGHT, ([envId, led]) => this.pass(envId, led));
+        // One after another: side by side (tried, bench scale) a server leading two large
+        // environments held both passes' records at once (+35 MB peak) for no gain on a busy machine.
+        for (const [envId, led] of due) await this.pass(envId, led);
         await this.waitForSignal();
       } catch (err) {
         if (!this.running) break;
@@ -197,7 +198,7 @@ export class ReconcileManager {
         if (!current || current.fence !== lease.fence) {
           this.o.log("leading environment", { envId: env.id, fence: lease.fence });
           this.led.set(env.id, {
-            fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, lastFullPass: 0, cache: newPassCache(), failures: 0, passes: 0, quietSkips: 0,
+            fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, lastFullPass: 0, cache: newPassCache(), failures: 0, races: 0, passes: 0, quietSkips: 0,
             seen: { observed: {}, observedRest: {}, hostInstances: {} }, reported: new Map(), reportsAbsorbed: 0, instancesApplied: 0,
           });
           this.watched = undefined;
@@ -274,6 +275,8 @@ export class ReconcileManager {
       }, led.cache);
       this.passes++;
       led.passes++;
+      led.races = 0;
+      if (led.failures === 0) led.retryAt = undefined;
       if (led.failures > 0) await this.recovered(envId, led);
       if (!sameList(led.hostIds, res.hostIds)) this.watched = undefined;
       led.hostIds = res.hostIds;
@@ -287,8 +290,14 @@ export class ReconcileManager {
       if (isTransientPassError(err)) {
         // Said once per pass: at scale a pass that keeps losing the race to other writes is
         // otherwise invisible (it plans, writes nothing, starts over).
-        this.o.log("reconcile pass raced another write; running it again", { envId, code: (err as { code?: string }).code, ms: Date.now() - led.lastPass });
+        // Again after a short, growing pause: under a flood of writes (hosts registering by the
+        // thousand) a pass run again at once lost again, each time after reading and planning
+        // the whole environment; a pause lets the writes land together for one pass to take in.
+        led.races++;
+        const pause = Math.min(RACE_PAUSE_MAX_MS, RACE_PAUSE_FIRST_MS * 2 ** (led.races - 1)) * (0.5 + Math.random() / 2);
+        this.o.log("reconcile pass raced another write; running it again", { envId, code: (err as { code?: string }).code, ms: Date.now() - led.lastPass, races: led.races, pauseMs: Math.round(pause) });
         led.dirty = true;
+        led.retryAt = Date.now() + pause;
         return;
       }
       if ((err as { code?: string }).code === "NotLeader") { this.forget(envId); return; }
