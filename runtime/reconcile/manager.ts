@@ -48,6 +48,8 @@ interface Led {
   lastFullPass: number;
   /** What the passes remember between them (pass-cache.ts). */
   cache: PassCache;
+  /** When a pass last read everything afresh (cache dropped), at least every fullPassMs. */
+  lastFreshRead: number;
   /** When the last plan said time alone makes the next pass do something (epoch ms). */
   wakeAt?: number;
   /** Failed passes in a row (non-transient errors), and when the first of them happened. */
@@ -198,7 +200,7 @@ export class ReconcileManager {
         if (!current || current.fence !== lease.fence) {
           this.o.log("leading environment", { envId: env.id, fence: lease.fence });
           this.led.set(env.id, {
-            fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, lastFullPass: 0, cache: newPassCache(), failures: 0, races: 0, passes: 0, quietSkips: 0,
+            fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, lastFullPass: 0, cache: newPassCache(), lastFreshRead: Date.now(), failures: 0, races: 0, passes: 0, quietSkips: 0,
             seen: { observed: {}, observedRest: {}, hostInstances: {} }, reported: new Map(), reportsAbsorbed: 0, instancesApplied: 0,
           });
           this.watched = undefined;
@@ -259,6 +261,12 @@ export class ReconcileManager {
     led.reported.clear();
     led.lastPass = Date.now();
     led.lastFullPass = led.lastPass;
+    // The safety net reads everything, the kept records and documents included: whatever the
+    // cache could have missed (a hand edit, a lost write) is taken in within fullPassMs.
+    if (led.lastPass - led.lastFreshRead >= (this.o.fullPassMs ?? FULL_PASS_MS)) {
+      led.cache = newPassCache();
+      led.lastFreshRead = led.lastPass;
+    }
     // A long pass (a large environment) must not outlive its lease: renew it meanwhile, so
     // the pass's fenced writes are not refused because this server lost leadership to itself.
     // The other environments this server leads too: their leases are otherwise renewed only

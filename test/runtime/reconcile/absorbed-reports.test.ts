@@ -108,4 +108,12 @@ t.test("a quiet environment still gets a full pass on the slower timer", async (
   const elapsed = Date.now() - t0;
   t.ok(manager.quietSkipsOf(envId) > skips, "ticks between them are skipped as quiet");
   t.ok(elapsed >= fullPassMs, `not at every tick: two passes took ${elapsed} ms (full pass every ${fullPassMs} ms, tick ${TICK_MS} ms)`);
+
+  // What the leader keeps between passes is dropped at that pace too: a desired document lost
+  // behind its back (no revision moved, so no pass would read it) is written again.
+  const desiredKey = f.keys.host(envId, "h1").desired;
+  t.ok(await f.redis.exists(desiredKey), "h1 has its desired document");
+  await f.redis.del(desiredKey);
+  await waitFor(async () => (await f.redis.exists(desiredKey)) === 1, { what: "the lost desired document written again", timeoutMs: 3 * fullPassMs + 2_000 });
+  t.pass("the timed pass read everything afresh and wrote it again");
 });
