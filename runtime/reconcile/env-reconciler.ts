@@ -56,11 +56,13 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   // A record the planner cannot work with stops this environment's pass, with its name.
   checkSnapshot(snapshot);
   const hostIds = snapshot.hosts.map((h) => h.id);
-  const [heartbeats, observedList, desiredList, teardownList] = await Promise.all([
+  const [heartbeats, observedList, desiredList, teardownList, dockerDisk] = await Promise.all([
     store.heartbeats(envId, hostIds),
     Promise.all(hostIds.map((h) => store.getObserved(envId, h))),
     Promise.all(hostIds.map((h) => store.getDesired(envId, h))),
     snapshot.env.state === "removing" || snapshot.hosts.some((h) => h.state === "removing") ? Promise.all(hostIds.map((h) => teardownReported(deps, envId, h))) : Promise.resolve(hostIds.map(() => false)),
+    // The latest stats sample's data root space: the scheduler avoids hosts nearly full.
+    store.dockerDisk(envId, hostIds),
   ]);
   const dns = await store.getDns(envId);
   const byHost = <T>(list: T[]) => Object.fromEntries(hostIds.map((h, i) => [h, list[i]])) as Record<string, T>;
@@ -76,6 +78,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     observed: byHost<HostObservedState | undefined>(observedList),
     desired: byHost<HostDesiredState | undefined>(desiredList),
     teardownDone: byHost<boolean>(teardownList),
+    dockerDisk,
     ipsec,
     dns,
     now,
@@ -84,7 +87,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     newId: () => `i${randomBytes(6).toString("hex")}`,
   });
   if (isEmptyPlan(plan)) {
-    const quiet = quietStateOf(snapshot, heartbeats);
+    const quiet = quietStateOf(snapshot, heartbeats, dockerDisk);
     return { hostIds, ...seen, quiet, changed: false, purged: false, plan };
   }
 

@@ -1,4 +1,6 @@
+import { dockerDiskShortage } from "../scheduler";
 import type { EnvSnapshot } from "../store/store";
+import type { DockerDiskFigures } from "./cluster-snapshot";
 
 /**
  * What a pass that planned nothing saw. A later pass can only plan something if a record
@@ -11,15 +13,18 @@ export interface QuietState {
   rev: number;
   /** Host id → heartbeat present. */
   alive: Record<string, boolean>;
-  /** Some host is reconnecting: time alone will change it, so never skip. */
+  /**
+   * Some host is reconnecting, or its Docker data root is nearly full (stats samples, which
+   * mark nothing dirty, tell when it has room again): time alone will change it, so never skip.
+   */
   timeSensitive: boolean;
 }
 
-export function quietStateOf(snapshot: EnvSnapshot, heartbeats: Record<string, number | undefined>): QuietState | undefined {
+export function quietStateOf(snapshot: EnvSnapshot, heartbeats: Record<string, number | undefined>, dockerDisk: DockerDiskFigures = {}): QuietState | undefined {
   if (snapshot.env.state !== "active") return undefined;
   const alive: Record<string, boolean> = {};
   for (const h of snapshot.hosts) alive[h.id] = (heartbeats[h.id] ?? 0) > 0;
-  const timeSensitive = snapshot.hosts.some((h) => h.state === "reconnecting" || h.state === "removing");
+  const timeSensitive = snapshot.hosts.some((h) => h.state === "reconnecting" || h.state === "removing" || dockerDiskShortage(dockerDisk[h.id], h.labels) !== undefined);
   return { rev: snapshot.rev, alive, timeSensitive };
 }
 

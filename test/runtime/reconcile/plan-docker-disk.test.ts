@@ -1,0 +1,44 @@
+/** The pass hands the planner each host's Docker disk figure: full hosts take nothing new, keep what they run. */
+import t from "tap";
+import type { InstanceRecord, ServiceRecord } from "../../../runtime/protocol/model";
+import { planEnvironment } from "../../../runtime/reconcile/plan";
+import { quietStateOf, stillQuiet } from "../../../runtime/reconcile/quiet";
+import { host, input, instance, service } from "./fixtures";
+
+const GiB = 1024 ** 3;
+const full = { freeBytes: 0, totalBytes: 20 * GiB };
+const roomy = { freeBytes: 15 * GiB, totalBytes: 20 * GiB };
+const created = (plan: ReturnType<typeof planEnvironment>) =>
+  plan.batch.put.filter((p) => p.kind === "instance" && (p.record as InstanceRecord).state === "requested").map((p) => p.record as InstanceRecord);
+
+t.test("a scale-up goes to hosts with room; the full host keeps its running instance", async (t) => {
+  const instances = [instance("i1", "web", "h1", 1, { status: { state: "running", restartCount: 0 } })];
+  const inp = input({ hosts: [host("h1"), host("h2"), host("h3")], services: [service("web", { scale: 4 })], instances });
+  inp.dockerDisk = { h1: full, h2: roomy };
+  const plan = planEnvironment(inp);
+  const hosts = created(plan).map((i) => i.hostId);
+  t.equal(hosts.length, 3, "three new instances");
+  t.notOk(hosts.includes("h1"), "nothing new on the full h1");
+  t.ok(hosts.includes("h3"), "h3 has no figure yet and counts as ok");
+  t.same(plan.batch.remove, [], "the instance on the full host is not moved");
+  t.notOk(plan.batch.put.some((p) => p.kind === "instance" && (p.record as InstanceRecord).id === "i1" && (p.record as InstanceRecord).stopping), "nor drained");
+});
+
+t.test("with every host full the service says why, per host, and once freed it is placed", async (t) => {
+  const inp = input({ hosts: [host("h1"), host("h2")], services: [service("web", { scale: 1 })] });
+  inp.dockerDisk = { h1: full, h2: full };
+  const plan = planEnvironment(inp);
+  t.equal(created(plan).length, 0);
+  const rec = plan.batch.put.find((p) => p.kind === "service")!.record as ServiceRecord;
+  t.equal(rec.transitioning, "error");
+  t.match(rec.transitioningMessage, /h1: docker data root nearly full: 0 B free of 20\.0 GiB, keeps 1\.0 GiB free; h2: docker data root nearly full/);
+  inp.dockerDisk = { h1: full, h2: roomy };
+  t.same(created(planEnvironment(inp)).map((i) => i.hostId), ["h2"]);
+});
+
+t.test("a host short of disk keeps the environment from being skipped as quiet", async (t) => {
+  const snap = input({ hosts: [host("h1"), host("h2")] }).snapshot;
+  const beats = { h1: 3000, h2: 3000 };
+  t.ok(stillQuiet(quietStateOf(snap, beats, { h1: roomy })!, snap.rev, beats), "room everywhere: the timer's pass may be skipped");
+  t.notOk(stillQuiet(quietStateOf(snap, beats, { h1: full })!, snap.rev, beats), "a full host: only a pass notices it has room again");
+});
