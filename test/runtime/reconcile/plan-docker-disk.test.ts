@@ -36,9 +36,17 @@ t.test("with every host full the service says why, per host, and once freed it i
   t.same(created(planEnvironment(inp)).map((i) => i.hostId), ["h2"]);
 });
 
-t.test("a host short of disk keeps the environment from being skipped as quiet", async (t) => {
+t.test("a quiet environment wakes when a host short of disk has room again", async (t) => {
   const snap = input({ hosts: [host("h1"), host("h2")] }).snapshot;
   const beats = { h1: 3000, h2: 3000 };
-  t.ok(stillQuiet(quietStateOf(snap, beats, { h1: roomy })!, snap.rev, beats), "room everywhere: the timer's pass may be skipped");
-  t.notOk(stillQuiet(quietStateOf(snap, beats, { h1: full })!, snap.rev, beats), "a full host: only a pass notices it has room again");
+  const roomyQuiet = quietStateOf(snap, beats, { h1: roomy })!;
+  t.equal(roomyQuiet.diskShort, undefined, "room everywhere: no host to watch");
+  t.ok(stillQuiet(roomyQuiet, snap.rev, beats, { h1: full }), "a disk filling does not end the quiet (nothing to do until a pass anyway)");
+  const quiet = quietStateOf(snap, beats, { h1: full, h2: roomy })!;
+  t.same(Object.keys(quiet.diskShort ?? {}), ["h1"], "the full host is watched");
+  t.ok(stillQuiet(quiet, snap.rev, beats, { h1: full }), "still full: the timer's pass may be skipped");
+  t.notOk(stillQuiet(quiet, snap.rev, beats, { h1: roomy }), "room again: a pass runs (instances may be waiting for it)");
+  t.notOk(stillQuiet(quiet, snap.rev, beats, {}), "no figure any more counts as room");
+  const reserved = quietStateOf({ ...snap, hosts: [host("h1", { "io.drover.scheduler.docker_disk_reserve": "100MiB" }), host("h2")] }, beats, { h1: { freeBytes: 50 * 1024 ** 2, totalBytes: 20 * GiB } })!;
+  t.notOk(stillQuiet(reserved, snap.rev, beats, { h1: { freeBytes: 200 * 1024 ** 2, totalBytes: 20 * GiB } }), "judged with the host's own reserve");
 });
