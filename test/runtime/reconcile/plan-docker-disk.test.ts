@@ -2,8 +2,10 @@
 import t from "tap";
 import type { InstanceRecord, ServiceRecord } from "../../../runtime/protocol/model";
 import { planEnvironment } from "../../../runtime/reconcile/plan";
+import { startUpgrade } from "../../../runtime/reconcile/plan-upgrade";
 import { quietStateOf, stillQuiet } from "../../../runtime/reconcile/quiet";
 import { host, input, instance, service } from "./fixtures";
+import { Sim } from "./sim";
 
 const GiB = 1024 ** 3;
 const full = { freeBytes: 0, totalBytes: 20 * GiB };
@@ -49,4 +51,20 @@ t.test("a quiet environment wakes when a host short of disk has room again", asy
   t.notOk(stillQuiet(quiet, snap.rev, beats, {}), "no figure any more counts as room");
   const reserved = quietStateOf({ ...snap, hosts: [host("h1", { "io.drover.scheduler.docker_disk_reserve": "100MiB" }), host("h2")] }, beats, { h1: { freeBytes: 50 * 1024 ** 2, totalBytes: 20 * GiB } })!;
   t.notOk(stillQuiet(reserved, snap.rev, beats, { h1: { freeBytes: 200 * 1024 ** 2, totalBytes: 20 * GiB } }), "judged with the host's own reserve");
+});
+
+t.test("a rolling upgrade while every host is full rolls back at once: nothing running is stopped", async (t) => {
+  const sim = new Sim(input({ hosts: [host("h1"), host("h2")], services: [service("db", { scale: 1 })] }));
+  sim.until((s) => s.instances.some((i) => i.serviceId === "db" && i.status?.state === "running") && s.service("db").transitioning === "no");
+  const running = sim.instances.find((i) => i.serviceId === "db")!.id;
+  sim.input.dockerDisk = { h1: full, h2: full };
+  const current = sim.service("db");
+  const next: ServiceRecord = { ...current, spec: { ...current.spec, image: "x:2" }, specVersion: 2, maxSpecVersion: 2, transitioning: "yes",
+    upgrade: startUpgrade(current, 2, new Date(sim.now).toISOString()) };
+  sim.input.snapshot.services = [next];
+  const plan = sim.step();
+  t.notOk(plan.batch.put.some((p) => p.kind === "instance" && p.record.id === running && (p.record as InstanceRecord).stopping), "the running instance is not stopped");
+  t.equal(sim.service("db").upgrade?.state, "rolled-back");
+  t.match(sim.service("db").upgrade?.reason, /docker data root nearly full/);
+  t.ok(sim.instances.some((i) => i.id === running), "the same container still runs");
 });
