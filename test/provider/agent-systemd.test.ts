@@ -48,9 +48,16 @@ t.test("the agent's systemd unit under a real systemd: restart and crash keep th
     return { code: r.status, out: (r.stdout ?? "").trim(), err: (r.stderr ?? "").trim() };
   };
   let state = "";
-  await waitFor(() => { state = sh("systemctl is-system-running").out; return state === "running" || state === "degraded"; },
-    { what: "systemd in the container to finish booting", timeoutMs: 30_000 });
-  t.equal(state, "running", `systemd ${systemdVersion()} is PID 1 and booted (${sh("systemctl --failed --no-legend").out || "no failed units"})`);
+  try {
+    await waitFor(() => { state = sh("systemctl is-system-running").out; return state === "running" || state === "degraded"; },
+      { what: "systemd in the container to finish booting", timeoutMs: 30_000 });
+  } catch (err) {
+    // Verified on cgroup v1 (this project's machines); what systemd said helps on another setup.
+    const logs = spawnSync("docker", ["logs", "--tail", "30", name], { encoding: "utf8" });
+    throw new Error(`${(err as Error).message} (state ${JSON.stringify(state)}); container log:\n${logs.stdout}${logs.stderr}`);
+  }
+  // "degraded" (some unit of the image failed, e.g. one that needs hardware) still runs units.
+  t.ok(state === "running" || state === "degraded", `systemd ${systemdVersion()} is PID 1 and booted: ${state} (${sh("systemctl --failed --no-legend").out || "no failed units"})`);
   t.equal(sh("cat /proc/1/comm").out, "systemd");
   t.comment(`systemd booted in ${Date.now() - booted} ms`);
 
