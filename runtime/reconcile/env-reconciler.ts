@@ -8,7 +8,8 @@ import type { Store } from "../store/store";
 import { checkSnapshot } from "./check-snapshot";
 import { observedFingerprint, observedRestFingerprint } from "./observed-fingerprint";
 import { newIpsecSpec } from "./ipsec-key";
-import { isEmptyPlan, planEnvironment } from "./plan";
+import { planWithDockerDisk } from "./disk-aware-plan";
+import { isEmptyPlan } from "./plan";
 import { quietStateOf, type QuietState } from "./quiet";
 import type { Plan } from "./plan-types";
 
@@ -56,13 +57,11 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   // A record the planner cannot work with stops this environment's pass, with its name.
   checkSnapshot(snapshot);
   const hostIds = snapshot.hosts.map((h) => h.id);
-  const [heartbeats, observedList, desiredList, teardownList, dockerDisk] = await Promise.all([
+  const [heartbeats, observedList, desiredList, teardownList] = await Promise.all([
     store.heartbeats(envId, hostIds),
     Promise.all(hostIds.map((h) => store.getObserved(envId, h))),
     Promise.all(hostIds.map((h) => store.getDesired(envId, h))),
     snapshot.env.state === "removing" || snapshot.hosts.some((h) => h.state === "removing") ? Promise.all(hostIds.map((h) => teardownReported(deps, envId, h))) : Promise.resolve(hostIds.map(() => false)),
-    // The latest stats sample's data root space: the scheduler avoids hosts nearly full.
-    store.dockerDisk(envId, hostIds),
   ]);
   const dns = await store.getDns(envId);
   const byHost = <T>(list: T[]) => Object.fromEntries(hostIds.map((h, i) => [h, list[i]])) as Record<string, T>;
@@ -72,20 +71,20 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   for (const i of snapshot.instances) (hostInstances[i.hostId] ??= []).push(i.id);
   const seen = { observed, observedRest, hostInstances };
 
-  const plan = planEnvironment({
+  // Free disk on the hosts' Docker data roots is read only when this pass places something (disk-aware-plan.ts).
+  const { plan, dockerDisk } = await planWithDockerDisk({
     snapshot,
     heartbeats,
     observed: byHost<HostObservedState | undefined>(observedList),
     desired: byHost<HostDesiredState | undefined>(desiredList),
     teardownDone: byHost<boolean>(teardownList),
-    dockerDisk,
     ipsec,
     dns,
     now,
     seed: snapshot.rev,
     graceMs: deps.graceMs,
     newId: () => `i${randomBytes(6).toString("hex")}`,
-  });
+  }, (ids) => store.dockerDisk(envId, ids));
   if (isEmptyPlan(plan)) {
     const quiet = quietStateOf(snapshot, heartbeats, dockerDisk);
     return { hostIds, ...seen, quiet, changed: false, purged: false, plan };

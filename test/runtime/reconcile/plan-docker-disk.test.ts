@@ -1,6 +1,7 @@
 /** The pass hands the planner each host's Docker disk figure: full hosts take nothing new, keep what they run. */
 import t from "tap";
 import type { InstanceRecord, ServiceRecord } from "../../../runtime/protocol/model";
+import { newInstanceHosts, planWithDockerDisk } from "../../../runtime/reconcile/disk-aware-plan";
 import { planEnvironment } from "../../../runtime/reconcile/plan";
 import { startUpgrade } from "../../../runtime/reconcile/plan-upgrade";
 import { quietStateOf, stillQuiet } from "../../../runtime/reconcile/quiet";
@@ -67,4 +68,33 @@ t.test("a rolling upgrade while every host is full rolls back at once: nothing r
   t.equal(sim.service("db").upgrade?.state, "rolled-back");
   t.match(sim.service("db").upgrade?.reason, /docker data root nearly full/);
   t.ok(sim.instances.some((i) => i.id === running), "the same container still runs");
+});
+
+t.test("passes read the disk figures only when they place something, and plan again only for a full host", async (t) => {
+  const reads: string[][] = [];
+  const figures = (d: Record<string, { freeBytes: number; totalBytes: number }>) => async (ids: string[]) => { reads.push(ids); return d; };
+  const idle = input({ hosts: [host("h1"), host("h2")], services: [service("web", { scale: 0 })] });
+  await planWithDockerDisk(idle, figures({ h1: full }));
+  t.same(reads, [], "nothing to place: no read");
+  const scaleUp = input({ hosts: [host("h1"), host("h2")], services: [service("web", { scale: 2 })] });
+  const roomyPass = await planWithDockerDisk(scaleUp, figures({ h1: roomy, h2: roomy }));
+  t.same(reads, [["h1", "h2"]], "a placing pass reads every host's figure once");
+  t.same([...newInstanceHosts(roomyPass.plan, scaleUp)].sort(), ["h1", "h2"]);
+  const fullPass = await planWithDockerDisk(scaleUp, figures({ h1: full }));
+  t.same([...newInstanceHosts(fullPass.plan, scaleUp)], ["h2"], "planned again: nothing on the full host");
+  t.same(fullPass.dockerDisk, { h1: full }, "the figures go on to the quiet state");
+});
+
+t.test("through the pass: an upgrade started while every host is full never stops the running instance", async (t) => {
+  const sim = new Sim(input({ hosts: [host("h1"), host("h2")], services: [service("db", { scale: 1 })] }));
+  sim.until((s) => s.instances.some((i) => i.serviceId === "db" && i.status?.state === "running") && s.service("db").transitioning === "no");
+  const running = sim.instances.find((i) => i.serviceId === "db")!.id;
+  const current = sim.service("db");
+  sim.input.snapshot.services = [{ ...current, spec: { ...current.spec, image: "x:2" }, specVersion: 2, maxSpecVersion: 2, transitioning: "yes",
+    upgrade: startUpgrade(current, 2, new Date(sim.now).toISOString()) }];
+  const { plan } = await planWithDockerDisk(sim.input, async () => ({ h1: full, h2: full }));
+  t.notOk(plan.batch.put.some((p) => p.kind === "instance" && p.record.id === running && (p.record as InstanceRecord).stopping), "the running instance is not stopped");
+  t.notOk(plan.batch.remove.some((r) => r.id === running), "nor removed");
+  const svc = plan.batch.put.find((p) => p.kind === "service")?.record as ServiceRecord | undefined;
+  t.equal(svc?.upgrade?.state, "rolled-back", "the upgrade rolls back at once");
 });
