@@ -72,17 +72,30 @@ t.test("a rolling upgrade while every host is full rolls back at once: nothing r
 
 t.test("passes read the disk figures only when they place something, and plan again only for a full host", async (t) => {
   const reads: string[][] = [];
-  const figures = (d: Record<string, { freeBytes: number; totalBytes: number }>) => async (ids: string[]) => { reads.push(ids); return d; };
+  const figures = (d: Record<string, { freeBytes: number; totalBytes: number }>) => async (ids: string[]) => {
+    reads.push(ids);
+    return Object.fromEntries(ids.map((id) => [id, d[id]]));
+  };
   const idle = input({ hosts: [host("h1"), host("h2")], services: [service("web", { scale: 0 })] });
   await planWithDockerDisk(idle, figures({ h1: full }));
   t.same(reads, [], "nothing to place: no read");
   const scaleUp = input({ hosts: [host("h1"), host("h2")], services: [service("web", { scale: 2 })] });
   const roomyPass = await planWithDockerDisk(scaleUp, figures({ h1: roomy, h2: roomy }));
-  t.same(reads, [["h1", "h2"]], "a placing pass reads every host's figure once");
+  t.same(reads, [["h1", "h2"]], "a placing pass reads the figures of the hosts it placed on, once");
   t.same([...newInstanceHosts(roomyPass.plan, scaleUp)].sort(), ["h1", "h2"]);
   const fullPass = await planWithDockerDisk(scaleUp, figures({ h1: full }));
   t.same([...newInstanceHosts(fullPass.plan, scaleUp)], ["h2"], "planned again: nothing on the full host");
-  t.same(fullPass.dockerDisk, { h1: full }, "the figures go on to the quiet state");
+  t.same(fullPass.dockerDisk, { h1: full, h2: undefined }, "the figures go on to the quiet state");
+  reads.length = 0;
+  const one = input({ hosts: [host("h1"), host("h2"), host("h3")], services: [service("web", { scale: 1 })] });
+  const onePass = await planWithDockerDisk(one, figures({}));
+  t.same(reads, [[...newInstanceHosts(onePass.plan, one)]], "one new instance: one host's figure read");
+  const placed = [...newInstanceHosts(onePass.plan, one)][0];
+  reads.length = 0;
+  const moved = await planWithDockerDisk(one, figures({ [placed]: full }));
+  t.equal(reads.length, 2, "its host is full: the other hosts' figures are read too");
+  t.same(reads[1].sort(), ["h1", "h2", "h3"].filter((h) => h !== placed));
+  t.notOk(newInstanceHosts(moved.plan, one).has(placed), "and the instance goes elsewhere");
 });
 
 t.test("through the pass: an upgrade started while every host is full never stops the running instance", async (t) => {
