@@ -1,7 +1,7 @@
 import type { HostRecord, InstanceRecord, LoadBalancerRecord, ServiceRecord, StackRecord } from "../protocol/model";
 import { hostLabelViolations, hostPortsOf, indexSnapshot, schedule, scheduleAndCommit, type ScheduleResult, type SnapshotIndex } from "../scheduler";
 import { replacementFor, type Replacement } from "./backoff";
-import { clusterSnapshot } from "./cluster-snapshot";
+import { clusterSnapshot, type DockerDiskFigures } from "./cluster-snapshot";
 import { drainMsFor } from "./drain";
 import { groupBy } from "./group-by";
 import { newInstance, toInstanceSnapshot } from "./instance-factory";
@@ -45,6 +45,8 @@ export interface ServicePlanInput {
   addresses: InstanceAddresses;
   /** Running, not stopping, and healthy where a check exists. */
   serving: (i: InstanceRecord) => boolean;
+  /** Host id → space on its Docker data root: a nearly full one takes no new instance (its own stay). */
+  dockerDisk?: DockerDiskFigures;
   /** Instances that turned unhealthy in this pass: written as such first, replaced in the next. */
   justSick?: Set<string>;
   /** Load balancer instance id → whether its HAProxy serves, and its error (from the agents' reports). */
@@ -103,7 +105,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
 
   // The scheduler sees hosts that take new instances, with every instance that stays
   // (draining ones included: they still hold their ports until they are gone).
-  const index = indexSnapshot(clusterSnapshot(hosts, instances.filter((i) => !removed.has(i.id))));
+  const index = indexSnapshot(clusterSnapshot(hosts, instances.filter((i) => !removed.has(i.id)), input.dockerDisk));
 
   for (const original of services) {
     if (original.state !== "active" || plan.deleteServices.includes(original.id)) continue;
