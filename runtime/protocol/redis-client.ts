@@ -45,7 +45,10 @@ export function duplicateClient(redis: Redis, override: RedisOptions): Redis {
 function clusterOptions(options: RedisOptions): ClusterOptions {
   const { lazyConnect, enableOfflineQueue, enableReadyCheck, enableAutoPipelining, retryStrategy, ...perNode } = options;
   return {
-    redisOptions: perNode,
+    // enableReadyCheck stays a node option too: the Cluster's own check is CLUSTER INFO, each
+    // node connection's is INFO, which an agent's ACL user may not run either (ioredis would
+    // print "Skipping the ready check ... NOPERM" for every node connection of every agent).
+    redisOptions: { ...perNode, ...(enableReadyCheck !== undefined ? { enableReadyCheck } : {}) },
     ...(lazyConnect !== undefined ? { lazyConnect } : {}),
     ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
     ...(enableReadyCheck !== undefined ? { enableReadyCheck } : {}),
