@@ -14,6 +14,7 @@ import { newSimStats, registerSimHost, SimHost, simRegisterRequest } from "../..
 import { freePort } from "../../support/free-port";
 import { startRedisCluster, type RedisClusterHandle } from "../../support/redis-cluster";
 import { waitFor } from "../../support/wait";
+import { checkRedis } from "../../../runtime/cli/smoke-redis";
 
 /**
  * rediss+cluster://: a TLS-only Redis Cluster (3 primaries, 3 replicas; no plaintext port,
@@ -66,6 +67,9 @@ t.test("server and agents on a TLS-only 3+3 Redis Cluster: register, place, a pr
   };
   t.ok(await refused({}), "a plaintext client gets no answer");
   t.ok(await refused({ tls: { ca: ca.cert } }), "a TLS client without a client certificate is refused");
+
+  // drover smoke on the same URL, with a client certificate from the same CA.
+  t.match((await checkRedis(cluster.url, tlsDir))[0], /: cluster_state ok, 3 primaries, 3 replicas, version \d/, "drover smoke checks every node over TLS");
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
