@@ -85,6 +85,9 @@ export interface ScaleResult {
   settledMs: number;
   registerMs: number;
   registerRetries: number;
+  /** Per host, means: the API's registration call; the agent's Redis clients connecting and its first heartbeat. */
+  registerApiMeanMs: number;
+  registerStartMeanMs: number;
   serverPeakRssMb: number[];
   serverHwmRssMb: number[];
   redisCpuCores: number;
@@ -276,7 +279,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     serversAlive();
     const registerMs = performance.now() - r0;
     const registerRetries = regs.reduce((n, r) => n + r.retries, 0);
-    log(`scale: ${o.agents} agents registered in ${Math.round(registerMs)} ms (${registerRetries} retries)`);
+    // Where a registration's time goes, per host: the API call, and the agent's Redis clients connecting.
+    const registerApiMeanMs = regs.reduce((n, r) => n + r.apiMs, 0) / o.agents;
+    const registerStartMeanMs = regs.reduce((n, r) => n + r.startMs, 0) / o.agents;
+    log(`scale: ${o.agents} agents registered in ${Math.round(registerMs)} ms (${registerRetries} retries; per host: API ${registerApiMeanMs.toFixed(1)} ms, agent clients connecting ${registerStartMeanMs.toFixed(1)} ms)`);
     await waitFor(async () => {
       serversAlive();
       let active = 0;
@@ -379,7 +385,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     return {
       placementsPerSec: (o.instances / placedMs) * 1000,
       floorPlacementsPerSec: (o.instances / floorMs) * 1000,
-      placedMs, floorMs, convergedMs, settledMs, registerMs, registerRetries,
+      placedMs, floorMs, convergedMs, settledMs, registerMs, registerRetries, registerApiMeanMs, registerStartMeanMs,
       serverPeakRssMb: peakRss, serverHwmRssMb: hwm,
       redisCpuS: cpu1 - cpu0,
       redisCpuCores: (cpu1 - cpu0) / (convergedMs / 1000),

@@ -23,6 +23,8 @@ export class ClusterHostAcl {
   private stopped = false;
   /** Host users the last sync found on a node but not on the reference (deleted if the next finds them so too). */
   private missingFromReference = new Set<string>();
+  /** Every node, as CLUSTER NODES last listed them (provision and remove write there). */
+  private known?: Array<{ address: string; primary: boolean }>;
   private readonly onChange = () => void this.sync().catch((err) => this.log("acl sync failed", err));
 
   constructor(
@@ -52,11 +54,33 @@ export class ClusterHostAcl {
   }
 
   async provision(username: string, rules: string[]): Promise<void> {
-    await this.onEveryNode((node) => node.call("ACL", "SETUSER", username, ...rules));
+    await this.onEveryKnownNode((node) => node.call("ACL", "SETUSER", username, ...rules));
   }
 
   async remove(username: string): Promise<void> {
-    await this.onEveryNode((node) => node.call("ACL", "DELUSER", username));
+    await this.onEveryKnownNode((node) => node.call("ACL", "DELUSER", username));
+  }
+
+  /**
+   * `fn` on every node of the last CLUSTER NODES read (re-read by every sync, at most
+   * `intervalMs` old), not one read per registration: 1,000 hosts registering at once asked
+   * for CLUSTER NODES 1,000 times. A node added since is caught up by the next sync. When no
+   * primary of that list took the change (a failover moved the primaries since), the list is
+   * read again and the change retried once on it.
+   */
+  private async onEveryKnownNode(fn: (node: Redis) => Promise<unknown>): Promise<void> {
+    const cached = this.known;
+    try {
+      await this.onEveryNode(fn, cached ?? await this.refreshAddresses());
+    } catch (err) {
+      if (!cached) throw err;
+      await this.onEveryNode(fn, await this.refreshAddresses());
+    }
+  }
+
+  private async refreshAddresses(): Promise<Array<{ address: string; primary: boolean }>> {
+    this.known = await this.addresses();
+    return this.known;
   }
 
   sync(): Promise<void> {
@@ -66,7 +90,7 @@ export class ClusterHostAcl {
   }
 
   private async syncOnce(): Promise<void> {
-    const all = await this.addresses();
+    const all = await this.refreshAddresses();
     let wanted: Map<string, string> | undefined;
     for (const address of all.filter((a) => a.primary).map((a) => a.address).sort()) {
       try {
@@ -131,7 +155,11 @@ export class ClusterHostAcl {
     let node = this.nodes.get(address);
     if (!node) {
       const i = address.lastIndexOf(":");
-      node = new Redis({ ...this.nodeOptions, host: address.slice(0, i), port: Number(address.slice(i + 1)), lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectionName: "drover-acl-sync" });
+      node = new Redis({
+        ...this.nodeOptions, host: address.slice(0, i), port: Number(address.slice(i + 1)), lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectionName: "drover-acl-sync",
+        // Registrations arriving together: their SETUSERs to a node leave in one write.
+        enableAutoPipelining: true,
+      });
       node.on("error", () => { /* reported through the commands that fail */ });
       this.nodes.set(address, node);
     }
