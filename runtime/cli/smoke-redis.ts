@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import Redis, { type Cluster } from "ioredis";
 import { createRedisClient, isCluster } from "../protocol/redis-client";
+import { parseClusterNodes } from "../store/cluster-nodes";
 import { parseRedisUrl, redisTargetOptions, redisUrlWithoutCredentials, type RedisTlsOptions } from "../protocol/redis-target";
 
 /**
@@ -30,13 +31,10 @@ export async function checkRedis(url: string, tlsDir: string): Promise<string[]>
     const cluster = redis as unknown as Cluster;
     const state = /cluster_state:(\w+)/.exec(String(await cluster.call("CLUSTER", "INFO")))?.[1] ?? "?";
     // Every node CLUSTER NODES lists (the client itself holds connections to primaries only), pinged directly.
-    const nodes = String(await cluster.call("CLUSTER", "NODES")).split("\n").filter(Boolean).map((l) => {
-      const [, addr, flags] = l.split(" ");
-      return { address: addr.split("@")[0], primary: /\bmaster\b/.test(flags), failed: /\bfail\b/.test(flags) };
-    });
+    const nodes = parseClusterNodes(String(await cluster.call("CLUSTER", "NODES")));
     const direct = redisTargetOptions({ ...target, cluster: undefined }, tls);
     const bad = (await Promise.all(nodes.map(async (n) => {
-      if (n.failed) return `${n.address} (marked failed)`;
+      if (n.unusable) return `${n.address} (marked failed or without an address)`;
       const i = n.address.lastIndexOf(":");
       const node = new Redis({ ...direct, host: n.address.slice(0, i), port: Number(n.address.slice(i + 1)), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
       node.on("error", () => undefined);

@@ -22,6 +22,12 @@ export function createRedisClient(target: RedisTarget, options: RedisOptions, cl
     // node and fail ("All keys in the pipeline should belong to the same slots allocation
     // group"). Scripts are sent on their own; everything else still auto-pipelines.
     ...(cluster.scriptNames ? { autoPipeliningIgnoredCommands: cluster.scriptNames } : {}),
+    // rediss+cluster:// with host names: ioredis resolves the seed nodes' names to addresses
+    // before its first CLUSTER SLOTS, so TLS would check the certificate against an IP address
+    // the certificate need not name ("Failed to refresh slots cache"). Names are kept, and
+    // checked as for one Redis; nodes announcing names (cluster-announce-hostname,
+    // cluster-preferred-endpoint-type hostname) are reached by name too.
+    ...(target.tls ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
   }) as unknown as Redis;
 }
 

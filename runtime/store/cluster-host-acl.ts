@@ -1,5 +1,6 @@
 import Redis, { type Cluster, type RedisOptions } from "ioredis";
 import { hostUsers, sameRules } from "./acl-lines";
+import { parseClusterNodes } from "./cluster-nodes";
 
 /**
  * Per-host ACL users on every node of a Redis Cluster. Redis replicates neither ACL SETUSER
@@ -142,13 +143,8 @@ export class ClusterHostAcl {
 
   /** Every node CLUSTER NODES lists, except those flagged failed or without an address. */
   private async addresses(): Promise<Array<{ address: string; primary: boolean }>> {
-    const text = (await this.cluster.call("CLUSTER", "NODES")) as string;
-    return text.split("\n").filter(Boolean).flatMap((line) => {
-      const [, addr, flags] = line.split(" ");
-      const address = addr.split("@")[0];
-      if (/\bfail\b|noaddr|handshake/.test(flags) || address.startsWith(":")) return [];
-      return [{ address, primary: /\bmaster\b/.test(flags) }];
-    });
+    return parseClusterNodes((await this.cluster.call("CLUSTER", "NODES")) as string)
+      .filter((n) => !n.unusable).map(({ address, primary }) => ({ address, primary }));
   }
 
   private node(address: string): Redis {

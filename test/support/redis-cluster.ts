@@ -17,7 +17,8 @@ import { type CertificateAuthority, issueCertificate } from "../../runtime/tls/c
  *
  * `tls`: every node TLS only (`--port 0 --tls-port`), client certificates required, the
  * cluster bus and replication over TLS too (`--tls-cluster yes --tls-replication yes`), all
- * certificates from `tls`; the url is then rediss+cluster://.
+ * certificates from `tls`; the url is then rediss+cluster://. `hostname` (e.g. localhost): the
+ * nodes announce it, the url and the node certificate name it instead of 127.0.0.1.
  */
 export interface RedisClusterHandle {
   /** redis+cluster://127.0.0.1:p1,127.0.0.1:p2,... (every node, so any of them seeds a client). */
@@ -46,7 +47,7 @@ export interface RedisClusterHandle {
 
 const run = promisify(execFile);
 
-export async function startRedisCluster(opts: { primaries?: number; replicasPerPrimary?: number; nodeTimeoutMs?: number; tls?: CertificateAuthority } = {}): Promise<RedisClusterHandle> {
+export async function startRedisCluster(opts: { primaries?: number; replicasPerPrimary?: number; nodeTimeoutMs?: number; tls?: CertificateAuthority; hostname?: string } = {}): Promise<RedisClusterHandle> {
   const primaries = opts.primaries ?? 3;
   const replicas = opts.replicasPerPrimary ?? 1;
   const count = primaries * (replicas + 1);
@@ -56,7 +57,9 @@ export async function startRedisCluster(opts: { primaries?: number; replicasPerP
   let clientTls: RedisClusterHandle["clientTls"];
   let cliTls: string[] = [];
   if (opts.tls) {
-    const node = issueCertificate(opts.tls, { commonName: "127.0.0.1", names: ["127.0.0.1"], usage: ["server", "client"], days: 2 });
+    // With `hostname`, the certificate names only it (no address): clients must check the name.
+    const name = opts.hostname ?? "127.0.0.1";
+    const node = issueCertificate(opts.tls, { commonName: name, names: [name], usage: ["server", "client"], days: 2 });
     const admin = issueCertificate(opts.tls, { commonName: "test-admin", usage: ["client"], days: 2 });
     const file = (name: string, text: string) => { fs.writeFileSync(join(dir, name), text, { mode: 0o600 }); return join(dir, name); };
     const [cert, key, ca] = [file("node.pem", node.cert), file("node-key.pem", node.key!), file("ca.pem", opts.tls.cert)];
@@ -78,6 +81,8 @@ export async function startRedisCluster(opts: { primaries?: number; replicasPerP
       const proc = spawn("redis-server", [
         ...(opts.tls ? ["--port", "0", "--tls-port", String(port), ...tlsArgs] : ["--port", String(port)]), "--cluster-port", String(busPort), "--bind", "127.0.0.1", "--dir", nodeDir,
         "--cluster-enabled", "yes", "--cluster-config-file", join(nodeDir, "nodes.conf"),
+        // `hostname`: nodes announce it (CLUSTER SLOTS answers names), as a deployment whose certificates name hosts.
+        ...(opts.hostname ? ["--cluster-announce-hostname", opts.hostname, "--cluster-preferred-endpoint-type", "hostname"] : []),
         // Short, so a killed primary is replaced within a couple of seconds.
         "--cluster-node-timeout", String(opts.nodeTimeoutMs ?? 1000),
         "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning",
@@ -85,14 +90,14 @@ export async function startRedisCluster(opts: { primaries?: number; replicasPerP
       procs.set(port, proc);
     }
     const ping = (port: number) => waitFor(async () => {
-      const probe = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...tlsOption });
+      const probe = new Redis({ host: opts.hostname ?? "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...tlsOption });
       probe.on("error", () => undefined);
       try { await probe.connect(); return (await probe.ping()) === "PONG"; } catch { return false; } finally { probe.disconnect(); }
     }, { what: `redis cluster node on port ${port}`, timeoutMs: 10_000 });
     for (const port of ports) await ping(port);
     await run("redis-cli", [...cliTls, "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", String(replicas), "--cluster-yes"], { timeout: 30_000 });
     const direct = (port: number) => {
-      const c = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 1, ...tlsOption });
+      const c = new Redis({ host: opts.hostname ?? "127.0.0.1", port, maxRetriesPerRequest: 1, ...tlsOption });
       c.on("error", () => undefined);
       clients.push(c);
       return c;
@@ -105,11 +110,12 @@ export async function startRedisCluster(opts: { primaries?: number; replicasPerP
       return roles.filter((r) => r[0] === "slave" && r[3] === "connected").length === primaries * replicas;
     }, { what: "redis cluster state ok, replicas synced", timeoutMs: 30_000 });
     const handle: RedisClusterHandle = {
-      url: `${opts.tls ? "rediss" : "redis"}+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(",")}`,
+      url: `${opts.tls ? "rediss" : "redis"}+cluster://${ports.map((p) => `${opts.hostname ?? "127.0.0.1"}:${p}`).join(",")}`,
       nodes: ports,
       clientTls,
       client() {
-        const c = new Cluster(ports.map((port) => ({ host: "127.0.0.1", port })), { retryDelayOnFailover: 100, retryDelayOnClusterDown: 100, redisOptions: tlsOption });
+        // Names kept as given (ioredis would resolve them, and TLS would check the address).
+        const c = new Cluster(ports.map((port) => ({ host: opts.hostname ?? "127.0.0.1", port })), { retryDelayOnFailover: 100, retryDelayOnClusterDown: 100, redisOptions: tlsOption, dnsLookup: (a, cb) => cb(null, a) });
         c.on("error", () => undefined);
         clients.push(c);
         return c;

@@ -18,7 +18,8 @@ import { checkRedis } from "../../../runtime/cli/smoke-redis";
 
 /**
  * rediss+cluster://: a TLS-only Redis Cluster (3 primaries, 3 replicas; no plaintext port,
- * client certificates required, the cluster bus and replication over TLS), `drover server`
+ * client certificates required, the cluster bus and replication over TLS; nodes known by a
+ * name their certificate holds, not by an address), `drover server`
  * with its client certificate from its CA, and simulated agents with theirs (the agent's own
  * client options, each as its own ACL user). Hosts register, a service is placed and
  * reported running, then the primary serving the environment is SIGKILLed under API writes.
@@ -50,8 +51,10 @@ t.test("server and agents on a TLS-only 3+3 Redis Cluster: register, place, a pr
   t.teardown(() => { console.warn = warn; });
   const tlsDir = join(dir, "tls");
   const ca = await loadOrCreateCa(tlsDir);
-  cluster = await startRedisCluster({ primaries: 3, replicasPerPrimary: 1, tls: ca });
-  t.match(cluster.url, /^rediss\+cluster:\/\//);
+  // Nodes certified, announced and addressed by name (localhost), not by address: the client
+  // must keep names through ioredis's seed lookup and CLUSTER NODES (redis-client.ts, cluster-nodes.ts).
+  cluster = await startRedisCluster({ primaries: 3, replicasPerPrimary: 1, tls: ca, hostname: "localhost" });
+  t.match(cluster.url, /^rediss\+cluster:\/\/localhost:/);
 
   // No plaintext anywhere: no plain client port, the bus and replication on TLS, and a client
   // without TLS (or without a client certificate) gets no answer on the node's port.
@@ -61,7 +64,7 @@ t.test("server and agents on a TLS-only 3+3 Redis Cluster: register, place, a pr
     t.same([get("port"), get("tls-port"), get("tls-cluster"), get("tls-replication"), get("tls-auth-clients")], ["0", String(p), "yes", "yes", "yes"], `node ${p}: TLS only`);
   }
   const refused = async (opts: object) => {
-    const c = new Redis({ host: "127.0.0.1", port: cluster!.nodes[0], lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 2000, ...opts });
+    const c = new Redis({ host: "localhost", port: cluster!.nodes[0], lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 2000, ...opts });
     c.on("error", () => undefined);
     try { await c.connect(); await c.ping(); return false; } catch { return true; } finally { c.disconnect(); }
   };
