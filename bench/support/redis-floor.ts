@@ -112,7 +112,8 @@ async function singleTarget(): Promise<FloorTarget> {
 }
 
 async function clusterTarget(replicasPerPrimary: number): Promise<FloorTarget> {
-  const c: RedisClusterHandle = await startRedisCluster({ primaries: 3, replicasPerPrimary });
+  // Redis's default node timeout: a loaded machine must not fail primaries over mid-measurement.
+  const c: RedisClusterHandle = await startRedisCluster({ primaries: 3, replicasPerPrimary, nodeTimeoutMs: 15_000 });
   const nodes = await Promise.all(c.nodes.map(async (port) => {
     const client = c.node(port);
     return { client, primary: ((await client.call("ROLE")) as unknown[])[0] === "master", port };

@@ -28,7 +28,16 @@ export class ClusterWaiter {
       }
       const wanted = Math.min(count, known.count);
       if (wanted === 0) return undefined;
-      const acked = Number(await node.call("WAIT", wanted, timeoutMs));
+      let acked: number;
+      try {
+        acked = Number(await node.call("WAIT", wanted, timeoutMs));
+      } catch (err) {
+        // Demoted since its ROLE was read (a failover): whatever it took from us may be lost
+        // with it, so the write is reported failed and retryable (503), not an internal error.
+        if (!/WAIT cannot be used with replica/i.test((err as Error).message)) throw err;
+        this.replicas.delete(address);
+        acked = 0;
+      }
       return acked < wanted ? { node: address, acked, wanted } : undefined;
     }));
     return short.filter((s): s is { node: string; acked: number; wanted: number } => s !== undefined);
