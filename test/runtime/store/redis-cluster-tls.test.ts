@@ -109,6 +109,14 @@ t.test("server and agents on a TLS-only 3+3 Redis Cluster: register, place, a pr
   const usersPerNode = await Promise.all(cluster.nodes.map(async (p) =>
     ((await cluster!.node(p).call("ACL", "USERS")) as string[]).filter((u) => u.startsWith(`${keyPrefix}-host-`)).length));
   t.same(usersPerNode, cluster.nodes.map(() => 3), "every host's ACL user on every primary and replica, written over TLS");
+  // Agents read and write primaries only: no idle connection of theirs left on a replica
+  // (ioredis opened one to each seed node that is a replica, to send it READONLY).
+  const agentConnsOnReplicas = [];
+  for (const p of cluster.nodes) {
+    if (((await cluster.node(p).call("ROLE")) as unknown[])[0] !== "slave") continue;
+    agentConnsOnReplicas.push(String(await cluster.node(p).call("CLIENT", "LIST")).split("\n").filter((l) => l.includes(` user=${keyPrefix}-host-`)).length);
+  }
+  t.same(agentConnsOnReplicas, [0, 0, 0], "no agent connection held on a replica");
 
   // The primary serving the environment's slot SIGKILLed under API writes.
   const primary = await cluster.primaryOf(slot);
