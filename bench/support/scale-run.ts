@@ -7,7 +7,8 @@
  * done with the same parallelism (one connection per server, each writing the environments
  * its server led, one after another as a server's reconcile loop does), convergence (until
  * the agents report every instance running, and until the API shows every service settled),
- * each server's peak RSS, Redis CPU (INFO cpu delta / wall). Checked: every instance placed
+ * each server's peak RSS, Redis CPU (INFO cpu delta / wall; on a cluster every node's,
+ * replicas included). Checked: every instance placed
  * once, on one host, none duplicated.
  */
 import { randomBytes } from "crypto";
