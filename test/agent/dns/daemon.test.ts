@@ -45,6 +45,7 @@ function alive(pid: number): boolean {
  */
 function steadyClient(port: number) {
   let asked = 0, unanswered = 0, late = 0, wrong = 0, slowestMs = 0, running = true;
+  const lostSentAt: number[] = [];
   const loop = (async () => {
     while (running) {
       asked++;
@@ -57,13 +58,14 @@ function steadyClient(port: number) {
         if (a.ips.length !== 1) wrong++;
       } catch {
         unanswered++;
+        lostSentAt.push(Math.round(sent));
       }
       await new Promise((r) => setTimeout(r, 3));
     }
   })();
   return {
     get asked() { return asked; },
-    async stop() { running = false; await loop; return { asked, unanswered, late, wrong, slowestMs: Math.round(slowestMs) }; },
+    async stop() { running = false; await loop; return { asked, unanswered, late, wrong, slowestMs: Math.round(slowestMs), lostSentAt }; },
   };
 }
 
@@ -130,10 +132,13 @@ t.test("the daemon outlives the agent's DNS component and is adopted by the next
     const old = link.hello.pid;
     const client = steadyClient(port);
     await waitFor(() => client.asked > 20, { what: "the client asking" });
+    const marks: Record<string, number> = { handoverAsked: Math.round(performance.now()) };
     const r = await link.request({ op: "handover", script: daemonScript, config: { dir, address: "127.0.0.1", port, upstreams: [] } });
+    marks.handoverAcknowledged = Math.round(performance.now());
     t.ok(r.ok, "handover acknowledged");
     link.close();
     await waitFor(() => !alive(old), { what: "the old daemon to exit" });
+    marks.oldExited = Math.round(performance.now());
     const next = await DaemonLink.open({ dir, address: "127.0.0.1", port, upstreams: [] }, log);
     pids.push(next.hello.pid);
     t.not(next.hello.pid, old, "a new process serves");
@@ -142,6 +147,12 @@ t.test("the daemon outlives the agent's DNS component and is adopted by the next
     await waitFor(() => client.asked > before + 20, { what: "answers from the new daemon" });
     const counts = await client.stop();
     t.comment(`${counts.asked} questions across the handover; ${counts.late} answered after 1.5 s, slowest ${counts.slowestMs} ms`);
+    // Open defect hunt: a full-suite run lost one question with every other answered in ≤ 16 ms;
+    // when one is lost, say when it was sent against the handover's steps, and what the daemons logged.
+    if (counts.unanswered > 0) {
+      const logTail = fs.readFileSync(daemonPaths(dir).log, "utf8").split("\n").slice(-30).join("\n");
+      t.comment(`lost questions sent at ${JSON.stringify(counts.lostSentAt)}; handover ${JSON.stringify(marks)}; new daemon stats ${JSON.stringify(await next.stats())}\ndaemon log:\n${logTail}`);
+    }
     t.equal(counts.unanswered, 0, `no question lost across the handover (${counts.asked} asked)`);
     t.equal(counts.wrong, 0);
 
