@@ -28,6 +28,7 @@ const benchmarks: Record<string, () => Benchmark> = {
   "register": () => require("./register.bench").benchmark,
   "failover": () => require("./failover.bench").benchmark,
   "scale": () => require("./scale.bench").benchmark,
+  "cluster-floor": () => require("./cluster-floor.bench").benchmark,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -39,6 +39,7 @@ export const benchmark: Benchmark = {
         placedMs: round(r.placedMs, 0), floorMs: round(r.floorMs, 0),
         convergedMs: round(r.convergedMs, 0), settledMs: round(r.settledMs, 0),
         registerMs: round(r.registerMs, 0), registerRetries: r.registerRetries,
+        registerApiMeanMs: round(r.registerApiMeanMs, 1), registerAgentConnectMeanMs: round(r.registerStartMeanMs, 1),
         serverPeakRssMb: r.serverPeakRssMb.map((x) => round(x, 0)).join(" "),
         serverHwmRssMb: r.serverHwmRssMb.map((x) => round(x, 0)).join(" "),
         redisCpuCores: round(r.redisCpuCores, 2), redisCpuS: round(r.redisCpuS, 1),

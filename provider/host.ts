@@ -57,7 +57,8 @@ export interface HostArgs {
   /**
    * Host labels, name → value, for scheduling rules (`hostLabels: { zone: "a" }`). No `,` `&` `'`
    * in values. In place: instances whose hard host-label rules no longer hold move to hosts
-   * that take them; the others stay.
+   * that take them; the others stay. `io.drover.scheduler.docker_disk_reserve` (`2GiB`, `10%`,
+   * `0`) sets the free space below which the host takes no new instances (default max(1 GiB, 5%)).
    */
   labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**

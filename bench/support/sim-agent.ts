@@ -234,12 +234,16 @@ export async function registerSimHost(serverUrl: string, request: SimRegisterReq
   for (let attempt = 0; ; attempt++) {
     const signed = signRegistration({ ...request, signedAt: new Date().toISOString() }, simHostKey().privateKey);
     const init = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(signed) };
-    const res = ca
-      ? await httpsRequest(`${serverUrl}/v1/register`, { ...init, ca })
-      : await fetch(`${serverUrl}/v1/register`, init).then(async (r) => ({ status: r.status, text: await r.text() }));
+    // A request that failed below HTTP (a connection reset or timed out on a machine loaded
+    // past its cores: "fetch failed" ended a 5,000-agent run) is retried as a real agent's
+    // registration loop would, and counted with the retries.
+    const res = await (ca
+      ? httpsRequest(`${serverUrl}/v1/register`, { ...init, ca })
+      : fetch(`${serverUrl}/v1/register`, init).then(async (r) => ({ status: r.status, text: await r.text() })))
+      .catch((err: Error & { cause?: Error }) => ({ status: 0, text: `${err.message}${err.cause ? `: ${err.cause.message}` : ""}` }));
     const text = res.text;
     if (res.status === 201) return { response: JSON.parse(text) as RegisterResponse, retries: attempt };
-    let retryable = res.status >= 500;
+    let retryable = res.status >= 500 || res.status === 0;
     try { retryable ||= JSON.parse(text).retryable === true; } catch { /* not JSON */ }
     if (!retryable || attempt >= 20) throw new Error(`register ${request.hostname}: HTTP ${res.status} ${text.slice(0, 300)}`);
     await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * (attempt + 1)));

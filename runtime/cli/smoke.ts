@@ -1,8 +1,10 @@
 import Docker from "dockerode";
-import Redis from "ioredis";
+import { checkRedis } from "./smoke-redis";
 
 export interface SmokeOptions {
   redisUrl: string;
+  /** drover's CA (a client certificate for rediss URLs is issued from it). */
+  tlsDir: string;
   dockerSocket: string;
   image: string;
 }
@@ -12,19 +14,10 @@ export interface SmokeReport {
   lines: string[];
 }
 
-/** Pings Redis, then creates, starts, waits for and removes one container. */
+/** Pings Redis (one, Sentinel or Cluster: smoke-redis.ts), then creates, starts, waits for and removes one container. */
 export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   const lines: string[] = [];
-  const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    const pong = await redis.ping();
-    const info = await redis.info("server");
-    const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "?";
-    lines.push(`redis   ${options.redisUrl}: ${pong}, version ${version}`);
-  } finally {
-    redis.disconnect();
-  }
+  lines.push(...await checkRedis(options.redisUrl, options.tlsDir));
 
   const docker = new Docker({ socketPath: options.dockerSocket });
   const version = await docker.version();

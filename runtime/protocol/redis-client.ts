@@ -15,14 +15,35 @@ import { parseRedisUrl, type RedisTarget } from "./redis-target";
  */
 export function createRedisClient(target: RedisTarget, options: RedisOptions, cluster: { scriptNames?: string[] } = {}): Redis {
   if (!target.cluster) return new Redis(options);
-  return new Cluster(target.cluster.nodes, {
+  const client = new Cluster(target.cluster.nodes, {
     ...clusterOptions(options),
     // ioredis's auto-pipelining groups a defined script by the slot of its first argument (the
     // key count, not a key: ioredis 5.11.1), so a script can land in a pipeline of another
     // node and fail ("All keys in the pipeline should belong to the same slots allocation
     // group"). Scripts are sent on their own; everything else still auto-pipelines.
     ...(cluster.scriptNames ? { autoPipeliningIgnoredCommands: cluster.scriptNames } : {}),
-  }) as unknown as Redis;
+    // rediss+cluster:// with host names: ioredis resolves the seed nodes' names to addresses
+    // before its first CLUSTER SLOTS, so TLS would check the certificate against an IP address
+    // the certificate need not name ("Failed to refresh slots cache"). Names are kept, and
+    // checked as for one Redis; nodes announcing names (cluster-announce-hostname,
+    // cluster-preferred-endpoint-type hostname) are reached by name too.
+    ...(target.tls ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
+  });
+  client.on("ready", () => dropReplicaConnections(client));
+  return client as unknown as Redis;
+}
+
+/**
+ * Reads and writes go to primaries only (scaleReads "master"), yet ioredis 5.11.1 connects to
+ * every seed node of the URL that CLUSTER SLOTS shows is a replica, only to send it READONLY
+ * (ConnectionPool.findOrCreate switching the seed's role), and keeps that connection idle for
+ * the client's life; an agent's ACL user is not even granted READONLY. With 5,000 agents (two
+ * clients each) that was thousands of idle connections per replica. They are closed once the
+ * client is ready: the pool forgets them, and the replicas it learns again on a refresh are
+ * created as replicas, unconnected until used (never, with scaleReads "master").
+ */
+function dropReplicaConnections(cluster: Cluster): void {
+  for (const node of cluster.nodes("slave")) if (node.status !== "wait") node.disconnect();
 }
 
 /** createRedisClient from a URL (agents, which know their URL and options). */
@@ -39,13 +60,18 @@ export function duplicateClient(redis: Redis, override: RedisOptions): Redis {
   if (!isCluster(redis)) return redis.duplicate(override);
   const cluster = redis as unknown as Cluster;
   const patch = clusterOptions(override);
-  return cluster.duplicate([], { ...patch, redisOptions: { ...cluster.options.redisOptions, ...patch.redisOptions } }) as unknown as Redis;
+  const copy = cluster.duplicate([], { ...patch, redisOptions: { ...cluster.options.redisOptions, ...patch.redisOptions } });
+  copy.on("ready", () => dropReplicaConnections(copy));
+  return copy as unknown as Redis;
 }
 
 function clusterOptions(options: RedisOptions): ClusterOptions {
   const { lazyConnect, enableOfflineQueue, enableReadyCheck, enableAutoPipelining, retryStrategy, ...perNode } = options;
   return {
-    redisOptions: perNode,
+    // enableReadyCheck stays a node option too: the Cluster's own check is CLUSTER INFO, each
+    // node connection's is INFO, which an agent's ACL user may not run either (ioredis would
+    // print "Skipping the ready check ... NOPERM" for every node connection of every agent).
+    redisOptions: { ...perNode, ...(enableReadyCheck !== undefined ? { enableReadyCheck } : {}) },
     ...(lazyConnect !== undefined ? { lazyConnect } : {}),
     ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
     ...(enableReadyCheck !== undefined ? { enableReadyCheck } : {}),

@@ -33,6 +33,30 @@ export interface HostStats {
   dockerDiskTotalBytes?: number;
 }
 
+/** A data root's space as the scheduler reads it (runtime/scheduler/docker-disk.ts). */
+export interface DockerDiskSpace {
+  freeBytes: number;
+  totalBytes: number;
+}
+
+/**
+ * The data root's space in one stats stream entry's fields (`s` holds the sample's JSON; a
+ * host's first entry is the registration marker), or undefined when it carries none.
+ */
+export function dockerDiskOfEntry(fields: string[]): DockerDiskSpace | undefined {
+  const at = fields.indexOf("s");
+  if (at < 0 || at % 2 !== 0 || at + 1 >= fields.length) return undefined;
+  let host: Partial<HostStats> | undefined;
+  try {
+    host = (JSON.parse(fields[at + 1]) as Partial<StatsSample>).host;
+  } catch {
+    return undefined;
+  }
+  const free = host?.dockerDiskFreeBytes, total = host?.dockerDiskTotalBytes;
+  if (typeof free !== "number" || typeof total !== "number" || !Number.isFinite(free) || !Number.isFinite(total) || total <= 0) return undefined;
+  return { freeBytes: Math.max(0, free), totalBytes: total };
+}
+
 export interface ContainerStats {
   /** Docker container name (the instance's name). */
   name: string;

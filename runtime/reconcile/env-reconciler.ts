@@ -8,7 +8,8 @@ import type { Store } from "../store/store";
 import { checkSnapshot } from "./check-snapshot";
 import { observedFingerprint, observedRestFingerprint } from "./observed-fingerprint";
 import { newIpsecSpec } from "./ipsec-key";
-import { isEmptyPlan, planEnvironment } from "./plan";
+import { planWithDockerDisk } from "./disk-aware-plan";
+import { isEmptyPlan } from "./plan";
 import { quietStateOf, type QuietState } from "./quiet";
 import type { Plan } from "./plan-types";
 import type { PassCache } from "./pass-cache";
@@ -102,7 +103,8 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   const seen = { observed, observedRest, hostInstances };
   timer.lap("read");
 
-  const plan = planEnvironment({
+  // Free disk on the hosts' Docker data roots is read only when this pass places something (disk-aware-plan.ts).
+  const { plan, dockerDisk } = await planWithDockerDisk({
     snapshot,
     heartbeats,
     observed: byHost<HostObservedState | undefined>(observedList),
@@ -115,7 +117,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     seed: snapshot.rev,
     graceMs: deps.graceMs,
     newId: () => `i${randomBytes(6).toString("hex")}`,
-  });
+  }, (ids) => store.dockerDisk(envId, ids));
   timer.lap("plan");
   // What this pass found stored and leaves alone is known from here on.
   const hostRev = new Map(snapshot.hosts.map((h) => [h.id, h.rev]));
@@ -130,7 +132,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     for (const hostId of writing) cache.desired.delete(hostId);
   }
   if (isEmptyPlan(plan)) {
-    const quiet = quietStateOf(snapshot, heartbeats);
+    const quiet = quietStateOf(snapshot, heartbeats, dockerDisk);
     return { hostIds, ...seen, quiet, changed: false, purged: false, plan, timings: timer.done() };
   }
 

@@ -219,11 +219,13 @@ export class ReconcileManager {
   }
 
   private async isStillQuiet(envId: string, led: Led, quiet: QuietState): Promise<boolean> {
-    const [rev, heartbeats] = await Promise.all([
+    const short = Object.keys(quiet.diskShort ?? {});
+    const [rev, heartbeats, dockerDisk] = await Promise.all([
       this.o.redis.get(this.o.keys.env(envId).rev),
       this.o.store.heartbeats(envId, led.hostIds),
+      short.length ? this.o.store.dockerDisk(envId, short) : Promise.resolve({}),
     ]);
-    return stillQuiet(quiet, Number(rev ?? 0), heartbeats);
+    return stillQuiet(quiet, Number(rev ?? 0), heartbeats, dockerDisk);
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { HostRecord, InstanceRecord, LoadBalancerRecord, ServiceRecord, StackRecord } from "../protocol/model";
 import { hostLabelViolations, hostPortsOf, indexSnapshot, schedule, scheduleAndCommit, type ScheduleResult, type SnapshotIndex } from "../scheduler";
 import { replacementFor, type Replacement } from "./backoff";
-import { clusterSnapshot } from "./cluster-snapshot";
+import { clusterSnapshot, type DockerDiskFigures } from "./cluster-snapshot";
 import { drainMsFor } from "./drain";
 import { groupBy } from "./group-by";
 import { newInstance, toInstanceSnapshot } from "./instance-factory";
@@ -45,6 +45,8 @@ export interface ServicePlanInput {
   addresses: InstanceAddresses;
   /** Running, not stopping, and healthy where a check exists. */
   serving: (i: InstanceRecord) => boolean;
+  /** Host id → space on its Docker data root: a nearly full one takes no new instance (its own stay). */
+  dockerDisk?: DockerDiskFigures;
   /** Instances that turned unhealthy in this pass: written as such first, replaced in the next. */
   justSick?: Set<string>;
   /** Load balancer instance id → whether its HAProxy serves, and its error (from the agents' reports). */
@@ -107,7 +109,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
   // instances the index cost a fifth of such a pass. Built later it is the same view: every
   // instance dropped before is left out, every one dropped after is taken out (dropWhy).
   let built: SnapshotIndex | undefined;
-  const index = () => built ??= indexSnapshot(clusterSnapshot(hosts, instances.filter((i) => !removed.has(i.id))));
+  const index = () => built ??= indexSnapshot(clusterSnapshot(hosts, instances.filter((i) => !removed.has(i.id)), input.dockerDisk));
 
   for (const original of services) {
     if (original.state !== "active" || plan.deleteServices.includes(original.id)) continue;

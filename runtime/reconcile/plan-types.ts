@@ -1,5 +1,6 @@
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
 import type { HostDesiredState, HostObservedState, IpsecSpec } from "../protocol/model";
+import type { DockerDiskFigures } from "./cluster-snapshot";
 import type { DesiredDoc } from "./desired-docs";
 import type { EnvSnapshot, WriteBatch } from "../store/store";
 
@@ -20,6 +21,8 @@ export interface PlanInput {
   ipsec?: IpsecSpec;
   /** The DNS document as stored now, to write it only when the directory changes. */
   dns?: EnvDnsDocument;
+  /** Host id → space on its Docker data root (latest stats sample); hosts nearly full take no new instances. */
+  dockerDisk?: DockerDiskFigures;
   /** Hosts whose agent has reported `teardown-done`. */
   teardownDone: Record<string, boolean>;
   now: number;

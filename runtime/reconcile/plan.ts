@@ -72,7 +72,7 @@ export function planEnvironment(input: PlanInput): Plan {
   const addresses = new InstanceAddresses(hosts, instances, subnets.missing);
   const result = planServices({
     hosts, stacks: snapshot.stacks, services: snapshot.services, loadBalancers, instances, envRemoving,
-    seed: input.seed, newId: input.newId, now, addresses,
+    seed: input.seed, newId: input.newId, now, addresses, dockerDisk: input.dockerDisk,
     serving: (i) => isServing(i, services),
     justSick,
     lbServing: (i) => {

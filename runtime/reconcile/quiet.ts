@@ -1,4 +1,6 @@
+import { dockerDiskShortage } from "../scheduler";
 import type { EnvSnapshot } from "../store/store";
+import type { DockerDiskFigures } from "./cluster-snapshot";
 
 /**
  * What a pass that planned nothing saw. A later pass can only plan something if a record
@@ -13,19 +15,32 @@ export interface QuietState {
   alive: Record<string, boolean>;
   /** Some host is reconnecting: time alone will change it, so never skip. */
   timeSensitive: boolean;
+  /**
+   * Hosts whose Docker data root was nearly full, with their labels (which set the reserve):
+   * stats samples mark nothing dirty, so the check reads these hosts' latest figure and a
+   * host that has room again ends the quiet (instances may be waiting for it).
+   */
+  diskShort?: Record<string, Record<string, string>>;
 }
 
-export function quietStateOf(snapshot: EnvSnapshot, heartbeats: Record<string, number | undefined>): QuietState | undefined {
+export function quietStateOf(snapshot: EnvSnapshot, heartbeats: Record<string, number | undefined>, dockerDisk: DockerDiskFigures = {}): QuietState | undefined {
   if (snapshot.env.state !== "active") return undefined;
   const alive: Record<string, boolean> = {};
   for (const h of snapshot.hosts) alive[h.id] = (heartbeats[h.id] ?? 0) > 0;
   const timeSensitive = snapshot.hosts.some((h) => h.state === "reconnecting" || h.state === "removing");
-  return { rev: snapshot.rev, alive, timeSensitive };
+  const short = snapshot.hosts.filter((h) => dockerDiskShortage(dockerDisk[h.id], h.labels) !== undefined);
+  return { rev: snapshot.rev, alive, timeSensitive, ...(short.length ? { diskShort: Object.fromEntries(short.map((h) => [h.id, h.labels])) } : {}) };
 }
 
-/** True when nothing a pass reads has changed since `quiet` was taken. */
-export function stillQuiet(quiet: QuietState, rev: number, heartbeats: Record<string, number | undefined>): boolean {
+/**
+ * True when nothing a pass reads has changed since `quiet` was taken. `dockerDisk`: the latest
+ * figures of the hosts in `quiet.diskShort` (the only ones the check needs to read).
+ */
+export function stillQuiet(quiet: QuietState, rev: number, heartbeats: Record<string, number | undefined>, dockerDisk: DockerDiskFigures = {}): boolean {
   if (quiet.timeSensitive || rev !== quiet.rev) return false;
+  for (const [hostId, labels] of Object.entries(quiet.diskShort ?? {})) {
+    if (dockerDiskShortage(dockerDisk[hostId], labels) === undefined) return false;
+  }
   const ids = Object.keys(quiet.alive);
   if (ids.length !== Object.keys(heartbeats).length) return false;
   return ids.every((id) => quiet.alive[id] === ((heartbeats[id] ?? 0) > 0));

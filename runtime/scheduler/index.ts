@@ -14,4 +14,6 @@ export { newInstanceLabels, STACK_NAME_LABEL, STACK_SERVICE_NAME_LABEL, SERVICE_
 export { unplaceableError, reasonLines } from "./unplaceable";
 export { hostLabelViolations } from "./rules";
 export { hostPortsOf } from "./ports";
+export { dockerDiskShortage, diskReserveLabelProblem, DOCKER_DISK_RESERVE_LABEL, DEFAULT_DISK_RESERVE } from "./docker-disk";
+export type { DockerDiskSpace } from "./docker-disk";
 export { GLOBAL_LABEL, KNOWN_SCHEDULER_LABELS, AFFINITY_VARIANTS, affinityLabelKey } from "./label-keys";

@@ -77,7 +77,15 @@ function matches(slot: HostSlot, check: CompiledCheck): boolean {
   }
 }
 
-/** Hard rules and ports only; host state is the caller's concern. Allocation-free: it runs per host per placement. */
+/**
+ * Whether the host takes new instances at all, whatever the service: its agent is active and
+ * its Docker data root has room (docker-disk.ts).
+ */
+export function takesNewInstances(slot: HostSlot): boolean {
+  return slot.state === "active" && slot.diskShortage === undefined;
+}
+
+/** Hard rules and ports only; whether the host takes instances at all is takesNewInstances(). Allocation-free: it runs per host per placement. */
 export function passesHardRules(slot: HostSlot, rules: CompiledRules): boolean {
   for (const check of rules.hard) if (matches(slot, check) === check.negate) return false;
   for (const p of rules.ports) if (slot.ports.conflictsAt(p.key, p.ip)) return false;
@@ -93,7 +101,7 @@ export function softScore(slot: HostSlot, rules: CompiledRules): number {
 /** Short reasons why `slot` cannot take an instance now, e.g. `port 80/tcp in use (instance web-1)`. */
 export function explainHost(slot: HostSlot, rules: CompiledRules): string[] {
   if (slot.state !== "active") return [`host is ${slot.state}`];
-  const reasons: string[] = [];
+  const reasons: string[] = slot.diskShortage !== undefined ? [slot.diskShortage] : [];
   for (const check of rules.hard) {
     const matched = matches(slot, check);
     if (matched !== check.negate) continue;

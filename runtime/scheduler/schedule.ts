@@ -5,7 +5,7 @@
  */
 import { DroverError } from "../protocol/errors";
 import { HostQueue } from "./host-queue";
-import { CompiledRules, compileRules, explainHost, passesHardRules, softScore } from "./rules";
+import { CompiledRules, compileRules, explainHost, passesHardRules, softScore, takesNewInstances } from "./rules";
 import { seedHash, tieBreakRank } from "./seed";
 import { HostSlot, IndexedInstance, InstanceKeys, SnapshotIndex, indexSnapshot, instanceKeys, labelPairsOf } from "./snapshot-index";
 import { newInstanceLabels } from "./system-labels";
@@ -100,7 +100,7 @@ function placeCount(
   const queue = new HostQueue(hosts.length);
   const seedValue = seedHash(seed);
   for (const slot of hosts) {
-    if (slot.state !== "active" || !passesHardRules(slot, rules)) continue;
+    if (!takesNewInstances(slot) || !passesHardRules(slot, rules)) continue;
     const i = slot.position;
     queue.soft[i] = softScore(slot, rules);
     queue.ofService[i] = slot.countOfService(serviceId);
@@ -146,7 +146,7 @@ function placeGlobal(
   const skipped: Record<string, string[]> = {};
   for (const slot of index.hosts) {
     if (slot.countOfService(request.service.id) > 0) continue;
-    if (slot.state !== "active" || !passesHardRules(slot, rules)) {
+    if (!takesNewInstances(slot) || !passesHardRules(slot, rules)) {
       skipped[reasonKey(skipped, slot)] = explainHost(slot, rules);
       continue;
     }

@@ -5,6 +5,7 @@
  * Matching is case-insensitive (Rancher lowercased rule values), so keys here are lowercased.
  */
 import { DroverError } from "../protocol/errors";
+import { dockerDiskShortage, type DockerDiskSpace } from "./docker-disk";
 import { PortUsage } from "./ports";
 import { hashString } from "./seed";
 import type { ClusterSnapshot, HostSnapshot, HostState, InstanceSnapshot } from "./types";
@@ -45,6 +46,10 @@ export class HostSlot {
   labels: Record<string, string> = {};
   /** Lowercased host label key → lowercased value. */
   labelIndex = new Map<string, string>();
+  /** The data root's space as reported (docker-disk.ts); kept to re-judge when labels change. */
+  dockerDisk?: DockerDiskSpace;
+  /** Why the host takes no new instance for its disk, or undefined when it has room. */
+  diskShortage?: string;
   /** Position in SnapshotIndex.hosts (snapshot order). */
   position: number;
   readonly idHash: number;
@@ -71,6 +76,13 @@ export class HostSlot {
   setLabels(labels: Record<string, string>): void {
     this.labels = { ...labels };
     this.labelIndex = new Map(Object.entries(labels).map(([k, v]) => [k.toLowerCase(), String(v).toLowerCase()]));
+    this.diskShortage = dockerDiskShortage(this.dockerDisk, this.labels);
+  }
+
+  /** A new figure from the host's agent (undefined: none reported). */
+  setDockerDisk(disk: DockerDiskSpace | undefined): void {
+    this.dockerDisk = disk;
+    this.diskShortage = dockerDiskShortage(disk, this.labels);
   }
 
   countOfService(serviceId: string): number {
@@ -123,7 +135,7 @@ export class SnapshotIndex {
     return this.instanceById.size;
   }
 
-  /** Adds a host, or updates its name, state and labels; instances listed are added if new. */
+  /** Adds a host, or updates its name, state, labels and disk figure; instances listed are added if new. */
   upsertHost(host: HostSnapshot): HostSlot {
     let slot = this.hostById.get(host.id);
     if (slot) {
@@ -135,6 +147,7 @@ export class SnapshotIndex {
       this.hosts.push(slot);
       this.hostById.set(host.id, slot);
     }
+    slot.setDockerDisk(host.dockerDisk);
     for (const instance of host.instances) if (!this.instanceById.has(instance.id)) this.addInstance(host.id, instance);
     return slot;
   }

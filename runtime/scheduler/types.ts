@@ -3,6 +3,8 @@
  * read from Redis, handed over, and replayed in a test with the same answer.
  */
 
+import type { DockerDiskSpace } from "./docker-disk";
+
 /** Rancher's host agent states; only `active` hosts take new instances. */
 export type HostState = "active" | "reconnecting" | "disconnected" | (string & {});
 
@@ -32,6 +34,11 @@ export interface HostSnapshot {
   labels: Record<string, string>;
   state: HostState;
   instances: InstanceSnapshot[];
+  /**
+   * Space on the host's Docker data root from its agent's latest stats sample; absent when
+   * none was reported (the host is taken as having room). See docker-disk.ts.
+   */
+  dockerDisk?: DockerDiskSpace;
 }
 
 export interface ClusterSnapshot {

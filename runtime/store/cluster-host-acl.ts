@@ -1,5 +1,6 @@
 import Redis, { type Cluster, type RedisOptions } from "ioredis";
 import { hostUsers, sameRules } from "./acl-lines";
+import { parseClusterNodes } from "./cluster-nodes";
 
 /**
  * Per-host ACL users on every node of a Redis Cluster. Redis replicates neither ACL SETUSER
@@ -23,6 +24,8 @@ export class ClusterHostAcl {
   private stopped = false;
   /** Host users the last sync found on a node but not on the reference (deleted if the next finds them so too). */
   private missingFromReference = new Set<string>();
+  /** Every node, as CLUSTER NODES last listed them (provision and remove write there). */
+  private known?: Array<{ address: string; primary: boolean }>;
   private readonly onChange = () => void this.sync().catch((err) => this.log("acl sync failed", err));
 
   constructor(
@@ -52,11 +55,33 @@ export class ClusterHostAcl {
   }
 
   async provision(username: string, rules: string[]): Promise<void> {
-    await this.onEveryNode((node) => node.call("ACL", "SETUSER", username, ...rules));
+    await this.onEveryKnownNode((node) => node.call("ACL", "SETUSER", username, ...rules));
   }
 
   async remove(username: string): Promise<void> {
-    await this.onEveryNode((node) => node.call("ACL", "DELUSER", username));
+    await this.onEveryKnownNode((node) => node.call("ACL", "DELUSER", username));
+  }
+
+  /**
+   * `fn` on every node of the last CLUSTER NODES read (re-read by every sync, at most
+   * `intervalMs` old), not one read per registration: 1,000 hosts registering at once asked
+   * for CLUSTER NODES 1,000 times. A node added since is caught up by the next sync. When no
+   * primary of that list took the change (a failover moved the primaries since), the list is
+   * read again and the change retried once on it.
+   */
+  private async onEveryKnownNode(fn: (node: Redis) => Promise<unknown>): Promise<void> {
+    const cached = this.known;
+    try {
+      await this.onEveryNode(fn, cached ?? await this.refreshAddresses());
+    } catch (err) {
+      if (!cached) throw err;
+      await this.onEveryNode(fn, await this.refreshAddresses());
+    }
+  }
+
+  private async refreshAddresses(): Promise<Array<{ address: string; primary: boolean }>> {
+    this.known = await this.addresses();
+    return this.known;
   }
 
   sync(): Promise<void> {
@@ -66,7 +91,7 @@ export class ClusterHostAcl {
   }
 
   private async syncOnce(): Promise<void> {
-    const all = await this.addresses();
+    const all = await this.refreshAddresses();
     let wanted: Map<string, string> | undefined;
     for (const address of all.filter((a) => a.primary).map((a) => a.address).sort()) {
       try {
@@ -118,20 +143,19 @@ export class ClusterHostAcl {
 
   /** Every node CLUSTER NODES lists, except those flagged failed or without an address. */
   private async addresses(): Promise<Array<{ address: string; primary: boolean }>> {
-    const text = (await this.cluster.call("CLUSTER", "NODES")) as string;
-    return text.split("\n").filter(Boolean).flatMap((line) => {
-      const [, addr, flags] = line.split(" ");
-      const address = addr.split("@")[0];
-      if (/\bfail\b|noaddr|handshake/.test(flags) || address.startsWith(":")) return [];
-      return [{ address, primary: /\bmaster\b/.test(flags) }];
-    });
+    return parseClusterNodes((await this.cluster.call("CLUSTER", "NODES")) as string)
+      .filter((n) => !n.unusable).map(({ address, primary }) => ({ address, primary }));
   }
 
   private node(address: string): Redis {
     let node = this.nodes.get(address);
     if (!node) {
       const i = address.lastIndexOf(":");
-      node = new Redis({ ...this.nodeOptions, host: address.slice(0, i), port: Number(address.slice(i + 1)), lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectionName: "drover-acl-sync" });
+      node = new Redis({
+        ...this.nodeOptions, host: address.slice(0, i), port: Number(address.slice(i + 1)), lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectionName: "drover-acl-sync",
+        // Registrations arriving together: their SETUSERs to a node leave in one write.
+        enableAutoPipelining: true,
+      });
       node.on("error", () => { /* reported through the commands that fail */ });
       this.nodes.set(address, node);
     }

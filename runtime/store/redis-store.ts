@@ -12,7 +12,7 @@ import { isSealed, seal, sealedKeyId, unseal } from "../protocol/seal";
 import { hostUserAclRules, hostUsername, hostUsernamePrefix, provisionHostUser, removeHostUser } from "./host-acl";
 import type { HostAclReplicas } from "./host-acl-replicas";
 import { hostDataKeys, type Keys } from "../protocol/keys";
-import { statsHistoryLength } from "../protocol/stats";
+import { dockerDiskOfEntry, statsHistoryLength, type DockerDiskSpace } from "../protocol/stats";
 import { addRegistrationTokenSplit, conflictKeptChanging, createEnvironmentSplit, dropEnvironmentIndexEntries, dropEnvironmentRecord, updateEnvironmentSplit } from "./environment-writes";
 import { registerHostScript } from "./lua/register-host";
 import { purgeEnvironmentScript } from "./lua/purge-environment";
@@ -514,6 +514,21 @@ export class RedisStore implements Store {
   async getObserved(envId: string, hostId: string): Promise<HostObservedState | undefined> {
     const raw = await withRedis(() => this.redis.get(this.keys.host(envId, hostId).observed));
     return parseStoredOrUndefined<HostObservedState>(raw, "observed state");
+  }
+
+  async dockerDisk(envId: string, hostIds: string[]): Promise<Record<string, DockerDiskSpace | undefined>> {
+    if (hostIds.length === 0) return {};
+    const pipeline = this.redis.pipeline();
+    for (const hostId of hostIds) pipeline.xrevrange(this.keys.host(envId, hostId).stats, "+", "-", "COUNT", 1);
+    const results = await withRedis(async () => (await pipeline.exec()) ?? []);
+    const out: Record<string, DockerDiskSpace | undefined> = {};
+    hostIds.forEach((hostId, i) => {
+      const [err, entries] = results[i] ?? [new Error("missing reply"), undefined];
+      if (err) throw toDroverError(err);
+      const [latest] = (entries as Array<[string, string[]]> | undefined) ?? [];
+      out[hostId] = latest ? dockerDiskOfEntry(latest[1]) : undefined;
+    });
+    return out;
   }
 
   async heartbeats(envId: string, hostIds: string[]): Promise<Record<string, number | undefined>> {

@@ -1,4 +1,5 @@
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
+import type { DockerDiskSpace } from "../protocol/stats";
 import type {
   CertificateRecord, EnvironmentRecord, EnvironmentState, HostDesiredState, HostObservedState, HostRecord, InstanceRecord,
   IpsecSpec, LoadBalancerRecord, ReconcileError, ServiceRecord, StackRecord,
@@ -108,6 +109,11 @@ export interface Store {
    * without a TTL, which agents never write, reads as Infinity).
    */
   heartbeats(envId: string, hostIds: string[]): Promise<Record<string, number | undefined>>;
+  /**
+   * Space on each host's Docker data root from its agent's latest stats sample (absent: the
+   * host has no sample with the figure yet). What the scheduler avoids full hosts by.
+   */
+  dockerDisk(envId: string, hostIds: string[]): Promise<Record<string, DockerDiskSpace | undefined>>;
 }
 
 export type RecordKind = "host" | "stack" | "service" | "instance" | "loadBalancer" | "certificate";

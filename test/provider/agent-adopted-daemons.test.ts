@@ -8,9 +8,9 @@ import { waitFor } from "../support/wait";
 
 // The agent's DNS daemon, HAProxy masters and charon outlive agent restarts by design (the next
 // agent adopts them). Under systemd the unit's default KillMode=control-group killed them on
-// every `systemctl restart` and crash; the unit now says KillMode=process (no systemd runs here
-// or in the lab hosts, see test/lab/README.md, so the unit's effect is not exercised: its text
-// is). What ends them instead is checked for real: a stop (what a restart does first) leaves
+// every `systemctl restart` and crash; the unit now says KillMode=process (its effect under a
+// real systemd is agent-systemd.test.ts; here, without one, its text is checked). What ends
+// them instead is checked for real: a stop (what a restart does first) leaves
 // them running, an uninstall stops each by its own pid file, and only if that pid runs that
 // program.
 t.test("the unit signals the agent only; stop leaves the adopted daemons, uninstall ends them", async (t) => {

@@ -18,6 +18,7 @@ const fields = async (news: any) => (await hostProvider.check({}, news)).failure
 
 t.test("check: a valid host passes, each bad field fails by name", async (t) => {
   t.same(await fields(host), [], "ssh host with a generated ed25519 key");
+  t.same(await fields({ ...host, labels: { "io.drover.scheduler.docker_disk_reserve": "10%" } }), [], "a Docker disk reserve label");
   t.same(await fields({ ...host, driver: { type: "local" } }), [], "local host");
   t.same(await fields({ ...host, driver: { ...ssh, port: 2222, user: "deploy", hostKey: keys.public.split(" ").slice(0, 2).join(" "), installDir: "/opt/x", stateDir: "/var/lib/x", dockerSocket: "/run/docker.sock", underlayIp: "10.0.0.5" } }), [], "every ssh field");
 
@@ -45,6 +46,7 @@ t.test("check: a valid host passes, each bad field fails by name", async (t) => 
     ["labels[\"-x\"]", { ...host, labels: { "-x": "1" } }, "label key"],
     ["labels", { ...host, labels: ["zone=a"] }, "map"],
     ["labels[\"io.rancher.host.os\"]", { ...host, labels: { "io.rancher.host.os": "linux" } }, "set by drover itself"],
+    ["labels[\"io.drover.scheduler.docker_disk_reserve\"]", { ...host, labels: { "io.drover.scheduler.docker_disk_reserve": "lots" } }, "expected a size such as 2GiB"],
     ["waitTimeoutSeconds", { ...host, waitTimeoutSeconds: 0 }, "seconds"],
     ["envId", { ...host, envId: undefined }, "required"],
     ["endpoint", { ...host, endpoint: "ftp://x" }, "http(s) URL"],

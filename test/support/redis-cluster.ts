@@ -6,6 +6,7 @@ import { join } from "path";
 import { promisify } from "util";
 import { freePort } from "./free-port";
 import { waitFor } from "./wait";
+import { type CertificateAuthority, issueCertificate } from "../../runtime/tls/ca";
 
 /**
  * A Redis Cluster of the test's own on loopback: `primaries` primaries with
@@ -13,6 +14,11 @@ import { waitFor } from "./wait";
  * joined by `redis-cli --cluster create --cluster-replicas n --cluster-yes`. No persistence.
  * As the suite's single Redis (scripts/setup.sh), the default user is the admin: no
  * credentials. Stopped by pid.
+ *
+ * `tls`: every node TLS only (`--port 0 --tls-port`), client certificates required, the
+ * cluster bus and replication over TLS too (`--tls-cluster yes --tls-replication yes`), all
+ * certificates from `tls`; the url is then rediss+cluster://. `hostname` (e.g. localhost): the
+ * nodes announce it, the url and the node certificate name it instead of 127.0.0.1.
  */
 export interface RedisClusterHandle {
   /** redis+cluster://127.0.0.1:p1,127.0.0.1:p2,... (every node, so any of them seeds a client). */
@@ -35,15 +41,33 @@ export interface RedisClusterHandle {
   /** Runs redis-cli with the given arguments (e.g. `--cluster reshard ...`). */
   cli(args: string[]): Promise<string>;
   stop(): Promise<void>;
+  /** TLS options of an admin client (the CA and an admin client certificate), when `tls`. */
+  clientTls?: { ca: string; cert: string; key: string };
 }
 
 const run = promisify(execFile);
 
-export async function startRedisCluster(opts: { primaries?: number; replicasPerPrimary?: number; nodeTimeoutMs?: number } = {}): Promise<RedisClusterHandle> {
+export async function startRedisCluster(opts: { primaries?: number; replicasPerPrimary?: number; nodeTimeoutMs?: number; tls?: CertificateAuthority; hostname?: string } = {}): Promise<RedisClusterHandle> {
   const primaries = opts.primaries ?? 3;
   const replicas = opts.replicasPerPrimary ?? 1;
   const count = primaries * (replicas + 1);
   const dir = fs.mkdtempSync(join(tmpdir(), "drover-cluster-"));
+  // One certificate for every node: server for clients, client for the bus and replication links.
+  let tlsArgs: string[] = [];
+  let clientTls: RedisClusterHandle["clientTls"];
+  let cliTls: string[] = [];
+  if (opts.tls) {
+    // With `hostname`, the certificate names only it (no address): clients must check the name.
+    const name = opts.hostname ?? "127.0.0.1";
+    const node = issueCertificate(opts.tls, { commonName: name, names: [name], usage: ["server", "client"], days: 2 });
+    const admin = issueCertificate(opts.tls, { commonName: "test-admin", usage: ["client"], days: 2 });
+    const file = (name: string, text: string) => { fs.writeFileSync(join(dir, name), text, { mode: 0o600 }); return join(dir, name); };
+    const [cert, key, ca] = [file("node.pem", node.cert), file("node-key.pem", node.key!), file("ca.pem", opts.tls.cert)];
+    tlsArgs = ["--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", ca, "--tls-auth-clients", "yes", "--tls-cluster", "yes", "--tls-replication", "yes"];
+    clientTls = { ca: opts.tls.cert, cert: admin.cert, key: admin.key! };
+    cliTls = ["--tls", "--cacert", ca, "--cert", file("admin.pem", admin.cert), "--key", file("admin-key.pem", admin.key!)];
+  }
+  const tlsOption = clientTls ? { tls: clientTls } : {};
   const procs = new Map<number, ChildProcess>();
   const clients: Array<Redis | Cluster> = [];
   const ports: number[] = [];
@@ -55,8 +79,10 @@ export async function startRedisCluster(opts: { primaries?: number; replicasPerP
       const nodeDir = join(dir, String(port));
       fs.mkdirSync(nodeDir);
       const proc = spawn("redis-server", [
-        "--port", String(port), "--cluster-port", String(busPort), "--bind", "127.0.0.1", "--dir", nodeDir,
+        ...(opts.tls ? ["--port", "0", "--tls-port", String(port), ...tlsArgs] : ["--port", String(port)]), "--cluster-port", String(busPort), "--bind", "127.0.0.1", "--dir", nodeDir,
         "--cluster-enabled", "yes", "--cluster-config-file", join(nodeDir, "nodes.conf"),
+        // `hostname`: nodes announce it (CLUSTER SLOTS answers names), as a deployment whose certificates name hosts.
+        ...(opts.hostname ? ["--cluster-announce-hostname", opts.hostname, "--cluster-preferred-endpoint-type", "hostname"] : []),
         // Short, so a killed primary is replaced within a couple of seconds.
         "--cluster-node-timeout", String(opts.nodeTimeoutMs ?? 1000),
         "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning",
@@ -64,14 +90,14 @@ export async function startRedisCluster(opts: { primaries?: number; replicasPerP
       procs.set(port, proc);
     }
     const ping = (port: number) => waitFor(async () => {
-      const probe = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const probe = new Redis({ host: opts.hostname ?? "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...tlsOption });
       probe.on("error", () => undefined);
       try { await probe.connect(); return (await probe.ping()) === "PONG"; } catch { return false; } finally { probe.disconnect(); }
     }, { what: `redis cluster node on port ${port}`, timeoutMs: 10_000 });
     for (const port of ports) await ping(port);
-    await run("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", String(replicas), "--cluster-yes"], { timeout: 30_000 });
+    await run("redis-cli", [...cliTls, "--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", String(replicas), "--cluster-yes"], { timeout: 30_000 });
     const direct = (port: number) => {
-      const c = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 1 });
+      const c = new Redis({ host: opts.hostname ?? "127.0.0.1", port, maxRetriesPerRequest: 1, ...tlsOption });
       c.on("error", () => undefined);
       clients.push(c);
       return c;
@@ -84,10 +110,12 @@ export async function startRedisCluster(opts: { primaries?: number; replicasPerP
       return roles.filter((r) => r[0] === "slave" && r[3] === "connected").length === primaries * replicas;
     }, { what: "redis cluster state ok, replicas synced", timeoutMs: 30_000 });
     const handle: RedisClusterHandle = {
-      url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(",")}`,
+      url: `${opts.tls ? "rediss" : "redis"}+cluster://${ports.map((p) => `${opts.hostname ?? "127.0.0.1"}:${p}`).join(",")}`,
       nodes: ports,
+      clientTls,
       client() {
-        const c = new Cluster(ports.map((port) => ({ host: "127.0.0.1", port })), { retryDelayOnFailover: 100, retryDelayOnClusterDown: 100 });
+        // Names kept as given (ioredis would resolve them, and TLS would check the address).
+        const c = new Cluster(ports.map((port) => ({ host: opts.hostname ?? "127.0.0.1", port })), { retryDelayOnFailover: 100, retryDelayOnClusterDown: 100, redisOptions: tlsOption, dnsLookup: (a, cb) => cb(null, a) });
         c.on("error", () => undefined);
         clients.push(c);
         return c;
@@ -114,7 +142,7 @@ export async function startRedisCluster(opts: { primaries?: number; replicasPerP
         await exited;
       },
       async cli(args) {
-        return (await run("redis-cli", args, { timeout: 60_000 })).stdout;
+        return (await run("redis-cli", [...cliTls, ...args], { timeout: 60_000 })).stdout;
       },
       stop: () => stopAll(procs, clients, dir),
     };

@@ -1,4 +1,5 @@
 /** PATCH /v1/environments/:envId/hosts/:id bodies: a host's labels, changed in place. */
+import { diskReserveLabelProblem } from "../../scheduler/docker-disk";
 import { Problems } from "./problems";
 import { ObjectReader, mapKeyPath } from "./reader";
 import { LABEL_KEY, LABEL_VALUE } from "./rules";
@@ -25,6 +26,13 @@ export function validateHostUpdate(body: unknown): { labels: Record<string, stri
       p.invalid(mapKeyPath("labels", key), `a label of your own: ${SYSTEM_HOST_LABEL_PREFIXES.map((x) => `${x}*`).join(" and ")} labels are set by drover`, key);
     }
   }
+  checkHostLabels(p, labels ?? {});
   p.throwIfAny();
   return { labels: labels! };
+}
+
+/** Labels drover reads on a host (the Docker disk reserve the scheduler keeps), checked wherever host labels come in. */
+export function checkHostLabels(p: Problems, labels: Record<string, string>, path = "labels"): void {
+  const reserve = diskReserveLabelProblem(labels);
+  if (reserve) p.add("InvalidField", mapKeyPath(path, reserve.key), reserve.message);
 }

@@ -1,5 +1,6 @@
 /** POST /v1/register bodies (RegisterRequest). */
 import type { RegisterRequest } from "../../protocol/agent-protocol";
+import { checkHostLabels } from "./host";
 import { isIpAddress } from "./net";
 import { Problems } from "./problems";
 import { ObjectReader } from "./reader";
@@ -28,6 +29,7 @@ export function validateRegisterRequest(body: unknown): RegisterRequest {
     signature: r.string("signature", { ...SIGNATURE, required: true }),
   };
   if (req.underlayIp !== undefined && !isIpAddress(req.underlayIp)) p.invalid("underlayIp", "an IP address", req.underlayIp);
+  checkHostLabels(p, req.labels);
   p.throwIfAny();
   const out = req as RegisterRequest;
   if (out.underlayIp === undefined) delete out.underlayIp;

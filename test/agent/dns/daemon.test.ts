@@ -37,24 +37,35 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-/** Asks `cache` every few ms until stopped; counts questions without an answer (each waits up to 1.5 s: a busy machine is slow, a lost datagram never answers). */
+/**
+ * Asks `cache` every few ms until stopped. A question is lost when no answer comes within 5 s
+ * (a dropped datagram never answers); one answered after 1.5 s is late, counted apart: in
+ * full-suite runs a starved process (the test's own included: its timers run before the
+ * poll that would read a waiting answer) made an on-time deadline fail without a loss.
+ */
 function steadyClient(port: number) {
-  let asked = 0, unanswered = 0, wrong = 0, running = true;
+  let asked = 0, unanswered = 0, late = 0, wrong = 0, slowestMs = 0, running = true;
+  const lostSentAt: number[] = [];
   const loop = (async () => {
     while (running) {
       asked++;
+      const sent = performance.now();
       try {
-        const a = await ask(port, "cache", "A", { timeoutMs: 1500 });
+        const a = await ask(port, "cache", "A", { timeoutMs: 5000 });
+        const ms = performance.now() - sent;
+        slowestMs = Math.max(slowestMs, ms);
+        if (ms > 1500) late++;
         if (a.ips.length !== 1) wrong++;
       } catch {
         unanswered++;
+        lostSentAt.push(Math.round(sent));
       }
       await new Promise((r) => setTimeout(r, 3));
     }
   })();
   return {
     get asked() { return asked; },
-    async stop() { running = false; await loop; return { asked, unanswered, wrong }; },
+    async stop() { running = false; await loop; return { asked, unanswered, late, wrong, slowestMs: Math.round(slowestMs), lostSentAt }; },
   };
 }
 
@@ -96,7 +107,7 @@ t.test("the daemon outlives the agent's DNS component and is adopted by the next
     Object.assign(first, { stop: () => next.stop() });
   }
   const counts = await client.stop();
-  t.comment(`${counts.asked} questions over 5 restarts of the agent side`);
+  t.comment(`${counts.asked} questions over 5 restarts of the agent side; ${counts.late} answered after 1.5 s, slowest ${counts.slowestMs} ms`);
   t.equal(counts.unanswered, 0, "no question went unanswered");
   t.equal(counts.wrong, 0, "every answer had the cache's address");
   await first.stop();
@@ -121,10 +132,13 @@ t.test("the daemon outlives the agent's DNS component and is adopted by the next
     const old = link.hello.pid;
     const client = steadyClient(port);
     await waitFor(() => client.asked > 20, { what: "the client asking" });
+    const marks: Record<string, number> = { handoverAsked: Math.round(performance.now()) };
     const r = await link.request({ op: "handover", script: daemonScript, config: { dir, address: "127.0.0.1", port, upstreams: [] } });
+    marks.handoverAcknowledged = Math.round(performance.now());
     t.ok(r.ok, "handover acknowledged");
     link.close();
     await waitFor(() => !alive(old), { what: "the old daemon to exit" });
+    marks.oldExited = Math.round(performance.now());
     const next = await DaemonLink.open({ dir, address: "127.0.0.1", port, upstreams: [] }, log);
     pids.push(next.hello.pid);
     t.not(next.hello.pid, old, "a new process serves");
@@ -132,11 +146,14 @@ t.test("the daemon outlives the agent's DNS component and is adopted by the next
     const before = client.asked;
     await waitFor(() => client.asked > before + 20, { what: "answers from the new daemon" });
     const counts = await client.stop();
-    // Known defect, open: in 3 of 4 full-suite runs of stop 22 exactly one question went
-    // unanswered across the handover (never alone, with the file beside agent.test, or under
-    // three CPU burners: 0 lost of 149–461). Until it is found, at most one may go unanswered;
-    // more is a regression. (The restarts above, the path every agent restart takes, stay at 0.)
-    t.ok(counts.unanswered <= 1, `at most one question lost across the handover (${counts.unanswered} of ${counts.asked} asked)`);
+    t.comment(`${counts.asked} questions across the handover; ${counts.late} answered after 1.5 s, slowest ${counts.slowestMs} ms`);
+    // Open defect hunt: a full-suite run lost one question with every other answered in ≤ 16 ms;
+    // when one is lost, say when it was sent against the handover's steps, and what the daemons logged.
+    if (counts.unanswered > 0) {
+      const logTail = fs.readFileSync(daemonPaths(dir).log, "utf8").split("\n").slice(-30).join("\n");
+      t.comment(`lost questions sent at ${JSON.stringify(counts.lostSentAt)}; handover ${JSON.stringify(marks)}; new daemon stats ${JSON.stringify(await next.stats())}\ndaemon log:\n${logTail}`);
+    }
+    t.equal(counts.unanswered, 0, `no question lost across the handover (${counts.asked} asked)`);
     t.equal(counts.wrong, 0);
 
     await t.test("teardown stops the daemon and frees the port", async (t) => {

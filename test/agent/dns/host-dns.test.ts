@@ -244,7 +244,11 @@ t.test("a port in use: the responder keeps trying and serves once it is free", a
   await dns.settled();
   t.equal(dns.version, 1, "the document is read while the port is busy");
   await new Promise<void>((resolve) => blocker.close(() => resolve()));
-  await waitFor(() => dns.port === port, { what: "the responder bound after the port was freed", timeoutMs: 10_000 });
+  // The responder retries with a doubling back-off: on a loaded machine several attempts fail
+  // before the port is freed, so the next one may be due seconds away (the log says when).
+  const retries = lines.filter((l) => l.msg === "dns responder not started; retrying");
+  const nextRetryMs = Number(retries[retries.length - 1]?.retryInMs ?? 0);
+  await waitFor(() => dns.port === port, { what: `the responder bound after the port was freed (last retry due in ${nextRetryMs} ms)`, timeoutMs: nextRetryMs + 5_000 });
   t.same(await cacheIps(port), [ip.redis1], "and serves the document read meanwhile");
   await dns.stop();
   const again = dgram.createSocket("udp4");
