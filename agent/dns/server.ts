@@ -106,14 +106,20 @@ async function startOnce(options: DnsServerOptions): Promise<DnsServer> {
   const family = isIPv6(options.address) ? 6 : 4;
   const socket = options.adopt?.udp ?? dgram.createSocket({ type: family === 6 ? "udp6" : "udp4", lookup: literalLookup(family) });
   socket.on("error", (err) => options.log?.warn("dns socket error", { err }));
+  // DROVER_DNS_TRACE=1 logs every datagram's fate (id, asker's port, answered or not): for
+  // hunting a question lost across a socket handover, never on in production.
+  const trace = process.env.DROVER_DNS_TRACE === "1" ? options.log : undefined;
   socket.on("message", (msg, rinfo) => {
     // On an IPv6 socket an IPv4 container shows up as ::ffff:a.b.c.d; the directory has a.b.c.d.
     const source = family === 6 && rinfo.address.startsWith("::ffff:") ? rinfo.address.slice(7) : rinfo.address;
+    const id = msg.length >= 2 ? msg.readUInt16BE(0) : -1;
+    trace?.info("dns datagram in", { id, from: rinfo.port });
     handler.handle(msg, source, (packet) => {
       try {
-        socket.send(packet, rinfo.port, rinfo.address);
-      } catch {
+        socket.send(packet, rinfo.port, rinfo.address, (err) => trace?.info("dns datagram out", { id, to: rinfo.port, error: err?.message }));
+      } catch (err) {
         // the socket closed while an upstream answer was on its way
+        trace?.info("dns datagram not sent", { id, to: rinfo.port, error: (err as Error).message });
       }
     });
   });

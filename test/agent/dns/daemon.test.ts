@@ -46,19 +46,21 @@ function alive(pid: number): boolean {
 function steadyClient(port: number) {
   let asked = 0, unanswered = 0, late = 0, wrong = 0, slowestMs = 0, running = true;
   const lostSentAt: number[] = [];
+  let lastId = 0;
   const loop = (async () => {
     while (running) {
       asked++;
       const sent = performance.now();
+      lastId = Math.floor(Math.random() * 65536);
       try {
-        const a = await ask(port, "cache", "A", { timeoutMs: 5000 });
+        const a = await ask(port, "cache", "A", { timeoutMs: 5000, id: lastId });
         const ms = performance.now() - sent;
         slowestMs = Math.max(slowestMs, ms);
         if (ms > 1500) late++;
         if (a.ips.length !== 1) wrong++;
       } catch {
         unanswered++;
-        lostSentAt.push(Math.round(sent));
+        lostSentAt.push(Math.round(sent), lastId);
       }
       await new Promise((r) => setTimeout(r, 3));
     }
@@ -150,7 +152,7 @@ t.test("the daemon outlives the agent's DNS component and is adopted by the next
     // Open defect hunt: a full-suite run lost one question with every other answered in ≤ 16 ms;
     // when one is lost, say when it was sent against the handover's steps, and what the daemons logged.
     if (counts.unanswered > 0) {
-      const logTail = fs.readFileSync(daemonPaths(dir).log, "utf8").split("\n").slice(-30).join("\n");
+      const logTail = fs.readFileSync(daemonPaths(dir).log, "utf8").split("\n").filter((l) => !l.includes('"dns datagram') || counts.lostSentAt.some((x, i) => i % 2 === 1 && l.includes(`"id":${x},`))).slice(-30).join("\n");
       t.comment(`lost questions sent at ${JSON.stringify(counts.lostSentAt)}; handover ${JSON.stringify(marks)}; new daemon stats ${JSON.stringify(await next.stats())}\ndaemon log:\n${logTail}`);
     }
     t.equal(counts.unanswered, 0, `no question lost across the handover (${counts.asked} asked)`);
