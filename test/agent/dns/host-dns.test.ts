@@ -1,5 +1,6 @@
 import t from "tap";
 import * as dgram from "dgram";
+import * as net from "net";
 import Redis from "ioredis";
 import type { DnsDirectory, EnvDnsDocument } from "../../../agent/dns/directory";
 import { dnsListenFromEnv, DnsDocumentSource, HostDns } from "../../../agent/dns/host-dns";
@@ -230,10 +231,29 @@ t.test("refreshes are coalesced: one read at a time, one more for whatever came 
   t.equal(source.reads, 2, "51 refreshes, 2 reads");
 });
 
+/** A port held on 127.0.0.1 for both UDP and TCP (the kernel picks the TCP one; UDP takes the same number, or another try). */
+async function holdUdpAndTcp(): Promise<{ udp: dgram.Socket; tcp: net.Server; port: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const tcp = net.createServer();
+    await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", () => resolve()));
+    const port = (tcp.address() as net.AddressInfo).port;
+    const udp = dgram.createSocket("udp4");
+    const bound = await new Promise<boolean>((resolve) => {
+      udp.once("error", () => resolve(false));
+      udp.bind(port, "127.0.0.1", () => resolve(true));
+    });
+    if (bound) return { udp, tcp, port };
+    udp.close();
+    await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    if (attempt >= 20) throw new Error("no port free for both UDP and TCP in 20 tries");
+  }
+}
+
 t.test("a port in use: the responder keeps trying and serves once it is free", async (t) => {
-  const blocker = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => blocker.bind(0, "127.0.0.1", () => resolve()));
-  const port = blocker.address().port;
+  // The responder serves UDP and TCP on one port: the test holds both, so the port it frees is
+  // free for both (a UDP port taken alone had its TCP twin held by some connection of a parallel
+  // test now and then, and the responder, rightly, never bound).
+  const { udp: blocker, tcp: tcpBlocker, port } = await holdUdpAndTcp();
   const source = new FakeSource();
   source.doc = { version: 1, directory: directoryWith() };
   const { lines, log } = capturingLogger();
@@ -244,6 +264,7 @@ t.test("a port in use: the responder keeps trying and serves once it is free", a
   await dns.settled();
   t.equal(dns.version, 1, "the document is read while the port is busy");
   await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  await new Promise<void>((resolve) => tcpBlocker.close(() => resolve()));
   // The responder retries with a doubling back-off: on a loaded machine several attempts fail
   // before the port is freed, so the next one may be due seconds away (the log says when).
   const retries = lines.filter((l) => l.msg === "dns responder not started; retrying");
