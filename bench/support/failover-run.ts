@@ -23,7 +23,7 @@ import { parseRedisUrl, redisTargetOptions } from "../../runtime/protocol/redis-
 import { createEnvironment, waitForOk } from "./http";
 import { loadOrCreateCa } from "../../runtime/tls/ca";
 import { Child, mapLimit, spawnServer } from "./procs";
-import { newSimStats, registerSimHost, SimHost, simRegisterRequest } from "./sim-agent";
+import { newSimStats, SimHost, startSimHost } from "./sim-agent";
 
 export interface FailoverResult {
   /** Kill → first write acknowledged after it (ms). */
@@ -68,14 +68,7 @@ export async function runFailover(opts: { hosts: number; instances: number; writ
     await waitForOk(`${url}/healthz`, { alive: server.alive, intervalMs: 20, timeoutMs: 20_000 });
     const env = await createEnvironment(url, adminKey, "failover");
     const stats = newSimStats();
-    const register = async (name: string) => {
-      const registeredAt = new Date().toISOString();
-      const r = await registerSimHost(url, simRegisterRequest(env.registrationToken, name));
-      const sim = new SimHost(r.response, registeredAt, stats, { reportObserved: true });
-      sims.push(sim);
-      await sim.start();
-      return sim;
-    };
+    const register = (name: string) => startSimHost(url, env.registrationToken, name, stats, sims);
     await mapLimit(Array.from({ length: opts.hosts }, (_, i) => i), 16, (i) => register(`fo-${i}`));
     const primary0 = await group.primaryPort();
     const usersPerNode = await Promise.all(group.dataPorts.map(async (p) =>

@@ -218,6 +218,16 @@ export function simHostKey(): { privateKey: KeyObject; privateKeyPem: string; pu
   return simKey;
 }
 
+/** Registers simulated host `name` with `registrationToken`, starts it reporting, and adds it to `sims` (for the caller's teardown). */
+export async function startSimHost(serverUrl: string, registrationToken: string, name: string, stats: SimStats, sims: SimHost[]): Promise<SimHost> {
+  const registeredAt = new Date().toISOString();
+  const r = await registerSimHost(serverUrl, simRegisterRequest(registrationToken, name));
+  const sim = new SimHost(r.response, registeredAt, stats, { reportObserved: true });
+  sims.push(sim);
+  await sim.start();
+  return sim;
+}
+
 /** A registration request for simulated host `name` (signed per attempt by registerSimHost). */
 export function simRegisterRequest(token: string, name: string, labels: Record<string, string> = {}): SimRegisterRequest {
   return {

@@ -1,16 +1,14 @@
 import t from "tap";
-import { randomBytes } from "crypto";
 import * as fs from "fs";
 import Redis from "ioredis";
-import { tmpdir } from "os";
 import { join } from "path";
 import { performance } from "perf_hooks";
 import { keySlot } from "../../../runtime/store/key-slot";
-import { makeKeys } from "../../../runtime/protocol/keys";
+import { serverTestDir } from "../../support/server-test-dir";
 import { loadOrCreateCa } from "../../../runtime/tls/ca";
 import { createEnvironment, waitForOk, type EnvHandle } from "../../../bench/support/http";
 import { type Child, mapLimit, spawnServer } from "../../../bench/support/procs";
-import { newSimStats, registerSimHost, SimHost, simRegisterRequest } from "../../../bench/support/sim-agent";
+import { newSimStats, SimHost, startSimHost } from "../../../bench/support/sim-agent";
 import { freePort } from "../../support/free-port";
 import { startRedisCluster, type RedisClusterHandle } from "../../support/redis-cluster";
 import { waitFor } from "../../support/wait";
@@ -28,12 +26,7 @@ import { checkRedis } from "../../../runtime/cli/smoke-redis";
 t.setTimeout(180_000);
 
 t.test("server and agents on a TLS-only 3+3 Redis Cluster: register, place, a primary failover", async (t) => {
-  const dir = fs.mkdtempSync(join(tmpdir(), "drover-cluster-tls-test-"));
-  const adminKey = `admin-${randomBytes(12).toString("hex")}`;
-  const adminKeyFile = join(dir, "admin-key");
-  fs.writeFileSync(adminKeyFile, adminKey + "\n", { mode: 0o600 });
-  const keyPrefix = `ct${randomBytes(3).toString("hex")}`;
-  const keys = makeKeys(keyPrefix);
+  const { dir, adminKey, adminKeyFile, keyPrefix, keys } = serverTestDir("cluster-tls-test", "ct");
   let cluster: RedisClusterHandle | undefined;
   let server: Child | undefined;
   const sims: SimHost[] = [];
@@ -86,14 +79,7 @@ t.test("server and agents on a TLS-only 3+3 Redis Cluster: register, place, a pr
   const stats = newSimStats();
   const env: EnvHandle = await createEnvironment(url, adminKey, "cluster-tls");
   const slot = keySlot(keys.env(env.id).rev);
-  const register = async (name: string) => {
-    const registeredAt = new Date().toISOString();
-    const r = await registerSimHost(url, simRegisterRequest(env.registrationToken, name));
-    const sim = new SimHost(r.response, registeredAt, stats, { reportObserved: true });
-    sims.push(sim);
-    await sim.start();
-    return sim;
-  };
+  const register = (name: string) => startSimHost(url, env.registrationToken, name, stats, sims);
   const first = await register("t-0");
   t.match(first.response.redis.url, /^rediss\+cluster:\/\//, "agents are handed the rediss+cluster:// URL");
   t.ok(first.response.redis.clientCert && first.response.redis.ca, "and a client certificate and the CA");

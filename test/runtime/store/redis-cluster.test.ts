@@ -1,14 +1,13 @@
 import t from "tap";
-import { randomBytes } from "crypto";
 import * as fs from "fs";
-import { tmpdir } from "os";
 import { join } from "path";
 import { performance } from "perf_hooks";
 import { keySlot } from "../../../runtime/store/key-slot";
 import { makeKeys } from "../../../runtime/protocol/keys";
+import { serverTestDir } from "../../support/server-test-dir";
 import { createEnvironment, waitForOk, type EnvHandle } from "../../../bench/support/http";
 import { type Child, mapLimit, spawnServer } from "../../../bench/support/procs";
-import { newSimStats, registerSimHost, SimHost, simRegisterRequest } from "../../../bench/support/sim-agent";
+import { newSimStats, SimHost, startSimHost } from "../../../bench/support/sim-agent";
 import { freePort } from "../../support/free-port";
 import { startRedisCluster, type RedisClusterHandle } from "../../support/redis-cluster";
 import { waitFor } from "../../support/wait";
@@ -58,12 +57,7 @@ function writers(env: EnvHandle, count: number, tag: string) {
 }
 
 t.test("server and agents on a 3+3 Redis Cluster: placement, a primary failover and a slot migration under writes", async (t) => {
-  const dir = fs.mkdtempSync(join(tmpdir(), "drover-cluster-test-"));
-  const adminKey = `admin-${randomBytes(12).toString("hex")}`;
-  const adminKeyFile = join(dir, "admin-key");
-  fs.writeFileSync(adminKeyFile, adminKey + "\n", { mode: 0o600 });
-  const keyPrefix = `cl${randomBytes(3).toString("hex")}`;
-  const keys = makeKeys(keyPrefix);
+  const { dir, adminKey, adminKeyFile, keyPrefix, keys } = serverTestDir("cluster-test", "cl");
   let cluster: RedisClusterHandle | undefined;
   let server: Child | undefined;
   const sims: SimHost[] = [];
@@ -89,14 +83,7 @@ t.test("server and agents on a 3+3 Redis Cluster: placement, a primary failover 
   for (let i = 0; i < 3; i++) envs.push(await createEnvironment(url, adminKey, `cluster-${i}`));
   const slots = envs.map((e) => keySlot(keys.env(e.id).rev));
   t.equal(new Set(slots).size, 3, `the environments sit on different slots (${slots.join(", ")})`);
-  const register = async (env: EnvHandle, name: string) => {
-    const registeredAt = new Date().toISOString();
-    const r = await registerSimHost(url, simRegisterRequest(env.registrationToken, name));
-    const sim = new SimHost(r.response, registeredAt, stats, { reportObserved: true });
-    sims.push(sim);
-    await sim.start();
-    return sim;
-  };
+  const register = (env: EnvHandle, name: string) => startSimHost(url, env.registrationToken, name, stats, sims);
   await mapLimit(envs.flatMap((env, e) => [0, 1].map((i) => ({ env, name: `c${e}-${i}` }))), 6, ({ env, name }) => register(env, name));
   const services: string[] = [];
   for (const env of envs) {
