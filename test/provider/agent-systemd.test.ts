@@ -34,7 +34,7 @@ sleep infinity & w=$!
 wait $w
 `;
 
-t.test("the agent's systemd unit under a real systemd: restart and crash keep the adopted daemons, uninstall ends them", { skip: why ? `${why}; runs wherever Docker and systemd are installed` : false }, async (t) => {
+t.test("the agent's systemd unit under a real systemd: restart and crash keep the adopted daemons, uninstall ends them", { skip: why ? `${why}; runs wherever Docker answers and systemd and dpkg are installed (issue 15: CI has them; install them to bring it back)` : false }, async (t) => {
   const tag = ensureSystemdImage((line) => t.comment(line));
   const name = `drover-systemd-${process.pid}-${randomBytes(3).toString("hex")}`;
   const booted = Date.now();

@@ -1,8 +1,9 @@
 import t, { type Test } from "tap";
-import type { EnvironmentRecord, HostObservedState, HostRecord, InstanceRecord, ServiceRecord, StackRecord } from "../../../runtime/protocol/model";
+import type { HostObservedState, InstanceRecord } from "../../../runtime/protocol/model";
 import { ReconcileManager } from "../../../runtime/reconcile/manager";
 import { storeFixture } from "../store/store-fixture";
 import { waitFor } from "../../support/wait";
+import { seedTwoHostWebEnvironment } from "./seed-store";
 
 // Reports the incremental path settles (a container restarted by its engine: new start time,
 // restart count) cost no full pass, neither at once nor at the next tick: the environment stays
@@ -13,18 +14,7 @@ const f = storeFixture(t);
 const now = () => new Date().toISOString();
 const TICK_MS = 200;
 
-async function setUp(envId: string) {
-  const env: Omit<EnvironmentRecord, "rev"> = { id: envId, name: envId, network: { cidr: "10.42.0.0/16", hostSubnetPrefix: 24 }, state: "active", createdAt: now() };
-  await f.store.createEnvironment(env, `k-${envId}`, `t-${envId}`);
-  const host = (id: string): HostRecord => ({ id, envId, name: id, labels: {}, state: "active", deactivated: false, createdAt: now(), rev: 0 });
-  const stack: StackRecord = { id: "st1", envId, name: "app", state: "active", createdAt: now(), rev: 0 };
-  const service: ServiceRecord = {
-    id: "1sweb", envId, stackId: "st1", name: "web", specVersion: 1, state: "active", transitioning: "yes", createdAt: now(), rev: 0,
-    spec: { image: "local/busybox", env: {}, ports: [], scale: 4, global: false, links: {}, labels: {}, restartPolicy: { name: "always" } },
-  };
-  await f.store.write(envId, { put: [{ kind: "host", record: host("h1") }, { kind: "host", record: host("h2") }, { kind: "stack", record: stack }, { kind: "service", record: service }] });
-  for (const h of ["h1", "h2"]) await f.redis.set(f.keys.host(envId, h).heartbeat, "{}", "PX", 120_000);
-}
+const setUp = (envId: string) => seedTwoHostWebEnvironment(f, envId, 4);
 
 /** What the agent's Reports does: SET observed, then XADD type=observed. */
 async function report(envId: string, hostId: string, instances: InstanceRecord[], restarts = 0): Promise<void> {

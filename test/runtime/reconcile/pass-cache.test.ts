@@ -1,10 +1,11 @@
 import t from "tap";
-import type { EnvironmentRecord, HostRecord, ServiceRecord, StackRecord } from "../../../runtime/protocol/model";
+import type { ServiceRecord } from "../../../runtime/protocol/model";
 import { reconcileEnvironment } from "../../../runtime/reconcile/env-reconciler";
 import { newPassCache } from "../../../runtime/reconcile/pass-cache";
 import { writeInSteps } from "../../../runtime/reconcile/chunked-write";
 import type { Store } from "../../../runtime/store/store";
 import { storeFixture } from "../store/store-fixture";
+import { seedTwoHostWebEnvironment } from "./seed-store";
 
 // What a leader remembers between passes (pass-cache.ts, snapshot-cache.ts): the records it
 // kept must be what a fresh read returns, another writer's change must be seen at the next
@@ -12,19 +13,7 @@ import { storeFixture } from "../store/store-fixture";
 const f = storeFixture(t);
 const now = () => new Date().toISOString();
 
-async function environment(envId: string, scale: number): Promise<ServiceRecord> {
-  const env: Omit<EnvironmentRecord, "rev"> = { id: envId, name: envId, network: { cidr: "10.42.0.0/16", hostSubnetPrefix: 24 }, state: "active", createdAt: now() };
-  await f.store.createEnvironment(env, `k-${envId}`, `t-${envId}`);
-  const host = (id: string): HostRecord => ({ id, envId, name: id, labels: {}, state: "active", deactivated: false, createdAt: now(), rev: 0 });
-  const stack: StackRecord = { id: "st1", envId, name: "app", state: "active", createdAt: now(), rev: 0 };
-  const service: ServiceRecord = {
-    id: "1sweb", envId, stackId: "st1", name: "web", specVersion: 1, state: "active", transitioning: "yes", createdAt: now(), rev: 0,
-    spec: { image: "local/busybox", env: {}, ports: [], scale, global: false, links: {}, labels: {}, restartPolicy: { name: "always" } },
-  };
-  await f.store.write(envId, { put: [{ kind: "host", record: host("h1") }, { kind: "host", record: host("h2") }, { kind: "stack", record: stack }, { kind: "service", record: service }] });
-  for (const h of ["h1", "h2"]) await f.redis.set(f.keys.host(envId, h).heartbeat, "{}", "PX", 120_000);
-  return service;
-}
+const environment = (envId: string, scale: number): Promise<ServiceRecord> => seedTwoHostWebEnvironment(f, envId, scale);
 
 /** The store, counting the desired documents it is asked for. */
 function countingStore(): { store: Store; desiredReads: () => number } {

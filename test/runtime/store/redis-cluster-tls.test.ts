@@ -119,6 +119,8 @@ t.test("server and agents on a TLS-only 3+3 Redis Cluster: register, place, a pr
       const res = await env.api.call("POST", `${env.base}/stacks`, { name }).catch(() => ({ status: 0 }));
       if (res.status === 201) { acked.push(name); okAt.push(performance.now()); spans.push([sent, performance.now()]); } else {
         failures.push({ at: performance.now(), status: res.status });
+        // Pacing, not a wait for an event: a refused writer tries again 20 ms later instead of
+        // spinning on refusals while the cluster fails over.
         await new Promise((r) => setTimeout(r, 20));
       }
     }
