@@ -4,7 +4,7 @@
  * private key is parsed by ssh2 to tell a key from anything else; it is never quoted.
  */
 import { isIP } from "net";
-import { DOCKER_DISK_RESERVE_LABEL, parseDiskReserve } from "../runtime/scheduler/docker-disk";
+import { diskReserveLabelProblem } from "../runtime/protocol/disk-reserve";
 import type { CheckFailure } from "./check";
 import { unknownFieldFailures } from "./input-fields";
 import { isUnknown } from "./unknown";
@@ -50,7 +50,10 @@ export function hostFailures(news: Record<string, any>): CheckFailure[] {
         else if (isUnknown(v)) continue;
         else if (typeof v !== "string") fail(labelPath(k), `expected a string value, got ${JSON.stringify(v)}`);
         else if (/[,&'\u0000-\u001f\u007f]/.test(v) || v.length > 1024) fail(labelPath(k), "a label value may not hold , & ' or control characters (at most 1024 characters)");
-        else if (k.toLowerCase() === DOCKER_DISK_RESERVE_LABEL && typeof parseDiskReserve(v) === "string") fail(labelPath(k), parseDiskReserve(v) as string);
+        else {
+          const problem = diskReserveLabelProblem({ [k]: v });
+          if (problem) fail(labelPath(k), problem.message);
+        }
       }
     }
   }

@@ -1,5 +1,5 @@
 /** PATCH /v1/environments/:envId/hosts/:id bodies: a host's labels, changed in place. */
-import { diskReserveLabelProblem } from "../../scheduler/docker-disk";
+import { diskReserveLabelProblem } from "../disk-reserve";
 import { Problems } from "./problems";
 import { ObjectReader, mapKeyPath } from "./reader";
 import { LABEL_KEY, LABEL_VALUE } from "./rules";
