@@ -35,6 +35,12 @@ export interface Keys {
 export interface EnvKeys {
   /** String: the environment's revision counter, bumped by every write in it. */
   rev: string;
+  /**
+   * String "<from>:<to>": every write with a revision from..to only created records (new hosts,
+   * stacks, services). A reconcile pass planned at a revision inside that run may still write:
+   * nothing it decided on changed (lua/common.ts onlyCreationsSince).
+   */
+  creationRun: string;
   /** Hash id → record JSON, one per kind. */
   hosts: string;
   stacks: string;
@@ -142,6 +148,7 @@ export function makeKeys(prefix = "drover"): Keys {
       const e = tagged(envId);
       return {
         rev: `${e}:rev`,
+        creationRun: `${e}:creationrun`,
         hosts: `${e}:hosts`,
         stacks: `${e}:stacks`,
         services: `${e}:services`,

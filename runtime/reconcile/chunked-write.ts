@@ -11,24 +11,38 @@ export const INSTANCE_PUTS_PER_WRITE = 2_500;
  * batch as arguments three times over (record texts, the command, its bytes: ~50 MB on the
  * server at once) and kept Redis busy for a second; steps bound both.
  *
- * Not atomic as a whole: when another write lands between two steps, the next one fails
- * (RevisionMismatch, retryable) with the first ones applied. That leaves what a pass that
- * planned fewer instances or saw fewer reports would leave: every step is records a later pass
- * reads as they are (instances placed are counted, statuses are kept), and the removals and the
- * service records, whose order matters, go together in the last step. Small batches are one
- * write, as before. Returns the revision after the last step and how many steps there were.
+ * Not atomic as a whole: when another write that changes records lands between two steps, the
+ * next one fails (RevisionMismatch, retryable) with the first ones applied. That leaves what a
+ * pass that planned fewer instances or saw fewer reports would leave: every step is records a
+ * later pass reads as they are (instances placed are counted, statuses are kept), and the
+ * removals and the service records, whose order matters, go together in the last step. Small
+ * batches are one write, as before.
+ *
+ * Every step also goes through after writes that only created records (WriteOptions
+ * creationsSince): hosts registering by the thousand, or services created while a long pass
+ * planned, used to make it lose and plan everything again.
+ *
+ * Returns the revision after the last step, how many steps there were, and whether nothing
+ * came between them (`own`: the revisions from `readRev` on are this batch's alone, so a cache
+ * may apply it instead of reading again: snapshot-cache.ts).
  */
-export async function writeInSteps(store: Store, envId: string, batch: Required<WriteBatch>, readRev: number, fence: number, perWrite = INSTANCE_PUTS_PER_WRITE): Promise<{ rev: number; steps: number }> {
+export async function writeInSteps(store: Store, envId: string, batch: Required<WriteBatch>, readRev: number, fence: number, perWrite = INSTANCE_PUTS_PER_WRITE): Promise<{ rev: number; steps: number; own: boolean }> {
   const instances = batch.put.filter((p) => p.kind === "instance");
-  if (instances.length <= perWrite) return { rev: await store.write(envId, batch, { expectRev: readRev, fence }), steps: 1 };
-  const others = batch.put.filter((p) => p.kind !== "instance");
-  let rev = readRev;
-  let steps = 0;
-  for (let from = 0; from < instances.length; from += perWrite) {
-    const last = from + perWrite >= instances.length;
-    const step: WriteBatch = { put: [...instances.slice(from, from + perWrite), ...(last ? others : [])], remove: last ? batch.remove : [] };
-    rev = await store.write(envId, step, { expectRev: rev, fence });
-    steps++;
+  const steps: WriteBatch[] = [];
+  if (instances.length <= perWrite) steps.push(batch);
+  else {
+    const others = batch.put.filter((p) => p.kind !== "instance");
+    for (let from = 0; from < instances.length; from += perWrite) {
+      const last = from + perWrite >= instances.length;
+      steps.push({ put: [...instances.slice(from, from + perWrite), ...(last ? others : [])], remove: last ? batch.remove : [] });
+    }
   }
-  return { rev, steps };
+  let rev = readRev;
+  let own = true;
+  for (const step of steps) {
+    const written = await store.writeOn(envId, step, { expectRev: rev, creationsSince: true, fence });
+    if (written.onRev !== rev) own = false;
+    rev = written.rev;
+  }
+  return { rev, steps: steps.length, own };
 }

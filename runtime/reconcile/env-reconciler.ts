@@ -146,7 +146,8 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     const records = cache?.snapshot.records;
     if (cache) cache.snapshot.records = undefined;
     const written = await writeInSteps(store, envId, plan.batch, snapshot.rev, fence);
-    if (cache && records) {
+    // Other writers' creations came between (WriteOptions.creationsSince): the next pass reads them.
+    if (cache && records && written.own) {
       cache.snapshot.records = records;
       applyOwnWrite(cache.snapshot, snapshot.rev, plan.batch, written.rev, written.steps);
     }

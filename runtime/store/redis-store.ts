@@ -29,7 +29,7 @@ import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
 import { retryTryAgain } from "./try-again";
 import { ClusterWaiter } from "./cluster-wait";
-import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch } from "./store";
+import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch, WriteOptions } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
 
 /** The nodes whose keys a SCAN must cover: the one Redis, or every primary of a Cluster. */
@@ -318,10 +318,17 @@ export class RedisStore implements Store {
     return Number(reply.details[0]);
   }
 
-  async write(envId: string, batch: WriteBatch, opts: { expectRev?: number; fence?: number } = {}): Promise<number> {
+  async write(envId: string, batch: WriteBatch, opts: WriteOptions = {}): Promise<number> {
+    return (await this.writeOn(envId, batch, opts)).rev;
+  }
+
+  async writeOn(envId: string, batch: WriteBatch, opts: WriteOptions = {}): Promise<{ rev: number; onRev: number }> {
     if (this.keyring) batch = await sealRecordSecrets(batch, () => this.keyring!.envKey(envId));
     const call = writeScriptCall(this.keys, envId, batch, opts);
-    return Number(await this.script(writeScript, `write to ${envId}`, call.keys, call.args));
+    const reply = scriptReply(await withRedis(() => runScript(this.redis, writeScript, call.keys, call.args)));
+    if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `write to ${envId}`);
+    await this.confirmWrites();
+    return { rev: Number(reply.details[0]), onRev: Number(reply.details[1]) };
   }
 
   async revokedHostKey(envId: string, identityKey: string): Promise<string | undefined> {
@@ -347,7 +354,7 @@ export class RedisStore implements Store {
     if (!record.machineId) throw new DroverError("MissingField", `host ${record.id} has no machineId`, { field: "machineId" });
     const machineId = record.machineId;
     const reply = scriptReply(await withRedis(() => runScript(this.redis, registerHostScript,
-      [env.rev, env.events, env.reconcile, env.hosts, env.hostNames, env.hostMachines],
+      [env.rev, env.events, env.reconcile, env.hosts, env.hostNames, env.hostMachines, env.creationRun],
       [machineId, expected?.id ?? "", expected ? String(expected.rev) : "", jsonWithout(record, "rev")])));
     if (reply.status === "STALE") {
       throw new DroverError("RevisionMismatch", `register host ${record.id}: the machine's host record changed meanwhile`, { retryable: true });

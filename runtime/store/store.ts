@@ -57,7 +57,12 @@ export interface Store {
    * is taken. Returns the new environment revision. With `fence`, also fails ("NotLeader")
    * unless the environment's current leader fence equals it.
    */
-  write(envId: string, batch: WriteBatch, opts?: { expectRev?: number; fence?: number }): Promise<number>;
+  write(envId: string, batch: WriteBatch, opts?: WriteOptions): Promise<number>;
+  /**
+   * write, also saying which revision the batch was applied on (`onRev`): expectRev, or a later
+   * one when `creationsSince` let it through after other writers' creations.
+   */
+  writeOn(envId: string, batch: WriteBatch, opts?: WriteOptions): Promise<{ rev: number; onRev: number }>;
   /**
    * The incremental reconcile's write: instance records updated from an agent's report, each
    * carrying the `rev` it was read at. All or nothing: fails "RevisionMismatch" when one of
@@ -124,6 +129,22 @@ export type RecordOf<K extends RecordKind> =
 export interface WriteBatch {
   put?: { kind: RecordKind; record: HostRecord | StackRecord | ServiceRecord | InstanceRecord | LoadBalancerRecord | CertificateRecord }[];
   remove?: { kind: RecordKind; id: string }[];
+}
+
+export interface WriteOptions {
+  /** Refuse the write (RevisionMismatch) when the environment's revision is no longer this. */
+  expectRev?: number;
+  /**
+   * With expectRev: also write when the revision moved on only through writes that created
+   * records (hosts registering, stacks and services created). For the reconcile pass: what it
+   * planned from the older snapshot still holds (a new host or service asks for more work, which
+   * the next pass does, and takes nothing away); a flood of registrations or API creations no
+   * longer makes every long pass lose its race and start over. Any update or removal since
+   * still refuses it.
+   */
+  creationsSince?: boolean;
+  /** Refuse the write (NotLeader) unless the environment's leader lease carries this fence. */
+  fence?: number;
 }
 
 export interface EnvSnapshot {

@@ -1,7 +1,7 @@
 import { DroverError } from "../protocol/errors";
 import { type EnvKeys, hostDataKeys, type Keys } from "../protocol/keys";
 import { jsonWithout } from "./record-json";
-import type { RecordKind, WriteBatch } from "./store";
+import type { RecordKind, WriteBatch, WriteOptions } from "./store";
 
 export const recordKinds: readonly RecordKind[] = ["host", "stack", "service", "instance", "loadBalancer", "certificate"];
 
@@ -23,7 +23,7 @@ const namedKinds = new Set<RecordKind>(["host", "stack", "service", "loadBalance
 
 /** KEYS and ARGV of lua/write.ts for one batch, after checking what the script relies on. */
 export function writeScriptCall(
-  keys: Keys, envId: string, batch: WriteBatch, opts: { expectRev?: number; fence?: number },
+  keys: Keys, envId: string, batch: WriteBatch, opts: WriteOptions,
 ): { keys: string[]; args: string[] } {
   const env = keys.env(envId);
   const scriptKeys = [
@@ -31,11 +31,11 @@ export function writeScriptCall(
     env.hosts, env.stacks, env.services, env.instances,
     env.hostNames, env.stackNames, env.serviceNames,
     env.loadBalancers, env.loadBalancerNames,
-    env.certificates, env.certificateNames, env.hostMachines, env.revokedHostKeys,
+    env.certificates, env.certificateNames, env.hostMachines, env.revokedHostKeys, env.creationRun,
   ];
   const puts = batch.put ?? [];
   const removes = batch.remove ?? [];
-  const args = [optionalInteger(opts.expectRev, "expectRev", 0), optionalInteger(opts.fence, "fence", 1), String(puts.length)];
+  const args = [optionalInteger(opts.expectRev, "expectRev", 0), optionalInteger(opts.fence, "fence", 1), opts.creationsSince ? "creations" : "", String(puts.length)];
 
   for (const { kind, record } of puts) {
     recordHash(env, kind);

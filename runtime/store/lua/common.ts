@@ -38,3 +38,31 @@ local function decodeObject(text)
   return nil
 end
 `;
+
+/**
+ * The run of creation-only writes (keys.ts EnvKeys.creationRun). `noteCreationOnly(key, rev)`
+ * after a write that only created records and took revision `rev`: it extends the run when the
+ * write before it was one too, otherwise starts one. Other writes leave the key alone: their
+ * revision breaks the run, as its end is then not the current revision.
+ * `onlyCreationsSince(key, expected, current)`: true when every write after revision `expected`
+ * up to `current` only created records.
+ */
+export const creationRunLua = `
+local function creationRunOf(key)
+  local run = redis.call('GET', key)
+  if not run then return nil, nil end
+  local from, to = string.match(run, '^(%d+):(%d+)$')
+  if not from then return nil, nil end
+  return tonumber(from), tonumber(to)
+end
+local function noteCreationOnly(key, rev)
+  local from, to = creationRunOf(key)
+  if to ~= rev - 1 then from = rev end
+  redis.call('SET', key, from .. ':' .. rev)
+end
+local function onlyCreationsSince(key, expected, current)
+  if expected >= current then return false end
+  local from, to = creationRunOf(key)
+  return from ~= nil and to == current and from <= expected + 1
+end
+`;

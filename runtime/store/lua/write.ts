@@ -1,5 +1,5 @@
 import type { LuaScript } from "../scripts";
-import { decodeObjectLua, fenceHeldLua, withFieldLua } from "./common";
+import { creationRunLua, decodeObjectLua, fenceHeldLua, withFieldLua } from "./common";
 
 /** The generic batch write of RedisStore.write. */
 export const writeScript: LuaScript = {
@@ -16,14 +16,18 @@ export const writeScript: LuaScript = {
 -- KEYS[14] certificates record hash    KEYS[15] certificateNames index
 -- KEYS[16] hostMachines index (machineId -> hostId, lua/register-host.ts)
 -- KEYS[17] revokedHostKeys (identity key -> hostId): a removed host's key is revoked in the same write
--- KEYS[18..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
+-- KEYS[18] creationRun (keys.ts): the run of writes that only created records
+-- KEYS[19..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
 --             heartbeat (deleted with the host record)
 -- ARGV[1] expected env rev, or ''      ARGV[2] leader fence, or ''
--- ARGV[3] P = number of puts, then P triples: kind, id, record JSON (an object without rev)
--- ARGV[4+3P] R = number of removes, then R pairs: kind, id
+-- ARGV[3] 'creations': a later rev is expected too when every write since only created records
+--         (a reconcile pass: new hosts or services change nothing it decided), or ''
+-- ARGV[4] P = number of puts, then P triples: kind, id, record JSON (an object without rev)
+-- ARGV[5+3P] R = number of removes, then R pairs: kind, id
 --
 -- Name indexes: host, stack and certificate name -> id, '<stackId>/<name>' -> service or load balancer id.
 -- A record whose state is 'removed' (or that is deleted) releases its name.
+-- A write whose changes are all creations extends the creation run (lua/common.ts).
 -- Each changed record gets rev = the new env rev and one events entry
 -- (type=<kind> action=created|updated|removed id rev); one reconcile nudge per batch.
 -- Removing an absent record changes nothing; a batch that changes nothing keeps the rev.
@@ -31,12 +35,15 @@ export const writeScript: LuaScript = {
 -- only their outline (an object, its id, no rev at its end) is checked here. A pass writes tens
 -- of thousands of them, and decoding each took most of the script's time.
 --
--- Returns {'OK', rev} | {'NO_ENV'} | {'REV_MISMATCH', currentRev} | {'NOT_LEADER'}
+-- Returns {'OK', rev, the rev the batch was written on} | {'NO_ENV'} | {'REV_MISMATCH', currentRev} | {'NOT_LEADER'}
 --       | {'CONFLICT', kind, name, holderId} | {'BAD_RECORD', kind, id, reason}
-${withFieldLua}${fenceHeldLua}${decodeObjectLua}
+${withFieldLua}${fenceHeldLua}${decodeObjectLua}${creationRunLua}
 local currentRev = redis.call('GET', KEYS[1])
 if not currentRev then return {'NO_ENV'} end
-if ARGV[1] ~= '' and ARGV[1] ~= currentRev then return {'REV_MISMATCH', tonumber(currentRev)} end
+if ARGV[1] ~= '' and ARGV[1] ~= currentRev
+  and not (ARGV[3] == 'creations' and onlyCreationsSince(KEYS[18], tonumber(ARGV[1]), tonumber(currentRev))) then
+  return {'REV_MISMATCH', tonumber(currentRev)}
+end
 if ARGV[2] ~= '' and not fenceHeld(KEYS[2], ARGV[2]) then return {'NOT_LEADER'} end
 
 local recordHashes = { host = KEYS[5], stack = KEYS[6], service = KEYS[7], instance = KEYS[8], loadBalancer = KEYS[12], certificate = KEYS[14] }
@@ -79,8 +86,8 @@ local function releaseName(kind, name, id)
 end
 
 local changes = {}
-local hostKeysCursor = 18
-local arg = 3
+local hostKeysCursor = 19
+local arg = 4
 local putCount = tonumber(ARGV[arg])
 for _ = 1, putCount do
   local kind, id, body = ARGV[arg + 1], ARGV[arg + 2], ARGV[arg + 3]
@@ -134,10 +141,12 @@ for _ = 1, removeCount do
   end
 end
 
-if #changes == 0 then return {'OK', tonumber(currentRev)} end
+if #changes == 0 then return {'OK', tonumber(currentRev), tonumber(currentRev)} end
 
 local rev = redis.call('INCR', KEYS[1])
+local onlyCreated = true
 for _, change in ipairs(changes) do
+  if change.action ~= 'created' then onlyCreated = false end
   if change.action == 'removed' then
     redis.call('HDEL', recordHashes[change.kind], change.id)
     if change.hostKeys then redis.call('DEL', unpack(change.hostKeys)) end
@@ -156,7 +165,8 @@ for kind, names in pairs(pendingNames) do
     else redis.call('HDEL', nameIndexes[kind], name) end
   end
 end
+if onlyCreated then noteCreationOnly(KEYS[18], rev) end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', '1000', '*', 'type', 'write', 'rev', rev)
-return {'OK', rev}
+return {'OK', rev, tonumber(currentRev)}
 `,
 };

@@ -27,11 +27,11 @@ t.test("a removed host's user is gone before its keys are, so a late beat is ref
   let lateBeat: string | undefined;
   const store = new Proxy(f.store, {
     get(target, prop, receiver) {
-      if (prop !== "write") return Reflect.get(target, prop, receiver);
-      return async (...args: Parameters<Store["write"]>) => {
-        const rev = await target.write(...args);
+      if (prop !== "writeOn") return Reflect.get(target, prop, receiver);
+      return async (...args: Parameters<Store["writeOn"]>) => {
+        const written = await target.writeOn(...args);
         lateBeat = await agent.set(heartbeat, "beat", "PX", 15_000).then(() => "accepted", (err: Error) => `refused: ${err.message}`);
-        return rev;
+        return written;
       };
     },
   }) as Store;

@@ -76,6 +76,7 @@ t.test("a pass's many instance puts go in steps; a write between steps stops the
   const written = await writeInSteps(f.store, envId, batch, snap.rev, fence!, 2);
   t.equal(written.steps, 3, "five instances two at a time: three steps");
   t.equal(written.rev, snap.rev + 3, "one revision each");
+  t.ok(written.own, "nothing came between them");
   t.equal((await f.store.list(envId, "instance")).length, 5, "every instance written");
   t.equal((await f.store.get(envId, "service", service.id))?.transitioning, "no", "the service with the last step");
 
@@ -84,11 +85,11 @@ t.test("a pass's many instance puts go in steps; a write between steps stops the
   let steps = 0;
   const racing = new Proxy(f.store, {
     get(target, prop, receiver) {
-      if (prop === "write") {
-        return async (...args: Parameters<Store["write"]>) => {
-          const rev = await target.write(...args);
+      if (prop === "writeOn") {
+        return async (...args: Parameters<Store["writeOn"]>) => {
+          const written = await target.writeOn(...args);
           if (++steps === 1) await target.write(envId, { put: [{ kind: "stack", record: { ...next.stacks[0], description: "changed meanwhile" } }] });
-          return rev;
+          return written;
         };
       }
       const value = Reflect.get(target, prop, receiver);
@@ -99,4 +100,83 @@ t.test("a pass's many instance puts go in steps; a write between steps stops the
   await t.rejects(writeInSteps(racing, envId, more, next.rev, fence!, 2), { code: "RevisionMismatch" }, "the second step is refused");
   const ids = (await f.store.list(envId, "instance")).map((i) => i.id).sort();
   t.same(ids, ["i1", "i2", "i3", "i4", "i5", "i6", "i7"], "the first step's instances applied, the rest and the removal not");
+});
+
+t.test("a creation between steps does not stop them, and the leader reads afresh after", async (t) => {
+  const envId = "e-steps-new";
+  const service = await environment(envId, 0);
+  const { fence } = await f.lease.acquireOrRenew(envId, "srv-steps-new", 60_000);
+  const snap = await f.store.snapshot(envId);
+  const instance = (k: number) => ({
+    kind: "instance" as const,
+    record: {
+      id: `i${k}`, envId, serviceId: service.id, stackId: "st1", hostId: "h1", name: `app-web-${k}`, index: k, specVersion: 1,
+      spec: { image: "local/busybox", env: {}, ports: [], labels: {}, restartPolicy: { name: "always" as const } }, state: "requested" as const, createdAt: now(), rev: 0,
+    },
+  });
+  let steps = 0;
+  const racing = new Proxy(f.store, {
+    get(target, prop, receiver) {
+      if (prop === "writeOn") {
+        return async (...args: Parameters<Store["writeOn"]>) => {
+          const written = await target.writeOn(...args);
+          // A stack created by another writer (the API) after the first step.
+          if (++steps === 1) await target.write(envId, { put: [{ kind: "stack", record: { ...snap.stacks[0], id: "st2", name: "other" } }] });
+          return written;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as Store;
+  const written = await writeInSteps(racing, envId, { put: [1, 2, 3, 4, 5].map(instance), remove: [] }, snap.rev, fence!, 2);
+  t.equal(written.steps, 3, "every step written");
+  t.equal(written.rev, snap.rev + 4, "three steps and the creation");
+  t.notOk(written.own, "says another write came between");
+  t.equal((await f.store.list(envId, "instance")).length, 5, "all five instances stored");
+});
+
+t.test("a pass whose write follows another writer's creations keeps its plan; the next pass reads them", async (t) => {
+  const envId = "e-cache-new";
+  await environment(envId, 4);
+  const cache = newPassCache();
+  const { fence } = await f.lease.acquireOrRenew(envId, "srv-cache-new", 60_000);
+  const base = { redis: f.redis, keys: f.keys, graceMs: 30_000, log: () => undefined };
+  const snap = await f.store.snapshot(envId);
+  // Lands between the pass's read and its write: the API creating a service, or an update.
+  const between = (extra: () => Promise<unknown>): Store => {
+    let done = false;
+    return new Proxy(f.store, {
+      get(target, prop, receiver) {
+        if (prop === "writeOn") {
+          return async (...args: Parameters<Store["writeOn"]>) => {
+            if (!done) { done = true; await extra(); }
+            return target.writeOn(...args);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as Store;
+  };
+  const api = { ...snap.services[0], id: "1sapi", name: "api", createdAt: now(), spec: { ...snap.services[0].spec, scale: 2 } };
+  const created = await reconcileEnvironment(envId, fence!, { ...base, store: between(() => f.store.write(envId, { put: [{ kind: "service", record: api }] })) }, cache);
+  t.ok(created.changed, "the pass wrote its plan although a service was created meanwhile");
+  const afterFirst = await f.store.list(envId, "instance");
+  t.equal(afterFirst.filter((i) => i.serviceId === "1sweb").length, 4, "web's four instances placed");
+  t.equal(afterFirst.filter((i) => i.serviceId === "1sapi").length, 0, "the new service waits for the next pass");
+  t.equal(cache.snapshot.records, undefined, "the kept records are dropped: the next pass reads afresh");
+  await reconcileEnvironment(envId, fence!, { ...base, store: f.store }, cache);
+  t.equal((await f.store.list(envId, "instance")).filter((i) => i.serviceId === "1sapi").length, 2, "the next pass places it");
+
+  // An update between read and write still makes the pass start over.
+  const web = (await f.store.get(envId, "service", "1sweb"))!;
+  const scaled = { ...web, spec: { ...web.spec, scale: 6 } };
+  await f.store.write(envId, { put: [{ kind: "service", record: scaled }] });
+  const instancesBefore = (await f.store.list(envId, "instance")).length;
+  await t.rejects(reconcileEnvironment(envId, fence!, {
+    ...base,
+    store: between(async () => { const s = (await f.store.get(envId, "service", "1sweb"))!; await f.store.write(envId, { put: [{ kind: "service", record: { ...s, spec: { ...s.spec, scale: 5 } } }] }); }),
+  }, cache), { code: "RevisionMismatch" }, "refused: a service changed since the pass read");
+  t.equal((await f.store.list(envId, "instance")).length, instancesBefore, "and nothing of its plan was written");
 });
