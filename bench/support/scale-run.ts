@@ -25,7 +25,7 @@ import { freePort } from "../../test/support/free-port";
 import { startPrivateRedis } from "../../test/support/redis-server";
 import { WaitAbort, waitFor } from "../../test/support/wait";
 import { createEnvironment, waitForOk, type EnvHandle } from "./http";
-import { type Child, procStatusMb, spawnServer } from "./procs";
+import { type Child, procCpuSeconds, procStatusMb, spawnServer } from "./procs";
 import { SimFleet, type FleetHost, type FleetStats } from "./sim-fleet";
 
 export interface ScaleOptions {
@@ -93,6 +93,12 @@ export interface ScaleResult {
   serverHwmRssMb: number[];
   redisCpuCores: number;
   redisCpuS: number;
+  /**
+   * CPU seconds used from the service POSTs until every record existed (the `placed` window):
+   * each server, the simulated agents (all fleets), Redis. With the window's length this says
+   * how busy the machine's cores were and who used them.
+   */
+  placingCpuS: { servers: number[]; agents: number; redis: number };
   envsPerServer: number[];
   /** Correctness: instance records found, distinct ids, distinct (service, index), instances the agents hold, held twice. */
   records: number;
@@ -306,6 +312,8 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
 
     const stacks = await Promise.all(envs.map((env) => env.api.ok("POST", `${env.base}/stacks`, { name: "scale" })));
     const cpu0 = await redisCpu(target, admin);
+    const processCpu = () => ({ servers: servers.map((s) => procCpuSeconds(s.pid)), agents: fleets.reduce((n, f) => n + procCpuSeconds(f.pid), 0) });
+    const pcpu0 = processCpu();
     const t0 = performance.now();
     await Promise.all(envs.flatMap((env, e) => Array.from({ length: o.servicesPerEnvironment }, (_, s) =>
       env.api.ok("POST", `${env.base}/services`, { stackId: stacks[e].id, name: `svc${s}`, image: "local/busybox", command: ["sleep", "3600"], scale }))));
@@ -317,7 +325,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     };
     await waitFor(async () => { serversAlive(); return (await hlen()) >= o.instances; }, { what: `${o.instances} instance records`, timeoutMs: deadline - performance.now(), intervalMs: 20, maxIntervalMs: 20 });
     const placedMs = performance.now() - t0;
-    log(`scale: ${o.instances} placed in ${Math.round(placedMs)} ms`);
+    const pcpu1 = processCpu();
+    const placingRedisCpu = await redisCpu(target, admin) - cpu0;
+    const placingCpuS = { servers: pcpu1.servers.map((c, k) => c - pcpu0.servers[k]), agents: pcpu1.agents - pcpu0.agents, redis: placingRedisCpu };
+    log(`scale: ${o.instances} placed in ${Math.round(placedMs)} ms (CPU s meanwhile: servers ${placingCpuS.servers.map((c) => c.toFixed(1)).join(" ")}, agents ${placingCpuS.agents.toFixed(1)}, Redis ${placingRedisCpu.toFixed(1)})`);
     const fleetStats = async () => Promise.all(fleets.map((f) => f.stats()));
     await waitFor(async () => { serversAlive(); return (await fleetStats()).reduce((n, s) => n + s.running, 0) >= o.instances; },
       { what: "every instance reported running by the agents", timeoutMs: deadline - performance.now(), intervalMs: 100, maxIntervalMs: 100 });
@@ -396,6 +407,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       placedMs, floorMs, convergedMs, settledMs, registerMs, registerRetries, registerApiMeanMs, registerStartMeanMs,
       serverPeakRssMb: peakRss, serverHwmRssMb: hwm,
       redisCpuS: cpu1 - cpu0,
+      placingCpuS,
       redisCpuCores: (cpu1 - cpu0) / (convergedMs / 1000),
       envsPerServer,
       records: records.length, distinctIds, distinctSlots, perServiceOk,
