@@ -223,6 +223,18 @@ async function redisCpu(target: Target, admin: Redis | Cluster): Promise<number>
   return sum;
 }
 
+/** Redis's busiest commands since `CONFIG RESETSTAT` (every node's, summed): "name ms/calls", the top `n`. */
+async function busiestCommands(target: Target, admin: Redis | Cluster, n: number): Promise<string> {
+  const usec = new Map<string, [number, number]>();
+  for (const node of target.nodes(admin)) {
+    for (const m of (await node.info("commandstats")).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+      const [calls, us] = usec.get(m[1]) ?? [0, 0];
+      usec.set(m[1], [calls + Number(m[2]), us + Number(m[3])]);
+    }
+  }
+  return [...usec].sort((a, b) => b[1][1] - a[1][1]).slice(0, n).map(([name, [calls, us]]) => `${name} ${Math.round(us / 1000)}ms/${calls}`).join(", ");
+}
+
 export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
   const log = o.log ?? ((line: string) => console.error(line));
   if (o.instances % (o.environments * o.servicesPerEnvironment) !== 0) {
@@ -314,6 +326,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const cpu0 = await redisCpu(target, admin);
     const processCpu = () => ({ servers: servers.map((s) => procCpuSeconds(s.pid)), agents: fleets.reduce((n, f) => n + procCpuSeconds(f.pid), 0) });
     const pcpu0 = processCpu();
+    for (const node of target.nodes(admin)) await node.config("RESETSTAT");
     const t0 = performance.now();
     await Promise.all(envs.flatMap((env, e) => Array.from({ length: o.servicesPerEnvironment }, (_, s) =>
       env.api.ok("POST", `${env.base}/services`, { stackId: stacks[e].id, name: `svc${s}`, image: "local/busybox", command: ["sleep", "3600"], scale }))));
@@ -328,7 +341,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const pcpu1 = processCpu();
     const placingRedisCpu = await redisCpu(target, admin) - cpu0;
     const placingCpuS = { servers: pcpu1.servers.map((c, k) => c - pcpu0.servers[k]), agents: pcpu1.agents - pcpu0.agents, redis: placingRedisCpu };
-    log(`scale: ${o.instances} placed in ${Math.round(placedMs)} ms (CPU s meanwhile: servers ${placingCpuS.servers.map((c) => c.toFixed(1)).join(" ")}, agents ${placingCpuS.agents.toFixed(1)}, Redis ${placingRedisCpu.toFixed(1)})`);
+    log(`scale: ${o.instances} placed in ${Math.round(placedMs)} ms (CPU s meanwhile: servers ${placingCpuS.servers.map((c) => c.toFixed(1)).join(" ")}, agents ${placingCpuS.agents.toFixed(1)}, Redis ${placingRedisCpu.toFixed(1)}; Redis's busiest commands: ${await busiestCommands(target, admin, 8)})`);
     const fleetStats = async () => Promise.all(fleets.map((f) => f.stats()));
     await waitFor(async () => { serversAlive(); return (await fleetStats()).reduce((n, s) => n + s.running, 0) >= o.instances; },
       { what: "every instance reported running by the agents", timeoutMs: deadline - performance.now(), intervalMs: 100, maxIntervalMs: 100 });
