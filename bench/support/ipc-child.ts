@@ -25,7 +25,9 @@ export class IpcChild<Req extends { op: string }> {
 
   constructor(script: string, args: string[], logFile: string) {
     const out = fs.openSync(logFile, "a");
-    this.proc = fork(script, args, { stdio: ["ignore", out, out, "ipc"] });
+    // DROVER_BENCH_CHILD_NODE_ARGS: extra node flags for these children (e.g. --cpu-prof), to look into a run.
+    const execArgv = (process.env.DROVER_BENCH_CHILD_NODE_ARGS ?? "").split(" ").filter(Boolean);
+    this.proc = fork(script, args, { stdio: ["ignore", out, out, "ipc"], execArgv });
     fs.closeSync(out);
     this.proc.on("message", (m: { id: number; result?: unknown; error?: string }) => {
       const w = this.waiting.get(m.id);
