@@ -4,6 +4,7 @@ import type {
   HostNetworkSpec, HostRecord, InstanceRecord, LoadBalancerRecord,
 } from "../protocol/model";
 import { sameJson } from "./same-json";
+import { jsonText } from "../store/json-text";
 
 export interface DesiredDoc {
   hostId: string;
@@ -90,23 +91,13 @@ export function planDesiredDocs(input: DesiredDocsInput): DesiredDocsResult {
 export function desiredDigest(doc: DesiredDoc): string {
   const hash = createHash("sha256");
   const c = comparable(doc)!;
-  // Instance by instance, each spec's text made once per spec object: records copied from one
-  // pass to the next share their spec, and at 25,000 instances one JSON text of every document
-  // per pass was a fifth of a quiet pass's time.
-  for (const i of c.instances) hash.update(`${i.id}\0${i.name}\0${i.serviceId}\0${i.stackId}\0${i.ip ?? ""}\0${specText(i.spec)}\n`);
+  // Instance by instance, each spec's text made once per spec object (store/json-text.ts; a new
+  // instance's comes with it from instance-factory.ts): records copied from one pass to the next
+  // share their spec, and at 25,000 instances one JSON text of every document per pass was a
+  // fifth of a quiet pass's time.
+  for (const i of c.instances) hash.update(`${i.id}\0${i.name}\0${i.serviceId}\0${i.stackId}\0${i.ip ?? ""}\0${jsonText(i.spec)}\n`);
   hash.update(JSON.stringify({ network: c.network, checks: c.checks, loadBalancers: c.loadBalancers }));
   return hash.digest("base64");
-}
-
-const specTexts = new WeakMap<object, string>();
-
-function specText(spec: DesiredInstance["spec"]): string {
-  let text = specTexts.get(spec);
-  if (text === undefined) {
-    text = JSON.stringify(spec);
-    specTexts.set(spec, text);
-  }
-  return text;
 }
 
 /** The parts of a document that matter, whatever their order in the stored one. */
