@@ -126,10 +126,4 @@ function toDesiredLoadBalancer(i: InstanceRecord, lb: LoadBalancerRecord, certif
   return { id: i.id, loadBalancerId: lb.id, name: i.name, stackId: lb.stackId, spec: lb.spec, certificates: material };
 }
 
-/** JSON with sorted object keys, so equal documents compare equal whatever their key order. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : v);
-}
+export { canonical } from "./canonical-json";
