@@ -21,7 +21,7 @@ import { setDnsScript } from "./lua/set-dns";
 import { setIpsecScript } from "./lua/set-ipsec";
 import { writeScript } from "./lua/write";
 import { observeInstancesScript } from "./lua/observe-instances";
-import { byCreation, desiredJson, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
+import { byCreation, jsonWithout, parseStored, parseStoredOrUndefined } from "./record-json";
 import { toDroverError, withRedis } from "./redis-errors";
 import { ReplicaWait } from "./replica-wait";
 import { defineScripts, type LuaScript, runScript, scriptReply } from "./scripts";
@@ -431,7 +431,7 @@ export class RedisStore implements Store {
     const host = this.keys.host(envId, desired.hostId);
     const generation = await this.script(setDesiredScript, `set desired state of host ${desired.hostId}`,
       [envKeys.rev, envKeys.hosts, envKeys.leader, host.desired, host.nudges],
-      [desired.hostId, desiredJson(desired), optionalInteger(opts.fence, "fence", 1)]);
+      [desired.hostId, jsonWithout(desired, "generation"), optionalInteger(opts.fence, "fence", 1)]);
     return Number(generation);
   }
 
