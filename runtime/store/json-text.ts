@@ -1,10 +1,11 @@
 /**
  * JSON texts of objects that are never changed in place (instance specs: records are copied,
- * not edited, see reconcile/snapshot-cache.ts), made once per object. A pass that places
- * 25,000 instances used to stringify each new spec three times: for the desired document's
- * digest, for the instance record it writes and for the desired document it writes; the
- * instance factory now hands its texts over here as it makes the specs, and all three reuse
- * them. Held weakly: a text goes with its object.
+ * not edited, see reconcile/snapshot-cache.ts), made once per object. Every pass digests every
+ * host's desired document from its instances' spec texts (reconcile/desired-docs.ts); the
+ * instance factory hands the text of each spec it makes over here as it makes it, so a pass
+ * that places 25,000 instances does not stringify their specs for the digest. (Splicing these
+ * texts into the records' and documents' own JSON was tried: no faster than JSON.stringify.)
+ * Held weakly: a text goes with its object.
  */
 const texts = new WeakMap<object, string>();
 
