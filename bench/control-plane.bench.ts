@@ -44,6 +44,7 @@ import { round } from "./result";
 import { createEnvironment, waitForOk } from "./support/http";
 import { Child, mapLimit, median, procCpuSeconds, procStatusMb, spawnServer } from "./support/procs";
 import { loadOrCreateCa } from "../runtime/tls/ca";
+import { passesSince, type PassLine } from "./support/pass-lines";
 import { allRunning, newSimStats, registerSimHost, SimHost, simRegisterRequest, SimStats } from "./support/sim-agent";
 
 const HOSTS = Number(process.env.CP_BENCH_HOSTS ?? 1000);
@@ -117,21 +118,6 @@ class SimProcess extends IpcChild<SimRequest> {
 }
 
 // ---------------------------------------------------------------- the benchmark
-
-interface PassLine { atMs: number; puts: number; removes: number; desiredDocs: number }
-
-/** "reconciled" lines of the server log written after `fromEpochMs`, relative to it. */
-function passesSince(logFile: string, fromEpochMs: number, toEpochMs: number): PassLine[] {
-  const out: PassLine[] = [];
-  for (const line of fs.readFileSync(logFile, "utf8").split("\n")) {
-    const m = /^(\S+) \S+ reconciled .*puts=(\d+) removes=(\d+) desiredDocs=(\d+)/.exec(line);
-    if (!m) continue;
-    const at = Date.parse(m[1]);
-    if (at < fromEpochMs || at > toEpochMs + 50) continue;
-    out.push({ atMs: at - fromEpochMs, puts: Number(m[2]), removes: Number(m[3]), desiredDocs: Number(m[4]) });
-  }
-  return out;
-}
 
 interface RoundResult {
   serviceId: string;
@@ -225,7 +211,7 @@ export async function measureControlPlane(opts: { tls: boolean }): Promise<Bench
         desiredFirstMs: (st.firstDesiredAt ?? NaN) - epoch0,
         desiredLastMs: (st.lastDesiredAt ?? NaN) - epoch0,
         observedLastMs: (st.lastObservedAt ?? NaN) - epoch0,
-        passes: passesSince(serverLog, epoch0, epoch1),
+        passes: passesSince(fs.readFileSync(serverLog, "utf8"), epoch0, epoch1),
         serverCpuS: cpu1.server - cpu0.server,
         redisCpuS: cpu1.redis - cpu0.redis,
       });
@@ -285,7 +271,7 @@ export async function measureControlPlane(opts: { tls: boolean }): Promise<Bench
         desiredWritesMs: round(mid.desiredLastMs - mid.desiredFirstMs, 0),
         agentsMs: round(mid.observedLastMs - mid.desiredLastMs, 0),
         observedToActiveMs: round(mid.ms - mid.observedLastMs, 0),
-        passes: mid.passes.map((p) => `${p.atMs}ms:puts=${p.puts},removes=${p.removes},docs=${p.desiredDocs}`).join(" "),
+        passes: mid.passes.map((p) => `${p.atMs}ms:puts=${p.puts},removes=${p.removes},docs=${p.desiredDocs}${p.ms?.total !== undefined ? `,took=${p.ms.total}ms` : ""}`).join(" "),
         serverCpuS: round(mid.serverCpuS, 2),
         redisCpuS: round(mid.redisCpuS, 2),
         serverIdleCpuCores: round(serverIdleCores, 2),

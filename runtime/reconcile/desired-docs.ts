@@ -4,6 +4,7 @@ import type {
   HostNetworkSpec, HostRecord, InstanceRecord, LoadBalancerRecord,
 } from "../protocol/model";
 import { sameJson } from "./same-json";
+import { jsonText } from "../store/json-text";
 
 export interface DesiredDoc {
   hostId: string;
@@ -63,20 +64,26 @@ export function planDesiredDocs(input: DesiredDocsInput): DesiredDocsResult {
   for (const host of input.hosts) {
     if (host.state === "removed" || host.state === "removing") continue;
     const own = byHost.get(host.id) ?? [];
-    const doc: DesiredDoc = { hostId: host.id, instances: own.filter((i) => i.kind !== "lb").map(toDesired).sort(byId) };
+    // The digest is taken from the records themselves (the fields toDesired copies); the
+    // document is made only for a host whose digest moved or whose stored one must be compared:
+    // most passes write no document, and 25,000 copies per pass were garbage.
+    const containers = own.filter((i) => i.kind !== "lb").sort(byId);
     const network = input.networks?.get(host.id);
-    if (network) doc.network = network;
     const checks = input.checks?.get(host.id);
-    if (checks?.length) doc.checks = [...checks].sort((a, b) => a.instanceId.localeCompare(b.instanceId));
+    const sortedChecks = checks?.length ? [...checks].sort((a, b) => a.instanceId.localeCompare(b.instanceId)) : [];
     const lbs = own.filter((i) => i.kind === "lb").flatMap((i) => {
       const lb = input.loadBalancers?.get(i.serviceId);
       return lb ? [toDesiredLoadBalancer(i, lb, input.certificates ?? new Map())] : [];
-    });
-    if (lbs.length) doc.loadBalancers = lbs.sort(byId);
-    const digest = desiredDigest(doc);
+    }).sort(byId);
+    const digest = digestOf(containers, network ?? null, sortedChecks, lbs);
     digests.set(host.id, digest);
     const known = input.storedDigests?.get(host.id);
-    if (known !== undefined ? known !== digest : !sameJson(comparable(doc), comparable(input.stored[host.id]))) out.push(doc);
+    if (known !== undefined && known === digest) continue;
+    const doc: DesiredDoc = { hostId: host.id, instances: containers.map(toDesired) };
+    if (network) doc.network = network;
+    if (sortedChecks.length) doc.checks = sortedChecks;
+    if (lbs.length) doc.loadBalancers = lbs;
+    if (known !== undefined || !sameJson(comparable(doc), comparable(input.stored[host.id]))) out.push(doc);
   }
   return { changed: out, digests };
 }
@@ -88,25 +95,23 @@ export function planDesiredDocs(input: DesiredDocsInput): DesiredDocsResult {
  * its keys in another order costs at worst one needless write of the document. Pure.
  */
 export function desiredDigest(doc: DesiredDoc): string {
-  const hash = createHash("sha256");
   const c = comparable(doc)!;
-  // Instance by instance, each spec's text made once per spec object: records copied from one
-  // pass to the next share their spec, and at 25,000 instances one JSON text of every document
-  // per pass was a fifth of a quiet pass's time.
-  for (const i of c.instances) hash.update(`${i.id}\0${i.name}\0${i.serviceId}\0${i.stackId}\0${i.ip ?? ""}\0${specText(i.spec)}\n`);
-  hash.update(JSON.stringify({ network: c.network, checks: c.checks, loadBalancers: c.loadBalancers }));
-  return hash.digest("base64");
+  return digestOf(c.instances, c.network, c.checks, c.loadBalancers);
 }
 
-const specTexts = new WeakMap<object, string>();
-
-function specText(spec: DesiredInstance["spec"]): string {
-  let text = specTexts.get(spec);
-  if (text === undefined) {
-    text = JSON.stringify(spec);
-    specTexts.set(spec, text);
-  }
-  return text;
+/** desiredDigest of a document's parts, sorted as comparable sorts them (instances: records or DesiredInstances alike). */
+function digestOf(
+  instances: Pick<DesiredInstance, "id" | "name" | "serviceId" | "stackId" | "ip" | "spec">[],
+  network: HostNetworkSpec | null, checks: HealthCheckTarget[], loadBalancers: DesiredLoadBalancer[],
+): string {
+  const hash = createHash("sha256");
+  // Instance by instance, each spec's text made once per spec object (store/json-text.ts; a new
+  // instance's comes with it from instance-factory.ts): records copied from one pass to the next
+  // share their spec, and at 25,000 instances one JSON text of every document per pass was a
+  // fifth of a quiet pass's time.
+  for (const i of instances) hash.update(`${i.id}\0${i.name}\0${i.serviceId}\0${i.stackId}\0${i.ip ?? ""}\0${jsonText(i.spec)}\n`);
+  hash.update(JSON.stringify({ network, checks, loadBalancers }));
+  return hash.digest("base64");
 }
 
 /** The parts of a document that matter, whatever their order in the stored one. */
@@ -135,10 +140,4 @@ function toDesiredLoadBalancer(i: InstanceRecord, lb: LoadBalancerRecord, certif
   return { id: i.id, loadBalancerId: lb.id, name: i.name, stackId: lb.stackId, spec: lb.spec, certificates: material };
 }
 
-/** JSON with sorted object keys, so equal documents compare equal whatever their key order. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : v);
-}
+export { canonical } from "./canonical-json";

@@ -1,4 +1,3 @@
-import { randomBytes } from "crypto";
 import { streamField } from "../store/stream-fields";
 import type Redis from "ioredis";
 import { DroverError } from "../protocol/errors";
@@ -17,6 +16,7 @@ import { PassTimer, type PassTimings } from "./pass-timer";
 import { forEachLimit } from "./for-each-limit";
 import { applyOwnWrite, readSnapshot } from "./snapshot-cache";
 import { writeInSteps } from "./chunked-write";
+import { instanceIdSource } from "./instance-ids";
 
 /** Desired documents written at once: enough to hide Redis round trips, few enough to keep memory flat. */
 const DESIRED_WRITES_IN_FLIGHT = 32;
@@ -116,7 +116,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     now,
     seed: snapshot.rev,
     graceMs: deps.graceMs,
-    newId: () => `i${randomBytes(6).toString("hex")}`,
+    newId: instanceIdSource(),
   }, (ids) => store.dockerDisk(envId, ids));
   timer.lap("plan");
   // What this pass found stored and leaves alone is known from here on.

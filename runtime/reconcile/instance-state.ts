@@ -1,4 +1,5 @@
 import type { HostObservedState, InstanceRecord, InstanceState, InstanceStatus, LoadBalancerInstanceStatus } from "../protocol/model";
+import { sameJson } from "./same-json";
 
 /**
  * Rancher's instance state from what the host's agent last reported. An instance the agent
@@ -16,7 +17,8 @@ export function instanceStateFrom(status: InstanceStatus | undefined): InstanceS
 /** The instance with its observed status applied, or undefined when nothing changed. */
 export function withObservedStatus(instance: InstanceRecord, status: InstanceStatus | undefined): InstanceRecord | undefined {
   const state = instanceStateFrom(status);
-  const sameStatus = JSON.stringify(status ?? null) === JSON.stringify(instance.status ?? null);
+  // Compared in place, not as two JSON texts: every pass does this for every instance.
+  const sameStatus = sameJson(status ?? null, instance.status ?? null);
   if (state === instance.state && sameStatus) return undefined;
   const next: InstanceRecord = { ...instance, state };
   if (status) next.status = status;

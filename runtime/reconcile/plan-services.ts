@@ -4,7 +4,7 @@ import { replacementFor, type Replacement } from "./backoff";
 import { clusterSnapshot, type DockerDiskFigures } from "./cluster-snapshot";
 import { drainMsFor } from "./drain";
 import { groupBy } from "./group-by";
-import { newInstance, toInstanceSnapshot } from "./instance-factory";
+import { instanceFactory, toInstanceSnapshot } from "./instance-factory";
 import { keepsInstances } from "./liveness";
 import { planLoadBalancers } from "./plan-load-balancers";
 import type { InstanceAddresses } from "./plan-network";
@@ -233,6 +233,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
         count: want,
       }, `${input.seed}:${service.id}`);
       const noAddress: string[] = [];
+      const make = instanceFactory(service, stack, now);
       for (const p of result.placements) {
         const addr = input.addresses.take(p.hostId);
         if ("reason" in addr) {
@@ -242,7 +243,7 @@ export function planServices(input: ServicePlanInput): ServicePlan {
           continue;
         }
         const slot = replacements.shift();
-        const record = newInstance(input.newId(), service, stack, p.hostId, slot?.index !== undefined && !used.has(slot.index) ? take(used, slot.index) : nextIndex(used), now, addr.ip);
+        const record = make(input.newId(), p.hostId, slot?.index !== undefined && !used.has(slot.index) ? take(used, slot.index) : nextIndex(used), addr.ip);
         if (slot?.attempt) record.attempt = slot.attempt;
         if (slot?.backoffUntil) { record.backoffUntil = slot.backoffUntil; wake(Date.parse(slot.backoffUntil)); }
         made.push(record);

@@ -53,3 +53,22 @@ t.test("agrees on random documents with shuffled keys and one change", async (t)
   }
   t.ok(differing > 50, `both outcomes exercised (${differing} differing pairs of 300)`);
 });
+
+// canonical used to be JSON.stringify with a replacer; the one-walk version must give the same text.
+t.test("canonical gives exactly the text of the replacer it replaced", async (t) => {
+  const before = (value: unknown) => JSON.stringify(value, (_k, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      : v);
+  const values: unknown[] = [
+    null, 0, -0, 1.5e300, NaN, Infinity, "", "é\u2028\"\\\n", true, false, [], {}, [undefined, () => 1, null],
+    { b: 1, a: { d: [1, { z: undefined, y: "x" }], c: null }, f: () => 1, u: undefined },
+    { date: new Date(0), nested: { toJSON: () => ({ b: 2, a: 1 }) } },
+    { 10: "x", 2: "y", a: "z", B: "w", _: 1, "01": 0, 4294967295: 1 },
+    new String("ab"), new Number(3),
+    { hostId: "h1", appliedGeneration: 3, instances: { i2: { state: "running", restartCount: 0, containerId: "c" }, i1: { state: "exited", exitCode: 1, restartCount: 2 } } },
+  ];
+  values.forEach((v, k) => t.equal(canonical(v), before(v), `value ${k}`));
+  t.equal(canonical(undefined), undefined);
+  t.throws(() => canonical({ a: 1n }), TypeError, "BigInt throws, as JSON.stringify does");
+});
