@@ -80,6 +80,9 @@ export const FAILED_PASS_MAX_MS = 300_000;
 export const RACE_PAUSE_FIRST_MS = 50;
 export const RACE_PAUSE_MAX_MS = 1_000;
 
+/** A loop step besides passes that takes longer than this is logged (slowStep). */
+const SLOW_STEP_MS = 500;
+
 /** Default ManagerOptions.fullPassMs. */
 export const FULL_PASS_MS = 30_000;
 
@@ -159,7 +162,7 @@ export class ReconcileManager {
       try {
         const now = Date.now();
         if (now - lastLeaseCheck >= Math.min(this.o.tickMs, this.o.leaseTtlMs / 3)) {
-          await this.refreshLeases();
+          await this.slowStep("refresh leases", undefined, () => this.refreshLeases());
           lastLeaseCheck = now;
         }
         const due: Array<[string, Led]> = [];
@@ -167,7 +170,7 @@ export class ReconcileManager {
           if (!this.running) break;
           if (!runnable(led, Date.now())) continue;
           if (led.wakeAt !== undefined && Date.now() >= led.wakeAt) led.dirty = true;
-          if (!led.dirty && led.reported.size > 0) await this.checkReports(envId, led);
+          if (!led.dirty && led.reported.size > 0) await this.slowStep("check reports", envId, () => this.checkReports(envId, led));
           if (!led.dirty && Date.now() - led.lastPass < this.o.tickMs) continue;
           const fullPassDue = Date.now() - led.lastFullPass >= (this.o.fullPassMs ?? FULL_PASS_MS);
           if (!led.dirty && !fullPassDue && led.quiet && await this.isStillQuiet(envId, led, led.quiet)) {
@@ -180,12 +183,27 @@ export class ReconcileManager {
         // One after another: side by side (tried, bench scale) a server leading two large
         // environments held both passes' records at once (+35 MB peak) for no gain on a busy machine.
         for (const [envId, led] of due) await this.pass(envId, led);
-        await this.waitForSignal();
+        await this.slowStep("wait for a signal", undefined, () => this.waitForSignal(), this.o.tickMs + SLOW_STEP_MS);
       } catch (err) {
         if (!this.running) break;
         this.o.log("reconcile loop error", { error: (err as Error).message });
         await new Promise((r) => setTimeout(r, Math.min(1000, this.o.tickMs)));
       }
+    }
+  }
+
+  /**
+   * Runs one of the loop's steps besides passes, saying so when it took longer than `slowMs`:
+   * every environment this server leads waits for it, and at scale (thousands of hosts
+   * reporting, thousands of streams watched) such a step was seconds no log accounted for.
+   */
+  private async slowStep<T>(what: string, envId: string | undefined, step: () => Promise<T>, slowMs = SLOW_STEP_MS): Promise<T> {
+    const t0 = Date.now();
+    try {
+      return await step();
+    } finally {
+      const ms = Date.now() - t0;
+      if (ms > slowMs) this.o.log("reconcile loop step was slow", { step: what, ...(envId ? { envId } : {}), ms });
     }
   }
 
@@ -285,6 +303,8 @@ export class ReconcileManager {
       }, led.cache);
       this.passes++;
       led.passes++;
+      // A pass that writes logs its figures (env-reconciler.ts); a long one that found nothing to do is said here.
+      if (!res.changed && (res.timings.total ?? 0) > SLOW_STEP_MS) this.o.log("reconcile pass found nothing to do", { envId, ms: res.timings });
       led.races = 0;
       if (led.failures === 0) led.retryAt = undefined;
       if (led.failures > 0) await this.recovered(envId, led);
@@ -363,11 +383,11 @@ export class ReconcileManager {
     }
     // A stream seen for the first time is read from its current end, found without blocking,
     // so an entry that lands between two XREADs is never missed.
-    for (const s of streams) {
-      if (this.streamIds.has(s)) continue;
-      const last = await this.o.redis.xrevrange(s, "+", "-", "COUNT", 1);
-      this.streamIds.set(s, last[0]?.[0] ?? "0-0");
-    }
+    // All at once: one after another, the 1,250 report streams of an environment whose hosts had
+    // just registered held the loop for seconds (bench scale: 12 s before the first pass).
+    const unseen = streams.filter((s) => !this.streamIds.has(s));
+    const lasts = await Promise.all(unseen.map((s) => this.o.redis.xrevrange(s, "+", "-", "COUNT", 1)));
+    unseen.forEach((s, i) => this.streamIds.set(s, lasts[i][0]?.[0] ?? "0-0"));
     const ids = streams.map((s) => this.streamIds.get(s)!);
     // One XREAD on one Redis; per slot group on Redis Cluster (stream-read.ts).
     const res = await readStreams(this.o.blockingRedis, streams, ids, blockMs);
