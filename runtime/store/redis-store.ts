@@ -6,6 +6,7 @@ import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostRecord
 import { RedisEventReader, streamFieldsOf } from "./event-reader";
 import { secretContext } from "../protocol/secret-contexts";
 import { hasSecrets, resealDesired } from "../protocol/desired-sealing";
+import { BoundedMemo } from "./bounded-memo";
 import type { Keyring } from "../secrets/keyring";
 import { sealRecordSecrets } from "../secrets/record-sealing";
 import { isSealed, seal, sealedKeyId, unseal } from "../protocol/seal";
@@ -72,6 +73,12 @@ export class RedisStore implements Store {
   readonly redis: Redis;
   readonly keyring?: Keyring;
   private readonly ownsClient: boolean;
+  /**
+   * Secrets already sealed for a host's desired document: sealing is deterministic (seal.ts),
+   * so the same secret under the same keys seals to the same text, and a pass that rewrites
+   * a thousand documents (new instances, the same pre-shared key) opens and seals none again.
+   */
+  private readonly hostSealings = new BoundedMemo<string, string>(20_000);
   private readonly aclReplicas?: Pick<HostAclReplicas, "provision" | "remove">;
   private readonly waitReplicas?: { count: number; timeoutMs: number };
   private clusterWaiter?: ClusterWaiter;
@@ -496,7 +503,8 @@ export class RedisStore implements Store {
       throw new DroverError("Conflict", `host ${desired.hostId} has no secrets key (it registered with a server without one): remove it and register it again`);
     }
     const envKey = await this.keyring.envKey(envId);
-    return resealDesired(desired, (context, value) => seal(hostKey, context, isSealed(value) ? unseal(envKey, context, value) : value));
+    return resealDesired(desired, (context, value) => this.hostSealings.get(`${hostKey.id}\0${envKey.id}\0${context}\0${value}`,
+      () => seal(hostKey, context, isSealed(value) ? unseal(envKey, context, value) : value)));
   }
 
   /**
