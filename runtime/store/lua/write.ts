@@ -25,7 +25,8 @@ export const writeScript: LuaScript = {
 -- ARGV[4] P = number of puts, then P triples: kind, id, record JSON (an object without rev)
 -- ARGV[5+3P] R = number of removes, then R pairs: kind, id
 --
--- Name indexes: host, stack and certificate name -> id, '<stackId>/<name>' -> service or load balancer id.
+-- Name indexes: host, stack and certificate name -> id, '<stackId>/<name>' -> service or load balancer id
+-- (a service and a load balancer of one stack cannot share a name either).
 -- A record whose state is 'removed' (or that is deleted) releases its name.
 -- A write whose changes are all creations extends the creation run (lua/common.ts).
 -- Each changed record gets rev = the new env rev and one events entry
@@ -54,6 +55,7 @@ local pendingRecords = { host = {}, stack = {}, service = {}, instance = {}, loa
 local pendingNames = { host = {}, stack = {}, service = {}, loadBalancer = {}, certificate = {} }
 
 local undecoded = { instance = true }
+local sharedNames = { service = 'loadBalancer', loadBalancer = 'service' }
 
 local function currentRecord(kind, id)
   local pending = pendingRecords[kind][id]
@@ -113,6 +115,11 @@ for _ = 1, putCount do
     if newName then
       local holder = nameHolder(kind, newName)
       if holder and holder ~= id then return {'CONFLICT', kind, newName, holder} end
+      -- Services and load balancers share their stack's names: checked here too, so two API
+      -- writes creating one of each at once (creationsSince) cannot both take a name.
+      local sharing = sharedNames[kind]
+      local other = sharing and nameHolder(sharing, newName)
+      if other and other ~= id then return {'CONFLICT', sharing, newName, other} end
       pendingNames[kind][newName] = id
     end
   end
