@@ -30,7 +30,7 @@ import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
 import { retryTryAgain } from "./try-again";
 import { ClusterWaiter } from "./cluster-wait";
-import type { EnvSnapshot, EventReader, RecordKind, RecordOf, Store, StoreEvent, WriteBatch, WriteOptions } from "./store";
+import type { EnvSnapshot, EventReader, RecordKind, RecordOf, SnapshotWithoutInstances, Store, StoreEvent, WriteBatch, WriteOptions } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
 
 /** The nodes whose keys a SCAN must cover: the one Redis, or every primary of a Cluster. */
@@ -244,28 +244,38 @@ export class RedisStore implements Store {
    * record), so the snapshot is read again, and the record never runs ahead of the rest.
    */
   async snapshot(envId: string): Promise<EnvSnapshot> {
+    return this.snapshotOf(envId, true) as Promise<EnvSnapshot>;
+  }
+
+  async snapshotWithoutInstances(envId: string): Promise<SnapshotWithoutInstances> {
+    const { instances: _none, ...rest } = await this.snapshotOf(envId, false);
+    return rest;
+  }
+
+  private async snapshotOf(envId: string, withInstances: boolean): Promise<EnvSnapshot> {
     for (let attempt = 0; ; attempt++) {
-      const snapshot = await this.snapshotOnce(envId);
+      const snapshot = await this.snapshotOnce(envId, withInstances);
       if (snapshot.env.rev <= snapshot.rev || attempt >= raceAttempts) return snapshot;
     }
   }
 
-  private async snapshotOnce(envId: string): Promise<EnvSnapshot> {
+  private async snapshotOnce(envId: string, withInstances: boolean): Promise<EnvSnapshot> {
     const envKeys = this.keys.env(envId);
-    const results = await withRedis(() => retryTryAgain(this.redis, () => this.redis.multi()
-      .get(envKeys.rev)
-      .hvals(envKeys.hosts)
-      .hvals(envKeys.stacks)
-      .hvals(envKeys.services)
-      .hvals(envKeys.instances)
-      .hvals(envKeys.loadBalancers)
-      .hvals(envKeys.certificates)
-      .exec()));
+    const results = await withRedis(() => retryTryAgain(this.redis, () => {
+      const multi = this.redis.multi()
+        .get(envKeys.rev)
+        .hvals(envKeys.hosts)
+        .hvals(envKeys.stacks)
+        .hvals(envKeys.services)
+        .hvals(envKeys.loadBalancers)
+        .hvals(envKeys.certificates);
+      return (withInstances ? multi.hvals(envKeys.instances) : multi).exec();
+    }));
     if (!results) throw new DroverError("Unavailable", `snapshot of ${envId} was aborted`, { retryable: true });
-    const [rev, hosts, stacks, services, instances, loadBalancers, certificates] = results.map(([err, value]) => {
+    const [rev, hosts, stacks, services, loadBalancers, certificates, instances = []] = results.map(([err, value]) => {
       if (err) throw toDroverError(err);
       return value;
-    }) as [string | null, string[], string[], string[], string[], string[], string[]];
+    }) as [string | null, string[], string[], string[], string[], string[], string[]?];
     const envRaw = rev === null ? null : await withRedis(() => this.redis.hget(this.keys.environments(), envId));
     if (envRaw === null || rev === null) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
     const parseAll = <T extends { id: string; createdAt?: string }>(raws: string[], what: string) =>

@@ -45,6 +45,12 @@ export interface Store {
 
   /** A consistent read of everything the reconciler needs for one environment. */
   snapshot(envId: string): Promise<EnvSnapshot>;
+  /**
+   * The same read without the instance records, for writers whose checks never look at them
+   * (creating a service or a stack): at 25,000 instances reading and parsing them was most of an
+   * API write, and every attempt after a lost race paid it again.
+   */
+  snapshotWithoutInstances(envId: string): Promise<SnapshotWithoutInstances>;
 
   // Generic records within an environment (hosts, stacks, services, instances)
   get<K extends RecordKind>(envId: string, kind: K, id: string): Promise<RecordOf<K> | undefined>;
@@ -159,6 +165,8 @@ export interface EnvSnapshot {
   /** Absent only in hand-made snapshots (tests); the store always fills it. */
   certificates?: CertificateRecord[];
 }
+
+export type SnapshotWithoutInstances = Omit<EnvSnapshot, "instances">;
 
 export interface EventReader {
   /** Id of the stream's newest entry ("0-0" when empty): reading after it yields only new events. */

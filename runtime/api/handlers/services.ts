@@ -17,7 +17,7 @@ import type { Reply } from "../respond";
 import { actionName, validateNoInput, validateScaleInput } from "../../protocol/validate/actions";
 import { specNeedsNewContainers, validateServiceCreate, validateServiceUpdate } from "../../protocol/validate/service";
 import type { UpdateMode } from "../../protocol/validate/stack";
-import { writeEnv } from "../write";
+import { createInEnv, writeEnv } from "../write";
 import type { EnvSnapshot, WriteBatch } from "../../store/store";
 import { dryRunPlacement } from "../../reconcile/dry-run";
 import { commonFields, listReply } from "./list";
@@ -64,7 +64,7 @@ export async function createService(ctx: AuthedContext): Promise<Reply> {
   const body = await readJsonBody(ctx.req);
   const id = ctx.api.newId("service");
   const envKey = await ctx.api.keyring.envKey(env.id);
-  const service = await writeEnv(ctx.api, env.id, (snap) => {
+  const service = await createInEnv(ctx.api, env.id, (snap) => {
     const input = validateServiceCreate(body, snap);
     sealGivenSecrets(body, input.spec, envKey, id);
     const record: ServiceRecord = {

@@ -11,7 +11,7 @@ import type { FilterSpec } from "../filters";
 import { presentStack } from "../present/stack";
 import type { Reply } from "../respond";
 import { UpdateMode, validateStackCreate, validateStackUpdate } from "../../protocol/validate/stack";
-import { writeEnv } from "../write";
+import { createInEnv, writeEnv } from "../write";
 import { commonFields, listReply } from "./list";
 import { loadBalancersOfStack, removing, rulesWithoutTargets } from "./load-balancers";
 import { findIn, visibleRecord } from "./records";
@@ -46,7 +46,7 @@ export async function createStack(ctx: AuthedContext): Promise<Reply> {
   if (isComposeBody(body)) return importStack(true, body)(ctx);
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const id = ctx.api.newId("stack");
-  const stack = await writeEnv(ctx.api, env.id, (snap) => {
+  const stack = await createInEnv(ctx.api, env.id, (snap) => {
     const input = validateStackCreate(body, snap.stacks);
     const record: StackRecord = { id, envId: env.id, ...input, state: "active", createdAt: ctx.api.now(), rev: snap.rev };
     return { batch: { put: [{ kind: "stack", record }] }, result: record };
