@@ -60,21 +60,6 @@ export interface PassResult {
  * and the next pass starts over from fresh state.
  */
 export async function reconcileEnvironment(envId: string, fence: number, deps: EnvReconcilerDeps, cache?: PassCache): Promise<PassResult> {
-  return (await startPass(envId, fence, deps, cache)).finish();
-}
-
-/** A pass whose records are written (or that found nothing to do): `finish` does the rest. */
-export interface StartedPass {
-  /** The DNS directory, the desired documents, teardown nudges, the purge: then the pass's result. */
-  finish(): Promise<PassResult>;
-}
-
-/**
- * The first part of reconcileEnvironment: read, plan, write the records. A server leading
- * several environments starts each one's pass before finishing any (manager.ts), so every
- * environment's placements are stored before the first one's thousand documents are written.
- */
-export async function startPass(envId: string, fence: number, deps: EnvReconcilerDeps, cache?: PassCache): Promise<StartedPass> {
   const { store } = deps;
   const now = (deps.now ?? Date.now)();
   const timer = new PassTimer();
@@ -148,8 +133,7 @@ export async function startPass(envId: string, fence: number, deps: EnvReconcile
   }
   if (isEmptyPlan(plan)) {
     const quiet = quietStateOf(snapshot, heartbeats, dockerDisk);
-    const result: PassResult = { hostIds, ...seen, quiet, changed: false, purged: false, plan, timings: timer.done() };
-    return { finish: async () => result };
+    return { hostIds, ...seen, quiet, changed: false, purged: false, plan, timings: timer.done() };
   }
 
   // A removed host's Redis user goes before its record and keys: the agent, done with its
@@ -169,37 +153,32 @@ export async function startPass(envId: string, fence: number, deps: EnvReconcile
     }
   }
   timer.lap("write");
-  return { finish: () => finishPass() };
-
-  async function finishPass(): Promise<PassResult> {
-    timer.lap("waited");
-    // DNS (and the load balancers reading the same directory) let go of an instance before its
-    // agent is told to remove the container.
-    if (plan.dns) {
-      const listening = snapshot.hosts.filter((h) => h.state !== "removing" && h.state !== "removed" && !plan.removedHosts.includes(h.id));
-      if (cache) cache.dns = undefined; // until written
-      const version = await store.setDns(envId, plan.dns, listening.map((h) => h.id), { fence });
-      if (cache) cache.dns = { version, directory: plan.dns };
-    }
-    timer.lap("dns");
-    // Each host's document is its own script: several in flight hide the round trips (one after
-    // another, 1,250 of them took seconds on a busy Redis while the server sat idle).
-    await forEachLimit(plan.desired, DESIRED_WRITES_IN_FLIGHT, async (doc) => {
-      await store.setDesired(envId, { generation: 0, ...doc }, { fence });
-      remember(doc.hostId);
-    });
-    timer.lap("desired");
-    for (const hostId of plan.teardownHosts) await nudgeTeardown(deps, envId, hostId);
-    if (plan.purge) {
-      for (const hostId of hostIds) await store.removeHostUser(envId, hostId);
-      await store.purgeEnvironment(envId);
-      deps.log("environment purged", { envId });
-      return { hostIds, ...seen, changed: true, purged: true, plan, timings: timer.done() };
-    }
-    const timings = timer.done();
-    logPlan(deps, envId, plan, timings);
-    return { hostIds, ...seen, changed: true, purged: false, plan, timings };
+  // DNS (and the load balancers reading the same directory) let go of an instance before its
+  // agent is told to remove the container.
+  if (plan.dns) {
+    const listening = snapshot.hosts.filter((h) => h.state !== "removing" && h.state !== "removed" && !plan.removedHosts.includes(h.id));
+    if (cache) cache.dns = undefined; // until written
+    const version = await store.setDns(envId, plan.dns, listening.map((h) => h.id), { fence });
+    if (cache) cache.dns = { version, directory: plan.dns };
   }
+  timer.lap("dns");
+  // Each host's document is its own script: several in flight hide the round trips (one after
+  // another, 1,250 of them took seconds on a busy Redis while the server sat idle).
+  await forEachLimit(plan.desired, DESIRED_WRITES_IN_FLIGHT, async (doc) => {
+    await store.setDesired(envId, { generation: 0, ...doc }, { fence });
+    remember(doc.hostId);
+  });
+  timer.lap("desired");
+  for (const hostId of plan.teardownHosts) await nudgeTeardown(deps, envId, hostId);
+  if (plan.purge) {
+    for (const hostId of hostIds) await store.removeHostUser(envId, hostId);
+    await store.purgeEnvironment(envId);
+    deps.log("environment purged", { envId });
+    return { hostIds, ...seen, changed: true, purged: true, plan, timings: timer.done() };
+  }
+  const timings = timer.done();
+  logPlan(deps, envId, plan, timings);
+  return { hostIds, ...seen, changed: true, purged: false, plan, timings };
 }
 
 /**

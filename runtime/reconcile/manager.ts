@@ -3,7 +3,7 @@ import { streamField } from "../store/stream-fields";
 import type { Keys } from "../protocol/keys";
 import type { Store } from "../store/store";
 import { isDroverError } from "../protocol/errors";
-import { isTransientPassError, startPass, type PassResult, type StartedPass } from "./env-reconciler";
+import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
 import { applyReports, type ReportsSeen } from "./report-apply";
 import { afterOwnWrite, stillQuiet, type QuietState } from "./quiet";
 import { newPassCache, type PassCache } from "./pass-cache";
@@ -182,18 +182,7 @@ export class ReconcileManager {
         }
         // One after another: side by side (tried, bench scale) a server leading two large
         // environments held both passes' records at once (+35 MB peak) for no gain on a busy machine.
-        // But every due environment's records first, then each one's DNS and desired documents:
-        // a second environment's placements then wait for the first one's records only, not for
-        // its thousand documents too (bench scale: ~2.5 s sooner), while the last documents are
-        // written when they were before.
-        await this.renewingLeases(async () => {
-          const started: Array<[string, Led, StartedPass]> = [];
-          for (const [envId, led] of due) {
-            const pass = await this.startPass(envId, led);
-            if (pass) started.push([envId, led, pass]);
-          }
-          for (const [envId, led, pass] of started) await this.finishPass(envId, led, pass);
-        });
+        for (const [envId, led] of due) await this.pass(envId, led);
         await this.slowStep("wait for a signal", undefined, () => this.waitForSignal(), this.o.tickMs + SLOW_STEP_MS);
       } catch (err) {
         if (!this.running) break;
@@ -286,26 +275,7 @@ export class ReconcileManager {
     if (led.quiet && outcome.rev !== undefined) led.quiet = afterOwnWrite(led.quiet, outcome.rev);
   }
 
-  /**
-   * A long pass (a large environment) must not outlive its lease: every lease this server holds
-   * is renewed while passes run, so a pass's fenced writes are not refused because this server
-   * lost leadership to itself. With several large environments (or a starved CPU) leases renewed
-   * only between passes expired during one long pass and moved between servers back and forth
-   * (bench scale).
-   */
-  private async renewingLeases(run: () => Promise<void>): Promise<void> {
-    const renew = setInterval(() => {
-      for (const id of this.led.keys()) this.o.lease.acquireOrRenew(id, this.o.serverId, this.o.leaseTtlMs).catch(() => undefined);
-    }, Math.max(100, Math.floor(this.o.leaseTtlMs / 3)));
-    try {
-      await run();
-    } finally {
-      clearInterval(renew);
-    }
-  }
-
-  /** A pass up to its written records (env-reconciler.ts startPass); undefined when it failed (handled). */
-  private async startPass(envId: string, led: Led): Promise<StartedPass | undefined> {
+  private async pass(envId: string, led: Led): Promise<void> {
     led.dirty = false;
     led.quiet = undefined;
     led.reported.clear();
@@ -317,59 +287,56 @@ export class ReconcileManager {
       led.cache = newPassCache();
       led.lastFreshRead = led.lastPass;
     }
+    // A long pass (a large environment) must not outlive its lease: renew it meanwhile, so
+    // the pass's fenced writes are not refused because this server lost leadership to itself.
+    // The other environments this server leads too: their leases are otherwise renewed only
+    // between passes, and with several large environments (or a starved CPU) they expired
+    // during one long pass and moved between servers back and forth (bench scale).
+    const renew = setInterval(() => {
+      for (const id of [envId, ...[...this.led.keys()].filter((k) => k !== envId)]) {
+        this.o.lease.acquireOrRenew(id, this.o.serverId, this.o.leaseTtlMs).catch(() => undefined);
+      }
+    }, Math.max(100, Math.floor(this.o.leaseTtlMs / 3)));
     try {
-      return await startPass(envId, led.fence, {
+      const res = await reconcileEnvironment(envId, led.fence, {
         store: this.o.store, redis: this.o.redis, keys: this.o.keys, graceMs: this.o.graceMs, log: this.o.log,
       }, led.cache);
+      this.passes++;
+      led.passes++;
+      // A pass that writes logs its figures (env-reconciler.ts); a long one that found nothing to do is said here.
+      if (!res.changed && (res.timings.total ?? 0) > SLOW_STEP_MS) this.o.log("reconcile pass found nothing to do", { envId, ms: res.timings });
+      led.races = 0;
+      if (led.failures === 0) led.retryAt = undefined;
+      if (led.failures > 0) await this.recovered(envId, led);
+      if (!sameList(led.hostIds, res.hostIds)) this.watched = undefined;
+      led.hostIds = res.hostIds;
+      led.seen = { observed: res.observed, observedRest: res.observedRest, hostInstances: res.hostInstances };
+      led.quiet = res.quiet;
+      led.wakeAt = res.plan?.wakeAt;
+      if (res.purged) this.forget(envId);
+      // A pass that wrote something is followed by another: its own writes may enable more.
+      else if (res.changed) led.dirty = true;
     } catch (err) {
-      await this.passFailed(envId, led, err);
-      return undefined;
+      if (isTransientPassError(err)) {
+        // Said once per pass: at scale a pass that keeps losing the race to other writes is
+        // otherwise invisible (it plans, writes nothing, starts over).
+        // Again after a short, growing pause: under a flood of writes (hosts registering by the
+        // thousand) a pass run again at once lost again, each time after reading and planning
+        // the whole environment; a pause lets the writes land together for one pass to take in.
+        led.races++;
+        const pause = Math.min(RACE_PAUSE_MAX_MS, RACE_PAUSE_FIRST_MS * 2 ** (led.races - 1)) * (0.5 + Math.random() / 2);
+        this.o.log("reconcile pass raced another write; running it again", { envId, code: (err as { code?: string }).code, ms: Date.now() - led.lastPass, races: led.races, pauseMs: Math.round(pause) });
+        led.dirty = true;
+        led.retryAt = Date.now() + pause;
+        return;
+      }
+      if ((err as { code?: string }).code === "NotLeader") { this.forget(envId); return; }
+      // Anything else is this environment's alone: recorded on it, backed off, never rethrown
+      // (which would make it due first again and starve the environments after it).
+      await this.failed(envId, led, err);
+    } finally {
+      clearInterval(renew);
     }
-  }
-
-  private async finishPass(envId: string, led: Led, pass: StartedPass): Promise<void> {
-    let res: PassResult;
-    try {
-      res = await pass.finish();
-    } catch (err) {
-      await this.passFailed(envId, led, err);
-      return;
-    }
-    this.passes++;
-    led.passes++;
-    // A pass that writes logs its figures (env-reconciler.ts); a long one that found nothing to do is said here.
-    if (!res.changed && (res.timings.total ?? 0) > SLOW_STEP_MS) this.o.log("reconcile pass found nothing to do", { envId, ms: res.timings });
-    led.races = 0;
-    if (led.failures === 0) led.retryAt = undefined;
-    if (led.failures > 0) await this.recovered(envId, led);
-    if (!sameList(led.hostIds, res.hostIds)) this.watched = undefined;
-    led.hostIds = res.hostIds;
-    led.seen = { observed: res.observed, observedRest: res.observedRest, hostInstances: res.hostInstances };
-    led.quiet = res.quiet;
-    led.wakeAt = res.plan?.wakeAt;
-    if (res.purged) this.forget(envId);
-    // A pass that wrote something is followed by another: its own writes may enable more.
-    else if (res.changed) led.dirty = true;
-  }
-
-  private async passFailed(envId: string, led: Led, err: unknown): Promise<void> {
-    if (isTransientPassError(err)) {
-      // Said once per pass: at scale a pass that keeps losing the race to other writes is
-      // otherwise invisible (it plans, writes nothing, starts over).
-      // Again after a short, growing pause: under a flood of writes (hosts registering by the
-      // thousand) a pass run again at once lost again, each time after reading and planning
-      // the whole environment; a pause lets the writes land together for one pass to take in.
-      led.races++;
-      const pause = Math.min(RACE_PAUSE_MAX_MS, RACE_PAUSE_FIRST_MS * 2 ** (led.races - 1)) * (0.5 + Math.random() / 2);
-      this.o.log("reconcile pass raced another write; running it again", { envId, code: (err as { code?: string }).code, ms: Date.now() - led.lastPass, races: led.races, pauseMs: Math.round(pause) });
-      led.dirty = true;
-      led.retryAt = Date.now() + pause;
-      return;
-    }
-    if ((err as { code?: string }).code === "NotLeader") { this.forget(envId); return; }
-    // Anything else is this environment's alone: recorded on it, backed off, never rethrown
-    // (which would make it due first again and starve the environments after it).
-    await this.failed(envId, led, err);
   }
 
   private async failed(envId: string, led: Led, err: unknown): Promise<void> {

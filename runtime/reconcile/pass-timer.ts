@@ -1,11 +1,7 @@
 import { performance } from "perf_hooks";
 
-/**
- * Milliseconds spent in each step of a reconcile pass (steps not reached are absent);
- * `waited`: between writing the records and the rest, while the server wrote other
- * environments' records (manager.ts).
- */
-export type PassTimings = Partial<Record<"read" | "plan" | "write" | "waited" | "dns" | "desired" | "total", number>>;
+/** Milliseconds spent in each step of a reconcile pass (steps not reached are absent). */
+export type PassTimings = Partial<Record<"read" | "plan" | "write" | "dns" | "desired" | "total", number>>;
 
 /** Laps of one pass, for its log line: where a slow pass spends its time. */
 export class PassTimer {
