@@ -15,6 +15,35 @@ const now = () => new Date().toISOString();
 
 const environment = (envId: string, scale: number): Promise<ServiceRecord> => seedTwoHostWebEnvironment(f, envId, scale);
 
+/** An instance put of the seeded `web` service, on h1. */
+function instancePut(envId: string, serviceId: string, k: number) {
+  return {
+    kind: "instance" as const,
+    record: {
+      id: `i${k}`, envId, serviceId, stackId: "st1", hostId: "h1", name: `app-web-${k}`, index: k, specVersion: 1,
+      spec: { image: "local/busybox", env: {}, ports: [], labels: {}, restartPolicy: { name: "always" as const } }, state: "requested" as const, createdAt: now(), rev: 0,
+    },
+  };
+}
+
+/** The store, doing `between` (another writer's write) right after the first step a pass writes. */
+function afterFirstStep(between: () => Promise<unknown>): Store {
+  let steps = 0;
+  return new Proxy(f.store, {
+    get(target, prop, receiver) {
+      if (prop === "writeOn") {
+        return async (...args: Parameters<Store["writeOn"]>) => {
+          const written = await target.writeOn(...args);
+          if (++steps === 1) await between();
+          return written;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as Store;
+}
+
 /** The store, counting the desired documents it is asked for. */
 function countingStore(): { store: Store; desiredReads: () => number } {
   let reads = 0;
@@ -65,13 +94,7 @@ t.test("a pass's many instance puts go in steps; a write between steps stops the
   const service = await environment(envId, 0);
   const { fence } = await f.lease.acquireOrRenew(envId, "srv-steps", 60_000);
   const snap = await f.store.snapshot(envId);
-  const instance = (k: number) => ({
-    kind: "instance" as const,
-    record: {
-      id: `i${k}`, envId, serviceId: service.id, stackId: "st1", hostId: "h1", name: `app-web-${k}`, index: k, specVersion: 1,
-      spec: { image: "local/busybox", env: {}, ports: [], labels: {}, restartPolicy: { name: "always" as const } }, state: "requested" as const, createdAt: now(), rev: 0,
-    },
-  });
+  const instance = (k: number) => instancePut(envId, service.id, k);
   const batch = { put: [...[1, 2, 3, 4, 5].map(instance), { kind: "service" as const, record: { ...snap.services[0], transitioning: "no" as const } }], remove: [] };
   const written = await writeInSteps(f.store, envId, batch, snap.rev, fence!, 2);
   t.equal(written.steps, 3, "five instances two at a time: three steps");
@@ -82,20 +105,7 @@ t.test("a pass's many instance puts go in steps; a write between steps stops the
 
   // Another write lands after the first step.
   const next = await f.store.snapshot(envId);
-  let steps = 0;
-  const racing = new Proxy(f.store, {
-    get(target, prop, receiver) {
-      if (prop === "writeOn") {
-        return async (...args: Parameters<Store["writeOn"]>) => {
-          const written = await target.writeOn(...args);
-          if (++steps === 1) await target.write(envId, { put: [{ kind: "stack", record: { ...next.stacks[0], description: "changed meanwhile" } }] });
-          return written;
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as Store;
+  const racing = afterFirstStep(() => f.store.write(envId, { put: [{ kind: "stack", record: { ...next.stacks[0], description: "changed meanwhile" } }] }));
   const more = { put: [6, 7, 8, 9].map(instance), remove: [{ kind: "instance" as const, id: "i1" }] };
   await t.rejects(writeInSteps(racing, envId, more, next.rev, fence!, 2), { code: "RevisionMismatch" }, "the second step is refused");
   const ids = (await f.store.list(envId, "instance")).map((i) => i.id).sort();
@@ -107,28 +117,9 @@ t.test("a creation between steps does not stop them, and the leader reads afresh
   const service = await environment(envId, 0);
   const { fence } = await f.lease.acquireOrRenew(envId, "srv-steps-new", 60_000);
   const snap = await f.store.snapshot(envId);
-  const instance = (k: number) => ({
-    kind: "instance" as const,
-    record: {
-      id: `i${k}`, envId, serviceId: service.id, stackId: "st1", hostId: "h1", name: `app-web-${k}`, index: k, specVersion: 1,
-      spec: { image: "local/busybox", env: {}, ports: [], labels: {}, restartPolicy: { name: "always" as const } }, state: "requested" as const, createdAt: now(), rev: 0,
-    },
-  });
-  let steps = 0;
-  const racing = new Proxy(f.store, {
-    get(target, prop, receiver) {
-      if (prop === "writeOn") {
-        return async (...args: Parameters<Store["writeOn"]>) => {
-          const written = await target.writeOn(...args);
-          // A stack created by another writer (the API) after the first step.
-          if (++steps === 1) await target.write(envId, { put: [{ kind: "stack", record: { ...snap.stacks[0], id: "st2", name: "other" } }] });
-          return written;
-        };
-      }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as Store;
+  const instance = (k: number) => instancePut(envId, service.id, k);
+  // A stack created by another writer (the API) after the first step.
+  const racing = afterFirstStep(() => f.store.write(envId, { put: [{ kind: "stack", record: { ...snap.stacks[0], id: "st2", name: "other" } }] }));
   const written = await writeInSteps(racing, envId, { put: [1, 2, 3, 4, 5].map(instance), remove: [] }, snap.rev, fence!, 2);
   t.equal(written.steps, 3, "every step written");
   t.equal(written.rev, snap.rev + 4, "three steps and the creation");
