@@ -153,10 +153,6 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     }
   }
   timer.lap("write");
-  // Written: the batch's records are not needed any more (the cache keeps what it needs), and
-  // nothing should hold 25,000 of them while the documents are written.
-  const writtenCounts = { puts: plan.batch.put.length, removes: plan.batch.remove.length };
-  plan.batch = { put: [], remove: [] };
   // DNS (and the load balancers reading the same directory) let go of an instance before its
   // agent is told to remove the container.
   if (plan.dns) {
@@ -181,7 +177,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     return { hostIds, ...seen, changed: true, purged: true, plan, timings: timer.done() };
   }
   const timings = timer.done();
-  logPlan(deps, envId, plan, writtenCounts, timings);
+  logPlan(deps, envId, plan, timings);
   return { hostIds, ...seen, changed: true, purged: false, plan, timings };
 }
 
@@ -220,7 +216,9 @@ async function teardownReported(deps: EnvReconcilerDeps, envId: string, hostId: 
 }
 
 
-function logPlan(deps: EnvReconcilerDeps, envId: string, plan: Plan, { puts, removes }: { puts: number; removes: number }, ms: PassTimings): void {
+function logPlan(deps: EnvReconcilerDeps, envId: string, plan: Plan, ms: PassTimings): void {
+  const puts = plan.batch.put.length;
+  const removes = plan.batch.remove.length;
   deps.log("reconciled", { envId, puts, removes, desiredDocs: plan.desired.length, dns: plan.dns !== undefined, teardown: plan.teardownHosts.length, ms });
 }
 

@@ -81,11 +81,8 @@ export function applyOwnWrite(cache: SnapshotCache, readRev: number, batch: Requ
   for (const { kind, record } of batch.put) {
     const name = listOf[kind];
     if (!cached.byId[name].has(record.id)) reordered.add(name);
-    // As the script stores it: the record's text with rev = the new revision. The planner's own
-    // record, not a copy (it made it for this batch; nothing else reads it after the write):
-    // 25,000 copies per large pass were memory held for nothing.
-    (record as AnyRecord).rev = newRev;
-    cached.byId[name].set(record.id, record as AnyRecord);
+    // As the script stores it: the record's text with rev = the new revision.
+    cached.byId[name].set(record.id, { ...(record as AnyRecord), rev: newRev });
     touched.add(name);
   }
   for (const { kind, id } of batch.remove) {
