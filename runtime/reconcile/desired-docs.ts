@@ -4,7 +4,7 @@ import type {
   HostNetworkSpec, HostRecord, InstanceRecord, LoadBalancerRecord,
 } from "../protocol/model";
 import { sameJson } from "./same-json";
-import { jsonText } from "../store/json-text";
+import { jsonText } from "./json-text";
 
 export interface DesiredDoc {
   hostId: string;
@@ -105,7 +105,7 @@ function digestOf(
   network: HostNetworkSpec | null, checks: HealthCheckTarget[], loadBalancers: DesiredLoadBalancer[],
 ): string {
   const hash = createHash("sha256");
-  // Instance by instance, each spec's text made once per spec object (store/json-text.ts; a new
+  // Instance by instance, each spec's text made once per spec object (json-text.ts; a new
   // instance's comes with it from instance-factory.ts): records copied from one pass to the next
   // share their spec, and at 25,000 instances one JSON text of every document per pass was a
   // fifth of a quiet pass's time.

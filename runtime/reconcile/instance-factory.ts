@@ -1,7 +1,7 @@
 import { containerOptionsOf } from "../protocol/container-options";
 import type { InstanceRecord, InstanceSpec, LoadBalancerRecord, PortSpec, ServiceRecord, StackRecord } from "../protocol/model";
 import { hostPortsOf, newInstanceLabels, type InstanceSnapshot } from "../scheduler";
-import { knowJsonText } from "../store/json-text";
+import { knowJsonText } from "./json-text";
 
 /** Container name of an instance, Rancher's `<stack>-<service>-<index>`. */
 export function instanceName(stackName: string, serviceName: string, index: number): string {
@@ -23,7 +23,7 @@ const CONTAINER_NAME_LABEL = "io.rancher.container.name";
  * service's labels, the spec's other fields, the creation time, the spec's JSON text but for
  * the container name) is made once, each instance only adds its own. A pass that places
  * 25,000 instances spent a fifth of its planning here and in stringifying each spec; each
- * spec's text is now known as it is made (store/json-text.ts), for the digest and the writes.
+ * spec's text is now known as it is made (json-text.ts), for the desired documents' digest.
  */
 export function instanceFactory(service: ServiceRecord, stack: StackRecord, now: number): MakeInstance {
   const s = service.spec;

@@ -1,6 +1,6 @@
 import t from "tap";
 import { instanceFactory, newInstance } from "../../../runtime/reconcile/instance-factory";
-import { knownJsonText } from "../../../runtime/store/json-text";
+import { knownJsonText } from "../../../runtime/reconcile/json-text";
 import { service, stack, T0 } from "./fixtures";
 
 t.test("a new instance record: its fields in their order, its spec's JSON text known and exact", async (t) => {

@@ -1,7 +1,7 @@
 /**
  * JSON texts of objects that are never changed in place (instance specs: records are copied,
- * not edited, see reconcile/snapshot-cache.ts), made once per object. Every pass digests every
- * host's desired document from its instances' spec texts (reconcile/desired-docs.ts); the
+ * not edited, see snapshot-cache.ts), made once per object. Every pass digests every
+ * host's desired document from its instances' spec texts (desired-docs.ts); the
  * instance factory hands the text of each spec it makes over here as it makes it, so a pass
  * that places 25,000 instances does not stringify their specs for the digest. (Splicing these
  * texts into the records' and documents' own JSON was tried: no faster than JSON.stringify.)
