@@ -42,10 +42,10 @@ async function writeFrom<T, S extends SnapshotWithoutInstances>(
     assertEnvWritable(snap.env);
     const { batch, result } = await plan(snap);
     if (!batch || ((batch.put?.length ?? 0) === 0 && (batch.remove?.length ?? 0) === 0)) return result;
+    if (creationsSince && (batch.remove?.length || (batch.put ?? []).some((p) => p.kind === "instance" || existsIn(snap, p.kind, p.record.id)))) {
+      throw new DroverError("Internal", "createInEnv: a plan may only create records");
+    }
     try {
-      if (creationsSince && (batch.remove?.length || (batch.put ?? []).some((p) => p.kind === "instance" || existsIn(snap, p.kind, p.record.id)))) {
-        throw new DroverError("Internal", "createInEnv: a plan may only create records");
-      }
       const rev = await api.store.write(envId, batch, { expectRev: snap.rev, creationsSince });
       for (const { record } of batch.put ?? []) record.rev = rev;
       api.nudge(envId);
