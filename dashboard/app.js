@@ -40,10 +40,19 @@ function SignIn({ onDone }) {
     <p class="error" data-testid="signin-error">${error}</p></form>`;
 }
 
-/** Re-renders on every change of an EnvStore or StatsClient. */
+/**
+ * Re-renders on every change of an EnvStore or StatsClient. Effects run after paint, so the
+ * source may already have changed (a fast 404 from its event stream, say) before this
+ * subscribes: one render on subscribing shows whatever it missed.
+ */
 function useLive(source) {
   const [, tick] = useState(0);
-  useEffect(() => source && source.subscribe(() => tick((n) => n + 1)), [source]);
+  useEffect(() => {
+    if (!source) return undefined;
+    const unsubscribe = source.subscribe(() => tick((n) => n + 1));
+    tick((n) => n + 1);
+    return unsubscribe;
+  }, [source]);
 }
 
 function EnvView({ envId, page, rest }) {

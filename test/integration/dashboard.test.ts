@@ -232,8 +232,14 @@ t.test("dashboard in a real browser", async (t) => {
     await p2.click("[data-testid=signin-submit]");
     await p2.waitForSelector("[data-testid=environment-row]");
     t.same(await p2.locator("[data-testid=environment-row] [data-testid=name]").allInnerTexts(), ["dash-other"], "only its own environment listed");
-    await p2.goto(`${cp.url}/#/env/${env.id}/services`);
-    await p2.waitForSelector("[data-testid=env-error]");
+    // Each visit shows the error: the stream's 404 can come back before the page listens
+    // for the store's changes (it once never showed, in CI).
+    for (let visit = 0; visit < 10; visit++) {
+      await p2.goto(`${cp.url}/#/`);
+      await p2.waitForSelector("[data-testid=environment-row]");
+      await p2.goto(`${cp.url}/#/env/${env.id}/services`);
+      await p2.waitForSelector("[data-testid=env-error]", { timeout: 5000 });
+    }
     const body = await p2.locator("body").innerText();
     t.match(body, /404|no environment/i, "the other environment is not found");
     for (const secret of ["dash-main", "shop", "app", db.id, app.id]) t.notMatch(body, secret, `nothing of the other environment (${secret})`);
