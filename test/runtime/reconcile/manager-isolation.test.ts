@@ -57,6 +57,7 @@ t.test("a stored record that fails validation stalls only its own environment", 
 
   // The other environments keep reacting to changes, round after round, while it fails.
   const latencies: number[] = [];
+  const passesBefore = new Map(others.map((e) => [e.id, manager.passesOf(e.id)]));
   for (let round = 1; round <= 3; round++) {
     for (const e of others) {
       const t0 = Date.now();
@@ -68,7 +69,10 @@ t.test("a stored record that fails validation stalls only its own environment", 
   }
   t.ok(latencies.every((ms) => ms < 5_000), `every change in the healthy environments was acted on (${latencies.join(", ")} ms)`);
   for (const e of others) {
-    t.ok(manager.passesOf(e.id) >= 6, `${e.id} ran its passes (${manager.passesOf(e.id)})`);
+    // At least one pass per round (a round's write may also be taken in with a pass already due:
+    // a fixed total of 6 failed once on 5).
+    const ran = manager.passesOf(e.id) - passesBefore.get(e.id)!;
+    t.ok(ran >= 3, `${e.id} ran a pass per round at least (${ran} in 3 rounds)`);
     t.notOk((await f.store.getEnvironment(e.id))?.reconcileError, `${e.id} has no error`);
   }
 
