@@ -45,6 +45,7 @@ export const benchmark: Benchmark = {
         redisCpuCores: round(r.redisCpuCores, 2), redisCpuS: round(r.redisCpuS, 1),
         placingCpuS: `servers ${r.placingCpuS.servers.map((c) => round(c, 1)).join(" ")}, agents ${round(r.placingCpuS.agents, 1)}, Redis ${round(r.placingCpuS.redis, 1)}`,
         envsPerServer: r.envsPerServer.join(" "),
+        updateAnsweredMs: `stack PATCH ${r.updateAnsweredMs.stackPatch.join(" ")}; service scale ${r.updateAnsweredMs.serviceScale.join(" ")}`,
         correct: correct ? "every instance placed once, held by one agent" : `records ${r.records} ids ${r.distinctIds} slots ${r.distinctSlots} perService ${r.perServiceOk} held ${r.agentHeld} dup ${r.agentDuplicates}`,
         agentErrors: r.agentErrors,
         ...(r.aclSync ? {

@@ -100,6 +100,8 @@ export interface ScaleResult {
    */
   placingCpuS: { servers: number[]; agents: number; redis: number };
   envsPerServer: number[];
+  /** API answer times of changes sent once every record existed (the leaders writing the agents' reports back), one per environment. */
+  updateAnsweredMs: { stackPatch: number[]; serviceScale: number[] };
   /** Correctness: instance records found, distinct ids, distinct (service, index), instances the agents hold, held twice. */
   records: number;
   distinctIds: number;
@@ -348,6 +350,18 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const placingRedisCpu = await redisCpu(target, admin) - cpu0;
     const placingCpuS = { servers: pcpu1.servers.map((c, k) => c - pcpu0.servers[k]), agents: pcpu1.agents - pcpu0.agents, redis: placingRedisCpu };
     log(`scale: ${o.instances} placed in ${Math.round(placedMs)} ms (CPU s meanwhile: servers ${placingCpuS.servers.map((c) => c.toFixed(1)).join(" ")}, agents ${placingCpuS.agents.toFixed(1)}, Redis ${placingRedisCpu.toFixed(1)}; Redis's busiest commands: ${await busiestCommands(target, admin, 8)})`);
+    // API changes while the leaders write the agents' first reports back (every instance's status):
+    // each environment's stack edited, and a service scaled to the scale it has (read, no write).
+    // Sent once placement is done, so they do not slow what placedMs measures.
+    const updateAnswers = Promise.all(envs.map(async (env, e) => {
+      const u0 = performance.now();
+      await env.api.ok("PATCH", `${env.base}/stacks/${stacks[e].id}`, { description: `edited during the reports, ${new Date().toISOString()}` });
+      const patchMs = performance.now() - u0;
+      const svc = (await env.api.ok("GET", `${env.base}/services?limit=1`)).data[0];
+      const s0 = performance.now();
+      await env.api.ok("POST", `${env.base}/services/${svc.id}?action=scale`, { scale });
+      return { patchMs, scaleMs: performance.now() - s0 };
+    }));
     const fleetStats = async () => Promise.all(fleets.map((f) => f.stats()));
     await waitFor(async () => { serversAlive(); return (await fleetStats()).reduce((n, s) => n + s.running, 0) >= o.instances; },
       { what: "every instance reported running by the agents", timeoutMs: deadline - performance.now(), intervalMs: 100, maxIntervalMs: 100 });
@@ -363,6 +377,9 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       return true;
     }, { what: "every service settled", timeoutMs: deadline - performance.now(), intervalMs: 100, maxIntervalMs: 250 });
     const settledMs = performance.now() - t0;
+    const updates = await updateAnswers;
+    const updateAnsweredMs = { stackPatch: updates.map((u) => Math.round(u.patchMs)), serviceScale: updates.map((u) => Math.round(u.scaleMs)) };
+    log(`scale: API changes once placed, answered after: stack PATCH ${updateAnsweredMs.stackPatch.join(" ")} ms; service scale ${updateAnsweredMs.serviceScale.join(" ")} ms`);
     clearInterval(rssTimer);
     rssTimer = undefined;
     sampleRss();
@@ -429,6 +446,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       placingCpuS,
       redisCpuCores: (cpu1 - cpu0) / (convergedMs / 1000),
       envsPerServer,
+      updateAnsweredMs,
       records: records.length, distinctIds, distinctSlots, perServiceOk,
       agentHeld: heldIds.length, agentDuplicates, agentErrors,
       redisKind: target.kind,
