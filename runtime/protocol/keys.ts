@@ -41,6 +41,13 @@ export interface EnvKeys {
    * nothing it decided on changed (lua/common.ts onlyCreationsSince).
    */
   creationRun: string;
+  /**
+   * String "<from>:<to>": every write with a revision from..to changed no record but instances
+   * (it created records or put and removed instances: the reconcile leader placing, agents'
+   * reports written back). An API update planned at a revision inside that run may still
+   * write: the records it read and changes are as it read them (lua/common.ts runCovers).
+   */
+  recordsKeptRun: string;
   /** Hash id → record JSON, one per kind. */
   hosts: string;
   stacks: string;
@@ -149,6 +156,7 @@ export function makeKeys(prefix = "drover"): Keys {
       return {
         rev: `${e}:rev`,
         creationRun: `${e}:creationrun`,
+        recordsKeptRun: `${e}:keptrun`,
         hosts: `${e}:hosts`,
         stacks: `${e}:stacks`,
         services: `${e}:services`,

@@ -326,7 +326,7 @@ export class RedisStore implements Store {
       if (!Number.isInteger(record.rev)) throw new DroverError("InvalidField", `instance ${record.id}: rev (the revision it was read at) must be an integer`, { field: "rev" });
       args.push(record.id, String(record.rev), jsonWithout(record, "rev"));
     }
-    const reply = scriptReply(await withRedis(() => runScript(this.redis, observeInstancesScript, [env.rev, env.leader, env.events, env.instances], args)));
+    const reply = scriptReply(await withRedis(() => runScript(this.redis, observeInstancesScript, [env.rev, env.leader, env.events, env.instances, env.recordsKeptRun], args)));
     if (reply.status === "REV_MISMATCH") {
       throw new DroverError("RevisionMismatch", `update instances of ${envId} from a report: instance ${String(reply.details[0])} changed or went since it was read`, { retryable: true });
     }
@@ -371,7 +371,7 @@ export class RedisStore implements Store {
     if (!record.machineId) throw new DroverError("MissingField", `host ${record.id} has no machineId`, { field: "machineId" });
     const machineId = record.machineId;
     const reply = scriptReply(await withRedis(() => runScript(this.redis, registerHostScript,
-      [env.rev, env.events, env.reconcile, env.hosts, env.hostNames, env.hostMachines, env.creationRun],
+      [env.rev, env.events, env.reconcile, env.hosts, env.hostNames, env.hostMachines, env.creationRun, env.recordsKeptRun],
       [machineId, expected?.id ?? "", expected ? String(expected.rev) : "", jsonWithout(record, "rev")])));
     if (reply.status === "STALE") {
       throw new DroverError("RevisionMismatch", `register host ${record.id}: the machine's host record changed meanwhile`, { retryable: true });

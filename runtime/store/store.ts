@@ -149,6 +149,14 @@ export interface WriteOptions {
    * still refuses it.
    */
   creationsSince?: boolean;
+  /**
+   * With expectRev: also write when the revision moved on only through writes that changed no
+   * record but instances (creations aside): the reconcile leader placing and writing agents'
+   * reports back. For an API update that read no instance it relies on: the records it read
+   * and changes are still as it read them. Any other update or removal since still refuses it.
+   * Exclusive with creationsSince.
+   */
+  recordsKeptSince?: boolean;
   /** Refuse the write (NotLeader) unless the environment's leader lease carries this fence. */
   fence?: number;
 }

@@ -31,11 +31,11 @@ export function writeScriptCall(
     env.hosts, env.stacks, env.services, env.instances,
     env.hostNames, env.stackNames, env.serviceNames,
     env.loadBalancers, env.loadBalancerNames,
-    env.certificates, env.certificateNames, env.hostMachines, env.revokedHostKeys, env.creationRun,
+    env.certificates, env.certificateNames, env.hostMachines, env.revokedHostKeys, env.creationRun, env.recordsKeptRun,
   ];
   const puts = batch.put ?? [];
   const removes = batch.remove ?? [];
-  const args = [optionalInteger(opts.expectRev, "expectRev", 0), optionalInteger(opts.fence, "fence", 1), opts.creationsSince ? "creations" : "", String(puts.length)];
+  const args = [optionalInteger(opts.expectRev, "expectRev", 0), optionalInteger(opts.fence, "fence", 1), toleranceArg(opts), String(puts.length)];
 
   for (const { kind, record } of puts) {
     recordHash(env, kind);
@@ -76,4 +76,10 @@ export function optionalInteger(value: number | undefined, field: string, min: n
     throw new DroverError("InvalidField", `${field} must be an integer >= ${min}`, { field });
   }
   return String(value);
+}
+
+/** The write script's ARGV[3]: which other writers' writes since `expectRev` it lets through. */
+function toleranceArg(opts: WriteOptions): string {
+  if (opts.creationsSince && opts.recordsKeptSince) throw new Error("write: creationsSince and recordsKeptSince are exclusive");
+  return opts.creationsSince ? "creations" : opts.recordsKeptSince ? "kept" : "";
 }

@@ -7,7 +7,7 @@
  * (forget `fromSpec` once upgraded).
  */
 import { DroverError } from "../../protocol/errors";
-import type { ServiceRecord, ServiceSpec } from "../../protocol/model";
+import type { InstanceRecord, ServiceRecord, ServiceSpec } from "../../protocol/model";
 import { visibleEnv } from "../auth";
 import { readJsonBody } from "../body";
 import type { AuthedContext } from "../context";
@@ -17,8 +17,9 @@ import type { Reply } from "../respond";
 import { actionName, validateNoInput, validateScaleInput } from "../../protocol/validate/actions";
 import { specNeedsNewContainers, validateServiceCreate, validateServiceUpdate } from "../../protocol/validate/service";
 import type { UpdateMode } from "../../protocol/validate/stack";
-import { createInEnv, writeEnv } from "../write";
+import { createInEnv, updateInEnv, writeWithoutInstances } from "../write";
 import type { EnvSnapshot, WriteBatch } from "../../store/store";
+import type { ApiContext } from "../options";
 import { dryRunPlacement } from "../../reconcile/dry-run";
 import { commonFields, listReply } from "./list";
 import { rulesWithoutTargets } from "./load-balancers";
@@ -81,11 +82,12 @@ export function updateService(mode: UpdateMode) {
     const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
     const body = await readJsonBody(ctx.req);
     const envKey = await ctx.api.keyring.envKey(env.id);
-    const service = await writeEnv(ctx.api, env.id, (snap) => {
+    const instances = instancesOnce(ctx.api, env.id);
+    const service = await updateInEnv(ctx.api, env.id, async (snap) => {
       const current = liveService(snap.services, ctx.params.id);
       const spec = validateServiceUpdate(body, current, snap, mode);
       sealGivenSecrets(body, spec, envKey, current.id);
-      assertPlaceable(snap, current, spec);
+      if (placementChanges(current, spec)) assertPlaceable({ ...snap, instances: await instances() }, current, spec);
       return withSpec(current, spec, ctx.api.now());
     });
     return { status: 200, body: presentService(service, ctx.urls) };
@@ -94,7 +96,8 @@ export function updateService(mode: UpdateMode) {
 
 export async function deleteService(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
-  const service = await writeEnv(ctx.api, env.id, (snap) => {
+  // Strict: a load balancer created meanwhile with a rule to it must lose its rule too.
+  const service = await writeWithoutInstances(ctx.api, env.id, (snap) => {
     const current = findIn(snap.services, "service", ctx.params.id);
     if (current.state === "removing" || current.state === "removed") return { result: current };
     const plan = changed({ ...current, state: "removing" });
@@ -112,12 +115,15 @@ export async function serviceAction(ctx: AuthedContext): Promise<Reply> {
   const action = actionName(ctx.query, ACTIONS);
   const body = await readJsonBody(ctx.req);
   const scale = action === "scale" ? validateScaleInput(body) : (validateNoInput(body), undefined);
-  const service = await writeEnv(ctx.api, env.id, (snap) => {
+  const instances = instancesOnce(ctx.api, env.id);
+  const service = await updateInEnv(ctx.api, env.id, async (snap) => {
     const current = liveService(snap.services, ctx.params.id);
     switch (action) {
-      case "scale":
-        assertPlaceable(snap, current, { ...current.spec, scale: scale! });
-        return withSpec(current, { ...current.spec, scale: scale! }, ctx.api.now());
+      case "scale": {
+        const spec = { ...current.spec, scale: scale! };
+        if (placementChanges(current, spec)) assertPlaceable({ ...snap, instances: await instances() }, current, spec);
+        return withSpec(current, spec, ctx.api.now());
+      }
       case "restart":
         return changed(newVersion(current, current.spec, ctx.api.now()));
       case "rollback":
@@ -151,9 +157,8 @@ function sealGivenSecrets(body: unknown, spec: ServiceSpec, envKey: DataKey, ser
  * with nothing placed yet may wait for hosts, as in Rancher: nothing runs to lose.)
  */
 export function assertPlaceable(snap: EnvSnapshot, current: ServiceRecord, spec: ServiceSpec): void {
+  if (!placementChanges(current, spec)) return;
   if (!snap.instances.some((i) => i.serviceId === current.id && i.kind !== "lb")) return;
-  const placementChanges = specNeedsNewContainers(current.spec, spec) || spec.scale > current.spec.scale || spec.global !== current.spec.global;
-  if (!placementChanges) return;
   const stack = snap.stacks.find((s) => s.id === current.stackId);
   if (!stack) return;
   const dry = dryRunPlacement(snap.hosts, snap.instances, current, spec, stack, snap.rev);
@@ -163,6 +168,22 @@ export function assertPlaceable(snap: EnvSnapshot, current: ServiceRecord, spec:
     field: scheduleField(current.spec, spec),
     detail: { reasons: dry.unplaceable?.reasons ?? dry.skipped ?? {}, placed: dry.placements.length },
   });
+}
+
+/** Whether a change asks the scheduler for new placements: only then does assertPlaceable look at instances. */
+export function placementChanges(current: ServiceRecord, spec: ServiceSpec): boolean {
+  return specNeedsNewContainers(current.spec, spec) || spec.scale > current.spec.scale || spec.global !== current.spec.global;
+}
+
+/**
+ * The environment's instances, read the first time they are asked for and kept for the
+ * request's later attempts: assertPlaceable's verdict is advice taken at one moment (the
+ * leader places against what is stored when it runs), so a read per lost race would buy
+ * nothing, and at 25,000 instances each read is the request's largest cost.
+ */
+function instancesOnce(api: ApiContext, envId: string): () => Promise<InstanceRecord[]> {
+  let read: Promise<InstanceRecord[]> | undefined;
+  return () => (read ??= api.store.list(envId, "instance"));
 }
 
 /** The input most likely at fault, for the error's `fieldName`. */

@@ -46,29 +46,30 @@ end
 `;
 
 /**
- * The run of creation-only writes (keys.ts EnvKeys.creationRun). `noteCreationOnly(key, rev)`
- * after a write that only created records and took revision `rev`: it extends the run when the
- * write before it was one too, otherwise starts one. Other writes leave the key alone: their
- * revision breaks the run, as its end is then not the current revision.
- * `onlyCreationsSince(key, expected, current)`: true when every write after revision `expected`
- * up to `current` only created records.
+ * Runs of writes of one kind (keys.ts EnvKeys.creationRun, recordsKeptRun). `noteInRun(key, rev)`
+ * after a write of the run's kind that took revision `rev`: it extends the run when the write
+ * before it was one too, otherwise starts one. Other writes leave the key alone: their
+ * revision breaks the run, as its end is then not the current revision (a revision bumped by
+ * hand too).
+ * `runCovers(key, expected, current)`: true when every write after revision `expected` up to
+ * `current` was of the run's kind.
  */
-export const creationRunLua = `
-local function creationRunOf(key)
+export const writeRunLua = `
+local function runOf(key)
   local run = redis.call('GET', key)
   if not run then return nil, nil end
   local from, to = string.match(run, '^(%d+):(%d+)$')
   if not from then return nil, nil end
   return tonumber(from), tonumber(to)
 end
-local function noteCreationOnly(key, rev)
-  local from, to = creationRunOf(key)
+local function noteInRun(key, rev)
+  local from, to = runOf(key)
   if to ~= rev - 1 then from = rev end
   redis.call('SET', key, from .. ':' .. rev)
 end
-local function onlyCreationsSince(key, expected, current)
+local function runCovers(key, expected, current)
   if expected >= current then return false end
-  local from, to = creationRunOf(key)
+  local from, to = runOf(key)
   return from ~= nil and to == current and from <= expected + 1
 end
 `;

@@ -1,5 +1,5 @@
 import type { LuaScript } from "../scripts";
-import { creationRunLua, decodeObjectLua, withFieldLua } from "./common";
+import { decodeObjectLua, withFieldLua, writeRunLua } from "./common";
 
 /**
  * One host registration (RedisStore.registerHost): a put of one host record that reads only
@@ -14,7 +14,8 @@ export const registerHostScript: LuaScript = {
 --
 -- KEYS[1] env rev   KEYS[2] env events stream   KEYS[3] env reconcile stream
 -- KEYS[4] hosts hash   KEYS[5] hostNames index   KEYS[6] hostMachines index (machineId -> hostId)
--- KEYS[7] creationRun (keys.ts): a new machine's host is a creation-only write
+-- KEYS[7] creationRun, KEYS[8] recordsKeptRun (keys.ts): a new machine's host is a
+--         creation-only write, which keeps every record too
 -- ARGV[1] machineId   ARGV[2] expected host id of that machine, or '' (a new machine)
 -- ARGV[3] expected rev of that host record, or ''   ARGV[4] host record JSON (without rev)
 --
@@ -24,7 +25,7 @@ export const registerHostScript: LuaScript = {
 --
 -- Returns {'OK', rev} | {'NO_ENV'} | {'STALE'} | {'CONFLICT', 'host', name, holderId}
 --       | {'BAD_RECORD', 'host', id, reason}
-${withFieldLua}${decodeObjectLua}${creationRunLua}
+${withFieldLua}${decodeObjectLua}${writeRunLua}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'NO_ENV'} end
 local machineId, expectedId, expectedRev, body = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local record = decodeObject(body)
@@ -64,7 +65,10 @@ redis.call('HSET', KEYS[4], record.id, withField(body, 'rev', rev))
 if oldName and oldName ~= newName and redis.call('HGET', KEYS[5], oldName) == record.id then redis.call('HDEL', KEYS[5], oldName) end
 redis.call('HSET', KEYS[5], newName, record.id)
 redis.call('HSET', KEYS[6], machineId, record.id)
-if not current then noteCreationOnly(KEYS[7], rev) end
+if not current then
+  noteInRun(KEYS[7], rev)
+  noteInRun(KEYS[8], rev)
+end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', '10000', '*',
   'type', 'host', 'action', current and 'updated' or 'created', 'id', record.id, 'rev', rev)
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', '1000', '*', 'type', 'write', 'rev', rev)

@@ -1,5 +1,5 @@
 import type { LuaScript } from "../scripts";
-import { creationRunLua, decodeObjectLua, fenceHeldLua, withFieldLua } from "./common";
+import { decodeObjectLua, fenceHeldLua, withFieldLua, writeRunLua } from "./common";
 
 /** The generic batch write of RedisStore.write. */
 export const writeScript: LuaScript = {
@@ -17,18 +17,22 @@ export const writeScript: LuaScript = {
 -- KEYS[16] hostMachines index (machineId -> hostId, lua/register-host.ts)
 -- KEYS[17] revokedHostKeys (identity key -> hostId): a removed host's key is revoked in the same write
 -- KEYS[18] creationRun (keys.ts): the run of writes that only created records
--- KEYS[19..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
+-- KEYS[19] recordsKeptRun (keys.ts): the run of writes that changed no record but instances
+-- KEYS[20..]  five keys per host remove, in ARGV order: desired, nudges, observed, reports,
 --             heartbeat (deleted with the host record)
 -- ARGV[1] expected env rev, or ''      ARGV[2] leader fence, or ''
 -- ARGV[3] 'creations': a later rev is expected too when every write since only created records
---         (a reconcile pass: new hosts or services change nothing it decided), or ''
+--         (a reconcile pass: new hosts or services change nothing it decided);
+--         'kept': when every write since changed no record but instances (an API update: the
+--         records it read are as it read them; the leader's placements and reports go on), or ''
 -- ARGV[4] P = number of puts, then P triples: kind, id, record JSON (an object without rev)
 -- ARGV[5+3P] R = number of removes, then R pairs: kind, id
 --
 -- Name indexes: host, stack and certificate name -> id, '<stackId>/<name>' -> service or load balancer id
 -- (a service and a load balancer of one stack cannot share a name either).
 -- A record whose state is 'removed' (or that is deleted) releases its name.
--- A write whose changes are all creations extends the creation run (lua/common.ts).
+-- A write whose changes are all creations extends the creation run (lua/common.ts); one whose
+-- changes are creations or instances' updates and removals extends the records-kept run.
 -- Each changed record gets rev = the new env rev and one events entry
 -- (type=<kind> action=created|updated|removed id rev); one reconcile nudge per batch.
 -- Removing an absent record changes nothing; a batch that changes nothing keeps the rev.
@@ -38,11 +42,12 @@ export const writeScript: LuaScript = {
 --
 -- Returns {'OK', rev, the rev the batch was written on} | {'NO_ENV'} | {'REV_MISMATCH', currentRev} | {'NOT_LEADER'}
 --       | {'CONFLICT', kind, name, holderId} | {'BAD_RECORD', kind, id, reason}
-${withFieldLua}${fenceHeldLua}${decodeObjectLua}${creationRunLua}
+${withFieldLua}${fenceHeldLua}${decodeObjectLua}${writeRunLua}
 local currentRev = redis.call('GET', KEYS[1])
 if not currentRev then return {'NO_ENV'} end
+local tolerated = (ARGV[3] == 'creations' and KEYS[18]) or (ARGV[3] == 'kept' and KEYS[19]) or nil
 if ARGV[1] ~= '' and ARGV[1] ~= currentRev
-  and not (ARGV[3] == 'creations' and onlyCreationsSince(KEYS[18], tonumber(ARGV[1]), tonumber(currentRev))) then
+  and not (tolerated and runCovers(tolerated, tonumber(ARGV[1]), tonumber(currentRev))) then
   return {'REV_MISMATCH', tonumber(currentRev)}
 end
 if ARGV[2] ~= '' and not fenceHeld(KEYS[2], ARGV[2]) then return {'NOT_LEADER'} end
@@ -88,7 +93,7 @@ local function releaseName(kind, name, id)
 end
 
 local changes = {}
-local hostKeysCursor = 19
+local hostKeysCursor = 20
 local arg = 4
 local putCount = tonumber(ARGV[arg])
 for _ = 1, putCount do
@@ -151,9 +156,12 @@ end
 if #changes == 0 then return {'OK', tonumber(currentRev), tonumber(currentRev)} end
 
 local rev = redis.call('INCR', KEYS[1])
-local onlyCreated = true
+local onlyCreated, recordsKept = true, true
 for _, change in ipairs(changes) do
-  if change.action ~= 'created' then onlyCreated = false end
+  if change.action ~= 'created' then
+    onlyCreated = false
+    if change.kind ~= 'instance' then recordsKept = false end
+  end
   if change.action == 'removed' then
     redis.call('HDEL', recordHashes[change.kind], change.id)
     if change.hostKeys then redis.call('DEL', unpack(change.hostKeys)) end
@@ -172,7 +180,8 @@ for kind, names in pairs(pendingNames) do
     else redis.call('HDEL', nameIndexes[kind], name) end
   end
 end
-if onlyCreated then noteCreationOnly(KEYS[18], rev) end
+if onlyCreated then noteInRun(KEYS[18], rev) end
+if recordsKept then noteInRun(KEYS[19], rev) end
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', '1000', '*', 'type', 'write', 'rev', rev)
 return {'OK', rev, tonumber(currentRev)}
 `,

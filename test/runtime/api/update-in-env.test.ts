@@ -1,0 +1,108 @@
+import t from "tap";
+import type { ApiContext } from "../../../runtime/api/options";
+import { makeKeys } from "../../../runtime/protocol/keys";
+import { updateInEnv } from "../../../runtime/api/write";
+import type { Store } from "../../../runtime/store/store";
+import { createEnv, droverError, host, instance, service, stack, storeFixture } from "../store/store-fixture";
+import { apiFixture, seedEnv } from "./api-fixture";
+
+// updateInEnv (runtime/api/write.ts): an API update of a stack or a service reads no
+// instances and goes through after the reconcile leader's instance writes, agents' reports and
+// creations; an update of another record since makes it read and plan again; a plan that writes
+// instances is refused. Through the HTTP API: those handlers never read the whole environment,
+// and a scale-up is still checked against the instances placed.
+
+/** The store, doing `between` once after the API's first read, and counting its reads. */
+function storeWith(f: ReturnType<typeof storeFixture>, between: () => Promise<unknown>): { store: Store; reads: () => number } {
+  let reads = 0;
+  const store = new Proxy(f.store, {
+    get(target, prop, receiver) {
+      if (prop === "snapshotWithoutInstances") {
+        return async (envId: string) => {
+          const snap = await target.snapshotWithoutInstances(envId);
+          if (++reads === 1) await between();
+          return snap;
+        };
+      }
+      if (prop === "snapshot") throw new Error("updateInEnv read the instances");
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as Store;
+  return { store, reads: () => reads };
+}
+
+const api = (store: Store) => ({ store, nudge: () => undefined }) as unknown as ApiContext;
+const describeStack = (store: Store, description: string) => updateInEnv(api(store), "e1", (snap) => {
+  const current = snap.stacks.find((s) => s.id === "st1")!;
+  return { batch: { put: [{ kind: "stack", record: { ...current, description } }] }, result: description };
+});
+
+async function environment(f: ReturnType<typeof storeFixture>) {
+  await createEnv(f);
+  await f.store.write("e1", {
+    put: [{ kind: "stack", record: stack("e1", "st1", "app") }, { kind: "service", record: service("e1", "v1", "st1", "web") }, { kind: "host", record: host("e1", "h1", "one") }],
+  });
+}
+
+t.test("the leader's placements, an agent's report and a creation in between: written on the first read", async (t) => {
+  const f = storeFixture(t);
+  await environment(f);
+  const { store, reads } = storeWith(f, async () => {
+    const i1 = instance("e1", "i1", "v1", "st1", "h1");
+    await f.store.write("e1", { put: [{ kind: "instance", record: i1 }] });
+    const [stored] = await f.store.getMany("e1", "instance", ["i1"]);
+    await f.store.observeInstances("e1", [{ ...stored!, status: { state: "running" } } as typeof i1]);
+    await f.store.write("e1", { put: [{ kind: "stack", record: stack("e1", "st2", "other") }] });
+  });
+  t.equal(await describeStack(store, "kept"), "kept");
+  t.equal(reads(), 1, "read and planned once");
+  t.equal((await f.store.get("e1", "stack", "st1"))?.description, "kept", "the change is stored");
+});
+
+t.test("another record updated in between: read and planned again", async (t) => {
+  const f = storeFixture(t);
+  await environment(f);
+  const { store, reads } = storeWith(f, () => f.store.write("e1", { put: [{ kind: "service", record: service("e1", "v1", "st1", "web", { transitioning: "no" }) }] }));
+  t.equal(await describeStack(store, "again"), "again");
+  t.equal(reads(), 2, "the first attempt lost to the service update");
+});
+
+t.test("a plan that writes instances is refused, nothing written", async (t) => {
+  const f = storeFixture(t);
+  await environment(f);
+  const rev = Number(await f.redis.get(f.keys.env("e1").rev));
+  await droverError(updateInEnv(api(f.store), "e1", () => ({ batch: { put: [{ kind: "instance", record: instance("e1", "i9", "v1", "st1", "h1") }] }, result: 1 })), "Internal");
+  t.equal(Number(await f.redis.get(f.keys.env("e1").rev)), rev, "nothing written");
+});
+
+t.test("through the API: stack and service changes read no instances unless a placement is checked", async (t) => {
+  const f = await apiFixture(t);
+  const { env, stack: st, service: svc } = await seedEnv(f);
+  // One host, the service's instance on it (its host port 8080 taken there).
+  const h = host(env.id, "1hone", "one", { subnet: "10.42.1.0/24" });
+  await f.store.write(env.id, { put: [{ kind: "host", record: h }] });
+  await f.redis.set(makeKeys(f.prefix).host(env.id, h.id).heartbeat, "{}", "PX", 60_000);
+  await f.store.write(env.id, { put: [{ kind: "instance", record: { ...instance(env.id, "1ione", svc.id, st.id, h.id), spec: { ...svc.spec } } }] });
+
+  const snapshot = f.store.snapshot.bind(f.store);
+  let wholeReads = 0;
+  let instanceLists = 0;
+  const list = f.store.list.bind(f.store);
+  f.store.snapshot = async (envId: string) => { wholeReads++; return snapshot(envId); };
+  f.store.list = (async (envId: string, kind: string) => { if (kind === "instance") instanceLists++; return list(envId, kind as never); }) as typeof f.store.list;
+  t.teardown(() => { f.store.snapshot = snapshot; f.store.list = list; });
+  const call = (method: string, path: string, body: unknown) => f.call(method, `/v1/environments/${env.id}${path}`, { key: env.apiKey, body });
+
+  t.equal((await call("PATCH", `/stacks/${st.id}`, { description: "edited" })).status, 200, "stack PATCH");
+  t.equal((await call("POST", `/services/${svc.id}?action=scale`, { scale: 1 })).status, 202, "scale to the scale it has");
+  t.equal((await call("PATCH", `/services/${svc.id}`, { env: { MODE: "x" } })).status, 200, "a spec change (a rolling upgrade)");
+  t.equal(wholeReads, 0, "no whole-environment read");
+  const listsBefore = instanceLists;
+  const refused = await call("POST", `/services/${svc.id}?action=scale`, { scale: 2 });
+  t.equal(refused.status, 422, `a second instance cannot take port 8080 on the only host: ${refused.text}`);
+  t.match(refused.body, { code: "Unplaceable" });
+  t.equal(instanceLists, listsBefore + 1, "the scale-up read the instances once");
+  t.equal(wholeReads, 0, "still no whole-environment read");
+  t.equal((await f.store.get(env.id, "service", svc.id))?.spec.scale, 1, "the refused scale is not stored");
+});
