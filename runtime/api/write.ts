@@ -22,8 +22,8 @@ export async function writeEnv<T>(api: ApiContext, envId: string, plan: (snap: E
 
 /**
  * A record created from a plan that never looks at instances and that no other writer's
- * creation can make wrong (a stack, a service: names are unique in the write script, links and
- * stacks can only go away through updates). The snapshot comes without instances
+ * creation can make wrong (a stack, a service, a certificate: names are unique in the write
+ * script, links and stacks can only go away through updates). The snapshot comes without instances
  * (Store.snapshotWithoutInstances; the type keeps the plan from reading them), and the write
  * goes through after other writers' creations (WriteOptions.creationsSince): the reconcile
  * leader placing instances by the thousand, or other services created at the same moment
@@ -35,9 +35,10 @@ export async function createInEnv<T>(api: ApiContext, envId: string, plan: (snap
 }
 
 /**
- * A change to records whose plan reads no instance (a stack's or a service's own fields, a
- * service's scale: what placement it asks for is checked against instances the plan reads
- * itself, as advice) and that no other writer's creation can make wrong. The snapshot comes
+ * A change to records whose plan reads no instance (a stack's, a host's or a certificate's own
+ * fields; a service's spec or scale: what placement it asks for is checked against instances
+ * the plan reads itself, as advice) and that no other writer's creation can make wrong (a
+ * delete that must take dependants along, such as a stack's services, is not one). The snapshot comes
  * without instances, and the write goes through after other writers' writes that changed no
  * record but instances (WriteOptions.recordsKeptSince): the reconcile leader writing 25,000
  * placements or agents' reports in steps made such a write lose and read the whole

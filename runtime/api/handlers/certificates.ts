@@ -15,7 +15,7 @@ import type { AuthedContext } from "../context";
 import type { FilterSpec } from "../filters";
 import { presentCertificate } from "../present/certificate";
 import type { Reply } from "../respond";
-import { writeEnv } from "../write";
+import { createInEnv, updateInEnv, writeWithoutInstances } from "../write";
 import { sealCertificateKey } from "../../secrets/record-sealing";
 import { commonFields, listReply } from "./list";
 import { findIn, visibleRecord } from "./records";
@@ -52,7 +52,7 @@ export async function createCertificate(ctx: AuthedContext): Promise<Reply> {
   const body = await readJsonBody(ctx.req);
   const id = ctx.api.newId("certificate");
   const envKey = await ctx.api.keyring.envKey(env.id);
-  const cert = await writeEnv(ctx.api, env.id, (snap) => {
+  const cert = await createInEnv(ctx.api, env.id, (snap) => {
     const input = validateCertificateCreate(body, snap.certificates ?? [], new Date(ctx.api.now()));
     const record: CertificateRecord = { id, envId: env.id, ...input, key: sealCertificateKey(envKey, id, input.key), state: "active", createdAt: ctx.api.now(), rev: snap.rev };
     return { batch: { put: [{ kind: "certificate", record }] }, result: record };
@@ -65,7 +65,7 @@ export async function replaceCertificate(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const body = await readJsonBody(ctx.req);
   const envKey = await ctx.api.keyring.envKey(env.id);
-  const cert = await writeEnv(ctx.api, env.id, (snap) => {
+  const cert = await updateInEnv(ctx.api, env.id, (snap) => {
     const current = findIn(snap.certificates ?? [], "certificate", ctx.params.id);
     const input = validateCertificateUpdate(body, current, new Date(ctx.api.now()));
     const { description: _d, chain: _c, ...kept } = current;
@@ -80,7 +80,8 @@ export async function replaceCertificate(ctx: AuthedContext): Promise<Reply> {
 /** Removes the record and answers 200 with it in state `removed`; 409 while a load balancer lists it. */
 export async function deleteCertificate(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
-  const cert = await writeEnv(ctx.api, env.id, (snap) => {
+  // Strict: a load balancer created meanwhile that lists the certificate keeps it.
+  const cert = await writeWithoutInstances(ctx.api, env.id, (snap) => {
     const current = findIn(snap.certificates ?? [], "certificate", ctx.params.id);
     const users = loadBalancersUsing(snap.loadBalancers ?? [], current.id);
     if (users.length > 0) throw inUse(current, users, snap.stacks);

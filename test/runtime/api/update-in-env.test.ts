@@ -6,7 +6,7 @@ import type { Store } from "../../../runtime/store/store";
 import { createEnv, droverError, host, instance, service, stack, storeFixture } from "../store/store-fixture";
 import { apiFixture, seedEnv } from "./api-fixture";
 
-// updateInEnv (runtime/api/write.ts): an API update of a stack or a service reads no
+// updateInEnv (runtime/api/write.ts): an API update of a stack, a service or a host reads no
 // instances and goes through after the reconcile leader's instance writes, agents' reports and
 // creations; an update of another record since makes it read and plan again; a plan that writes
 // instances is refused. Through the HTTP API: those handlers never read the whole environment,
@@ -97,6 +97,9 @@ t.test("through the API: stack and service changes read no instances unless a pl
   t.equal((await call("PATCH", `/stacks/${st.id}`, { description: "edited" })).status, 200, "stack PATCH");
   t.equal((await call("POST", `/services/${svc.id}?action=scale`, { scale: 1 })).status, 202, "scale to the scale it has");
   t.equal((await call("PATCH", `/services/${svc.id}`, { env: { MODE: "x" } })).status, 200, "a spec change (a rolling upgrade)");
+  t.equal((await call("PATCH", `/hosts/${h.id}`, { labels: { zone: "a" } })).status, 200, "host labels");
+  t.equal((await call("POST", `/hosts/${h.id}?action=deactivate`, {})).status, 202, "host deactivated");
+  t.equal((await call("POST", `/hosts/${h.id}?action=activate`, {})).status, 202, "and activated");
   t.equal(wholeReads, 0, "no whole-environment read");
   const listsBefore = instanceLists;
   const refused = await call("POST", `/services/${svc.id}?action=scale`, { scale: 2 });
