@@ -4,7 +4,7 @@
  * another writer got in between. A plan that throws rejects the request with nothing written.
  */
 import { DroverError, isDroverError } from "../protocol/errors";
-import type { EnvironmentRecord } from "../protocol/model";
+import type { EnvironmentRecord, InstanceRecord } from "../protocol/model";
 import type { EnvSnapshot, SnapshotWithoutInstances, WriteBatch } from "../store/store";
 import type { ApiContext } from "./options";
 
@@ -52,6 +52,18 @@ export async function updateInEnv<T>(api: ApiContext, envId: string, plan: (snap
 /** writeEnv for a plan that reads no instance (the type keeps it from): the snapshot comes without them. */
 export async function writeWithoutInstances<T>(api: ApiContext, envId: string, plan: (snap: SnapshotWithoutInstances) => Plan<T> | Promise<Plan<T>>): Promise<T> {
   return writeFrom(api, envId, (id) => api.store.snapshotWithoutInstances(id), plan);
+}
+
+/**
+ * The environment's instances, read the first time they are asked for and kept for the
+ * request's later attempts. For checks that are advice taken at one moment (a scale-up's
+ * placement, a load balancer's source ports: the leader places against what is stored when it
+ * runs, and reports what it cannot place) and for showing a record's instances: a read per lost
+ * race would buy nothing, and at 25,000 instances each read is the request's largest cost.
+ */
+export function instancesOnce(api: ApiContext, envId: string): () => Promise<InstanceRecord[]> {
+  let read: Promise<InstanceRecord[]> | undefined;
+  return () => (read ??= api.store.list(envId, "instance"));
 }
 
 /** Which other writers' writes since its snapshot a write goes through after (WriteOptions). */

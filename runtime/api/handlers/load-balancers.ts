@@ -20,7 +20,7 @@ import type { FilterSpec } from "../filters";
 import { sourcePortCollisions } from "../load-balancer-ports";
 import { loadBalancerInstances, presentLoadBalancer } from "../present/load-balancer";
 import type { Reply } from "../respond";
-import { writeEnv } from "../write";
+import { instancesOnce, writeWithoutInstances } from "../write";
 import { commonFields, listReply } from "./list";
 import { findIn, visibleRecord } from "./records";
 
@@ -62,13 +62,15 @@ export async function createLoadBalancer(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const body = await readJsonBody(ctx.req);
   const id = ctx.api.newId("loadBalancer");
-  const lb = await writeEnv(ctx.api, env.id, (snap) => {
+  const instances = instancesOnce(ctx.api, env.id);
+  // Strict: another load balancer created meanwhile may want the same source port.
+  const lb = await writeWithoutInstances(ctx.api, env.id, async (snap) => {
     const input = validateLoadBalancerCreate(body, snap);
     const record: LoadBalancerRecord = {
       id, envId: env.id, stackId: input.stackId, name: input.name, spec: input.spec,
       state: "active", transitioning: "yes", served: false, createdAt: ctx.api.now(), rev: snap.rev,
     };
-    assertPortsFree(record, snap);
+    assertPortsFree(record, { ...snap, instances: await instances() });
     return { batch: { put: [{ kind: "loadBalancer", record }] }, result: record };
   });
   return { status: 201, body: presentLoadBalancer(lb, ctx.urls, []) };
@@ -78,16 +80,17 @@ export function updateLoadBalancer(mode: UpdateMode) {
   return async (ctx: AuthedContext): Promise<Reply> => {
     const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
     const body = await readJsonBody(ctx.req);
-    const { lb, instances } = await writeEnv(ctx.api, env.id, (snap) => {
+    const all = instancesOnce(ctx.api, env.id);
+    const { lb, instances } = await writeWithoutInstances(ctx.api, env.id, async (snap) => {
       const current = findIn(snap.loadBalancers ?? [], "loadBalancer", ctx.params.id);
-      const instances = lbInstancesById(snap.instances).get(current.id) ?? [];
+      const instances = lbInstancesById(await all()).get(current.id) ?? [];
       if (current.state !== "active") {
         throw new DroverError("Conflict", `load balancer ${current.name} (${current.id}) is ${current.state}; it takes no changes`);
       }
       const spec = validateLoadBalancerUpdate(body, current, snap, mode);
       if (JSON.stringify(spec) === JSON.stringify(current.spec)) return { result: { lb: current, instances } };
       const record: LoadBalancerRecord = { ...current, spec, transitioning: "yes" };
-      assertPortsFree(record, snap);
+      assertPortsFree(record, { ...snap, instances: await all() });
       return { batch: { put: [{ kind: "loadBalancer" as const, record }] }, result: { lb: record, instances } };
     });
     return { status: 200, body: presentLoadBalancer(lb, ctx.urls, loadBalancerInstances(lb, instances)) };
@@ -100,9 +103,10 @@ export function updateLoadBalancer(mode: UpdateMode) {
  */
 export async function deleteLoadBalancer(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
-  const { lb, instances } = await writeEnv(ctx.api, env.id, (snap) => {
+  const all = instancesOnce(ctx.api, env.id);
+  const { lb, instances } = await writeWithoutInstances(ctx.api, env.id, async (snap) => {
     const current = findIn(snap.loadBalancers ?? [], "loadBalancer", ctx.params.id);
-    const instances = lbInstancesById(snap.instances).get(current.id) ?? [];
+    const instances = lbInstancesById(await all()).get(current.id) ?? [];
     if (current.state !== "active") return { result: { lb: current, instances } };
     const record = removing(current);
     return { batch: { put: [{ kind: "loadBalancer" as const, record }] }, result: { lb: record, instances } };

@@ -7,7 +7,7 @@
  * (forget `fromSpec` once upgraded).
  */
 import { DroverError } from "../../protocol/errors";
-import type { InstanceRecord, ServiceRecord, ServiceSpec } from "../../protocol/model";
+import type { ServiceRecord, ServiceSpec } from "../../protocol/model";
 import { visibleEnv } from "../auth";
 import { readJsonBody } from "../body";
 import type { AuthedContext } from "../context";
@@ -17,9 +17,8 @@ import type { Reply } from "../respond";
 import { actionName, validateNoInput, validateScaleInput } from "../../protocol/validate/actions";
 import { specNeedsNewContainers, validateServiceCreate, validateServiceUpdate } from "../../protocol/validate/service";
 import type { UpdateMode } from "../../protocol/validate/stack";
-import { createInEnv, updateInEnv, writeWithoutInstances } from "../write";
+import { createInEnv, instancesOnce, updateInEnv, writeWithoutInstances } from "../write";
 import type { EnvSnapshot, WriteBatch } from "../../store/store";
-import type { ApiContext } from "../options";
 import { dryRunPlacement } from "../../reconcile/dry-run";
 import { commonFields, listReply } from "./list";
 import { rulesWithoutTargets } from "./load-balancers";
@@ -173,17 +172,6 @@ export function assertPlaceable(snap: EnvSnapshot, current: ServiceRecord, spec:
 /** Whether a change asks the scheduler for new placements: only then does assertPlaceable look at instances. */
 export function placementChanges(current: ServiceRecord, spec: ServiceSpec): boolean {
   return specNeedsNewContainers(current.spec, spec) || spec.scale > current.spec.scale || spec.global !== current.spec.global;
-}
-
-/**
- * The environment's instances, read the first time they are asked for and kept for the
- * request's later attempts: assertPlaceable's verdict is advice taken at one moment (the
- * leader places against what is stored when it runs), so a read per lost race would buy
- * nothing, and at 25,000 instances each read is the request's largest cost.
- */
-function instancesOnce(api: ApiContext, envId: string): () => Promise<InstanceRecord[]> {
-  let read: Promise<InstanceRecord[]> | undefined;
-  return () => (read ??= api.store.list(envId, "instance"));
 }
 
 /** The input most likely at fault, for the error's `fieldName`. */

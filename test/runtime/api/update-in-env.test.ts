@@ -9,8 +9,9 @@ import { apiFixture, seedEnv } from "./api-fixture";
 // updateInEnv (runtime/api/write.ts): an API update of a stack, a service or a host reads no
 // instances and goes through after the reconcile leader's instance writes, agents' reports and
 // creations; an update of another record since makes it read and plan again; a plan that writes
-// instances is refused. Through the HTTP API: those handlers never read the whole environment,
-// and a scale-up is still checked against the instances placed.
+// instances is refused. Through the HTTP API: those handlers, and the load balancers' (strict,
+// reading instances once for their port check), never read the whole environment, and a scale-up
+// or a source port is still checked against the instances placed.
 
 /** The store, doing `between` once after the API's first read, and counting its reads. */
 function storeWith(f: ReturnType<typeof storeFixture>, between: () => Promise<unknown>): { store: Store; reads: () => number } {
@@ -100,6 +101,11 @@ t.test("through the API: stack and service changes read no instances unless a pl
   t.equal((await call("PATCH", `/hosts/${h.id}`, { labels: { zone: "a" } })).status, 200, "host labels");
   t.equal((await call("POST", `/hosts/${h.id}?action=deactivate`, {})).status, 202, "host deactivated");
   t.equal((await call("POST", `/hosts/${h.id}?action=activate`, {})).status, 202, "and activated");
+  const lb = await call("POST", "/loadbalancers", { stackId: st.id, name: "front", scale: 1, portRules: [{ sourcePort: 9090, protocol: "http", targetServiceId: svc.id, targetPort: 80 }] });
+  t.equal(lb.status, 201, `load balancer created: ${lb.text}`);
+  const taken = await call("PUT", `/loadbalancers/${lb.body.id}`, { scale: 1, portRules: [{ sourcePort: 8080, protocol: "http", targetServiceId: svc.id, targetPort: 80 }] });
+  t.equal(taken.status, 409, `port 8080 is the service's on the only host: still checked against the instances (${taken.body?.message})`);
+  t.equal((await call("DELETE", `/loadbalancers/${lb.body.id}`, undefined)).status, 202, "load balancer deleted");
   t.equal(wholeReads, 0, "no whole-environment read");
   const listsBefore = instanceLists;
   const refused = await call("POST", `/services/${svc.id}?action=scale`, { scale: 2 });
