@@ -1,7 +1,7 @@
 import t from "tap";
-import type { ApiContext } from "../../../runtime/api/options";
 import { createInEnv } from "../../../runtime/api/write";
 import type { Store } from "../../../runtime/store/store";
+import { apiWith as api, storeWith } from "./reads-counted";
 import { createEnv, droverError, service, stack, storeFixture } from "../store/store-fixture";
 
 // createInEnv (runtime/api/write.ts): an API write that creates a stack or a service reads no
@@ -9,27 +9,6 @@ import { createEnv, droverError, service, stack, storeFixture } from "../store/s
 // plan again; a plan that would change an existing record is refused. The write script keeps a
 // service's and a load balancer's names apart, which such creations rely on.
 
-/** The store, doing `between` once after the API's first read, and counting its reads. */
-function storeWith(f: ReturnType<typeof storeFixture>, between: () => Promise<unknown>): { store: Store; reads: () => number } {
-  let reads = 0;
-  const store = new Proxy(f.store, {
-    get(target, prop, receiver) {
-      if (prop === "snapshotWithoutInstances") {
-        return async (envId: string) => {
-          const snap = await target.snapshotWithoutInstances(envId);
-          if (++reads === 1) await between();
-          return snap;
-        };
-      }
-      if (prop === "snapshot") throw new Error("createInEnv read the instances");
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as Store;
-  return { store, reads: () => reads };
-}
-
-const api = (store: Store) => ({ store, nudge: () => undefined }) as unknown as ApiContext;
 const createService = (f: ReturnType<typeof storeFixture>, store: Store, id: string, name: string) =>
   createInEnv(api(store), "e1", (snap) => ({ batch: { put: [{ kind: "service", record: service("e1", id, "st1", name, { rev: snap.rev }) }] }, result: id }));
 

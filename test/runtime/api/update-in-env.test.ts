@@ -1,8 +1,8 @@
 import t from "tap";
-import type { ApiContext } from "../../../runtime/api/options";
 import { makeKeys } from "../../../runtime/protocol/keys";
 import { updateInEnv } from "../../../runtime/api/write";
 import type { Store } from "../../../runtime/store/store";
+import { apiWith as api, storeWith } from "./reads-counted";
 import { createEnv, droverError, host, instance, service, stack, storeFixture } from "../store/store-fixture";
 import { apiFixture, seedEnv } from "./api-fixture";
 
@@ -13,27 +13,6 @@ import { apiFixture, seedEnv } from "./api-fixture";
 // reading instances once for their port check), never read the whole environment, and a scale-up
 // or a source port is still checked against the instances placed.
 
-/** The store, doing `between` once after the API's first read, and counting its reads. */
-function storeWith(f: ReturnType<typeof storeFixture>, between: () => Promise<unknown>): { store: Store; reads: () => number } {
-  let reads = 0;
-  const store = new Proxy(f.store, {
-    get(target, prop, receiver) {
-      if (prop === "snapshotWithoutInstances") {
-        return async (envId: string) => {
-          const snap = await target.snapshotWithoutInstances(envId);
-          if (++reads === 1) await between();
-          return snap;
-        };
-      }
-      if (prop === "snapshot") throw new Error("updateInEnv read the instances");
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  }) as Store;
-  return { store, reads: () => reads };
-}
-
-const api = (store: Store) => ({ store, nudge: () => undefined }) as unknown as ApiContext;
 const describeStack = (store: Store, description: string) => updateInEnv(api(store), "e1", (snap) => {
   const current = snap.stacks.find((s) => s.id === "st1")!;
   return { batch: { put: [{ kind: "stack", record: { ...current, description } }] }, result: description };
