@@ -5,7 +5,7 @@
  */
 import { DroverError, isDroverError } from "../protocol/errors";
 import type { EnvironmentRecord, InstanceRecord } from "../protocol/model";
-import type { EnvSnapshot, SnapshotWithoutInstances, WriteBatch } from "../store/store";
+import type { EnvSnapshot, SnapshotWithoutInstances, WriteBatch, WriteOptions } from "../store/store";
 import type { ApiContext } from "./options";
 
 const ATTEMPTS = 8;
@@ -31,7 +31,7 @@ export async function writeEnv<T>(api: ApiContext, envId: string, plan: (snap: E
  * answered over 18 s).
  */
 export async function createInEnv<T>(api: ApiContext, envId: string, plan: (snap: SnapshotWithoutInstances) => Plan<T> | Promise<Plan<T>>): Promise<T> {
-  return writeFrom(api, envId, (id) => api.store.snapshotWithoutInstances(id), plan, "creations");
+  return writeFrom(api, envId, (id) => api.store.snapshotWithoutInstances(id), plan, { creationsSince: true });
 }
 
 /**
@@ -46,7 +46,7 @@ export async function createInEnv<T>(api: ApiContext, envId: string, plan: (snap
  * The plan may not write instances itself.
  */
 export async function updateInEnv<T>(api: ApiContext, envId: string, plan: (snap: SnapshotWithoutInstances) => Plan<T> | Promise<Plan<T>>): Promise<T> {
-  return writeFrom(api, envId, (id) => api.store.snapshotWithoutInstances(id), plan, "kept");
+  return writeFrom(api, envId, (id) => api.store.snapshotWithoutInstances(id), plan, { recordsKeptSince: true });
 }
 
 /** writeEnv for a plan that reads no instance (the type keeps it from): the snapshot comes without them. */
@@ -66,11 +66,11 @@ export function instancesOnce(api: ApiContext, envId: string): () => Promise<Ins
   return () => (read ??= api.store.list(envId, "instance"));
 }
 
-/** Which other writers' writes since its snapshot a write goes through after (WriteOptions). */
-type Tolerance = "none" | "creations" | "kept";
+/** Which other writers' writes since its snapshot a write goes through after (none: strict). */
+type Tolerance = Pick<WriteOptions, "creationsSince" | "recordsKeptSince">;
 
 async function writeFrom<T, S extends SnapshotWithoutInstances>(
-  api: ApiContext, envId: string, read: (envId: string) => Promise<S>, plan: (snap: S) => Plan<T> | Promise<Plan<T>>, tolerance: Tolerance = "none",
+  api: ApiContext, envId: string, read: (envId: string) => Promise<S>, plan: (snap: S) => Plan<T> | Promise<Plan<T>>, tolerance: Tolerance = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const snap = await read(envId);
@@ -78,16 +78,14 @@ async function writeFrom<T, S extends SnapshotWithoutInstances>(
     const { batch, result } = await plan(snap);
     if (!batch || ((batch.put?.length ?? 0) === 0 && (batch.remove?.length ?? 0) === 0)) return result;
     // Not lost races: plans these helpers must never be given.
-    if (tolerance === "creations" && (batch.remove?.length || (batch.put ?? []).some((p) => p.kind === "instance" || existsIn(snap, p.kind, p.record.id)))) {
+    if (tolerance.creationsSince && (batch.remove?.length || (batch.put ?? []).some((p) => p.kind === "instance" || existsIn(snap, p.kind, p.record.id)))) {
       throw new DroverError("Internal", "createInEnv: a plan may only create records");
     }
-    if (tolerance === "kept" && [...(batch.put ?? []), ...(batch.remove ?? [])].some((c) => c.kind === "instance")) {
+    if (tolerance.recordsKeptSince && [...(batch.put ?? []), ...(batch.remove ?? [])].some((c) => c.kind === "instance")) {
       throw new DroverError("Internal", "updateInEnv: a plan may not write instances");
     }
     try {
-      const rev = await api.store.write(envId, batch, {
-        expectRev: snap.rev, ...(tolerance === "creations" ? { creationsSince: true } : tolerance === "kept" ? { recordsKeptSince: true } : {}),
-      });
+      const rev = await api.store.write(envId, batch, { expectRev: snap.rev, ...tolerance });
       for (const { record } of batch.put ?? []) record.rev = rev;
       api.nudge(envId);
       return result;
