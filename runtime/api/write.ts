@@ -4,8 +4,8 @@
  * another writer got in between. A plan that throws rejects the request with nothing written.
  */
 import { DroverError, isDroverError } from "../protocol/errors";
-import type { EnvironmentRecord, InstanceRecord } from "../protocol/model";
-import type { EnvSnapshot, SnapshotWithoutInstances, WriteBatch, WriteOptions } from "../store/store";
+import type { EnvironmentRecord, HostRecord, InstanceRecord } from "../protocol/model";
+import type { EnvSnapshot, OmittableList, RefsSnapshot, SnapshotWithout, SnapshotWithoutInstances, WriteBatch, WriteOptions } from "../store/store";
 import type { ApiContext } from "./options";
 
 const ATTEMPTS = 8;
@@ -17,41 +17,56 @@ export interface Plan<T> {
 }
 
 export async function writeEnv<T>(api: ApiContext, envId: string, plan: (snap: EnvSnapshot) => Plan<T> | Promise<Plan<T>>): Promise<T> {
-  return writeFrom(api, envId, (id) => api.store.snapshot(id), plan);
+  return writeFrom(api, envId, [] as never[], plan);
 }
 
+/** Both lists that grow with the fleet: what createInEnv, updateInEnv and writeRefs read without. */
+const HOSTS_AND_INSTANCES: readonly OmittableList[] = ["hosts", "instances"];
+
 /**
- * A record created from a plan that never looks at instances and that no other writer's
+ * A record created from a plan that never looks at hosts or instances and that no other writer's
  * creation can make wrong (a stack, a service, a certificate: names are unique in the write
- * script, links and stacks can only go away through updates). The snapshot comes without instances
- * (Store.snapshotWithoutInstances; the type keeps the plan from reading them), and the write
+ * script, links and stacks can only go away through updates). The snapshot comes without hosts
+ * and instances (Store.snapshotWithout; the type keeps the plan from reading them: 20 service
+ * POSTs into environments of 1,250 hosts each read and parsed every host record), and the write
  * goes through after other writers' creations (WriteOptions.creationsSince): the reconcile
  * leader placing instances by the thousand, or other services created at the same moment
  * (one `pulumi up`), made these writes lose and start over (bench scale: 20 service POSTs
  * answered over 18 s).
  */
-export async function createInEnv<T>(api: ApiContext, envId: string, plan: (snap: SnapshotWithoutInstances) => Plan<T> | Promise<Plan<T>>): Promise<T> {
-  return writeFrom(api, envId, (id) => api.store.snapshotWithoutInstances(id), plan, { creationsSince: true });
+export async function createInEnv<T>(api: ApiContext, envId: string, plan: (snap: RefsSnapshot) => Plan<T> | Promise<Plan<T>>): Promise<T> {
+  return writeFrom(api, envId, HOSTS_AND_INSTANCES, plan, { creationsSince: true });
 }
 
 /**
- * A change to records whose plan reads no instance (a stack's, a host's or a certificate's own
- * fields; a service's spec or scale: what placement it asks for is checked against instances
- * the plan reads itself, as advice) and that no other writer's creation can make wrong (a
- * delete that must take dependants along, such as a stack's services, is not one). The snapshot comes
- * without instances, and the write goes through after other writers' writes that changed no
+ * A change to records whose plan reads no host or instance (a stack's or a certificate's own
+ * fields; a service's spec or scale: what placement it asks for is checked against hosts and
+ * instances the plan reads itself, as advice: hostsAndInstancesOnce) and that no other writer's
+ * creation can make wrong (a delete that must take dependants along, such as a stack's services,
+ * is not one). The snapshot comes without hosts and instances (a host's own change:
+ * updateHostInEnv), and the write goes through after other writers' writes that changed no
  * record but instances (WriteOptions.recordsKeptSince): the reconcile leader writing 25,000
  * placements or agents' reports in steps made such a write lose and read the whole
  * environment again, instances included (bench scale: a stack PATCH answered after 7.4 s).
  * The plan may not write instances itself.
  */
-export async function updateInEnv<T>(api: ApiContext, envId: string, plan: (snap: SnapshotWithoutInstances) => Plan<T> | Promise<Plan<T>>): Promise<T> {
-  return writeFrom(api, envId, (id) => api.store.snapshotWithoutInstances(id), plan, { recordsKeptSince: true });
+export async function updateInEnv<T>(api: ApiContext, envId: string, plan: (snap: RefsSnapshot) => Plan<T> | Promise<Plan<T>>): Promise<T> {
+  return writeFrom(api, envId, HOSTS_AND_INSTANCES, plan, { recordsKeptSince: true });
+}
+
+/** updateInEnv for a change to a host's own record (actions, labels, machine access): the snapshot has the hosts. */
+export async function updateHostInEnv<T>(api: ApiContext, envId: string, plan: (snap: SnapshotWithoutInstances) => Plan<T> | Promise<Plan<T>>): Promise<T> {
+  return writeFrom(api, envId, ["instances"], plan, { recordsKeptSince: true });
 }
 
 /** writeEnv for a plan that reads no instance (the type keeps it from): the snapshot comes without them. */
 export async function writeWithoutInstances<T>(api: ApiContext, envId: string, plan: (snap: SnapshotWithoutInstances) => Plan<T> | Promise<Plan<T>>): Promise<T> {
-  return writeFrom(api, envId, (id) => api.store.snapshotWithoutInstances(id), plan);
+  return writeFrom(api, envId, ["instances"], plan);
+}
+
+/** writeEnv for a plan that reads neither hosts nor instances (deleting a stack, a service, a certificate). */
+export async function writeRefs<T>(api: ApiContext, envId: string, plan: (snap: RefsSnapshot) => Plan<T> | Promise<Plan<T>>): Promise<T> {
+  return writeFrom(api, envId, HOSTS_AND_INSTANCES, plan);
 }
 
 /**
@@ -66,19 +81,25 @@ export function instancesOnce(api: ApiContext, envId: string): () => Promise<Ins
   return () => (read ??= api.store.list(envId, "instance"));
 }
 
+/** instancesOnce with the hosts too, read alongside: what a placement check (assertPlaceable) needs besides the plan's snapshot. */
+export function hostsAndInstancesOnce(api: ApiContext, envId: string): () => Promise<{ hosts: HostRecord[]; instances: InstanceRecord[] }> {
+  let read: Promise<{ hosts: HostRecord[]; instances: InstanceRecord[] }> | undefined;
+  return () => (read ??= Promise.all([api.store.list(envId, "host"), api.store.list(envId, "instance")]).then(([hosts, instances]) => ({ hosts, instances })));
+}
+
 /** Which other writers' writes since its snapshot a write goes through after (none: strict). */
 type Tolerance = Pick<WriteOptions, "creationsSince" | "recordsKeptSince">;
 
-async function writeFrom<T, S extends SnapshotWithoutInstances>(
-  api: ApiContext, envId: string, read: (envId: string) => Promise<S>, plan: (snap: S) => Plan<T> | Promise<Plan<T>>, tolerance: Tolerance = {},
+async function writeFrom<T, K extends OmittableList>(
+  api: ApiContext, envId: string, leaveOut: readonly K[], plan: (snap: SnapshotWithout<K>) => Plan<T> | Promise<Plan<T>>, tolerance: Tolerance = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const snap = await read(envId);
+    const snap = await api.store.snapshotWithout(envId, leaveOut);
     assertEnvWritable(snap.env);
     const { batch, result } = await plan(snap);
     if (!batch || ((batch.put?.length ?? 0) === 0 && (batch.remove?.length ?? 0) === 0)) return result;
     // Not lost races: plans these helpers must never be given.
-    if (tolerance.creationsSince && (batch.remove?.length || (batch.put ?? []).some((p) => p.kind === "instance" || existsIn(snap, p.kind, p.record.id)))) {
+    if (tolerance.creationsSince && (batch.remove?.length || (batch.put ?? []).some((p) => !isNewIn(snap, p.kind, p.record.id)))) {
       throw new DroverError("Internal", "createInEnv: a plan may only create records");
     }
     if (tolerance.recordsKeptSince && [...(batch.put ?? []), ...(batch.remove ?? [])].some((c) => c.kind === "instance")) {
@@ -107,9 +128,11 @@ export function assertEnvWritable(env: EnvironmentRecord): void {
   }
 }
 
-function existsIn(snap: SnapshotWithoutInstances, kind: string, id: string): boolean {
+/** Whether the snapshot shows the record is new: a kind whose list it left out (hosts, instances) cannot be shown new. */
+function isNewIn(snap: Partial<EnvSnapshot>, kind: string, id: string): boolean {
   const lists: Record<string, { id: string }[] | undefined> = {
-    host: snap.hosts, stack: snap.stacks, service: snap.services, loadBalancer: snap.loadBalancers, certificate: snap.certificates,
+    host: snap.hosts, stack: snap.stacks, service: snap.services, loadBalancer: snap.loadBalancers ?? [], certificate: snap.certificates ?? [],
   };
-  return (lists[kind] ?? []).some((r) => r.id === id);
+  const list = lists[kind];
+  return list !== undefined && !list.some((r) => r.id === id);
 }

@@ -30,7 +30,7 @@ import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
 import { retryTryAgain } from "./try-again";
 import { ClusterWaiter } from "./cluster-wait";
-import type { EnvSnapshot, EventReader, RecordKind, RecordOf, SnapshotWithoutInstances, Store, StoreEvent, WriteBatch, WriteOptions } from "./store";
+import type { EnvSnapshot, EventReader, OmittableList, RecordKind, RecordOf, SnapshotWithout, Store, StoreEvent, WriteBatch, WriteOptions } from "./store";
 import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
 
 /** The nodes whose keys a SCAN must cover: the one Redis, or every primary of a Cluster. */
@@ -244,38 +244,45 @@ export class RedisStore implements Store {
    * record), so the snapshot is read again, and the record never runs ahead of the rest.
    */
   async snapshot(envId: string): Promise<EnvSnapshot> {
-    return this.snapshotOf(envId, true) as Promise<EnvSnapshot>;
+    return this.snapshotOf(envId, []) as Promise<EnvSnapshot>;
   }
 
-  async snapshotWithoutInstances(envId: string): Promise<SnapshotWithoutInstances> {
-    const { instances: _none, ...rest } = await this.snapshotOf(envId, false);
-    return rest;
+  async snapshotWithout<K extends OmittableList>(envId: string, leaveOut: readonly K[]): Promise<SnapshotWithout<K>> {
+    const snapshot: Partial<EnvSnapshot> = await this.snapshotOf(envId, leaveOut);
+    for (const list of leaveOut) delete snapshot[list];
+    return snapshot as SnapshotWithout<K>;
   }
 
-  private async snapshotOf(envId: string, withInstances: boolean): Promise<EnvSnapshot> {
+  private async snapshotOf(envId: string, leaveOut: readonly OmittableList[]): Promise<EnvSnapshot> {
     for (let attempt = 0; ; attempt++) {
-      const snapshot = await this.snapshotOnce(envId, withInstances);
+      const snapshot = await this.snapshotOnce(envId, leaveOut);
       if (snapshot.env.rev <= snapshot.rev || attempt >= raceAttempts) return snapshot;
     }
   }
 
-  private async snapshotOnce(envId: string, withInstances: boolean): Promise<EnvSnapshot> {
+  /** The lists left out come back empty (snapshotWithout then drops them, so no caller can take them for the truth). */
+  private async snapshotOnce(envId: string, leaveOut: readonly OmittableList[]): Promise<EnvSnapshot> {
     const envKeys = this.keys.env(envId);
+    const withHosts = !leaveOut.includes("hosts"), withInstances = !leaveOut.includes("instances");
     const results = await withRedis(() => retryTryAgain(this.redis, () => {
       const multi = this.redis.multi()
         .get(envKeys.rev)
-        .hvals(envKeys.hosts)
         .hvals(envKeys.stacks)
         .hvals(envKeys.services)
         .hvals(envKeys.loadBalancers)
         .hvals(envKeys.certificates);
-      return (withInstances ? multi.hvals(envKeys.instances) : multi).exec();
+      if (withHosts) multi.hvals(envKeys.hosts);
+      if (withInstances) multi.hvals(envKeys.instances);
+      return multi.exec();
     }));
     if (!results) throw new DroverError("Unavailable", `snapshot of ${envId} was aborted`, { retryable: true });
-    const [rev, hosts, stacks, services, loadBalancers, certificates, instances = []] = results.map(([err, value]) => {
+    const replies = results.map(([err, value]) => {
       if (err) throw toDroverError(err);
       return value;
-    }) as [string | null, string[], string[], string[], string[], string[], string[]?];
+    }) as [string | null, ...string[][]];
+    const [rev, stacks, services, loadBalancers, certificates] = replies as [string | null, string[], string[], string[], string[]];
+    const hosts = withHosts ? replies[5] as string[] : [];
+    const instances = withInstances ? replies[withHosts ? 6 : 5] as string[] : [];
     const envRaw = rev === null ? null : await withRedis(() => this.redis.hget(this.keys.environments(), envId));
     if (envRaw === null || rev === null) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
     const parseAll = <T extends { id: string; createdAt?: string }>(raws: string[], what: string) =>

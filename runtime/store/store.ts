@@ -46,11 +46,12 @@ export interface Store {
   /** A consistent read of everything the reconciler needs for one environment. */
   snapshot(envId: string): Promise<EnvSnapshot>;
   /**
-   * The same read without the instance records, for writers whose checks never look at them
-   * (creating a service or a stack): at 25,000 instances reading and parsing them was most of an
-   * API write, and every attempt after a lost race paid it again.
+   * The same read without some record lists, for writers whose checks never look at them: at
+   * 25,000 instances reading and parsing them was most of an API write (creating a service or a
+   * stack), and every attempt after a lost race paid it again; at 1,250 hosts the host records
+   * were most of what was left.
    */
-  snapshotWithoutInstances(envId: string): Promise<SnapshotWithoutInstances>;
+  snapshotWithout<K extends OmittableList>(envId: string, leaveOut: readonly K[]): Promise<SnapshotWithout<K>>;
 
   // Generic records within an environment (hosts, stacks, services, instances)
   get<K extends RecordKind>(envId: string, kind: K, id: string): Promise<RecordOf<K> | undefined>;
@@ -174,7 +175,13 @@ export interface EnvSnapshot {
   certificates?: CertificateRecord[];
 }
 
-export type SnapshotWithoutInstances = Omit<EnvSnapshot, "instances">;
+/** The record lists a snapshot may leave out (Store.snapshotWithout): the two that grow with the fleet. */
+export type OmittableList = "instances" | "hosts";
+/** What names and links refer to (stacks, services, load balancers, certificates), without hosts or instances. */
+export type RefsSnapshot = Omit<EnvSnapshot, OmittableList>;
+/** (RefsSnapshot spelled out too: a generic Omit alone hides every field from code generic in K.) */
+export type SnapshotWithout<K extends OmittableList> = RefsSnapshot & Omit<EnvSnapshot, K>;
+export type SnapshotWithoutInstances = SnapshotWithout<"instances">;
 
 export interface EventReader {
   /** Id of the stream's newest entry ("0-0" when empty): reading after it yields only new events. */

@@ -15,7 +15,7 @@ import type { AuthedContext } from "../context";
 import type { FilterSpec } from "../filters";
 import { presentCertificate } from "../present/certificate";
 import type { Reply } from "../respond";
-import { createInEnv, updateInEnv, writeWithoutInstances } from "../write";
+import { createInEnv, updateInEnv, writeRefs } from "../write";
 import { sealCertificateKey } from "../../secrets/record-sealing";
 import { commonFields, listReply } from "./list";
 import { findIn, visibleRecord } from "./records";
@@ -81,7 +81,7 @@ export async function replaceCertificate(ctx: AuthedContext): Promise<Reply> {
 export async function deleteCertificate(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   // Strict: a load balancer created meanwhile that lists the certificate keeps it.
-  const cert = await writeWithoutInstances(ctx.api, env.id, (snap) => {
+  const cert = await writeRefs(ctx.api, env.id, (snap) => {
     const current = findIn(snap.certificates ?? [], "certificate", ctx.params.id);
     const users = loadBalancersUsing(snap.loadBalancers ?? [], current.id);
     if (users.length > 0) throw inUse(current, users, snap.stacks);

@@ -24,14 +24,14 @@ import { readJsonBody } from "../body";
 import type { AuthedContext } from "../context";
 import type { Reply } from "../respond";
 import { tarGz } from "../tar";
-import { updateInEnv } from "../write";
+import { updateHostInEnv } from "../write";
 import { findIn } from "./records";
 
 export async function putMachineAccess(ctx: AuthedContext): Promise<Reply | undefined> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const access = validateMachineAccess(await readJsonBody(ctx.req));
   const envKey = await ctx.api.keyring.envKey(env.id);
-  await updateInEnv(ctx.api, env.id, (snap) => {
+  await updateHostInEnv(ctx.api, env.id, (snap) => {
     const current = findIn(snap.hosts, "host", ctx.params.id);
     if (current.state === "removing" || current.state === "removed") throw new DroverError("Conflict", `host ${current.id} is ${current.state}`);
     const next: HostRecord = { ...current, machineAccess: { ...access, privateKey: sealMachineKey(envKey, current.id, access.privateKey) } };
@@ -62,7 +62,7 @@ export function sshConfigFor(host: { name: string }, a: { user: string; address:
 export async function downloadHostConfig(ctx: AuthedContext): Promise<Reply | undefined> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const now = ctx.api.now();
-  const host = await updateInEnv(ctx.api, env.id, (snap) => {
+  const host = await updateHostInEnv(ctx.api, env.id, (snap) => {
     const current = findIn(snap.hosts, "host", ctx.params.id);
     if (!current.machineAccess) throw new DroverError("NotFound", `host ${current.id} has no machine config: drover did not make its machine (only cloud drivers do)`);
     const next: HostRecord = { ...current, configDownloadedAt: now };

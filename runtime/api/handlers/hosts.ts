@@ -13,7 +13,7 @@ import { hostRemovable, presentHost } from "../present/host";
 import type { Reply } from "../respond";
 import { actionName, validateNoInput } from "../../protocol/validate/actions";
 import { isSystemHostLabel, validateHostUpdate } from "../../protocol/validate/host";
-import { updateInEnv } from "../write";
+import { updateHostInEnv } from "../write";
 import { commonFields, listReply } from "./list";
 import { findIn, visibleRecord } from "./records";
 
@@ -52,7 +52,7 @@ export async function hostAction(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const action = actionName(ctx.query, ["deactivate", "activate"]);
   validateNoInput(await readJsonBody(ctx.req));
-  const host = await updateInEnv(ctx.api, env.id, (snap) => {
+  const host = await updateHostInEnv(ctx.api, env.id, (snap) => {
     const current = findIn(snap.hosts, "host", ctx.params.id);
     if (current.state === "removing" || current.state === "removed") {
       throw new DroverError("Conflict", `host ${current.id} is ${current.state}`);
@@ -73,7 +73,7 @@ export async function hostAction(ctx: AuthedContext): Promise<Reply> {
 export async function updateHost(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   const { labels } = validateHostUpdate(await readJsonBody(ctx.req));
-  const host = await updateInEnv(ctx.api, env.id, (snap) => {
+  const host = await updateHostInEnv(ctx.api, env.id, (snap) => {
     const current = findIn(snap.hosts, "host", ctx.params.id);
     if (current.state === "removing" || current.state === "removed") {
       throw new DroverError("Conflict", `host ${current.id} is ${current.state}`);
@@ -88,7 +88,7 @@ export async function updateHost(ctx: AuthedContext): Promise<Reply> {
 
 export async function deleteHost(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
-  const host = await updateInEnv(ctx.api, env.id, (snap) => {
+  const host = await updateHostInEnv(ctx.api, env.id, (snap) => {
     const current = findIn(snap.hosts, "host", ctx.params.id);
     if (current.state === "removing" || current.state === "removed") return { result: current };
     if (!hostRemovable(current)) {

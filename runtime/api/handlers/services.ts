@@ -17,7 +17,7 @@ import type { Reply } from "../respond";
 import { actionName, validateNoInput, validateScaleInput } from "../../protocol/validate/actions";
 import { specNeedsNewContainers, validateServiceCreate, validateServiceUpdate } from "../../protocol/validate/service";
 import type { UpdateMode } from "../../protocol/validate/stack";
-import { createInEnv, instancesOnce, updateInEnv, writeWithoutInstances } from "../write";
+import { createInEnv, hostsAndInstancesOnce, updateInEnv, writeRefs } from "../write";
 import type { EnvSnapshot, WriteBatch } from "../../store/store";
 import { dryRunPlacement } from "../../reconcile/dry-run";
 import { commonFields, listReply } from "./list";
@@ -81,12 +81,12 @@ export function updateService(mode: UpdateMode) {
     const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
     const body = await readJsonBody(ctx.req);
     const envKey = await ctx.api.keyring.envKey(env.id);
-    const instances = instancesOnce(ctx.api, env.id);
+    const placement = hostsAndInstancesOnce(ctx.api, env.id);
     const service = await updateInEnv(ctx.api, env.id, async (snap) => {
       const current = liveService(snap.services, ctx.params.id);
       const spec = validateServiceUpdate(body, current, snap, mode);
       sealGivenSecrets(body, spec, envKey, current.id);
-      if (placementChanges(current, spec)) assertPlaceable({ ...snap, instances: await instances() }, current, spec);
+      if (placementChanges(current, spec)) assertPlaceable({ ...snap, ...await placement() }, current, spec);
       return withSpec(current, spec, ctx.api.now());
     });
     return { status: 200, body: presentService(service, ctx.urls) };
@@ -96,7 +96,7 @@ export function updateService(mode: UpdateMode) {
 export async function deleteService(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   // Strict: a load balancer created meanwhile with a rule to it must lose its rule too.
-  const service = await writeWithoutInstances(ctx.api, env.id, (snap) => {
+  const service = await writeRefs(ctx.api, env.id, (snap) => {
     const current = findIn(snap.services, "service", ctx.params.id);
     if (current.state === "removing" || current.state === "removed") return { result: current };
     const plan = changed({ ...current, state: "removing" });
@@ -114,13 +114,13 @@ export async function serviceAction(ctx: AuthedContext): Promise<Reply> {
   const action = actionName(ctx.query, ACTIONS);
   const body = await readJsonBody(ctx.req);
   const scale = action === "scale" ? validateScaleInput(body) : (validateNoInput(body), undefined);
-  const instances = instancesOnce(ctx.api, env.id);
+  const placement = hostsAndInstancesOnce(ctx.api, env.id);
   const service = await updateInEnv(ctx.api, env.id, async (snap) => {
     const current = liveService(snap.services, ctx.params.id);
     switch (action) {
       case "scale": {
         const spec = { ...current.spec, scale: scale! };
-        if (placementChanges(current, spec)) assertPlaceable({ ...snap, instances: await instances() }, current, spec);
+        if (placementChanges(current, spec)) assertPlaceable({ ...snap, ...await placement() }, current, spec);
         return withSpec(current, spec, ctx.api.now());
       }
       case "restart":

@@ -11,7 +11,7 @@ import type { FilterSpec } from "../filters";
 import { presentStack } from "../present/stack";
 import type { Reply } from "../respond";
 import { UpdateMode, validateStackCreate, validateStackUpdate } from "../../protocol/validate/stack";
-import { createInEnv, updateInEnv, writeWithoutInstances } from "../write";
+import { createInEnv, updateInEnv, writeRefs } from "../write";
 import { commonFields, listReply } from "./list";
 import { loadBalancersOfStack, removing, rulesWithoutTargets } from "./load-balancers";
 import { findIn, visibleRecord } from "./records";
@@ -71,7 +71,7 @@ export function updateStack(mode: UpdateMode) {
 export async function deleteStack(ctx: AuthedContext): Promise<Reply> {
   const env = await visibleEnv(ctx.api, ctx.principal, ctx.params.envId);
   // Strict: a service created in the stack meanwhile must go `removing` with it.
-  const stack = await writeWithoutInstances(ctx.api, env.id, (snap) => {
+  const stack = await writeRefs(ctx.api, env.id, (snap) => {
     const current = findIn(snap.stacks, "stack", ctx.params.id);
     const services = snap.services.filter((s) => s.stackId === current.id && s.state !== "removing" && s.state !== "removed");
     const balancers = loadBalancersOfStack(snap.loadBalancers, current.id);

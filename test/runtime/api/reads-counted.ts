@@ -1,5 +1,5 @@
 import type { ApiContext } from "../../../runtime/api/options";
-import type { Store } from "../../../runtime/store/store";
+import type { OmittableList, Store } from "../../../runtime/store/store";
 import type { storeFixture } from "../store/store-fixture";
 
 /**
@@ -11,9 +11,10 @@ export function storeWith(f: ReturnType<typeof storeFixture>, between: () => Pro
   let reads = 0;
   const store = new Proxy(f.store, {
     get(target, prop, receiver) {
-      if (prop === "snapshotWithoutInstances") {
-        return async (envId: string) => {
-          const snap = await target.snapshotWithoutInstances(envId);
+      if (prop === "snapshotWithout") {
+        return async (envId: string, leaveOut: readonly OmittableList[]) => {
+          if (!leaveOut.includes("instances")) throw new Error("the API read the whole environment, instances included");
+          const snap = await target.snapshotWithout(envId, leaveOut);
           if (++reads === 1) await between();
           return snap;
         };

@@ -1,7 +1,7 @@
 import t from "tap";
 import { makeKeys } from "../../../runtime/protocol/keys";
 import { updateInEnv } from "../../../runtime/api/write";
-import type { Store } from "../../../runtime/store/store";
+import type { OmittableList, Store } from "../../../runtime/store/store";
 import { apiWith as api, storeWith } from "./reads-counted";
 import { createEnv, droverError, host, instance, service, stack, storeFixture } from "../store/store-fixture";
 import { apiFixture, seedEnv } from "./api-fixture";
@@ -11,7 +11,8 @@ import { apiFixture, seedEnv } from "./api-fixture";
 // creations; an update of another record since makes it read and plan again; a plan that writes
 // instances is refused. Through the HTTP API: those handlers, and the load balancers' (strict,
 // reading instances once for their port check), never read the whole environment, and a scale-up
-// or a source port is still checked against the instances placed.
+// or a source port is still checked against the instances placed. Stack and service creations,
+// changes that check no placement and deletions read no host record either.
 
 const describeStack = (store: Store, description: string) => updateInEnv(api(store), "e1", (snap) => {
   const current = snap.stacks.find((s) => s.id === "st1")!;
@@ -66,16 +67,31 @@ t.test("through the API: stack and service changes read no instances unless a pl
   await f.store.write(env.id, { put: [{ kind: "instance", record: { ...instance(env.id, "1ione", svc.id, st.id, h.id), spec: { ...svc.spec } } }] });
 
   const snapshot = f.store.snapshot.bind(f.store);
+  const snapshotWithout = f.store.snapshotWithout.bind(f.store);
   let wholeReads = 0;
   let instanceLists = 0;
+  let hostReads = 0;
   const list = f.store.list.bind(f.store);
   f.store.snapshot = async (envId: string) => { wholeReads++; return snapshot(envId); };
-  f.store.list = (async (envId: string, kind: string) => { if (kind === "instance") instanceLists++; return list(envId, kind as never); }) as typeof f.store.list;
-  t.teardown(() => { f.store.snapshot = snapshot; f.store.list = list; });
+  f.store.snapshotWithout = (async (envId: string, leaveOut: readonly OmittableList[]) => {
+    if (!leaveOut.includes("hosts")) hostReads++;
+    return snapshotWithout(envId, leaveOut);
+  }) as typeof f.store.snapshotWithout;
+  f.store.list = (async (envId: string, kind: string) => {
+    if (kind === "instance") instanceLists++;
+    if (kind === "host") hostReads++;
+    return list(envId, kind as never);
+  }) as typeof f.store.list;
+  t.teardown(() => { f.store.snapshot = snapshot; f.store.snapshotWithout = snapshotWithout; f.store.list = list; });
   const call = (method: string, path: string, body: unknown) => f.call(method, `/v1/environments/${env.id}${path}`, { key: env.apiKey, body });
 
   t.equal((await call("PATCH", `/stacks/${st.id}`, { description: "edited" })).status, 200, "stack PATCH");
   t.equal((await call("POST", `/services/${svc.id}?action=scale`, { scale: 1 })).status, 202, "scale to the scale it has");
+  t.equal((await call("POST", "/stacks", { name: "more" })).status, 201, "a stack created");
+  const created = await call("POST", "/services", { stackId: st.id, name: "more", image: "local/busybox", scale: 1 });
+  t.equal(created.status, 201, `a service created: ${created.text}`);
+  t.equal((await call("DELETE", `/services/${created.body.id}`, undefined)).status, 202, "and deleted");
+  t.equal(hostReads, 0, "none of these read a host record (1,250 of them per environment in bench scale)");
   t.equal((await call("PATCH", `/services/${svc.id}`, { env: { MODE: "x" } })).status, 200, "a spec change (a rolling upgrade)");
   t.equal((await call("PATCH", `/hosts/${h.id}`, { labels: { zone: "a" } })).status, 200, "host labels");
   t.equal((await call("POST", `/hosts/${h.id}?action=deactivate`, {})).status, 202, "host deactivated");
@@ -91,6 +107,7 @@ t.test("through the API: stack and service changes read no instances unless a pl
   t.equal(refused.status, 422, `a second instance cannot take port 8080 on the only host: ${refused.text}`);
   t.match(refused.body, { code: "Unplaceable" });
   t.equal(instanceLists, listsBefore + 1, "the scale-up read the instances once");
+  t.ok(hostReads > 0, "and the hosts (a placement check needs them)");
   t.equal(wholeReads, 0, "still no whole-environment read");
   t.equal((await f.store.get(env.id, "service", svc.id))?.spec.scale, 1, "the refused scale is not stored");
 });
