@@ -1,4 +1,5 @@
 import type { HostDesiredState } from "../runtime/protocol/model";
+import { checkCadence } from "../runtime/protocol/heartbeat-cadence";
 
 /**
  * Parses the desired document; throws with a reason if it is not one this host can apply.
@@ -15,5 +16,6 @@ export function parseDesired(text: string, hostId: string): HostDesiredState {
     if (typeof inst.name !== "string" || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(inst.name)) throw new Error(`instances[${i}].name ${JSON.stringify(inst.name)} is not a valid container name`);
     if (typeof inst.spec?.image !== "string" || !inst.spec.image) throw new Error(`instances[${i}].spec.image missing`);
   }
+  if (doc.heartbeat !== undefined) checkCadence(doc.heartbeat, "desired state heartbeat");
   return doc;
 }

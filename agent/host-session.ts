@@ -11,7 +11,7 @@ import { LoadBalancerPart } from "./lb/observed-part";
 import { ContainerEvent, DockerEventWatcher } from "./docker/events";
 import { HealthChecker } from "./health/checker";
 import { HealthPart } from "./health/observed-part";
-import { Heartbeat } from "./heartbeat";
+import { Heartbeat, HeartbeatPart } from "./heartbeat";
 import type { SavedIdentity, StateDir } from "./identity";
 import { errorMessage, Logger } from "./log";
 import { initialCursor, Nudge, NudgeReader } from "./nudges";
@@ -70,15 +70,15 @@ export class HostSession {
     const checker = new HealthChecker({ log: log.child({ component: "health" }) });
     const dockerState = new DockerState();
     const lbs = new LoadBalancers({ stateDir: this.state.dir, log: log.child({ component: "lb" }) });
+    const heartbeat = new Heartbeat(link, keys.heartbeat, { intervalMs: r.heartbeatIntervalMs, ttlMs: r.heartbeatTtlMs }, this.agentVersion, log);
     const reconciler = new Reconciler(link, keys, r.hostId, containers, reports, log, network,
-      [new HealthPart(checker, log), new LoadBalancerPart(lbs), dockerState], (reason) => dockerState.down(reason), secrets);
+      [new HealthPart(checker, log), new LoadBalancerPart(lbs), dockerState, new HeartbeatPart(heartbeat)], (reason) => dockerState.down(reason), secrets);
     this.reconciler = reconciler;
     const coalescer = new Coalescer((reasons) => reconciler.reconcile(reasons));
     network.on("change", () => coalescer.trigger(statusReason));
     checker.on("change", () => coalescer.trigger(statusReason));
     dockerState.on("change", () => coalescer.trigger(statusReason));
     lbs.on("change", () => coalescer.trigger(statusReason));
-    const heartbeat = new Heartbeat(link, keys.heartbeat, r.heartbeatIntervalMs, r.heartbeatTtlMs, this.agentVersion, log);
     const events = new DockerEventWatcher(this.docker, r.hostId, log, (e) => this.onContainerEvent(e, reports, link, coalescer),
       () => { dockerState.up(); coalescer.trigger("docker-events-connected"); },
       (reason) => dockerState.down(reason));

@@ -48,6 +48,7 @@ export const benchmark: Benchmark = {
         updateAnsweredMs: `stack PATCH ${r.updateAnsweredMs.stackPatch.join(" ")}; service scale ${r.updateAnsweredMs.serviceScale.join(" ")}`,
         correct: correct ? "every instance placed once, held by one agent" : `records ${r.records} ids ${r.distinctIds} slots ${r.distinctSlots} perService ${r.perServiceOk} held ${r.agentHeld} dup ${r.agentDuplicates}`,
         agentErrors: r.agentErrors,
+        heartbeatCadences: r.heartbeatCadences,
         ...(r.aclSync ? {
           aclSyncUsers: r.aclSync.users, aclSyncCatchUpMs: round(r.aclSync.catchUpMs, 0), aclSyncSteadyMs: round(r.aclSync.steadyMs, 1),
           aclSyncSteadyPrimaryCpuMs: round(r.aclSync.steadyPrimaryCpuMs, 1), aclSyncSteadyReplicaCpuMs: round(r.aclSync.steadyReplicaCpuMs, 1),

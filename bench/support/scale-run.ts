@@ -110,6 +110,8 @@ export interface ScaleResult {
   agentHeld: number;
   agentDuplicates: number;
   agentErrors: number;
+  /** The heartbeat cadences the simulated hosts ended on, and how many hosts each. */
+  heartbeatCadences: string;
   redisKind: string;
   aclSync?: AclSyncCost;
 }
@@ -403,6 +405,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     const agentDuplicates = heldIds.length - new Set(heldIds).size;
     const stats: FleetStats[] = await fleetStats();
     const agentErrors = stats.reduce((n, s) => n + s.errors, 0);
+    // The heartbeat cadences the hosts ended on (a large environment stretches it: runtime/protocol/heartbeat-cadence.ts).
+    const cadences: Record<string, number> = {};
+    for (const f of stats) for (const [c, n] of Object.entries(f.cadences)) cadences[c] = (cadences[c] ?? 0) + n;
+    const heartbeatCadences = Object.entries(cadences).map(([c, n]) => `${n} hosts every ${c.replace("/", " ms, TTL ")}`).join("; ");
     const leaderIds = await Promise.all(envs.map((env) => admin!.get(keys.env(env.id).leader)));
     const envsPerServer = servers.map((_, k) => leaderIds.filter((l) => l?.startsWith(`scale-${k}:`)).length);
 
@@ -448,7 +454,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       envsPerServer,
       updateAnsweredMs,
       records: records.length, distinctIds, distinctSlots, perServiceOk,
-      agentHeld: heldIds.length, agentDuplicates, agentErrors,
+      agentHeld: heldIds.length, agentDuplicates, agentErrors, heartbeatCadences,
       redisKind: target.kind,
       ...(aclSync ? { aclSync } : {}),
     };

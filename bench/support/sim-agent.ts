@@ -21,6 +21,7 @@ import type { RedisLink } from "../../agent/redis-link";
 import { Reports } from "../../agent/reports";
 import type { RegisterRequest, RegisterResponse } from "../../runtime/protocol/agent-protocol";
 import type { HostDesiredState } from "../../runtime/protocol/model";
+import type { HeartbeatCadence } from "../../runtime/protocol/heartbeat-cadence";
 import { hostAgentRedisOptions } from "../../runtime/store/agent-redis-options";
 import { request as httpsRequest } from "../../runtime/protocol/pinned-https";
 import { HostKeys, makeKeys } from "../../runtime/protocol/keys";
@@ -35,13 +36,15 @@ export interface SimStats {
   lastDesiredAt?: number;
   lastObservedAt?: number;
   heartbeatsFailed: number;
+  /** Heartbeat cadences followed from desired documents (a large environment's stretched one, agent/heartbeat.ts). */
+  cadenceChanges: number;
   errors: number;
   lastError?: string;
 }
 
 export function newSimStats(): SimStats {
   return {
-    desiredSeen: 0, observedWritten: 0, instancesReported: 0, heartbeatsFailed: 0, errors: 0,
+    desiredSeen: 0, observedWritten: 0, instancesReported: 0, heartbeatsFailed: 0, cadenceChanges: 0, errors: 0,
     firstDesiredAt: undefined, lastDesiredAt: undefined, lastObservedAt: undefined, lastError: undefined,
   };
 }
@@ -72,6 +75,8 @@ export class SimHost {
   readonly blocking: Redis;
   private readonly reports: Reports;
   private heartbeatTimer?: NodeJS.Timeout;
+  /** The cadence beats follow: the registration's until a desired document stretches it (agent/heartbeat.ts). */
+  private cadence: HeartbeatCadence;
   private stopped = false;
   private cursor: string;
   private lastGeneration = 0;
@@ -92,9 +97,13 @@ export class SimHost {
     // Reports needs only `link.cmd`.
     this.reports = new Reports({ cmd: this.cmd } as unknown as RedisLink, this.keys);
     this.cursor = initialCursor(registeredAt);
+    this.cadence = { intervalMs: response.heartbeatIntervalMs, ttlMs: response.heartbeatTtlMs };
   }
 
   get hostId(): string { return this.response.hostId; }
+
+  /** The heartbeat cadence this host follows now. */
+  get heartbeatCadence(): HeartbeatCadence { return this.cadence; }
 
   async start(): Promise<void> {
     // Wait for `ready`, not connect()'s promise: a first attempt refused under a connection
@@ -108,15 +117,29 @@ export class SimHost {
       c.connect().catch(() => undefined);
     })));
     await this.beat();
-    // Spread the beats over the interval, as independent agents would be.
-    const interval = this.response.heartbeatIntervalMs;
-    setTimeout(() => {
+    this.scheduleBeats();
+    void this.nudgeLoop();
+    if (this.opts.reportObserved) this.trigger();
+  }
+
+  /** Beats every interval, the first after a random part of it: spread over the interval, as independent agents would be. */
+  private scheduleBeats(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    const interval = this.cadence.intervalMs;
+    this.heartbeatTimer = setTimeout(() => {
       if (this.stopped) return;
       void this.beat();
       this.heartbeatTimer = setInterval(() => void this.beat(), interval);
     }, Math.random() * interval);
-    void this.nudgeLoop();
-    if (this.opts.reportObserved) this.trigger();
+  }
+
+  /** As agent/heartbeat.ts follow(): one beat with the new TTL at once, then the new interval. */
+  private followCadence(cadence: HeartbeatCadence): void {
+    if (cadence.intervalMs === this.cadence.intervalMs && cadence.ttlMs === this.cadence.ttlMs) return;
+    this.cadence = cadence;
+    this.stats.cadenceChanges++;
+    void this.beat();
+    this.scheduleBeats();
   }
 
   stop(): void {
@@ -129,7 +152,7 @@ export class SimHost {
   private async beat(): Promise<void> {
     if (this.stopped) return;
     try {
-      await this.cmd.set(this.keys.heartbeat, JSON.stringify({ at: new Date().toISOString(), agentVersion }), "PX", this.response.heartbeatTtlMs);
+      await this.cmd.set(this.keys.heartbeat, JSON.stringify({ at: new Date().toISOString(), agentVersion }), "PX", this.cadence.ttlMs);
     } catch (err) {
       this.stats.heartbeatsFailed++;
       this.fail(err);
@@ -171,6 +194,7 @@ export class SimHost {
     if (text === null) return;
     const desired = parseDesired(text, this.hostId);
     if (desired.generation <= this.lastGeneration) return;
+    this.followCadence(desired.heartbeat ?? { intervalMs: this.response.heartbeatIntervalMs, ttlMs: this.response.heartbeatTtlMs });
     const now = Date.now();
     this.stats.desiredSeen++;
     this.stats.firstDesiredAt ??= now;

@@ -16,6 +16,8 @@ export interface FleetStats extends SimStats {
   hosts: number;
   /** Instances the hosts last reported running (the sum over the last desired document each answered). */
   running: number;
+  /** "<interval>/<ttl> ms" → hosts beating at that cadence now. */
+  cadences: Record<string, number>;
 }
 
 /** Host id → the instance ids of the last desired document it answered. */
@@ -55,7 +57,12 @@ function fleetMain(): void {
       }
       case "stats": {
         const running = hosts.reduce((n, h) => n + (h.lastDesired?.instances.length ?? 0), 0);
-        return { ...stats, hosts: hosts.length, running } satisfies FleetStats;
+        const cadences: Record<string, number> = {};
+        for (const h of hosts) {
+          const c = `${h.heartbeatCadence.intervalMs}/${h.heartbeatCadence.ttlMs} ms`;
+          cadences[c] = (cadences[c] ?? 0) + 1;
+        }
+        return { ...stats, hosts: hosts.length, running, cadences } satisfies FleetStats;
       }
       case "placements":
         return hosts.map((h) => ({ envId: h.response.envId, hostId: h.hostId, instanceIds: (h.lastDesired?.instances ?? []).map((i) => i.id) })) satisfies FleetPlacements;

@@ -1,3 +1,4 @@
+import type { HeartbeatCadence } from "./heartbeat-cadence";
 /**
  * The records drover keeps in Redis and shows through the API, in Rancher's vocabulary.
  * `XxxSpec` is desired state (what a user or the reconciler asked for), `XxxStatus` is
@@ -474,6 +475,11 @@ export interface HostDesiredState {
   checks?: HealthCheckTarget[];
   /** Load balancer instances this host runs (one HAProxy each, agent/lb). */
   loadBalancers?: DesiredLoadBalancer[];
+  /**
+   * The heartbeat cadence of a large environment (protocol/heartbeat-cadence.ts), stretched
+   * from the registration's; absent: the registration's.
+   */
+  heartbeat?: HeartbeatCadence;
 }
 
 /** One instance a host's agent checks. */

@@ -5,6 +5,7 @@ import type {
 } from "../protocol/model";
 import { sameJson } from "./same-json";
 import { jsonText } from "./json-text";
+import type { HeartbeatCadence } from "../protocol/heartbeat-cadence";
 
 export interface DesiredDoc {
   hostId: string;
@@ -12,6 +13,7 @@ export interface DesiredDoc {
   network?: HostNetworkSpec;
   checks?: HealthCheckTarget[];
   loadBalancers?: DesiredLoadBalancer[];
+  heartbeat?: HeartbeatCadence;
 }
 
 export interface DesiredDocsInput {
@@ -30,6 +32,8 @@ export interface DesiredDocsInput {
    * stored document was not read (pass-cache.ts); `stored` is used for the others.
    */
   storedDigests?: Map<string, string>;
+  /** The environment's heartbeat cadence when stretched (protocol/heartbeat-cadence.ts): every host's document carries it. */
+  heartbeat?: HeartbeatCadence;
 }
 
 export interface DesiredDocsResult {
@@ -75,7 +79,7 @@ export function planDesiredDocs(input: DesiredDocsInput): DesiredDocsResult {
       const lb = input.loadBalancers?.get(i.serviceId);
       return lb ? [toDesiredLoadBalancer(i, lb, input.certificates ?? new Map())] : [];
     }).sort(byId);
-    const digest = digestOf(containers, network ?? null, sortedChecks, lbs);
+    const digest = digestOf(containers, network ?? null, sortedChecks, lbs, input.heartbeat ?? null);
     digests.set(host.id, digest);
     const known = input.storedDigests?.get(host.id);
     if (known !== undefined && known === digest) continue;
@@ -83,6 +87,7 @@ export function planDesiredDocs(input: DesiredDocsInput): DesiredDocsResult {
     if (network) doc.network = network;
     if (sortedChecks.length) doc.checks = sortedChecks;
     if (lbs.length) doc.loadBalancers = lbs;
+    if (input.heartbeat) doc.heartbeat = input.heartbeat;
     if (known !== undefined || !sameJson(comparable(doc), comparable(input.stored[host.id]))) out.push(doc);
   }
   return { changed: out, digests };
@@ -96,13 +101,13 @@ export function planDesiredDocs(input: DesiredDocsInput): DesiredDocsResult {
  */
 export function desiredDigest(doc: DesiredDoc): string {
   const c = comparable(doc)!;
-  return digestOf(c.instances, c.network, c.checks, c.loadBalancers);
+  return digestOf(c.instances, c.network, c.checks, c.loadBalancers, c.heartbeat);
 }
 
 /** desiredDigest of a document's parts, sorted as comparable sorts them (instances: records or DesiredInstances alike). */
 function digestOf(
   instances: Pick<DesiredInstance, "id" | "name" | "serviceId" | "stackId" | "ip" | "spec">[],
-  network: HostNetworkSpec | null, checks: HealthCheckTarget[], loadBalancers: DesiredLoadBalancer[],
+  network: HostNetworkSpec | null, checks: HealthCheckTarget[], loadBalancers: DesiredLoadBalancer[], heartbeat: HeartbeatCadence | null,
 ): string {
   const hash = createHash("sha256");
   // Instance by instance, each spec's text made once per spec object (json-text.ts; a new
@@ -110,7 +115,8 @@ function digestOf(
   // share their spec, and at 25,000 instances one JSON text of every document per pass was a
   // fifth of a quiet pass's time.
   for (const i of instances) hash.update(`${i.id}\0${i.name}\0${i.serviceId}\0${i.stackId}\0${i.ip ?? ""}\0${jsonText(i.spec)}\n`);
-  hash.update(JSON.stringify({ network, checks, loadBalancers }));
+  // The cadence only when stretched: the digests of every other document stay as they were.
+  hash.update(JSON.stringify(heartbeat ? { network, checks, loadBalancers, heartbeat } : { network, checks, loadBalancers }));
   return hash.digest("base64");
 }
 
@@ -123,6 +129,7 @@ function comparable(doc: DesiredDoc | HostDesiredState | undefined) {
     network: doc.network ?? null,
     checks: [...(doc.checks ?? [])].sort((a, b) => a.instanceId.localeCompare(b.instanceId)),
     loadBalancers: [...(doc.loadBalancers ?? [])].sort(byId),
+    heartbeat: doc.heartbeat ?? null,
   };
 }
 

@@ -17,6 +17,7 @@ import { forEachLimit } from "./for-each-limit";
 import { applyOwnWrite, readSnapshot } from "./snapshot-cache";
 import { writeInSteps } from "./chunked-write";
 import { instanceIdSource } from "./instance-ids";
+import type { HeartbeatBudget } from "../protocol/heartbeat-cadence";
 
 /** Desired documents written at once: enough to hide Redis round trips, few enough to keep memory flat. */
 const DESIRED_WRITES_IN_FLIGHT = 32;
@@ -27,6 +28,8 @@ export interface EnvReconcilerDeps {
   redis: Redis;
   keys: Keys;
   graceMs: number;
+  /** The hosts' heartbeat cadence and its stretching (protocol/heartbeat-cadence.ts); absent: never stretched. */
+  heartbeat?: HeartbeatBudget;
   log: (msg: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
 }
@@ -116,6 +119,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     now,
     seed: snapshot.rev,
     graceMs: deps.graceMs,
+    ...(deps.heartbeat ? { heartbeat: deps.heartbeat } : {}),
     newId: instanceIdSource(),
   }, (ids) => store.dockerDisk(envId, ids));
   timer.lap("plan");

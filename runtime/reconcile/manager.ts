@@ -5,6 +5,7 @@ import type { Store } from "../store/store";
 import { isDroverError } from "../protocol/errors";
 import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
 import { applyReports, type ReportsSeen } from "./report-apply";
+import type { HeartbeatBudget } from "../protocol/heartbeat-cadence";
 import { afterOwnWrite, stillQuiet, type QuietState } from "./quiet";
 import { newPassCache, type PassCache } from "./pass-cache";
 import { readStreams } from "../store/stream-read";
@@ -25,6 +26,8 @@ export interface ManagerOptions {
   keys: Keys;
   serverId: string;
   graceMs: number;
+  /** The hosts' heartbeat cadence and how far it stretches in large environments (absent: never stretched). */
+  heartbeat?: HeartbeatBudget;
   /** Period of passes without any signal (liveness, lost nudges). */
   tickMs: number;
   /**
@@ -300,6 +303,7 @@ export class ReconcileManager {
     try {
       const res = await reconcileEnvironment(envId, led.fence, {
         store: this.o.store, redis: this.o.redis, keys: this.o.keys, graceMs: this.o.graceMs, log: this.o.log,
+        ...(this.o.heartbeat ? { heartbeat: this.o.heartbeat } : {}),
       }, led.cache);
       this.passes++;
       led.passes++;

@@ -1,3 +1,4 @@
+import type { HeartbeatBudget } from "../protocol/heartbeat-cadence";
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
 import type { HostDesiredState, HostObservedState, IpsecSpec } from "../protocol/model";
 import type { DockerDiskFigures } from "./cluster-snapshot";
@@ -28,6 +29,8 @@ export interface PlanInput {
   now: number;
   seed: number;
   graceMs: number;
+  /** The hosts' heartbeat cadence and how far it stretches with their number; absent: never stretched. */
+  heartbeat?: HeartbeatBudget;
   /** Makes ids for new instances (random in production, predictable in tests). */
   newId: () => string;
 }

@@ -11,6 +11,7 @@ import { isServing, planHealth } from "./plan-health";
 import { assignHostSubnets, InstanceAddresses } from "./plan-network";
 import type { Plan, PlanInput } from "./plan-types";
 import { planServices } from "./plan-services";
+import { environmentCadence } from "../protocol/heartbeat-cadence";
 
 /**
  * One level-triggered pass over an environment: host liveness and subnets, instance states
@@ -107,10 +108,13 @@ export function planEnvironment(input: PlanInput): Plan {
   // The checks follow the records as this pass leaves them (a replacement has no status yet).
   const checks = planHealth({ hosts, instances: remaining, services: finalServices, observed: input.observed, heartbeats: input.heartbeats, now }).targets;
   const onAgents = remaining.filter((i) => !heldBack(i, now));
+  // Every host the environment keeps counts towards the heartbeat budget, live or not: a short
+  // outage of many hosts does not rewrite every other host's document.
+  const heartbeat = input.heartbeat && environmentCadence(hosts.filter((h) => h.state !== "removing" && h.state !== "removed").length, input.heartbeat);
   const docs = planDesiredDocs({
     hosts, instances: onAgents, stored: input.desired, networks: hostNetworkSpecs(snapshot.env, hosts, input.ipsec), checks,
     loadBalancers: finalLbs, certificates: new Map((snapshot.certificates ?? []).map((c) => [c.id, c])),
-    storedDigests: input.storedDesiredDigests,
+    storedDigests: input.storedDesiredDigests, ...(heartbeat ? { heartbeat } : {}),
   });
   plan.desired = docs.changed;
   plan.desiredDigests = docs.digests;

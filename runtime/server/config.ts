@@ -2,6 +2,7 @@ import { parseRedisUrl, redisAddresses, redisUrlWithoutCredentials } from "../pr
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import { isLoopback } from "../protocol/loopback";
+import { DEFAULT_BEATS_PER_SECOND } from "../protocol/heartbeat-cadence";
 
 /** Everything `drover server` can be told, from flags or DROVER_* environment variables. */
 export interface ServerConfig {
@@ -22,6 +23,8 @@ export interface ServerConfig {
   disconnectGraceMs: number;
   heartbeatIntervalMs: number;
   heartbeatTtlMs: number;
+  /** An environment's hosts beat at most this many times a second together (protocol/heartbeat-cadence.ts). */
+  heartbeatsPerSecond: number;
   resyncIntervalMs: number;
   tickMs: number;
   leaseTtlMs: number;
@@ -55,6 +58,12 @@ export interface ServerFlags {
   "tls-san"?: string;
   "redis-wait-replicas"?: string;
   "advertise-url"?: string;
+  "heartbeats-per-second"?: string;
+}
+
+function parseBeatsPerSecond(text: string): number {
+  if (!/^[1-9]\d*$/.test(text)) throw new Error(`--heartbeats-per-second: expected a whole number of beats per second (1 or more), got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 function parseWaitReplicas(text: string): number {
@@ -94,6 +103,7 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv =
     disconnectGraceMs: parseDuration(graceText, "--disconnect-grace"),
     heartbeatIntervalMs: 1000,
     heartbeatTtlMs: 3500,
+    heartbeatsPerSecond: parseBeatsPerSecond(flags["heartbeats-per-second"] ?? env.DROVER_HEARTBEATS_PER_SECOND ?? String(DEFAULT_BEATS_PER_SECOND)),
     resyncIntervalMs: 30_000,
     tickMs: 500,
     // How long an environment's leadership outlives a silent server. Its reconcile passes must

@@ -87,6 +87,7 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     keys,
     serverId: config.serverId,
     graceMs: config.disconnectGraceMs,
+    heartbeat: { base: { intervalMs: config.heartbeatIntervalMs, ttlMs: config.heartbeatTtlMs }, beatsPerSecond: config.heartbeatsPerSecond },
     tickMs: config.tickMs,
     leaseTtlMs: config.leaseTtlMs,
     log: (msg, fields) => log.info(msg, fields),

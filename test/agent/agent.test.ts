@@ -192,6 +192,33 @@ t.test("the agent's Redis user reaches only its own host's keys", async (t) => {
   }
 });
 
+t.test("a large environment's document stretches the heartbeat; a bad cadence is refused; none brings back the registration's", async (t) => {
+  const keys = world.keys(hostId);
+  const current = [...gen2, instance(world.prefix, ids.taken1, "taken-1")];
+  const containers = async () => (await containersOfHost(world.docker, hostId)).map((c) => c.Id).sort();
+  const before = await containers();
+
+  const from = agent.lines.length;
+  await world.writeDesired({ ...desiredDoc(hostId, 4, current), heartbeat: { intervalMs: 1_000, ttlMs: 20_000 } });
+  await agent.waitForLine("cadence followed", (l) => l.msg === "heartbeat cadence changed" && l.ttlMs === 20_000, 15_000, from);
+  const stretched = await waitFor(async () => { const ttl = await world.admin.pttl(keys.heartbeat); return ttl > 3_000 && ttl; }, { what: "the heartbeat key with the stretched TTL" });
+  t.ok(stretched > 3_000 && stretched <= 20_000, `the key lives by the document's TTL now (${stretched} ms; the registration's is 3,000)`);
+
+  const bad = agent.lines.length;
+  await world.writeDesired({ ...desiredDoc(hostId, 5, current), heartbeat: { intervalMs: 5_000, ttlMs: 4_000 } } as never);
+  const refused = await agent.waitForLine("bad cadence refused", (l) => l.msg === "ignoring invalid desired state", 15_000, bad);
+  t.match(refused.reason, /heartbeat: expected \{ intervalMs, ttlMs \}/, "the error names the field and what was expected");
+  t.ok((await world.admin.pttl(keys.heartbeat)) > 3_000, "the last good document's cadence is kept");
+
+  const plain = agent.lines.length;
+  await world.writeDesired(desiredDoc(hostId, 6, current));
+  await agent.waitForLine("registration's cadence back", (l) => l.msg === "heartbeat cadence changed" && l.ttlMs === 3_000, 15_000, plain);
+  const back = await world.admin.pttl(keys.heartbeat);
+  t.ok(back > 0 && back <= 3_000, `no cadence in the document: the registration's again (${back} ms)`);
+  await world.waitObserved(6);
+  t.same(await containers(), before, "no container touched by any of it");
+});
+
 t.test("SIGKILLed agent: containers keep running; restarted agent reuses them without restarting any", async (t) => {
   const before = new Map<string, { id: string; startedAt: string }>();
   for (const c of await containersOfHost(world.docker, hostId)) {
