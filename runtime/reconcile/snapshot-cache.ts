@@ -4,6 +4,8 @@ import type { Keys } from "../protocol/keys";
 import type { EnvSnapshot, RecordKind, Store, WriteBatch } from "../store/store";
 import { byCreation } from "../store/record-json";
 import { hasClearSecrets } from "../secrets/record-sealing";
+import type { InstanceRecord } from "../protocol/model";
+import { jsonText } from "./json-text";
 
 type Lists = Pick<EnvSnapshot, "hosts" | "stacks" | "services" | "instances" | "loadBalancers" | "certificates">;
 type ListName = keyof Lists;
@@ -45,8 +47,27 @@ export async function readSnapshot(store: Store, redis: Redis, keys: Keys, envId
     }
   }
   const snapshot = await store.snapshot(envId);
+  shareEqualSpecs(snapshot.instances);
   if (cache) cache.records = cacheOf(snapshot);
   return { snapshot, fresh: true };
+}
+
+/**
+ * Instances whose specs are the same JSON text made to share one spec object, as the
+ * instances a pass places already do (instance-factory.ts): read from Redis, 25,000 instances
+ * came with 25,000 copies of a service's five specs, most of what a fresh read kept in memory,
+ * and every pass after it stringified each copy again for the desired documents' digests
+ * (json-text.ts keeps one text per object). Freshly parsed records only: nothing shares them
+ * yet, and specs are never changed in place.
+ */
+export function shareEqualSpecs(instances: InstanceRecord[]): void {
+  const shared = new Map<string, InstanceRecord["spec"]>();
+  for (const i of instances) {
+    const text = jsonText(i.spec);
+    const first = shared.get(text);
+    if (first === undefined) shared.set(text, i.spec);
+    else i.spec = first;
+  }
 }
 
 function cacheOf(snapshot: EnvSnapshot): NonNullable<SnapshotCache["records"]> {
