@@ -53,6 +53,8 @@ export interface PassResult {
   plan?: Plan;
   /** Milliseconds of each step (read, plan, write, dns, desired), for the log and benchmarks. */
   timings: PassTimings;
+  /** Whether the pass read every record (false: the leader's cache, brought up to date from events if need be). */
+  fullRead: boolean;
 }
 
 /**
@@ -137,7 +139,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   }
   if (isEmptyPlan(plan)) {
     const quiet = quietStateOf(snapshot, heartbeats, dockerDisk);
-    return { hostIds, ...seen, quiet, changed: false, purged: false, plan, timings: timer.done() };
+    return { hostIds, ...seen, quiet, changed: false, purged: false, plan, timings: timer.done(), fullRead: fresh };
   }
 
   // A removed host's Redis user goes before its record and keys: the agent, done with its
@@ -178,11 +180,11 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     for (const hostId of hostIds) await store.removeHostUser(envId, hostId);
     await store.purgeEnvironment(envId);
     deps.log("environment purged", { envId });
-    return { hostIds, ...seen, changed: true, purged: true, plan, timings: timer.done() };
+    return { hostIds, ...seen, changed: true, purged: true, plan, timings: timer.done(), fullRead: fresh };
   }
   const timings = timer.done();
-  logPlan(deps, envId, plan, timings);
-  return { hostIds, ...seen, changed: true, purged: false, plan, timings };
+  logPlan(deps, envId, plan, timings, fresh);
+  return { hostIds, ...seen, changed: true, purged: false, plan, timings, fullRead: fresh };
 }
 
 /**
@@ -220,10 +222,10 @@ async function teardownReported(deps: EnvReconcilerDeps, envId: string, hostId: 
 }
 
 
-function logPlan(deps: EnvReconcilerDeps, envId: string, plan: Plan, ms: PassTimings): void {
+function logPlan(deps: EnvReconcilerDeps, envId: string, plan: Plan, ms: PassTimings, fullRead: boolean): void {
   const puts = plan.batch.put.length;
   const removes = plan.batch.remove.length;
-  deps.log("reconciled", { envId, puts, removes, desiredDocs: plan.desired.length, dns: plan.dns !== undefined, teardown: plan.teardownHosts.length, ms });
+  deps.log("reconciled", { envId, puts, removes, desiredDocs: plan.desired.length, dns: plan.dns !== undefined, teardown: plan.teardownHosts.length, fullRead, ms });
 }
 
 /** Errors after which the next pass simply starts again. */

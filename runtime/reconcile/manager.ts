@@ -308,7 +308,7 @@ export class ReconcileManager {
       this.passes++;
       led.passes++;
       // A pass that writes logs its figures (env-reconciler.ts); a long one that found nothing to do is said here.
-      if (!res.changed && (res.timings.total ?? 0) > SLOW_STEP_MS) this.o.log("reconcile pass found nothing to do", { envId, ms: res.timings });
+      if (!res.changed && (res.timings.total ?? 0) > SLOW_STEP_MS) this.o.log("reconcile pass found nothing to do", { envId, fullRead: res.fullRead, ms: res.timings });
       led.races = 0;
       if (led.failures === 0) led.retryAt = undefined;
       if (led.failures > 0) await this.recovered(envId, led);
