@@ -84,9 +84,11 @@ t.test("DNS answers go on while the agent restarts", async (t) => {
   t.equal(unanswered, 0, `no question unanswered${errors.length ? ` (${[...new Set(errors)].join("; ")})` : ""}`);
   t.equal(wrong, 0, "every answer had web's address");
   t.equal(daemonPids().size, 1, "one daemon served throughout");
-  // Typically ~60 ms; the bound on the slowest leaves room for a machine busy with other labs
-  // (before this fix, ioredis's disconnect timer alone held every stop for 2 s).
+  // About 100 ms alone (median of 5: 99 and 114 ms); in the whole suite, beside other labs,
+  // medians of 94-308 ms were seen (a stop waits for a reconcile in flight), so the bounds
+  // leave room for that and still catch the old stop: ioredis's disconnect timer alone held
+  // every one for 2 s.
   const sorted = [...exitMs].sort((a, b) => a - b);
-  t.ok(sorted[Math.floor(sorted.length / 2)] < 300, `a graceful stop ends the agent in under 300 ms (median ${sorted[Math.floor(sorted.length / 2)]} ms)`);
+  t.ok(sorted[Math.floor(sorted.length / 2)] < 500, `a graceful stop ends the agent in under 500 ms (median ${sorted[Math.floor(sorted.length / 2)]} ms)`);
   t.ok(sorted[sorted.length - 1] < 1000, `and never near the old 2 s (slowest ${sorted[sorted.length - 1]} ms)`);
 });
