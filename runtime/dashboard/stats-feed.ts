@@ -42,6 +42,13 @@ export class StatsFeed {
   private hostsReadAt = 0;
   /** Last id read per host stream; "$" until the first read. */
   private readonly after = new Map<string, string>();
+  /**
+   * Settles once the feed knows where it starts in every host's stream: a subscriber reads its
+   * history after that, so that a sample landing in between is in one or the other (the
+   * subscriber drops what it sent twice). Read before, a sample could fall in neither.
+   */
+  readonly ready: Promise<void>;
+  private markReady!: () => void;
 
   constructor(
     private readonly envId: string,
@@ -50,11 +57,13 @@ export class StatsFeed {
     private readonly store: Store,
     private readonly log: (message: string, err?: unknown) => void,
   ) {
+    this.ready = new Promise((resolve) => { this.markReady = resolve; });
     void this.loop();
   }
 
   close(): void {
     this.closed = true;
+    this.markReady();
     this.redis.disconnect();
   }
 
@@ -76,7 +85,7 @@ export class StatsFeed {
     let failures = 0;
     while (!this.closed) {
       try {
-        await this.refreshHosts();
+        await this.refreshHosts().finally(() => this.markReady());
         if (this.hostIds.length === 0) {
           await new Promise((r) => setTimeout(r, blockMs));
           continue;

@@ -138,6 +138,8 @@ export function attachStatsSocket(server: Server, opts: StatsSocketOptions): Sta
         feeds.delete(envId);
       }
     });
+    // The history after the feed knows where its live samples start (StatsFeed.ready).
+    await feed.ready;
     try {
       const hosts = await opts.store.list(envId, "host");
       for (const host of hosts) {
