@@ -148,17 +148,16 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
   // then fails, the next pass plans the same removal (the user is already gone: a no-op).
   for (const hostId of plan.removedHosts) await store.removeHostUser(envId, hostId);
   if (plan.batch.put.length || plan.batch.remove.length) {
-    // The cache stays what was stored at the revision read until the write is known to have
-    // landed: a write refused (a race) or lost leaves it true to that revision, and the next
-    // read takes what landed since from the events (snapshot-cache.ts).
+    // Until the write is known to have landed, the cached records are not what is stored.
+    const records = cache?.snapshot.records;
+    if (cache) cache.snapshot.records = undefined;
     const written = await writeInSteps(store, envId, plan.batch, snapshot.rev, fence);
     // Other writers' creations that came between (WriteOptions.creationsSince) are taken in as
     // their events tell (chunked-write.ts); when they cannot, the next pass reads everything.
-    if (cache?.snapshot.records) {
-      if (written.own || written.foreign) {
-        applyOwnWrite(cache.snapshot, snapshot.rev, plan.batch, written.rev, written.steps + (written.foreign?.revs ?? 0));
-        if (written.foreign && cache.snapshot.records) applyChanges(cache.snapshot.records, written.rev, written.foreign.refs, written.foreign.records);
-      } else cache.snapshot.records = undefined;
+    if (cache && records && (written.own || written.foreign)) {
+      cache.snapshot.records = records;
+      applyOwnWrite(cache.snapshot, snapshot.rev, plan.batch, written.rev, written.steps + (written.foreign?.revs ?? 0));
+      if (written.foreign && cache.snapshot.records) applyChanges(cache.snapshot.records, written.rev, written.foreign.refs, written.foreign.records);
     }
   }
   timer.lap("write");

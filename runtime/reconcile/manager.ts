@@ -5,7 +5,6 @@ import type { Store } from "../store/store";
 import { isDroverError } from "../protocol/errors";
 import { isTransientPassError, reconcileEnvironment } from "./env-reconciler";
 import { applyReports, type ReportsSeen } from "./report-apply";
-import { applyOwnWrite } from "./snapshot-cache";
 import type { HeartbeatBudget } from "../protocol/heartbeat-cadence";
 import { afterOwnWrite, stillQuiet, type QuietState } from "./quiet";
 import { newPassCache, type PassCache } from "./pass-cache";
@@ -272,12 +271,6 @@ export class ReconcileManager {
     }
     led.reportsAbsorbed += reports;
     led.instancesApplied += outcome.updated;
-    // The leader's own write, on top of what it keeps: taken in as written, so that the next
-    // pass does not read 25,000 instances again for the few hundred reports wrote back.
-    const kept = led.cache.snapshot.records;
-    if (kept && outcome.rev !== undefined && outcome.written && kept.rev === outcome.rev - 1) {
-      applyOwnWrite(led.cache.snapshot, kept.rev, { put: outcome.written.map((record) => ({ kind: "instance" as const, record })), remove: [] }, outcome.rev);
-    }
     // Settled: what the incremental path wrote is what a pass would have written, so a quiet
     // environment stays quiet past its own write (only that one revision; any other write
     // still makes the next tick's check fail). Time-bound decisions keep their own triggers:

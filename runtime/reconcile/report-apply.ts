@@ -23,8 +23,6 @@ export interface ReportsOutcome {
   pass?: string;
   /** The environment's revision after the write, when records were written. */
   rev?: number;
-  /** The instance records written (as given to the store: their `rev` is the one they were read at). */
-  written?: InstanceRecord[];
 }
 
 /**
@@ -73,5 +71,5 @@ export async function applyReports(envId: string, hostIds: string[], seen: Repor
     }
   }
   for (const c of changed) seen.observed[c.hostId] = c.fingerprint;
-  return { repeated, updated: updates.length, ...(rev !== undefined ? { rev, written: updates } : {}) };
+  return { repeated, updated: updates.length, ...(rev !== undefined ? { rev } : {}) };
 }
