@@ -1,14 +1,4 @@
 import type { Store, WriteBatch } from "../store/store";
-import { changedBetween, recordsAt, type RecordRef } from "./event-refresh";
-
-/** Others' creations that came between a pass's steps, as stored after its last step. */
-export interface ForeignWrites {
-  /** How many revisions they took. */
-  revs: number;
-  refs: RecordRef[];
-  /** The records `refs` name, as stored at the last step's revision (undefined: gone). */
-  records: Array<{ id: string } | undefined>;
-}
 
 /** Instance puts per write script when a pass writes many (bench scale: 25,000 in one pass). */
 export const INSTANCE_PUTS_PER_WRITE = 2_500;
@@ -34,12 +24,9 @@ export const INSTANCE_PUTS_PER_WRITE = 2_500;
  *
  * Returns the revision after the last step, how many steps there were, and whether nothing
  * came between them (`own`: the revisions from `readRev` on are this batch's alone, so a cache
- * may apply it instead of reading again: snapshot-cache.ts). When something did, `foreign`
- * says what, from the events it left (read after the step that followed it, and the records
- * once more after the last step), so that the cache can take it in too; absent when the
- * events cannot tell.
+ * may apply it instead of reading again: snapshot-cache.ts).
  */
-export async function writeInSteps(store: Store, envId: string, batch: Required<WriteBatch>, readRev: number, fence: number, perWrite = INSTANCE_PUTS_PER_WRITE): Promise<{ rev: number; steps: number; own: boolean; foreign?: ForeignWrites }> {
+export async function writeInSteps(store: Store, envId: string, batch: Required<WriteBatch>, readRev: number, fence: number, perWrite = INSTANCE_PUTS_PER_WRITE): Promise<{ rev: number; steps: number; own: boolean }> {
   const instances = batch.put.filter((p) => p.kind === "instance");
   const steps: WriteBatch[] = [];
   if (instances.length <= perWrite) steps.push(batch);
@@ -52,23 +39,10 @@ export async function writeInSteps(store: Store, envId: string, batch: Required<
   }
   let rev = readRev;
   let own = true;
-  let foreignRevs = 0;
-  let told = true;
-  const foreign = new Map<string, RecordRef>();
   for (const step of steps) {
     const written = await store.writeOn(envId, step, { expectRev: rev, creationsSince: true, fence });
-    if (written.onRev !== rev) {
-      own = false;
-      foreignRevs += written.onRev - rev;
-      const entries = (step.put?.length ?? 0) + (step.remove?.length ?? 0);
-      const refs = told ? await changedBetween(store, envId, rev, written.onRev, entries) : undefined;
-      if (refs) for (const ref of refs) foreign.set(`${ref.kind}\0${ref.id}`, ref);
-      else told = false;
-    }
+    if (written.onRev !== rev) own = false;
     rev = written.rev;
   }
-  if (own || !told) return { rev, steps: steps.length, own };
-  const refs = [...foreign.values()];
-  const records = await recordsAt(store, envId, refs, rev);
-  return { rev, steps: steps.length, own, ...(records ? { foreign: { revs: foreignRevs, refs, records } } : {}) };
+  return { rev, steps: steps.length, own };
 }

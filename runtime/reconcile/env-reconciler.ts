@@ -14,7 +14,7 @@ import type { Plan } from "./plan-types";
 import type { PassCache } from "./pass-cache";
 import { PassTimer, type PassTimings } from "./pass-timer";
 import { forEachLimit } from "./for-each-limit";
-import { applyChanges, applyOwnWrite, readSnapshot } from "./snapshot-cache";
+import { applyOwnWrite, readSnapshot } from "./snapshot-cache";
 import { writeInSteps } from "./chunked-write";
 import { instanceIdSource } from "./instance-ids";
 import type { HeartbeatBudget } from "../protocol/heartbeat-cadence";
@@ -152,12 +152,10 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     const records = cache?.snapshot.records;
     if (cache) cache.snapshot.records = undefined;
     const written = await writeInSteps(store, envId, plan.batch, snapshot.rev, fence);
-    // Other writers' creations that came between (WriteOptions.creationsSince) are taken in as
-    // their events tell (chunked-write.ts); when they cannot, the next pass reads everything.
-    if (cache && records && (written.own || written.foreign)) {
+    // Other writers' creations came between (WriteOptions.creationsSince): the next pass reads them.
+    if (cache && records && written.own) {
       cache.snapshot.records = records;
-      applyOwnWrite(cache.snapshot, snapshot.rev, plan.batch, written.rev, written.steps + (written.foreign?.revs ?? 0));
-      if (written.foreign && cache.snapshot.records) applyChanges(cache.snapshot.records, written.rev, written.foreign.refs, written.foreign.records);
+      applyOwnWrite(cache.snapshot, snapshot.rev, plan.batch, written.rev, written.steps);
     }
   }
   timer.lap("write");

@@ -47,34 +47,15 @@ export function changedSince(events: StoreEvent[], fromRev: number, toRev: numbe
 /**
  * The records changed since `fromRev`, as stored now, and the revision they are at: one read
  * of the newest events, one of the records they name. Undefined when only a full read can
- * tell (changedSince, recordsAt).
+ * tell (changedSince), when more was written between the two reads, or when a record read
+ * is one a full read must refuse with its name (check-snapshot.ts) or must seal first (a
+ * certificate key stored in the clear: RedisStore.snapshot).
  */
 export async function changesFromEvents(store: Store, envId: string, fromRev: number): Promise<{ rev: number; refs: RecordRef[]; records: Array<{ id: string } | undefined> } | undefined> {
   const { rev, events } = await store.newestEvents(envId, MAX_EVENTS + 1);
   if (rev <= fromRev) return undefined;
   const refs = changedSince(events, fromRev, rev);
   if (!refs) return undefined;
-  const records = await recordsAt(store, envId, refs, rev);
-  return records && { rev, refs, records };
-}
-
-/**
- * The records others changed in revisions `fromRev` + 1 .. `toRev`, read just after a write of
- * `ownEntries` records took the next revision (chunked-write.ts: creations landing between a
- * pass's steps): the newest events reach back past them. Undefined when they cannot tell.
- */
-export async function changedBetween(store: Store, envId: string, fromRev: number, toRev: number, ownEntries: number): Promise<RecordRef[] | undefined> {
-  const { events } = await store.newestEvents(envId, ownEntries + MAX_EVENTS + 1);
-  return changedSince(events, fromRev, toRev);
-}
-
-/**
- * The records `refs` name as stored at revision `rev` (undefined: gone). Undefined when the
- * revision is another by now, or when a record is one a full read must refuse with its name
- * (check-snapshot.ts) or must seal first (a certificate key stored in the clear:
- * RedisStore.snapshot).
- */
-export async function recordsAt(store: Store, envId: string, refs: RecordRef[], rev: number): Promise<Array<{ id: string } | undefined> | undefined> {
   const read = await store.recordsWithRev(envId, refs);
   if (read.rev !== rev) return undefined;
   for (const [k, record] of read.records.entries()) {
@@ -82,5 +63,5 @@ export async function recordsAt(store: Store, envId: string, refs: RecordRef[], 
     if (recordProblem(refs[k].kind, record) !== undefined) return undefined;
     if (refs[k].kind === "certificate" && typeof (record as { key?: unknown }).key === "string" && !isSealed((record as { key: string }).key)) return undefined;
   }
-  return read.records;
+  return { rev, refs, records: read.records };
 }

@@ -66,7 +66,7 @@ export async function readSnapshot(store: Store, redis: Redis, keys: Keys, envId
  * which is then at `rev`. Lists whose membership changed are sorted again (store.snapshot's
  * order); the others keep theirs.
  */
-export function applyChanges(cached: NonNullable<SnapshotCache["records"]>, rev: number, refs: Array<{ kind: RecordKind; id: string }>, records: Array<{ id: string } | undefined>): void {
+function applyChanges(cached: NonNullable<SnapshotCache["records"]>, rev: number, refs: Array<{ kind: RecordKind; id: string }>, records: Array<{ id: string } | undefined>): void {
   const touched = new Set<ListName>();
   const reordered = new Set<ListName>();
   refs.forEach(({ kind, id }, k) => {
