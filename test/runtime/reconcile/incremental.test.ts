@@ -72,7 +72,9 @@ t.test("reports that repeat the last document run no pass; a changed one does", 
   const appliedBefore = manager.instancesAppliedOf(envId);
   const eventsBefore = await f.redis.xlen(f.keys.env(envId).events);
   await report(running, { [restartedOne.id]: 1 });
-  await waitFor(async () => (await f.store.get(envId, "instance", restartedOne.id))?.status?.restartCount === 1, { what: "the restart recorded", timeoutMs: 5_000 });
+  // The record is in Redis a moment before the manager, back from its write, counts it.
+  await waitFor(async () => (await f.store.get(envId, "instance", restartedOne.id))?.status?.restartCount === 1 && manager.instancesAppliedOf(envId) > appliedBefore,
+    { what: "the restart recorded and counted", timeoutMs: 5_000 });
   t.equal(manager.passesOf(envId), settled, "a restarted container's report: no pass");
   t.equal(manager.instancesAppliedOf(envId), appliedBefore + 1, "one record updated by the incremental path");
   const restartedRecord = await f.store.get(envId, "instance", restartedOne.id);
