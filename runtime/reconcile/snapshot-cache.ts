@@ -6,6 +6,7 @@ import { byCreation } from "../store/record-json";
 import { hasClearSecrets } from "../secrets/record-sealing";
 import type { InstanceRecord } from "../protocol/model";
 import { jsonText } from "./json-text";
+import { changesFromEvents } from "./event-refresh";
 
 type Lists = Pick<EnvSnapshot, "hosts" | "stacks" | "services" | "instances" | "loadBalancers" | "certificates">;
 type ListName = keyof Lists;
@@ -20,8 +21,10 @@ const listOf: Record<RecordKind, ListName> = {
  * reconcile pass starts from them when the environment's revision has not moved since, instead
  * of reading and parsing every record again (at 25,000 instances, a quarter of a pass's time
  * and most of its memory). The leader is the only writer between two of its passes in the
- * steady state (its own batches are applied here as the store wrote them); any other write
- * moves the revision, and the next pass reads everything afresh.
+ * steady state (its own batches are applied here as the store wrote them); other writes (an
+ * API write, the leader's own write-back of reports) are taken from the events they left,
+ * record by record (event-refresh.ts), and only what the events cannot tell makes the next
+ * pass read everything afresh.
  *
  * Records are shared between passes, so the planner must never change one in place (it does
  * not: every change is a copy, written through the batch).
@@ -39,17 +42,53 @@ export async function readSnapshot(store: Store, redis: Redis, keys: Keys, envId
   const cached = cache?.records;
   if (cached) {
     const rev = await redis.get(keys.env(envId).rev);
-    if (rev !== null && Number(rev) === cached.rev) {
+    // Others wrote since (an API write, the leader's own report write-back): the records they
+    // changed, from the events, instead of every record (event-refresh.ts).
+    const current = rev !== null && Number(rev) !== cached.rev && await changesFromEvents(store, envId, cached.rev);
+    if (current) applyChanges(cached, current.rev, current.refs, current.records);
+    if (rev !== null && (Number(rev) === cached.rev || current)) {
       const env = await store.getEnvironment(envId);
       if (!env) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
       // The environment record running ahead of the revision read: read everything (store.snapshot's rule).
       if (env.rev <= cached.rev) return { snapshot: { env, rev: cached.rev, ...cached.lists }, fresh: false };
     }
+    // What is cached goes before the read, so that the two are not both held.
+    cache!.records = undefined;
   }
   const snapshot = await store.snapshot(envId);
   shareEqualSpecs(snapshot.instances);
   if (cache) cache.records = cacheOf(snapshot);
   return { snapshot, fresh: true };
+}
+
+/**
+ * Records others wrote, as read at revision `rev` (undefined: gone), applied to the cache,
+ * which is then at `rev`. Lists whose membership changed are sorted again (store.snapshot's
+ * order); the others keep theirs.
+ */
+function applyChanges(cached: NonNullable<SnapshotCache["records"]>, rev: number, refs: Array<{ kind: RecordKind; id: string }>, records: Array<{ id: string } | undefined>): void {
+  const touched = new Set<ListName>();
+  const reordered = new Set<ListName>();
+  refs.forEach(({ kind, id }, k) => {
+    const name = listOf[kind];
+    const record = records[k] as AnyRecord | undefined;
+    const had = cached.byId[name].has(id);
+    if (record) {
+      cached.byId[name].set(id, record);
+      touched.add(name);
+      if (!had) reordered.add(name);
+    } else if (had) {
+      cached.byId[name].delete(id);
+      reordered.add(name);
+    }
+  });
+  for (const name of touched) {
+    if (reordered.has(name)) continue;
+    const byId = cached.byId[name];
+    (cached.lists[name] as AnyRecord[]) = (cached.lists[name] as AnyRecord[]).map((r) => byId.get(r.id)!);
+  }
+  for (const name of reordered) (cached.lists[name] as AnyRecord[]) = [...cached.byId[name].values()].sort(byCreation);
+  cached.rev = rev;
 }
 
 /**

@@ -234,6 +234,30 @@ export class RedisStore implements Store {
     return entries.map(([id, flat]) => ({ id, fields: streamFieldsOf(flat) }));
   }
 
+  async newestEvents(envId: string, count: number): Promise<{ rev: number; events: StoreEvent[] }> {
+    const env = this.keys.env(envId);
+    const results = await withRedis(() => this.redis.multi().get(env.rev).xrevrange(env.events, "+", "-", "COUNT", count).exec());
+    if (!results) throw new DroverError("Unavailable", `events of ${envId}: the read was aborted`, { retryable: true });
+    const [[revErr, rev], [eventsErr, entries]] = results as [[Error | null, string | null], [Error | null, [string, string[]][]]];
+    if (revErr || eventsErr) throw toDroverError(revErr ?? eventsErr);
+    if (rev === null) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
+    return { rev: Number(rev), events: entries.map(([id, flat]) => ({ id, fields: streamFieldsOf(flat) })) };
+  }
+
+  async recordsWithRev(envId: string, refs: ReadonlyArray<{ kind: RecordKind; id: string }>): Promise<{ rev: number; records: Array<RecordOf<RecordKind> | undefined> }> {
+    const env = this.keys.env(envId);
+    const multi = this.redis.multi().get(env.rev);
+    for (const { kind, id } of refs) multi.hget(recordHash(env, kind), id);
+    const results = await withRedis(() => multi.exec());
+    if (!results) throw new DroverError("Unavailable", `records of ${envId}: the read was aborted`, { retryable: true });
+    const values = results.map(([err, value]) => {
+      if (err) throw toDroverError(err);
+      return value as string | null;
+    });
+    if (values[0] === null) throw new DroverError("NotFound", `environment ${envId} not found`, { field: "envId" });
+    return { rev: Number(values[0]), records: refs.map(({ kind }, k) => parseStoredOrUndefined<RecordOf<RecordKind>>(values[k + 1], kind)) };
+  }
+
   // Records
 
   /**

@@ -42,6 +42,10 @@ export interface Store {
   openEventReader(envId: string): EventReader;
   /** Up to `count` entries of the environment's event stream after `afterId`, without blocking. */
   eventsAfter(envId: string, afterId: string, count: number): Promise<StoreEvent[]>;
+  /** The environment's revision and its newest `count` events (newest first), read at one instant. */
+  newestEvents(envId: string, count: number): Promise<{ rev: number; events: StoreEvent[] }>;
+  /** Records by kind and id (undefined: absent) and the environment's revision, read at one instant. */
+  recordsWithRev(envId: string, refs: ReadonlyArray<{ kind: RecordKind; id: string }>): Promise<{ rev: number; records: Array<RecordOf<RecordKind> | undefined> }>;
 
   /** A consistent read of everything the reconciler needs for one environment. */
   snapshot(envId: string): Promise<EnvSnapshot>;

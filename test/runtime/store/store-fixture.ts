@@ -10,7 +10,7 @@ import { RedisStore } from "../../../runtime/store/redis-store";
 /** The shared test Redis (scripts/setup.sh). */
 export const redisUrl = process.env.DROVER_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-interface Teardownable { teardown(fn: () => unknown): void }
+export interface Teardownable { teardown(fn: () => unknown): void }
 
 export interface StoreFixture {
   prefix: string;
