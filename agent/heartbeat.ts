@@ -1,5 +1,5 @@
 import type { HostDesiredState, HostObservedState } from "../runtime/protocol/model";
-import type { HeartbeatCadence } from "../runtime/protocol/heartbeat-cadence";
+import { type HeartbeatCadence, sameCadence } from "../runtime/protocol/heartbeat-cadence";
 import type { Logger } from "./log";
 import type { ObservedPart } from "./reconcile";
 import { RedisLink, redisReason } from "./redis-link";
@@ -48,7 +48,7 @@ export class Heartbeat {
    * interval never outruns the old TTL), then every new interval.
    */
   follow(cadence: HeartbeatCadence): void {
-    if (cadence.intervalMs === this.cadence.intervalMs && cadence.ttlMs === this.cadence.ttlMs) return;
+    if (sameCadence(cadence, this.cadence)) return;
     this.log.info("heartbeat cadence changed", { intervalMs: cadence.intervalMs, ttlMs: cadence.ttlMs, wasIntervalMs: this.cadence.intervalMs });
     this.cadence = cadence;
     if (!this.timer) return;

@@ -21,7 +21,7 @@ import type { RedisLink } from "../../agent/redis-link";
 import { Reports } from "../../agent/reports";
 import type { RegisterRequest, RegisterResponse } from "../../runtime/protocol/agent-protocol";
 import type { HostDesiredState } from "../../runtime/protocol/model";
-import type { HeartbeatCadence } from "../../runtime/protocol/heartbeat-cadence";
+import { type HeartbeatCadence, sameCadence } from "../../runtime/protocol/heartbeat-cadence";
 import { hostAgentRedisOptions } from "../../runtime/store/agent-redis-options";
 import { request as httpsRequest } from "../../runtime/protocol/pinned-https";
 import { HostKeys, makeKeys } from "../../runtime/protocol/keys";
@@ -135,7 +135,7 @@ export class SimHost {
 
   /** As agent/heartbeat.ts follow(): one beat with the new TTL at once, then the new interval. */
   private followCadence(cadence: HeartbeatCadence): void {
-    if (cadence.intervalMs === this.cadence.intervalMs && cadence.ttlMs === this.cadence.ttlMs) return;
+    if (sameCadence(cadence, this.cadence)) return;
     this.cadence = cadence;
     this.stats.cadenceChanges++;
     void this.beat();

@@ -43,6 +43,11 @@ export function environmentCadence(hosts: number, budget: HeartbeatBudget): Hear
   return { intervalMs: budget.base.intervalMs * stretch, ttlMs: budget.base.ttlMs * stretch };
 }
 
+/** Whether two cadences are the same (an agent follows a document's only when it differs). */
+export function sameCadence(a: HeartbeatCadence, b: HeartbeatCadence): boolean {
+  return a.intervalMs === b.intervalMs && a.ttlMs === b.ttlMs;
+}
+
 /**
  * A cadence as read from a desired document (`field` names it in the error): whole
  * milliseconds, a beat well inside its own TTL, and a TTL of at most 10 minutes.

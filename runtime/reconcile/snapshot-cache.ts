@@ -6,7 +6,7 @@ import { byCreation } from "../store/record-json";
 import { hasClearSecrets } from "../secrets/record-sealing";
 import type { InstanceRecord } from "../protocol/model";
 import { jsonText } from "./json-text";
-import { changesFromEvents } from "./event-refresh";
+import { changesFromEvents, MAX_EVENTS } from "./event-refresh";
 
 type Lists = Pick<EnvSnapshot, "hosts" | "stacks" | "services" | "instances" | "loadBalancers" | "certificates">;
 type ListName = keyof Lists;
@@ -44,7 +44,9 @@ export async function readSnapshot(store: Store, redis: Redis, keys: Keys, envId
     const rev = await redis.get(keys.env(envId).rev);
     // Others wrote since (an API write, the leader's own report write-back): the records they
     // changed, from the events, instead of every record (event-refresh.ts).
-    const current = rev !== null && Number(rev) !== cached.rev && await changesFromEvents(store, envId, cached.rev);
+    // Every revision leaves at least one event: past MAX_EVENTS revisions the events cannot tell.
+    const gap = rev === null ? 0 : Number(rev) - cached.rev;
+    const current = gap > 0 && gap <= MAX_EVENTS && await changesFromEvents(store, envId, cached.rev);
     if (current) applyChanges(cached, current.rev, current.refs, current.records);
     if (rev !== null && (Number(rev) === cached.rev || current)) {
       const env = await store.getEnvironment(envId);
