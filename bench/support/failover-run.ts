@@ -43,7 +43,15 @@ export interface FailoverResult {
   /** Instances gone or on another host after the failover. */
   instancesMoved: number;
   registeredAfter: boolean;
+  /**
+   * API writes that got no answer at all in WRITE_ANSWER_MS (an error is an answer). The server
+   * bounds every Redis command (REDIS_COMMAND_TIMEOUT_MS), so a request held longer is a hang.
+   */
+  unanswered: number;
 }
+
+/** Above the server's Redis command bound (30 s) and its replica WAIT (1 s): longer than this is no answer. */
+const WRITE_ANSWER_MS = 45_000;
 
 /** `tls`: Redis, replication and the sentinels TLS only with client certificates from the server's CA (rediss+sentinel://). */
 export async function runFailover(opts: { hosts: number; instances: number; writers: number; logDir?: string; tls?: boolean }): Promise<FailoverResult> {
@@ -88,6 +96,7 @@ export async function runFailover(opts: { hosts: number; instances: number; writ
     const okTimes: number[] = [];
     let killAt = Infinity;
     let failed = 0;
+    let unanswered = 0;
     // Why writes were refused after the kill (status and message, counted): printed when the harness gives up.
     const refusals = new Map<string, number>();
     let writing = true;
@@ -95,7 +104,10 @@ export async function runFailover(opts: { hosts: number; instances: number; writ
       for (let i = 0; writing; i++) {
         const name = `w${w}-${i}`;
         const started = performance.now();
-        const res = await env.api.call("POST", `${env.base}/stacks`, { name }).catch((err: Error) => ({ status: 0, body: { message: err.message } as unknown }));
+        const res = await env.api.call("POST", `${env.base}/stacks`, { name }, { timeoutMs: WRITE_ANSWER_MS }).catch((err: Error) => {
+          if (err.message.includes("no answer in")) unanswered++;
+          return { status: 0, body: { message: err.message } as unknown };
+        });
         // Kept only for writes started after the kill, so one in flight across it does not count.
         if (res.status === 201) { acked.push(name); if (started > killAt) okTimes.push(performance.now()); } else {
           failed++;
@@ -147,7 +159,7 @@ export async function runFailover(opts: { hosts: number; instances: number; writ
     const registeredAfter = await register("fo-after").then(() => true, () => false);
     return {
       refusedMs, promotedMs, acked: acked.length, failed, lost, hosts: opts.hosts, hostsOnNewPrimary,
-      usersPerNode, instances: before.size, instancesMoved, registeredAfter,
+      usersPerNode, instances: before.size, instancesMoved, registeredAfter, unanswered,
     };
   } finally {
     for (const sim of sims) sim.stop();

@@ -43,14 +43,20 @@ export class Api {
     if (ca) this.agent = new https.Agent({ ca, keepAlive: true });
   }
 
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  /** `timeoutMs`: the request is aborted (rejects, naming it) when no whole answer came in that time. */
+  async call(method: string, path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<{ status: number; body: any }> {
     const headers: Record<string, string> = {};
     if (this.key) headers.authorization = `Bearer ${this.key}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const res = this.agent
-      ? await httpsCall(this.agent, this.baseUrl + path, method, headers, payload)
-      : await fetch(this.baseUrl + path, { method, headers, body: payload }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const signal = opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs);
+    const res = await (this.agent
+      ? httpsCall(this.agent, this.baseUrl + path, method, headers, payload, signal)
+      : fetch(this.baseUrl + path, { method, headers, body: payload, signal }).then(async (r) => ({ status: r.status, text: await r.text() })))
+      .catch((err: Error) => {
+        if (signal?.aborted) throw new Error(`${method} ${path}: no answer in ${opts.timeoutMs} ms`);
+        throw err;
+      });
     const text = res.text;
     let parsed: unknown = text;
     try { parsed = JSON.parse(text); } catch { /* not JSON */ }
@@ -87,9 +93,9 @@ export async function createEnvironment(
   return { id: env.id, apiKey: env.apiKey, registrationToken: env.registrationToken, api: new Api(baseUrl, env.apiKey, ca), base: `/v1/environments/${env.id}` };
 }
 
-function httpsCall(agent: https.Agent, url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+function httpsCall(agent: https.Agent, url: string, method: string, headers: Record<string, string>, body?: string, signal?: AbortSignal): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method, headers: { ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) }, agent }, (res) => {
+    const req = https.request(url, { method, headers: { ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) }, agent, signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));

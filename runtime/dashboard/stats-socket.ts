@@ -24,7 +24,7 @@ import { statsSocketPath } from "../api/handlers/stats-tokens";
 import { upgradeRouterOf } from "../api/upgrade-router";
 import { FeedSubscriber, sampleField, StatsFeed, statsMessageText } from "./stats-feed";
 import { checkStreamToken } from "./stream-token";
-import { duplicateClient } from "../protocol/redis-client";
+import { duplicateClient, NO_COMMAND_TIMEOUT } from "../protocol/redis-client";
 
 export interface StatsSocketOptions {
   adminKey: string;
@@ -116,7 +116,7 @@ export function attachStatsSocket(server: Server, opts: StatsSocketOptions): Sta
     const sub = new SocketSubscriber(ws, maxBuffered);
     let feed = feeds.get(envId);
     if (!feed) {
-      feed = new StatsFeed(envId, duplicateClient(opts.redis, { connectionName: "drover-stats-feed" }), opts.keys, opts.store, opts.log);
+      feed = new StatsFeed(envId, duplicateClient(opts.redis, { connectionName: "drover-stats-feed", ...NO_COMMAND_TIMEOUT }), opts.keys, opts.store, opts.log);
       feeds.set(envId, feed);
     }
     feed.subscribers.add(sub);

@@ -23,6 +23,8 @@ export interface ServerConfig {
   disconnectGraceMs: number;
   heartbeatIntervalMs: number;
   heartbeatTtlMs: number;
+  /** How long one Redis command may go unanswered before it fails as Unavailable (server.ts). */
+  redisCommandTimeoutMs: number;
   /** An environment's hosts beat at most this many times a second together (protocol/heartbeat-cadence.ts). */
   heartbeatsPerSecond: number;
   resyncIntervalMs: number;
@@ -59,6 +61,7 @@ export interface ServerFlags {
   "redis-wait-replicas"?: string;
   "advertise-url"?: string;
   "heartbeats-per-second"?: string;
+  "redis-command-timeout"?: string;
 }
 
 function parseBeatsPerSecond(text: string): number {
@@ -103,6 +106,7 @@ export function resolveServerConfig(flags: ServerFlags, env: NodeJS.ProcessEnv =
     disconnectGraceMs: parseDuration(graceText, "--disconnect-grace"),
     heartbeatIntervalMs: 1000,
     heartbeatTtlMs: 3500,
+    redisCommandTimeoutMs: parseCommandTimeout(flags["redis-command-timeout"] ?? env.DROVER_REDIS_COMMAND_TIMEOUT ?? "30s"),
     heartbeatsPerSecond: parseBeatsPerSecond(flags["heartbeats-per-second"] ?? env.DROVER_HEARTBEATS_PER_SECOND ?? String(DEFAULT_BEATS_PER_SECOND)),
     resyncIntervalMs: 30_000,
     tickMs: 500,
@@ -148,6 +152,13 @@ export function checkAgentRedisUrl(url: string): void {
 }
 
 /** `30s`, `1500ms`, `2m` or a bare number of milliseconds. */
+/** At least 2 s: a Sentinel server's replica WAIT may take 1 s by itself (blocking reads have no bound: BLOCK bounds them). */
+function parseCommandTimeout(text: string): number {
+  const ms = parseDuration(text, "--redis-command-timeout");
+  if (ms < 2000) throw new Error(`--redis-command-timeout: expected at least 2s (a replica WAIT alone may take 1s), got ${JSON.stringify(text)}`);
+  return ms;
+}
+
 function parseLeaseTtl(text: string): number {
   const ms = parseDuration(text, "--lease-ttl");
   if (ms < 1000) throw new Error(`--lease-ttl: expected at least 1s (the lease is renewed every third of it), got ${JSON.stringify(text)}`);

@@ -26,6 +26,9 @@ export const serverCommand: Command = {
     "  --server-id ID           this server's id for leases ($DROVER_SERVER_ID, default random)",
     "  --disconnect-grace DUR   missed-heartbeat time before a host's instances move elsewhere",
     "                           ($DROVER_DISCONNECT_GRACE, default 30s)",
+    "  --redis-command-timeout DUR  a Redis command unanswered this long fails, and the API call",
+    "                           with it (503, retryable) instead of waiting for ever",
+    "                           ($DROVER_REDIS_COMMAND_TIMEOUT, default 30s, at least 2s)",
     "  --heartbeats-per-second N  an environment's hosts beat at most N times a second together: past",
     "                           that each beats less often, and a lost host is noticed later",
     "                           ($DROVER_HEARTBEATS_PER_SECOND, default 1000: one beat a second up to",
@@ -59,6 +62,7 @@ export const serverCommand: Command = {
         "disconnect-grace": { type: "string" }, "lease-ttl": { type: "string" }, "tls-dir": { type: "string" }, "api-tls": { type: "string" },
         "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-san": { type: "string" },
         "redis-wait-replicas": { type: "string" }, "advertise-url": { type: "string" }, "heartbeats-per-second": { type: "string" },
+        "redis-command-timeout": { type: "string" },
       },
     });
     const { resolveServerConfig } = require("./config") as typeof import("./config");

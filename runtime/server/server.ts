@@ -14,6 +14,7 @@ import { ClusterHostAcl } from "../store/cluster-host-acl";
 import { createRedisClient, duplicateClient } from "../protocol/redis-client";
 import { isLoopback } from "../protocol/loopback";
 import { reviveWhenEnded } from "../protocol/redis-revive";
+import { NO_COMMAND_TIMEOUT } from "../protocol/redis-client";
 import { Keyring } from "../secrets/keyring";
 import { loadOrCreateMasterKey } from "../secrets/master-key";
 import type { ServerConfig } from "./config";
@@ -53,11 +54,18 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
     // agents missed the new primary for over 15 s after a kill (bench failover).
     ...(target.sentinel ? { failoverDetector: true } : {}),
     maxRetriesPerRequest: 1, connectionName: `drover-${config.serverId}`,
+    // No API request or pass waits on Redis for ever: a command in flight when a connection
+    // drops can be left unanswered by ioredis (a MULTI or pipeline cut mid-reply is never sent
+    // again: redis/ioredis#800), and an API write held on one would never be answered (the likely
+    // cause of the TLS failover test's one timeout in CI, stop 26: a hung writer). Past the bound
+    // it fails as Unavailable (retryable). Connections for blocking reads drop it (NO_COMMAND_TIMEOUT):
+    // BLOCK bounds those.
+    commandTimeout: config.redisCommandTimeoutMs,
     // Commands issued in the same tick (a pass's per-host GETs, concurrent registrations) go
     // out in one socket write: one syscall each was most of the server's CPU at 1,000 hosts.
     enableAutoPipelining: true,
   }, { scriptNames: allScripts.map((script) => script.name) });
-  const blocking = duplicateClient(redis, { connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false });
+  const blocking = duplicateClient(redis, { connectionName: `drover-${config.serverId}-watch`, enableAutoPipelining: false, ...NO_COMMAND_TIMEOUT });
   // WAIT on a connection of its own: a slow one would hold every command behind it (replica-wait.ts).
   const waiter = target.sentinel ? redis.duplicate({ connectionName: `drover-${config.serverId}-wait`, enableAutoPipelining: false }) : undefined;
   let closing = false;

@@ -4,6 +4,7 @@ import { DroverError, isDroverError } from "../protocol/errors";
 import type { DnsDirectory, EnvDnsDocument } from "../protocol/dns";
 import type { CertificateRecord, EnvironmentRecord, EnvironmentState, HostRecord, HostDesiredState, HostObservedState, InstanceRecord, IpsecSpec, ReconcileError } from "../protocol/model";
 import { RedisEventReader, streamFieldsOf } from "./event-reader";
+import { duplicateClient, NO_COMMAND_TIMEOUT } from "../protocol/redis-client";
 import { secretContext } from "../protocol/secret-contexts";
 import { hasSecrets, resealDesired } from "../protocol/desired-sealing";
 import { BoundedMemo } from "./bounded-memo";
@@ -226,7 +227,7 @@ export class RedisStore implements Store {
 
   /** Opens a reader on a duplicate of the store's connection (same server, same credentials). */
   openEventReader(envId: string): EventReader {
-    return new RedisEventReader(this.redis.duplicate(), this.keys.env(envId).events);
+    return new RedisEventReader(duplicateClient(this.redis, NO_COMMAND_TIMEOUT), this.keys.env(envId).events);
   }
 
   async eventsAfter(envId: string, afterId: string, count: number): Promise<StoreEvent[]> {
