@@ -8,6 +8,7 @@ import { applyReports, type ReportsSeen } from "./report-apply";
 import type { HeartbeatBudget } from "../protocol/heartbeat-cadence";
 import { afterOwnWrite, stillQuiet, type QuietState } from "./quiet";
 import { newPassCache, type PassCache } from "./pass-cache";
+import { freshReadPeriodMs } from "./fresh-read";
 import { readStreams } from "../store/stream-read";
 
 /** What the manager needs from the leader lease (runtime/store/leader-lease.ts). */
@@ -32,9 +33,13 @@ export interface ManagerOptions {
   tickMs: number;
   /**
    * At least this often a full pass runs even on a quiet environment (quiet.ts skips the
-   * others), as a safety net for anything its checks do not see. Default 30 s.
+   * others), as a safety net for anything its checks do not see. Default 30 s. The whole read
+   * that drops the leader's cache comes at this pace in small environments, less often in
+   * large ones (fresh-read.ts).
    */
   fullPassMs?: number;
+  /** Records per base period of the whole read (fresh-read.ts; default RECORDS_PER_PERIOD): tests make it small. */
+  freshReadRecordsPerPeriod?: number;
   leaseTtlMs: number;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -51,8 +56,10 @@ interface Led {
   lastFullPass: number;
   /** What the passes remember between them (pass-cache.ts). */
   cache: PassCache;
-  /** When a pass last read everything afresh (cache dropped), at least every fullPassMs. */
+  /** When a pass last read everything afresh (cache dropped), every fullPassMs stretched with the environment's size (fresh-read.ts). */
   lastFreshRead: number;
+  /** Whole reads forced by that timer, for tests and diagnostics. */
+  freshReads: number;
   /** When the last plan said time alone makes the next pass do something (epoch ms). */
   wakeAt?: number;
   /** Failed passes in a row (non-transient errors), and when the first of them happened. */
@@ -144,6 +151,11 @@ export class ReconcileManager {
     return this.led.get(envId)?.passes ?? 0;
   }
 
+  /** Whole reads of one environment the safety-net timer forced (cache dropped) since this server began leading it. */
+  freshReadsOf(envId: string): number {
+    return this.led.get(envId)?.freshReads ?? 0;
+  }
+
   /** Ticks of one environment at which no pass ran because nothing it reads had changed. */
   quietSkipsOf(envId: string): number {
     return this.led.get(envId)?.quietSkips ?? 0;
@@ -221,7 +233,7 @@ export class ReconcileManager {
         if (!current || current.fence !== lease.fence) {
           this.o.log("leading environment", { envId: env.id, fence: lease.fence });
           this.led.set(env.id, {
-            fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, lastFullPass: 0, cache: newPassCache(), lastFreshRead: Date.now(), failures: 0, races: 0, passes: 0, quietSkips: 0,
+            fence: lease.fence, hostIds: [], dirty: true, lastPass: 0, lastFullPass: 0, cache: newPassCache(), lastFreshRead: Date.now(), freshReads: 0, failures: 0, races: 0, passes: 0, quietSkips: 0,
             seen: { observed: {}, observedRest: {}, hostInstances: {} }, reported: new Map(), reportsAbsorbed: 0, instancesApplied: 0,
           });
           this.watched = undefined;
@@ -285,10 +297,14 @@ export class ReconcileManager {
     led.lastPass = Date.now();
     led.lastFullPass = led.lastPass;
     // The safety net reads everything, the kept records and documents included: whatever the
-    // cache could have missed (a hand edit, a lost write) is taken in within fullPassMs.
-    if (led.lastPass - led.lastFreshRead >= (this.o.fullPassMs ?? FULL_PASS_MS)) {
+    // cache could have missed (a hand edit, a lost write) is taken in within fullPassMs, or a
+    // few times that in a large environment (fresh-read.ts).
+    const kept = led.cache.snapshot.records?.lists;
+    const period = freshReadPeriodMs(this.o.fullPassMs ?? FULL_PASS_MS, (kept?.hosts.length ?? 0) + (kept?.instances.length ?? 0), this.o.freshReadRecordsPerPeriod);
+    if (led.lastPass - led.lastFreshRead >= period) {
       led.cache = newPassCache();
       led.lastFreshRead = led.lastPass;
+      led.freshReads++;
     }
     // A long pass (a large environment) must not outlive its lease: renew it meanwhile, so
     // the pass's fenced writes are not refused because this server lost leadership to itself.
