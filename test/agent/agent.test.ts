@@ -213,7 +213,8 @@ t.test("a large environment's document stretches the heartbeat; a bad cadence is
   const plain = agent.lines.length;
   await world.writeDesired(desiredDoc(hostId, 6, current));
   await agent.waitForLine("registration's cadence back", (l) => l.msg === "heartbeat cadence changed" && l.ttlMs === 3_000, 15_000, plain);
-  const back = await world.admin.pttl(keys.heartbeat);
+  // The line comes just before the beat that sets the new TTL: wait for that beat's write.
+  const back = await waitFor(async () => { const ttl = await world.admin.pttl(keys.heartbeat); return ttl > 0 && ttl <= 3_000 && ttl; }, { what: "the heartbeat key with the registration's TTL again" });
   t.ok(back > 0 && back <= 3_000, `no cadence in the document: the registration's again (${back} ms)`);
   await world.waitObserved(6);
   t.same(await containers(), before, "no container touched by any of it");
