@@ -20,7 +20,7 @@ import { freePort } from "../../test/support/free-port";
 import { startSentinelGroup, type SentinelGroup } from "../../test/support/redis-sentinel";
 import { waitFor } from "../../test/support/wait";
 import { parseRedisUrl, redisTargetOptions } from "../../runtime/protocol/redis-target";
-import { createEnvironment, waitForOk } from "./http";
+import { createEnvironment, NoAnswerError, waitForOk } from "./http";
 import { loadOrCreateCa } from "../../runtime/tls/ca";
 import { Child, mapLimit, spawnServer } from "./procs";
 import { newSimStats, SimHost, startSimHost } from "./sim-agent";
@@ -45,7 +45,7 @@ export interface FailoverResult {
   registeredAfter: boolean;
   /**
    * API writes that got no answer at all in WRITE_ANSWER_MS (an error is an answer). The server
-   * bounds every Redis command (REDIS_COMMAND_TIMEOUT_MS), so a request held longer is a hang.
+   * bounds every Redis command (--redis-command-timeout, 30 s), so a request held longer is a hang.
    */
   unanswered: number;
 }
@@ -105,7 +105,7 @@ export async function runFailover(opts: { hosts: number; instances: number; writ
         const name = `w${w}-${i}`;
         const started = performance.now();
         const res = await env.api.call("POST", `${env.base}/stacks`, { name }, { timeoutMs: WRITE_ANSWER_MS }).catch((err: Error) => {
-          if (err.message.includes("no answer in")) unanswered++;
+          if (err instanceof NoAnswerError) unanswered++;
           return { status: 0, body: { message: err.message } as unknown };
         });
         // Kept only for writes started after the kill, so one in flight across it does not count.

@@ -36,6 +36,9 @@ export async function waitForOk(url: string, opts: { intervalMs?: number; timeou
  * drover's API with one bearer key (keep-alive connections through fetch; with `ca`, an https
  * server with drover's CA, through a keep-alive https agent trusting that CA: fetch takes none).
  */
+/** Api.call's request aborted at its `timeoutMs` with no whole answer. */
+export class NoAnswerError extends Error {}
+
 export class Api {
   private readonly agent?: https.Agent;
 
@@ -54,7 +57,7 @@ export class Api {
       ? httpsCall(this.agent, this.baseUrl + path, method, headers, payload, signal)
       : fetch(this.baseUrl + path, { method, headers, body: payload, signal }).then(async (r) => ({ status: r.status, text: await r.text() })))
       .catch((err: Error) => {
-        if (signal?.aborted) throw new Error(`${method} ${path}: no answer in ${opts.timeoutMs} ms`);
+        if (signal?.aborted) throw new NoAnswerError(`${method} ${path}: no answer in ${opts.timeoutMs} ms`);
         throw err;
       });
     const text = res.text;

@@ -55,10 +55,10 @@ export function isCluster(redis: Redis): boolean {
   return redis.isCluster;
 }
 
-/** Another client to the same Redis with changed options (a blocking reader's own connections). */
 /** For a duplicate that sends blocking reads (XREAD BLOCK): their BLOCK is their bound, the client's commandTimeout must not cut it. */
 export const NO_COMMAND_TIMEOUT = { commandTimeout: undefined } as const;
 
+/** Another client to the same Redis with changed options (a blocking reader's own connections). */
 export function duplicateClient(redis: Redis, override: RedisOptions): Redis {
   if (!isCluster(redis)) return redis.duplicate(override);
   const cluster = redis as unknown as Cluster;

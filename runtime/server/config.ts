@@ -151,7 +151,6 @@ export function checkAgentRedisUrl(url: string): void {
   }
 }
 
-/** `30s`, `1500ms`, `2m` or a bare number of milliseconds. */
 /** At least 2 s: a Sentinel server's replica WAIT may take 1 s by itself (blocking reads have no bound: BLOCK bounds them). */
 function parseCommandTimeout(text: string): number {
   const ms = parseDuration(text, "--redis-command-timeout");
@@ -165,6 +164,7 @@ function parseLeaseTtl(text: string): number {
   return ms;
 }
 
+/** `30s`, `1500ms`, `2m` or a bare number of milliseconds. */
 export function parseDuration(text: string, field: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
   if (!m) throw new Error(`${field}: expected a duration like 30s, 1500ms or 2m, got ${JSON.stringify(text)}`);
