@@ -32,6 +32,11 @@ export interface EnvReconcilerDeps {
   heartbeat?: HeartbeatBudget;
   log: (msg: string, fields?: Record<string, unknown>) => void;
   now?: () => number;
+  /**
+   * Called once the pass's records are written (or it found nothing to write), before the DNS
+   * and desired documents: the manager starts its next environment's pass from here (manager.ts).
+   */
+  onRecordsWritten?: () => void;
 }
 
 export interface PassResult {
@@ -138,6 +143,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     for (const hostId of writing) cache.desired.delete(hostId);
   }
   if (isEmptyPlan(plan)) {
+    deps.onRecordsWritten?.();
     const quiet = quietStateOf(snapshot, heartbeats, dockerDisk);
     return { hostIds, ...seen, quiet, changed: false, purged: false, plan, timings: timer.done(), fullRead: fresh };
   }
@@ -159,6 +165,7 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
     }
   }
   timer.lap("write");
+  deps.onRecordsWritten?.();
   // DNS (and the load balancers reading the same directory) let go of an instance before its
   // agent is told to remove the container.
   if (plan.dns) {
