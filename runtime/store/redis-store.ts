@@ -31,8 +31,9 @@ import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
 import { retryTryAgain } from "./try-again";
 import { ClusterWaiter } from "./cluster-wait";
-import type { EnvSnapshot, EventReader, OmittableList, RecordKind, RecordOf, SnapshotWithout, Store, StoreEvent, WriteBatch, WriteOptions } from "./store";
-import { optionalInteger, recordHash, writeScriptCall } from "./write-batch";
+import type { EnvSnapshot, EventReader, OmittableList, PreparedWrite, RecordKind, RecordOf, SnapshotWithout, Store, StoreEvent, WriteBatch, WriteOptions } from "./store";
+import { isPreparedWrite } from "./store";
+import { optionalInteger, recordHash, writeBatchArgs, writeOptionArgs } from "./write-batch";
 
 /** The nodes whose keys a SCAN must cover: the one Redis, or every primary of a Cluster. */
 function scanTargets(redis: Redis): Redis[] {
@@ -371,13 +372,19 @@ export class RedisStore implements Store {
     return (await this.writeOn(envId, batch, opts)).rev;
   }
 
-  async writeOn(envId: string, batch: WriteBatch, opts: WriteOptions = {}): Promise<{ rev: number; onRev: number }> {
-    if (this.keyring) batch = await sealRecordSecrets(batch, () => this.keyring!.envKey(envId));
-    const call = writeScriptCall(this.keys, envId, batch, opts);
-    const reply = scriptReply(await withRedis(() => runScript(this.redis, writeScript, call.keys, call.args)));
+  async writeOn(envId: string, batch: WriteBatch | PreparedWrite, opts: WriteOptions = {}): Promise<{ rev: number; onRev: number }> {
+    const call = isPreparedWrite(batch) ? batch : await this.prepareWrite(envId, batch);
+    if (call.envId !== envId) throw new DroverError("Internal", `a write prepared for ${call.envId} sent to ${envId}`);
+    const args = [...writeOptionArgs(opts), ...call.args];
+    const reply = scriptReply(await withRedis(() => runScript(this.redis, writeScript, [...call.keys], args)));
     if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `write to ${envId}`);
     await this.confirmWrites();
     return { rev: Number(reply.details[0]), onRev: Number(reply.details[1]) };
+  }
+
+  async prepareWrite(envId: string, batch: WriteBatch): Promise<PreparedWrite> {
+    if (this.keyring) batch = await sealRecordSecrets(batch, () => this.keyring!.envKey(envId));
+    return { prepared: true, envId, ...writeBatchArgs(this.keys, envId, batch) };
   }
 
   async revokedHostKey(envId: string, identityKey: string): Promise<string | undefined> {

@@ -73,7 +73,13 @@ export interface Store {
    * write, also saying which revision the batch was applied on (`onRev`): expectRev, or a later
    * one when `creationsSince` let it through after other writers' creations.
    */
-  writeOn(envId: string, batch: WriteBatch, opts?: WriteOptions): Promise<{ rev: number; onRev: number }>;
+  writeOn(envId: string, batch: WriteBatch | PreparedWrite, opts?: WriteOptions): Promise<{ rev: number; onRev: number }>;
+  /**
+   * The batch checked and turned into what `writeOn` sends (its records' texts), ahead of the
+   * write: a pass writing in steps makes the next step's while the last is in Redis
+   * (chunked-write.ts). Fails as writeOn would on a bad record.
+   */
+  prepareWrite(envId: string, batch: WriteBatch): Promise<PreparedWrite>;
   /**
    * The incremental reconcile's write: instance records updated from an agent's report, each
    * carrying the `rev` it was read at. All or nothing: fails "RevisionMismatch" when one of
@@ -140,6 +146,18 @@ export type RecordOf<K extends RecordKind> =
 export interface WriteBatch {
   put?: { kind: RecordKind; record: HostRecord | StackRecord | ServiceRecord | InstanceRecord | LoadBalancerRecord | CertificateRecord }[];
   remove?: { kind: RecordKind; id: string }[];
+}
+
+/** A batch made ready to write (Store.prepareWrite): the store's own form, for one environment. */
+export interface PreparedWrite {
+  readonly prepared: true;
+  readonly envId: string;
+  readonly keys: readonly string[];
+  readonly args: readonly string[];
+}
+
+export function isPreparedWrite(batch: WriteBatch | PreparedWrite): batch is PreparedWrite {
+  return (batch as PreparedWrite).prepared === true;
 }
 
 export interface WriteOptions {

@@ -21,10 +21,16 @@ export function recordHash(env: EnvKeys, kind: RecordKind): string {
 /** Kinds whose names are unique (hosts and stacks per environment, services and load balancers per stack). */
 const namedKinds = new Set<RecordKind>(["host", "stack", "service", "loadBalancer", "certificate"]);
 
-/** KEYS and ARGV of lua/write.ts for one batch, after checking what the script relies on. */
-export function writeScriptCall(
-  keys: Keys, envId: string, batch: WriteBatch, opts: WriteOptions,
-): { keys: string[]; args: string[] } {
+/** lua/write.ts's first three ARGV: the revision expected, the fence, what it tolerates since. */
+export function writeOptionArgs(opts: WriteOptions): string[] {
+  return [optionalInteger(opts.expectRev, "expectRev", 0), optionalInteger(opts.fence, "fence", 1), toleranceArg(opts)];
+}
+
+/**
+ * KEYS and the ARGV after writeOptionArgs of lua/write.ts for one batch (the records' texts:
+ * the costly part), after checking what the script relies on.
+ */
+export function writeBatchArgs(keys: Keys, envId: string, batch: WriteBatch): { keys: string[]; args: string[] } {
   const env = keys.env(envId);
   const scriptKeys = [
     env.rev, env.leader, env.events, env.reconcile,
@@ -35,7 +41,7 @@ export function writeScriptCall(
   ];
   const puts = batch.put ?? [];
   const removes = batch.remove ?? [];
-  const args = [optionalInteger(opts.expectRev, "expectRev", 0), optionalInteger(opts.fence, "fence", 1), toleranceArg(opts), String(puts.length)];
+  const args = [String(puts.length)];
 
   for (const { kind, record } of puts) {
     recordHash(env, kind);

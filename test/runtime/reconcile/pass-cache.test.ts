@@ -112,6 +112,21 @@ t.test("a pass's many instance puts go in steps; a write between steps stops the
   t.same(ids, ["i1", "i2", "i3", "i4", "i5", "i6", "i7"], "the first step's instances applied, the rest and the removal not");
 });
 
+t.test("a bad record in a later step fails the write at its turn, the steps before it applied", async (t) => {
+  const envId = "e-steps-bad";
+  const service = await environment(envId, 0);
+  const { fence } = await f.lease.acquireOrRenew(envId, "srv-steps-bad", 60_000);
+  const snap = await f.store.snapshot(envId);
+  const instance = (k: number) => instancePut(envId, service.id, k);
+  // The next step is made while the one before is in Redis (chunked-write.ts): its error must
+  // still come from writeInSteps, in turn, and not escape as an unhandled rejection.
+  const stray = instance(4);
+  stray.record.envId = "another-env";
+  const failure = writeInSteps(f.store, envId, { put: [instance(1), instance(2), instance(3), stray, instance(5)], remove: [] }, snap.rev, fence!, 2);
+  await t.rejects(failure, { code: "InvalidField", message: /belongs to environment another-env/ }, "the write fails on the second step's record");
+  t.same((await f.store.list(envId, "instance")).map((i) => i.id).sort(), ["i1", "i2"], "the first step applied, nothing after it");
+});
+
 t.test("a creation between steps does not stop them, and the leader reads afresh after", async (t) => {
   const envId = "e-steps-new";
   const service = await environment(envId, 0);
