@@ -4,8 +4,7 @@
  * at once, then again at growing intervals until it yields a value or the deadline passes.
  */
 export interface WaitOptions {
-  /** What is awaited, for the timeout message ("dockerd on h1 to answer"). */
-  /** What is awaited, for the timeout message (a function: evaluated when the deadline passes, to say how far it got). */
+  /** What is awaited, for the timeout message ("dockerd on h1 to answer"; a function: evaluated when the deadline passes, to say how far it got). */
   what: string | (() => string);
   /** Give up after this long (default 10 s). */
   timeoutMs?: number;
