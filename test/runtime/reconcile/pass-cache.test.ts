@@ -26,6 +26,14 @@ function instancePut(envId: string, serviceId: string, k: number) {
   };
 }
 
+/** An environment to write steps to: its `web` service with nothing placed, this test's leader fence, its snapshot, and instance puts of the service. */
+async function stepsEnvironment(envId: string) {
+  const service = await environment(envId, 0);
+  const { fence } = await f.lease.acquireOrRenew(envId, `srv-${envId}`, 60_000);
+  const snap = await f.store.snapshot(envId);
+  return { envId, service, fence, snap, instance: (k: number) => instancePut(envId, service.id, k) };
+}
+
 /** The store, doing `between` (another writer's write) right after the first step a pass writes. */
 function afterFirstStep(between: () => Promise<unknown>): Store {
   let steps = 0;
@@ -90,11 +98,7 @@ t.test("the records a leader keeps are what a fresh read returns, and another wr
 });
 
 t.test("a pass's many instance puts go in steps; a write between steps stops the rest, the first ones applied", async (t) => {
-  const envId = "e-steps";
-  const service = await environment(envId, 0);
-  const { fence } = await f.lease.acquireOrRenew(envId, "srv-steps", 60_000);
-  const snap = await f.store.snapshot(envId);
-  const instance = (k: number) => instancePut(envId, service.id, k);
+  const { envId, service, fence, snap, instance } = await stepsEnvironment("e-steps");
   const batch = { put: [...[1, 2, 3, 4, 5].map(instance), { kind: "service" as const, record: { ...snap.services[0], transitioning: "no" as const } }], remove: [] };
   const written = await writeInSteps(f.store, envId, batch, snap.rev, fence!, 2);
   t.equal(written.steps, 3, "five instances two at a time: three steps");
@@ -113,11 +117,7 @@ t.test("a pass's many instance puts go in steps; a write between steps stops the
 });
 
 t.test("a bad record in a later step fails the write at its turn, the steps before it applied", async (t) => {
-  const envId = "e-steps-bad";
-  const service = await environment(envId, 0);
-  const { fence } = await f.lease.acquireOrRenew(envId, "srv-steps-bad", 60_000);
-  const snap = await f.store.snapshot(envId);
-  const instance = (k: number) => instancePut(envId, service.id, k);
+  const { envId, fence, snap, instance } = await stepsEnvironment("e-steps-bad");
   // The next step is made while the one before is in Redis (chunked-write.ts): its error must
   // still come from writeInSteps, in turn, and not escape as an unhandled rejection.
   const stray = instance(4);
@@ -128,11 +128,7 @@ t.test("a bad record in a later step fails the write at its turn, the steps befo
 });
 
 t.test("a creation between steps does not stop them, and the leader reads afresh after", async (t) => {
-  const envId = "e-steps-new";
-  const service = await environment(envId, 0);
-  const { fence } = await f.lease.acquireOrRenew(envId, "srv-steps-new", 60_000);
-  const snap = await f.store.snapshot(envId);
-  const instance = (k: number) => instancePut(envId, service.id, k);
+  const { envId, fence, snap, instance } = await stepsEnvironment("e-steps-new");
   // A stack created by another writer (the API) after the first step.
   const racing = afterFirstStep(() => f.store.write(envId, { put: [{ kind: "stack", record: { ...snap.stacks[0], id: "st2", name: "other" } }] }));
   const written = await writeInSteps(racing, envId, { put: [1, 2, 3, 4, 5].map(instance), remove: [] }, snap.rev, fence!, 2);
