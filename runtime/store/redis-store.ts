@@ -376,7 +376,7 @@ export class RedisStore implements Store {
     const call = isPreparedWrite(batch) ? batch : await this.prepareWrite(envId, batch);
     if (call.envId !== envId) throw new DroverError("Internal", `a write prepared for ${call.envId} sent to ${envId}`);
     const args = [...writeOptionArgs(opts), ...call.args];
-    const reply = scriptReply(await withRedis(() => runScript(this.redis, writeScript, [...call.keys], args)));
+    const reply = scriptReply(await withRedis(() => runScript(this.redis, writeScript, call.keys, args)));
     if (reply.status !== "OK") throw scriptRefusal(reply.status, reply.details, `write to ${envId}`);
     await this.confirmWrites();
     return { rev: Number(reply.details[0]), onRev: Number(reply.details[1]) };

@@ -15,7 +15,7 @@ type ScriptCommand = (numKeys: number, keysAndArgs: (string | number)[]) => Prom
  * or SCRIPT FLUSH). The number of keys is passed per call so one definition serves batches
  * of any size.
  */
-export async function runScript(redis: Redis, script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+export async function runScript(redis: Redis, script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
   const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
   if (typeof commands[script.name] !== "function") redis.defineCommand(script.name, { lua: script.lua });
   // Keys and arguments as one array (ioredis flattens it into the command), never spread into
