@@ -22,8 +22,17 @@ export function toDroverError(err: unknown): DroverError {
     return new DroverError("Internal", `Redis refused a command: ${err.message}`, { retryable: false, cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new DroverError("Unavailable", `Redis is unavailable: ${message}`, { retryable: true, cause: err });
+  const maybeApplied = unansweredAfterSending.some((m) => message.startsWith(m));
+  return new DroverError("Unavailable", `Redis is unavailable: ${message}${maybeApplied ? MAYBE_APPLIED : ""}`, { retryable: true, cause: err });
 }
+
+/**
+ * ioredis's words for a command sent that got no answer: its commandTimeout passed, or the
+ * connection closed while it waited. Redis may still have run it (a frozen Redis runs what it
+ * received once it wakes), so the caller is told to look before doing it again.
+ */
+const unansweredAfterSending = ["Command timed out", "Connection is closed"];
+const MAYBE_APPLIED = "; a change sent before this may still be applied: read it back before trying again";
 
 /** Runs one Redis interaction, rethrowing its failures as DroverErrors. */
 export async function withRedis<T>(action: () => Promise<T>): Promise<T> {
