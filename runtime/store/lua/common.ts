@@ -16,10 +16,13 @@ export const withFieldLua = `
 local function tailMatch(text, pattern)
   return string.match(string.sub(text, -48), pattern)
 end
-local function withField(body, name, value)
-  local text = string.format('%d', value)
+-- withFieldText: the same with the value's text made once by the caller (a write of thousands).
+local function withFieldText(body, name, text)
   if body == '{}' then return '{"' .. name .. '":' .. text .. '}' end
   return string.sub(body, 1, -2) .. ',"' .. name .. '":' .. text .. '}'
+end
+local function withField(body, name, value)
+  return withFieldText(body, name, string.format('%d', value))
 end
 `;
 

@@ -113,7 +113,11 @@ for _ = 1, putCount do
     if record.rev ~= nil then return {'BAD_RECORD', kind, id, 'rev is set by the script'} end
   end
 
-  local previous = currentRecord(kind, id)
+  -- An instance's previous record matters only for the event's action: unless this batch
+  -- touched it already, HSET's answer says it when applying (no HEXISTS per instance here).
+  local decideOnApply = undecoded[kind] and pendingRecords[kind][id] == nil
+  local previous = nil
+  if not decideOnApply then previous = currentRecord(kind, id) end
   local oldName, newName = indexedName(kind, previous), indexedName(kind, record)
   if newName ~= oldName then
     releaseName(kind, oldName, id)
@@ -129,7 +133,7 @@ for _ = 1, putCount do
     end
   end
   pendingRecords[kind][id] = record
-  changes[#changes + 1] = { kind = kind, id = id, body = body, action = previous and 'updated' or 'created' }
+  changes[#changes + 1] = { kind = kind, id = id, body = body, action = (not decideOnApply) and (previous and 'updated' or 'created') or nil }
 end
 
 arg = arg + 1
@@ -156,20 +160,22 @@ end
 if #changes == 0 then return {'OK', tonumber(currentRev), tonumber(currentRev)} end
 
 local rev = redis.call('INCR', KEYS[1])
+local revText = string.format('%d', rev)
 local onlyCreated, recordsKept = true, true
 for _, change in ipairs(changes) do
-  if change.action ~= 'created' then
-    onlyCreated = false
-    if change.kind ~= 'instance' then recordsKept = false end
-  end
   if change.action == 'removed' then
     redis.call('HDEL', recordHashes[change.kind], change.id)
     if change.hostKeys then redis.call('DEL', unpack(change.hostKeys)) end
     if change.identityKey then redis.call('HSET', KEYS[17], change.identityKey, change.id) end
   else
-    redis.call('HSET', recordHashes[change.kind], change.id, withField(change.body, 'rev', rev))
+    local added = redis.call('HSET', recordHashes[change.kind], change.id, withFieldText(change.body, 'rev', revText))
+    if change.action == nil then change.action = added == 1 and 'created' or 'updated' end
     local machineId = change.kind == 'host' and pendingRecords.host[change.id] and pendingRecords.host[change.id].machineId
     if type(machineId) == 'string' then redis.call('HSET', KEYS[16], machineId, change.id) end
+  end
+  if change.action ~= 'created' then
+    onlyCreated = false
+    if change.kind ~= 'instance' then recordsKept = false end
   end
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', '10000', '*',
     'type', change.kind, 'action', change.action, 'id', change.id, 'rev', rev)

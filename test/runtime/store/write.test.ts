@@ -62,6 +62,29 @@ t.test("a batch writes every record with the new rev and appends one event per r
   t.equal(await f.store.get("e1", "instance", "i1"), undefined, "the removed record is gone");
 });
 
+t.test("an instance's event says created or updated from what Redis held, also when the batch touched it before", async (t) => {
+  // Instances are not looked up before the write (HSET's answer decides): the same events as a lookup would give.
+  const f = storeFixture(t);
+  await createEnv(f);
+  await f.store.write("e1", { put: [{ kind: "host", record: host("e1", "h1") }, { kind: "stack", record: stack("e1", "s1", "web") }, { kind: "service", record: service("e1", "sv1", "s1", "nginx") }] });
+  const i = (id: string, extra = {}) => ({ kind: "instance" as const, record: { ...instance("e1", id, "sv1", "s1", "h1"), ...extra } });
+  const creations = await f.redis.get(f.keys.env("e1").creationRun);
+  const rev = await f.store.write("e1", { put: [i("i1"), i("i2")] });
+  t.equal(await f.redis.get(f.keys.env("e1").creationRun), `${creations!.split(":")[0]}:${rev}`, "new instances only: the creation run goes on");
+  const before = await f.redis.xlen(f.keys.env("e1").events);
+  const next = await f.store.write("e1", { put: [i("i1", { state: "running" }), i("i3"), i("i3", { state: "running" }), i("i4")], remove: [{ kind: "instance", id: "i4" }, { kind: "instance", id: "i2" }] });
+  t.not(await f.redis.get(f.keys.env("e1").creationRun), `${creations!.split(":")[0]}:${next}`, "an update breaks the creation run");
+  await f.store.write("e1", { remove: [{ kind: "instance", id: "i3" }] });
+  await f.store.write("e1", { put: [i("i3", { state: "stopped" })] });
+  const events = (await streamEntries(f.redis, f.keys.env("e1").events)).slice(before).map((e) => `${e.fields.action} ${e.fields.id}`);
+  t.same(events, [
+    "updated i1", "created i3", "updated i3", "created i4", "removed i4", "removed i2",
+    "removed i3", "created i3",
+  ], "stored before: updated; new: created; put twice: created then updated; removed, then put again: created");
+  t.equal((await f.store.get("e1", "instance", "i3"))?.state, "stopped", "the last put is what is stored");
+  t.equal(await f.store.get("e1", "instance", "i4"), undefined, "put then removed in one batch: gone");
+});
+
 t.test("a batch that changes nothing keeps the rev and appends nothing", async (t) => {
   const f = storeFixture(t);
   await createEnv(f);
