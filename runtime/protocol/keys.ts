@@ -20,6 +20,8 @@ export interface Keys {
   registrationTokens(): string;
   /** String, a random token with a 60 s expiry: the write a replica-wait round makes on its own connection (runtime/store/replica-wait.ts). */
   replicaWaitMarker(): string;
+  /** String, a server id with the sync interval as expiry: whose turn the periodic ACL sync is (runtime/store/acl-sync-turn.ts). */
+  aclSyncTurn(): string;
 
   env(envId: string): EnvKeys;
   host(envId: string, hostId: string): HostKeys;
@@ -146,6 +148,7 @@ export function makeKeys(prefix = "drover"): Keys {
     apiKeys: () => `${prefix}:apikeys`,
     registrationTokens: () => `${prefix}:regtokens`,
     replicaWaitMarker: () => `${prefix}:replica-wait`,
+    aclSyncTurn: () => `${prefix}:acl-sync-turn`,
     envPattern(envId) {
       checkKeyId("envId", envId);
       return `${tagged(envId)}:*`;

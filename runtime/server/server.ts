@@ -11,6 +11,7 @@ import { parseRedisUrl, redisTargetOptions } from "../protocol/redis-target";
 import { SplitWriteRepair } from "../store/split-write-repair";
 import { allScripts } from "../store/lua/all";
 import { ClusterHostAcl } from "../store/cluster-host-acl";
+import { AclSyncTurn } from "../store/acl-sync-turn";
 import { createRedisClient, duplicateClient, NO_COMMAND_TIMEOUT } from "../protocol/redis-client";
 import { isLoopback } from "../protocol/loopback";
 import { reviveWhenEnded } from "../protocol/redis-revive";
@@ -75,10 +76,12 @@ export async function startServer(config: ServerConfig, log: Logger = createLogg
   // Sentinel (replicas): host users on every node, and writes acknowledged only once a replica has them.
   const aclLog = (message: string, err?: unknown) => log.warn(message, { error: err instanceof Error ? err.message : String(err ?? "") });
   // Redis Cluster: host users on every primary and replica (cluster-host-acl.ts).
+  // The periodic sync runs on one of the servers each interval (acl-sync-turn.ts).
+  const aclTurn = new AclSyncTurn(redis, keys.aclSyncTurn(), config.serverId);
   const aclReplicas = target.sentinel
-    ? new HostAclReplicas(redis, { ...redisTargetOptions({ ...target, sentinel: undefined }, redisTlsOptions) }, hostUsernamePrefix(keys), aclLog)
+    ? new HostAclReplicas(redis, { ...redisTargetOptions({ ...target, sentinel: undefined }, redisTlsOptions) }, hostUsernamePrefix(keys), aclLog, undefined, aclTurn)
     : target.cluster
-      ? new ClusterHostAcl(redis as unknown as Cluster, redisTargetOptions({ ...target, cluster: undefined }, redisTlsOptions), hostUsernamePrefix(keys), aclLog)
+      ? new ClusterHostAcl(redis as unknown as Cluster, redisTargetOptions({ ...target, cluster: undefined }, redisTlsOptions), hostUsernamePrefix(keys), aclLog, undefined, aclTurn)
       : undefined;
   const store = new RedisStore(redis, keys, {
     keyring, aclReplicas,

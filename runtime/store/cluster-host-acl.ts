@@ -1,5 +1,6 @@
 import Redis, { type Cluster, type RedisOptions } from "ioredis";
 import { hostUsers, sameRules } from "./acl-lines";
+import type { AclSyncTurn } from "./acl-sync-turn";
 import { parseClusterNodes } from "./cluster-nodes";
 
 /**
@@ -27,6 +28,7 @@ export class ClusterHostAcl {
   /** Every node, as CLUSTER NODES last listed them (provision and remove write there). */
   private known?: Array<{ address: string; primary: boolean }>;
   private readonly onChange = () => void this.sync().catch((err) => this.log("acl sync failed", err));
+  private readonly onTick = () => void this.periodicSync().catch((err) => this.log("acl sync failed", err));
 
   constructor(
     private readonly cluster: Cluster,
@@ -36,11 +38,13 @@ export class ClusterHostAcl {
     private readonly userPrefix: string,
     private readonly log: (message: string, err?: unknown) => void,
     private readonly intervalMs = 5_000,
+    /** Shared by the servers: one of them runs each interval's sync (acl-sync-turn.ts); absent: this one always does. */
+    private readonly turn?: AclSyncTurn,
   ) {}
 
   start(): void {
     this.cluster.on("refresh", this.onChange);
-    this.timer = setInterval(this.onChange, this.intervalMs);
+    this.timer = setInterval(this.onTick, this.intervalMs);
     this.timer.unref();
     this.onChange();
   }
@@ -88,6 +92,11 @@ export class ClusterHostAcl {
     if (this.stopped) return Promise.resolve();
     this.syncing ??= this.syncOnce().finally(() => { this.syncing = undefined; });
     return this.syncing;
+  }
+
+  private async periodicSync(): Promise<void> {
+    if (this.turn && !(await this.turn.take(this.intervalMs))) return;
+    await this.sync();
   }
 
   private async syncOnce(): Promise<void> {

@@ -1,5 +1,6 @@
 import Redis, { type RedisOptions } from "ioredis";
 import { hostUsers, sameRules } from "./acl-lines";
+import type { AclSyncTurn } from "./acl-sync-turn";
 
 /**
  * Per-host ACL users on every data node. Redis replicates data, not ACL changes, so after a
@@ -25,6 +26,7 @@ export class HostAclReplicas {
   private syncing?: Promise<void>;
   private stopped = false;
   private readonly onReady = () => void this.sync().catch((err) => this.log("acl sync failed", err));
+  private readonly onTick = () => void this.periodicSync().catch((err) => this.log("acl sync failed", err));
 
   constructor(
     private readonly primary: Redis,
@@ -34,11 +36,13 @@ export class HostAclReplicas {
     private readonly userPrefix: string,
     private readonly log: (message: string, err?: unknown) => void,
     private readonly intervalMs = 5_000,
+    /** Shared by the servers: one of them runs each interval's sync (acl-sync-turn.ts); absent: this one always does. */
+    private readonly turn?: AclSyncTurn,
   ) {}
 
   start(): void {
     this.primary.on("ready", this.onReady);
-    this.timer = setInterval(this.onReady, this.intervalMs);
+    this.timer = setInterval(this.onTick, this.intervalMs);
     this.timer.unref();
     this.onReady();
   }
@@ -66,6 +70,11 @@ export class HostAclReplicas {
     if (this.stopped) return Promise.resolve();
     this.syncing ??= this.syncOnce().finally(() => { this.syncing = undefined; });
     return this.syncing;
+  }
+
+  private async periodicSync(): Promise<void> {
+    if (this.turn && !(await this.turn.take(this.intervalMs))) return;
+    await this.sync();
   }
 
   private async syncOnce(): Promise<void> {
