@@ -41,6 +41,7 @@ export const benchmark: Benchmark = {
         registerMs: round(r.registerMs, 0), registerRetries: r.registerRetries,
         registerApiMeanMs: round(r.registerApiMeanMs, 1), registerAgentConnectMeanMs: round(r.registerStartMeanMs, 1),
         serverPeakRssMb: r.serverPeakRssMb.map((x) => round(x, 0)).join(" "),
+        serverPlacingPeakRssMb: r.serverPlacingPeakRssMb.map((x) => round(x, 0)).join(" "),
         serverHwmRssMb: r.serverHwmRssMb.map((x) => round(x, 0)).join(" "),
         redisCpuCores: round(r.redisCpuCores, 2), redisCpuS: round(r.redisCpuS, 1),
         placingCpuS: `servers ${r.placingCpuS.servers.map((c) => round(c, 1)).join(" ")}, agents ${round(r.placingCpuS.agents, 1)}, Redis ${round(r.placingCpuS.redis, 1)}`,

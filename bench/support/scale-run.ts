@@ -90,6 +90,8 @@ export interface ScaleResult {
   registerApiMeanMs: number;
   registerStartMeanMs: number;
   serverPeakRssMb: number[];
+  /** The same peak up to the moment every instance was placed. */
+  serverPlacingPeakRssMb: number[];
   serverHwmRssMb: number[];
   redisCpuCores: number;
   redisCpuS: number;
@@ -348,6 +350,9 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     };
     await waitFor(async () => { serversAlive(); return (await hlen()) >= o.instances; }, { what: `${o.instances} instance records`, timeoutMs: deadline - performance.now(), intervalMs: 20, maxIntervalMs: 20 });
     const placedMs = performance.now() - t0;
+    // The peak up to here is placing's; what comes after is the reports written back and the API changes.
+    sampleRss();
+    const placingPeakRss = [...peakRss];
     const pcpu1 = processCpu();
     const placingRedisCpu = await redisCpu(target, admin) - cpu0;
     const placingCpuS = { servers: pcpu1.servers.map((c, k) => c - pcpu0.servers[k]), agents: pcpu1.agents - pcpu0.agents, redis: placingRedisCpu };
@@ -447,7 +452,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
       placementsPerSec: (o.instances / placedMs) * 1000,
       floorPlacementsPerSec: (o.instances / floorMs) * 1000,
       placedMs, floorMs, convergedMs, settledMs, registerMs, registerRetries, registerApiMeanMs, registerStartMeanMs,
-      serverPeakRssMb: peakRss, serverHwmRssMb: hwm,
+      serverPeakRssMb: peakRss, serverPlacingPeakRssMb: placingPeakRss, serverHwmRssMb: hwm,
       redisCpuS: cpu1 - cpu0,
       placingCpuS,
       redisCpuCores: (cpu1 - cpu0) / (convergedMs / 1000),
