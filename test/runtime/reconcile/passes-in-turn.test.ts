@@ -30,23 +30,36 @@ function service(envId: string, scale: number): ServiceRecord {
 
 /** The store, with `envId`'s desired documents written only once `gate` opens. */
 function gatedDesired(envId: string, gate: Promise<void>): { store: Store; held: () => number } {
-  let held = 0;
-  const store = new Proxy(f.store, {
+  const gates = armedGates(envId, { desired: gate });
+  gates.armed = true;
+  return { store: gates.store, held: () => gates.held.desired };
+}
+
+/**
+ * The store, with `envId`'s desired documents (`desired`) and record writes (`write`) going on
+ * only once their gate opens, from the moment `armed` is set.
+ */
+function armedGates(envId: string, gates: { desired?: Promise<void>; write?: Promise<void> }) {
+  const state = { armed: false, held: { desired: 0, write: 0 }, store: undefined as unknown as Store };
+  const gated = { setDesired: "desired", writeOn: "write" } as const;
+  state.store = new Proxy(f.store, {
     get(target, prop, receiver) {
-      if (prop === "setDesired") {
-        return async (...args: Parameters<Store["setDesired"]>) => {
-          if (args[0] === envId) {
-            held++;
+      const which = gated[prop as keyof typeof gated];
+      const gate = which && gates[which];
+      if (gate) {
+        return async (...args: unknown[]) => {
+          if (args[0] === envId && state.armed) {
+            state.held[which]++;
             await gate;
           }
-          return target.setDesired(...args);
+          return (target[prop as keyof typeof gated] as (...a: unknown[]) => Promise<unknown>)(...args);
         };
       }
       const value = Reflect.get(target, prop, receiver);
       return typeof value === "function" ? value.bind(target) : value;
     },
   }) as Store;
-  return { store, held: () => held };
+  return state;
 }
 
 t.test("the next environment's pass starts once the one before has written its records", async (t) => {
@@ -84,4 +97,43 @@ t.test("the next environment's pass starts once the one before has written its r
     return doc?.instances.length === 2 ? doc : undefined;
   }, { what: "the first environment's desired document written once let go", timeoutMs: 10_000 });
   t.equal(firstDoc.instances.length, 2, "the first environment's agent is told of its instances too");
+});
+
+t.test("an environment written to while another's pass runs starts before that pass's documents are all written", async (t) => {
+  const first = await environment("e-busy");
+  const second = await environment("e-late");
+  let openDesired!: () => void;
+  let openWrite!: () => void;
+  const gate = new Promise<void>((resolve) => { openDesired = resolve; });
+  const writeGate = new Promise<void>((resolve) => { openWrite = resolve; });
+  const gates = armedGates(first.id, { desired: gate, write: writeGate });
+  const store = gates.store;
+  const manager = new ReconcileManager({
+    store, lease: f.lease, redis: f.redis, blockingRedis: f.connect(), keys: f.keys, serverId: "srv-late",
+    graceMs: 30_000, tickMs: 200, leaseTtlMs: 5_000, log: () => undefined,
+  });
+  manager.start();
+  t.teardown(async () => {
+    openWrite();
+    openDesired();
+    await manager.stop();
+  });
+  // Both environments' first passes (new leader: both due at once) done, so the next round has the first one alone.
+  await waitFor(() => manager.passesOf(first.id) >= 1 && manager.passesOf(second.id) >= 1, { what: "both environments' first passes", timeoutMs: 10_000 });
+  gates.armed = true;
+
+  await f.store.write(first.id, { put: [{ kind: "service", record: service(first.id, 2) }] });
+  await waitFor(() => gates.held.write > 0, { what: "the first environment's pass at its records write", timeoutMs: 10_000 });
+  // The second environment gets work while the first's pass is under way: not due when it began.
+  await f.store.write(second.id, { put: [{ kind: "service", record: service(second.id, 2) }] });
+  openWrite();
+  const placed = async (envId: string) => (await f.store.list(envId, "instance")).length;
+  await waitFor(async () => (await placed(first.id)) === 2 && gates.held.desired > 0, { what: "the first environment's instances written, its desired document held back", timeoutMs: 10_000 });
+  await waitFor(async () => (await f.store.getDesired(second.id, "h1"))?.instances.length === 2,
+    { what: "the second environment placed and told while the first's documents wait", timeoutMs: 10_000 });
+  t.equal(await placed(second.id), 2, "the second environment's instances are placed");
+  t.notOk((await f.store.getDesired(first.id, "h1"))?.instances.length, "the first environment's document is still held back");
+  openDesired();
+  await waitFor(async () => (await f.store.getDesired(first.id, "h1"))?.instances.length === 2,
+    { what: "the first environment's desired document written once let go", timeoutMs: 10_000 });
 });
