@@ -90,6 +90,9 @@ export const FAILED_PASS_MAX_MS = 300_000;
 export const RACE_PAUSE_FIRST_MS = 50;
 export const RACE_PAUSE_MAX_MS = 1_000;
 
+/** Passes one environment may start in one turn of passesInTurn (the first, and one more for work that came meanwhile). */
+const MAX_STARTS_PER_TURN = 2;
+
 /** A loop step besides passes that takes longer than this is logged (slowStep). */
 const SLOW_STEP_MS = 500;
 
@@ -300,20 +303,27 @@ export class ReconcileManager {
    */
   private async passesInTurn(due: Array<[string, Led]>): Promise<void> {
     const running: Promise<void>[] = [];
-    const started = new Set<string>();
+    const inFlight = new Set<string>();
+    const starts = new Map<string, number>();
     for (let next = due; next.length > 0;) {
       for (const [envId, led] of next) {
-        started.add(envId);
+        inFlight.add(envId);
+        starts.set(envId, (starts.get(envId) ?? 0) + 1);
         let recordsWritten!: () => void;
         const written = new Promise<void>((resolve) => { recordsWritten = resolve; });
-        running.push(this.pass(envId, led, recordsWritten).finally(recordsWritten));
+        running.push(this.pass(envId, led, recordsWritten).finally(() => {
+          recordsWritten();
+          inFlight.delete(envId);
+        }));
         await written;
       }
       // An environment written to while those passes read, planned and wrote starts now, not
       // after their documents: signals read once, without waiting (bench scale on a cluster: an
       // environment whose services landed 2 s into another's pass waited 8.7 s more for that
-      // pass's desired documents). Only explicit work (dirty) starts here; reports and timers
-      // wait for the loop, as before.
+      // pass's desired documents). So does one whose own pass this turn has ended and that has
+      // work again (its services landed after it read). Only explicit work (dirty) starts here,
+      // and an environment at most twice a turn, so the loop's other work (reports, leases,
+      // timers) keeps its pace.
       try {
         await this.slowStep("read signals between passes", undefined, () => this.readSignals(1));
       } catch (err) {
@@ -322,7 +332,7 @@ export class ReconcileManager {
         break;
       }
       const now = Date.now();
-      next = [...this.led].filter(([envId, led]) => !started.has(envId) && led.dirty && runnable(led, now));
+      next = [...this.led].filter(([envId, led]) => !inFlight.has(envId) && (starts.get(envId) ?? 0) < MAX_STARTS_PER_TURN && led.dirty && runnable(led, now));
     }
     // Every one ended (a pass records its own failures; anything else it threw is the loop's).
     const failed = (await Promise.allSettled(running)).find((r): r is PromiseRejectedResult => r.status === "rejected");
