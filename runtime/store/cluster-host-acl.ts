@@ -12,9 +12,9 @@ import { parseClusterNodes } from "./cluster-nodes";
  *
  * - provision/remove: ACL SETUSER/DELUSER on every node CLUSTER NODES lists (primaries and
  *   replicas), before the registration answers.
- * - sync: every `intervalMs`, and when the cluster's topology changes (a node added, a
- *   failover), every node's drover host users are made equal to the reference node's: the
- *   first primary (by address) that answers. A node that was down or is new catches up; a
+ * - sync: every `intervalMs` on one of the servers (acl-sync-turn.ts), and on each server
+ *   when the cluster's topology changes (a node added, a failover), every node's drover host
+ *   users are made equal to the reference node's: the first primary (by address) that answers. A node that was down or is new catches up; a
  *   user the reference lacks is deleted by the second sync in a row that finds it so (a user
  *   being provisioned by another server is never taken for a removed one).
  */

@@ -13,8 +13,9 @@ import type { AclSyncTurn } from "./acl-sync-turn";
  *
  * - provision/remove: ACL SETUSER/DELUSER on the primary (the caller's client), then on every
  *   replica the primary reports (ROLE), before the registration answers.
- * - sync: every `intervalMs`, and whenever the client connects to a (new) primary, each
- *   replica's drover host users are made equal to the primary's (ACL LIST replayed with
+ * - sync: every `intervalMs` on one of the servers (acl-sync-turn.ts), and on each server
+ *   whenever its client connects to a (new) primary, each replica's drover host users are
+ *   made equal to the primary's (ACL LIST replayed with
  *   ACL SETUSER ... reset, extra users deleted): a replica that was down or newly added
  *   catches up, so whichever node is promoted next knows every agent.
  * A user written on the primary alone in the instant before it died is lost with it; that
