@@ -336,8 +336,6 @@ export class ReconcileManager {
       }
       const now = Date.now();
       next = [...this.led].filter(([envId, led]) => !inFlight.has(envId) && (starts.get(envId) ?? 0) < MAX_STARTS_PER_TURN && led.dirty && runnable(led, now));
-      // Said, so a pass's log tells whether it waited for the others' documents or joined them.
-      for (const [envId] of next) this.o.log("pass joins the turn", { envId, under: [...inFlight] });
     }
     // Every one ended (a pass records its own failures; anything else it threw is the loop's).
     const failed = (await Promise.allSettled(running)).find((r): r is PromiseRejectedResult => r.status === "rejected");
