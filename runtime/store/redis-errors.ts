@@ -1,5 +1,6 @@
 import { ReplyError } from "ioredis";
 import { DroverError, isDroverError } from "../protocol/errors";
+import { retryRefused } from "./cluster-refusals";
 
 /**
  * Redis replies that mean "not now" rather than "wrong": the server is loading, busy with a
@@ -34,10 +35,14 @@ export function toDroverError(err: unknown): DroverError {
 const unansweredAfterSending = ["Command timed out", "Connection is closed"];
 const MAYBE_APPLIED = "; a change sent before this may still be applied: read it back before trying again";
 
-/** Runs one Redis interaction, rethrowing its failures as DroverErrors. */
+/**
+ * Runs one Redis interaction (one command, MULTI, pipeline of reads or script: never two
+ * steps, since it is sent again whole while a Redis Cluster refuses it unrun), rethrowing its
+ * failures as DroverErrors.
+ */
 export async function withRedis<T>(action: () => Promise<T>): Promise<T> {
   try {
-    return await action();
+    return await retryRefused(action);
   } catch (err) {
     throw toDroverError(err);
   }

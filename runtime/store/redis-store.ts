@@ -29,7 +29,6 @@ import { ReplicaWait } from "./replica-wait";
 import { defineScripts, type LuaScript, runScript, scriptReply } from "./scripts";
 import { allScripts } from "./lua/all";
 import { scriptRefusal } from "./script-refusals";
-import { retryTryAgain } from "./try-again";
 import { ClusterWaiter } from "./cluster-wait";
 import type { EnvSnapshot, EventReader, OmittableList, PreparedWrite, RecordKind, RecordOf, SnapshotWithout, Store, StoreEvent, WriteBatch, WriteOptions } from "./store";
 import { isPreparedWrite } from "./store";
@@ -290,7 +289,7 @@ export class RedisStore implements Store {
   private async snapshotOnce(envId: string, leaveOut: readonly OmittableList[]): Promise<EnvSnapshot> {
     const envKeys = this.keys.env(envId);
     const withHosts = !leaveOut.includes("hosts"), withInstances = !leaveOut.includes("instances");
-    const results = await withRedis(() => retryTryAgain(this.redis, () => {
+    const results = await withRedis(() => {
       const multi = this.redis.multi()
         .get(envKeys.rev)
         .hvals(envKeys.stacks)
@@ -300,7 +299,7 @@ export class RedisStore implements Store {
       if (withHosts) multi.hvals(envKeys.hosts);
       if (withInstances) multi.hvals(envKeys.instances);
       return multi.exec();
-    }));
+    });
     if (!results) throw new DroverError("Unavailable", `snapshot of ${envId} was aborted`, { retryable: true });
     const replies = results.map(([err, value]) => {
       if (err) throw toDroverError(err);

@@ -1,5 +1,4 @@
 import type Redis from "ioredis";
-import { retryTryAgain } from "./try-again";
 
 /** A Lua script and the ioredis command name it is registered under. */
 export interface LuaScript {
@@ -22,8 +21,8 @@ export async function runScript(redis: Redis, script: LuaScript, keys: readonly 
   // the call: an auto-pipelining client spreads a command's arguments into a function call
   // once more, and a large batch (75,000 arguments: 25,000 instances placed in one write)
   // overflowed the stack there, which left ioredis's pipeline replies misaligned and crashed
-  // the server ("results[i] is not iterable"). TRYAGAIN (a slot migrating on a cluster) is retried.
-  return retryTryAgain(redis, () => (commands[script.name] as ScriptCommand).call(redis, keys.length, [...keys, ...args]));
+  // the server ("results[i] is not iterable"). A cluster's refusals (TRYAGAIN while a slot migrates) are retried by withRedis.
+  return (commands[script.name] as ScriptCommand).call(redis, keys.length, [...keys, ...args]);
 }
 
 /**
