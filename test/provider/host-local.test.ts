@@ -37,7 +37,9 @@ t.test("Host with the local driver", async (t) => {
   fs.writeFileSync(script, callScript);
   const call = async (method: string, ...args: unknown[]) => {
     const res = await h.exec([process.execPath, script], { input: JSON.stringify({ method, args }), cwd: repoRoot, timeoutMs: 120_000 });
-    return JSON.parse(res.stdout.trim().split("\n").pop() || "null");
+    // A call that died (killed, or crashed outside the try) printed nothing: not to be read as "no error".
+    if (res.code !== 0 || !res.stdout.trim()) return { error: `${method} exited ${res.code}: ${res.stderr.trim().slice(-2000) || "(no stderr)"}; stdout: ${res.stdout.trim().slice(-500)}` };
+    return JSON.parse(res.stdout.trim().split("\n").pop()!);
   };
   const inputs = {
     endpoint: cp.url, apiKey: env.apiKey, envId: env.id, registrationToken: env.registrationToken, name: "local-1",
