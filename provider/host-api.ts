@@ -52,13 +52,12 @@ export async function removeHost(conn: Connection, envId: string, id: string, ti
   if (current.body.state !== "removing" && current.body.state !== "removed") {
     if (!current.body.deactivated) {
       const r = await callApi(conn, "POST", `${path}?action=deactivate`, {});
-      if (r.status === 404) return;
-      if (r.status >= 300) throw new Error(describeFailure("POST", `${conn.endpoint}${path}?action=deactivate`, r));
+      if (r.status >= 300 && r.status !== 404) throw new Error(describeFailure("POST", `${conn.endpoint}${path}?action=deactivate`, r));
     }
     const del = await callApi(conn, "DELETE", path);
-    if (del.status === 404) return;
-    if (del.status >= 300) throw new Error(describeFailure("DELETE", conn.endpoint + path, del));
+    if (del.status >= 300 && del.status !== 404) throw new Error(describeFailure("DELETE", conn.endpoint + path, del));
   }
+  // A 404 above (removed meanwhile) is not taken on trust: delete returns once a read shows it gone.
   // The server sends the agent a teardown: it removes the host's containers, then the record goes.
   await pollUntil(async () => {
     const r = await callApi(conn, "GET", path);
