@@ -324,7 +324,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
 
     // Peak RSS of each server, sampled from here on (VmHWM also counts start-up).
     const peakRss = servers.map(() => 0);
-    const sampleRss = () => servers.forEach((s, k) => { if (s.alive()) peakRss[k] = Math.max(peakRss[k], procStatusMb(s.pid, "VmRSS")); });
+    // When each server's peak was sampled (clock time, to read against its log's pass lines).
+    const peakAt = servers.map(() => "");
+    const sampleRss = () => servers.forEach((s, k) => {
+      if (!s.alive()) return;
+      const rss = procStatusMb(s.pid, "VmRSS");
+      if (rss > peakRss[k]) { peakRss[k] = rss; peakAt[k] = new Date().toISOString(); }
+    });
     sampleRss();
     rssTimer = setInterval(sampleRss, 250);
 
@@ -391,6 +397,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleResult> {
     rssTimer = undefined;
     sampleRss();
     const hwm = servers.map((s) => procStatusMb(s.pid, "VmHWM"));
+    log(`scale: servers' peak RSS ${peakRss.map((mb, k) => `${Math.round(mb)} MB at ${peakAt[k]}`).join(", ")} (placing ended ${Math.round(placedMs)} ms after ${postsAt})`);
 
     // Correctness: every instance once, in its service's slots, held by exactly one agent.
     const records: InstanceRecord[] = [];

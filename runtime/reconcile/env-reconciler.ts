@@ -232,10 +232,21 @@ async function teardownReported(deps: EnvReconcilerDeps, envId: string, hostId: 
 function logPlan(deps: EnvReconcilerDeps, envId: string, plan: Plan, ms: PassTimings, fullRead: boolean): void {
   const puts = plan.batch.put.length;
   const removes = plan.batch.remove.length;
-  deps.log("reconciled", { envId, puts, removes, desiredDocs: plan.desired.length, dns: plan.dns !== undefined, teardown: plan.teardownHosts.length, fullRead, ms });
+  deps.log("reconciled", { envId, puts, removes, desiredDocs: plan.desired.length, dns: plan.dns !== undefined, teardown: plan.teardownHosts.length, fullRead, ms, memoryMb: memoryMb() });
 }
 
 /** Errors after which the next pass simply starts again. */
 export function isTransientPassError(err: unknown): boolean {
   return err instanceof DroverError && (err.code === "RevisionMismatch" || err.code === "Unavailable");
+}
+
+/**
+ * The process's memory as a pass ends, in MB: a pass that grows the server shows in its own
+ * line, and whether it is V8's heap (heapUsed of heapTotal) or outside it (external: Buffers,
+ * Redis replies) that grew.
+ */
+function memoryMb(): { rss: number; heapTotal: number; heapUsed: number; external: number } {
+  const m = process.memoryUsage();
+  const mb = (bytes: number) => Math.round(bytes / 1048576);
+  return { rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external) };
 }
