@@ -1,5 +1,19 @@
 import type { Store, WriteBatch } from "../store/store";
 
+/**
+ * The steps of a batch that went through so far: their batches in order, the revision the
+ * last one left, and whether each was checked against the one before (`own`, as returned).
+ */
+export interface StepsWritten {
+  batches: Array<Required<WriteBatch>>;
+  rev: number;
+  own: boolean;
+}
+
+export function newStepsWritten(readRev: number): StepsWritten {
+  return { batches: [], rev: readRev, own: true };
+}
+
 /** Instance puts per write script when a pass writes many (bench scale: 25,000 in one pass). */
 export const INSTANCE_PUTS_PER_WRITE = 2_500;
 
@@ -24,11 +38,13 @@ export const INSTANCE_PUTS_PER_WRITE = 2_500;
  *
  * Returns the revision after the last step, how many steps there were, and whether nothing
  * came between them (`own`: the revisions from `readRev` on are this batch's alone, so a cache
- * may apply it instead of reading again: snapshot-cache.ts).
+ * may apply it instead of reading again: snapshot-cache.ts). `progress` follows the steps as
+ * they go through, for a caller whose write is refused part way.
  */
-export async function writeInSteps(store: Store, envId: string, batch: Required<WriteBatch>, readRev: number, fence: number, perWrite = INSTANCE_PUTS_PER_WRITE): Promise<{ rev: number; steps: number; own: boolean }> {
+export async function writeInSteps(store: Store, envId: string, batch: Required<WriteBatch>, readRev: number, fence: number, perWrite = INSTANCE_PUTS_PER_WRITE,
+  progress: StepsWritten = newStepsWritten(readRev)): Promise<{ rev: number; steps: number; own: boolean }> {
   const instances = batch.put.filter((p) => p.kind === "instance");
-  const steps: WriteBatch[] = [];
+  const steps: Array<Required<WriteBatch>> = [];
   if (instances.length <= perWrite) steps.push(batch);
   else {
     const others = batch.put.filter((p) => p.kind !== "instance");
@@ -55,6 +71,9 @@ export async function writeInSteps(store: Store, envId: string, batch: Required<
     const written = await sending;
     if (written.onRev !== rev) own = false;
     rev = written.rev;
+    progress.batches.push(steps[k]);
+    progress.rev = rev;
+    progress.own = own;
   }
   return { rev, steps: steps.length, own };
 }

@@ -182,3 +182,34 @@ t.test("a pass whose write follows another writer's creations keeps its plan; th
   }, cache), { code: "RevisionMismatch" }, "refused: a service changed since the pass read");
   t.equal((await f.store.list(envId, "instance")).length, instancesBefore, "and nothing of its plan was written");
 });
+
+t.test("a pass refused part way keeps its written steps in the cache; the next pass takes the API write from the events", async (t) => {
+  const envId = "e-cache-race";
+  await environment(envId, 5);
+  const cache = newPassCache();
+  const { fence } = await f.lease.acquireOrRenew(envId, "srv-race", 60_000);
+  // The API edits the stack once the pass's first step (two of its five instances) is written.
+  const editStack = async () => {
+    const [stack] = await f.store.list(envId, "stack");
+    await f.store.write(envId, { put: [{ kind: "stack", record: { ...stack, description: "edited meanwhile" } }] });
+  };
+  const deps = { store: afterFirstStep(editStack), redis: f.redis, keys: f.keys, graceMs: 30_000, log: () => undefined, instancePutsPerWrite: 2 };
+  await t.rejects(reconcileEnvironment(envId, fence!, deps, cache), { code: "RevisionMismatch" }, "the pass's second step is refused");
+  const stored = await f.store.snapshot(envId);
+  t.equal(stored.instances.length, 2, "its first step's instances are stored");
+  const kept = cache.snapshot.records;
+  t.ok(kept, "the leader keeps its records");
+  t.equal(kept?.rev, stored.rev - 1, "at the revision its first step left (the stack edit came after)");
+  t.same(kept?.lists.instances, stored.instances, "with the instances as stored");
+
+  const again = { ...deps, store: f.store };
+  const next = await reconcileEnvironment(envId, fence!, again, cache);
+  t.notOk(next.fullRead, "the next pass reads only what the events name, not every record");
+  for (let k = 0; k < 10 && (await reconcileEnvironment(envId, fence!, again, cache)).changed; k++);
+  const fresh = await f.store.snapshot(envId);
+  t.equal(fresh.instances.length, 5, "the service is placed in full");
+  // A write in steps is kept with its last step's revision on every record (applyOwnWrite): compared without it.
+  const withoutRev = (records: Array<{ rev: number }>) => records.map((r) => ({ ...r, rev: 0 }));
+  t.same(withoutRev(cache.snapshot.records!.lists.instances), withoutRev(fresh.instances), "the kept instances are what a fresh read returns");
+  t.same(cache.snapshot.records!.lists.stacks, fresh.stacks, "and so is the edited stack");
+});
