@@ -175,10 +175,13 @@ export async function reconcileEnvironment(envId: string, fence: number, deps: E
       }
       throw err;
     }
-    // Other writers' creations came between (WriteOptions.creationsSince): the next pass reads them.
-    if (cache && records && written.own) {
+    if (cache && records) {
       cache.snapshot.records = records;
-      applyOwnWrite(cache.snapshot, snapshot.rev, plan.batch, written.rev, written.steps);
+      // Other writers' creations came between (WriteOptions.creationsSince: hosts registering,
+      // services created): the records stay as read, and the next pass takes this write and
+      // theirs from the events (or reads everything, when there are too many). Dropping them
+      // made every pass while hosts registered by the thousand read the whole environment.
+      if (written.own) applyOwnWrite(cache.snapshot, snapshot.rev, plan.batch, written.rev, written.steps);
     }
   }
   timer.lap("write");

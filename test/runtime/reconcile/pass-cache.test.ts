@@ -167,9 +167,15 @@ t.test("a pass whose write follows another writer's creations keeps its plan; th
   const afterFirst = await f.store.list(envId, "instance");
   t.equal(afterFirst.filter((i) => i.serviceId === "1sweb").length, 4, "web's four instances placed");
   t.equal(afterFirst.filter((i) => i.serviceId === "1sapi").length, 0, "the new service waits for the next pass");
-  t.equal(cache.snapshot.records, undefined, "the kept records are dropped: the next pass reads afresh");
-  await reconcileEnvironment(envId, fence!, { ...base, store: f.store }, cache);
+  const storedRev = (await f.store.snapshot(envId)).rev;
+  t.ok(cache.snapshot.records && cache.snapshot.records.rev <= storedRev - 2, `the kept records stay as the pass read them, before the creation and its own write (${cache.snapshot.records?.rev}, stored ${storedRev})`);
+  const next = await reconcileEnvironment(envId, fence!, { ...base, store: f.store }, cache);
+  t.notOk(next.fullRead, "the next pass takes both writes from the events, not every record");
   t.equal((await f.store.list(envId, "instance")).filter((i) => i.serviceId === "1sapi").length, 2, "the next pass places it");
+  for (let k = 0; k < 10 && (await reconcileEnvironment(envId, fence!, { ...base, store: f.store }, cache)).changed; k++);
+  const fresh = await f.store.snapshot(envId);
+  t.same(cache.snapshot.records?.lists.instances, fresh.instances, "the kept instances are what a fresh read returns");
+  t.same(cache.snapshot.records?.lists.services, fresh.services, "and so are the services, the created one with them");
 
   // An update between read and write still makes the pass start over.
   const web = (await f.store.get(envId, "service", "1sweb"))!;
