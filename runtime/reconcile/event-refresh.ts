@@ -52,16 +52,27 @@ export function changedSince(events: StoreEvent[], fromRev: number, toRev: numbe
  * certificate key stored in the clear: RedisStore.snapshot).
  */
 export async function changesFromEvents(store: Store, envId: string, fromRev: number): Promise<{ rev: number; refs: RecordRef[]; records: Array<{ id: string } | undefined> } | undefined> {
-  const { rev, events } = await store.newestEvents(envId, MAX_EVENTS + 1);
-  if (rev <= fromRev) return undefined;
-  const refs = changedSince(events, fromRev, rev);
-  if (!refs) return undefined;
-  const read = await store.recordsWithRev(envId, refs);
-  if (read.rev !== rev) return undefined;
-  for (const [k, record] of read.records.entries()) {
-    if (record === undefined) continue;
-    if (recordProblem(refs[k].kind, record) !== undefined) return undefined;
-    if (refs[k].kind === "certificate" && typeof (record as { key?: unknown }).key === "string" && !isSealed((record as { key: string }).key)) return undefined;
+  for (let attempt = 1; ; attempt++) {
+    const { rev, events } = await store.newestEvents(envId, MAX_EVENTS + 1);
+    if (rev <= fromRev) return undefined;
+    const refs = changedSince(events, fromRev, rev);
+    if (!refs) return undefined;
+    const read = await store.recordsWithRev(envId, refs);
+    // More was written between the two reads: read both again, a few times. While hosts
+    // register by the thousand (bench scale: about 35 a second per environment) one landed
+    // there in about half the passes, and each of those read every record instead.
+    if (read.rev !== rev) {
+      if (attempt < EVENT_READ_ATTEMPTS) continue;
+      return undefined;
+    }
+    for (const [k, record] of read.records.entries()) {
+      if (record === undefined) continue;
+      if (recordProblem(refs[k].kind, record) !== undefined) return undefined;
+      if (refs[k].kind === "certificate" && typeof (record as { key?: unknown }).key === "string" && !isSealed((record as { key: string }).key)) return undefined;
+    }
+    return { rev, refs, records: read.records };
   }
-  return { rev, refs, records: read.records };
 }
+
+/** Reads of the events and the records they name, while writes keep landing between the two. */
+const EVENT_READ_ATTEMPTS = 4;

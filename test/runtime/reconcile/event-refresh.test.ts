@@ -21,7 +21,8 @@ t.test("the changes the events tell, or undefined when they cannot", async (t) =
   t.same(changedSince([ev("host", "h1", 9)], 9, 9), [], "nothing since");
 });
 
-async function seeded(t: Teardownable) {
+/** `beforeRecordsRead`: another writer's write, run before each read of the records the events name. */
+async function seeded(t: Teardownable, beforeRecordsRead?: () => Promise<unknown>) {
   const f = storeFixture(t);
   await createEnv(f);
   await f.store.write("e1", {
@@ -32,6 +33,9 @@ async function seeded(t: Teardownable) {
   const store = new Proxy(f.store, {
     get(target, prop, receiver) {
       if (prop === "snapshot") return async (envId: string) => { fullReads++; return target.snapshot(envId); };
+      if (prop === "recordsWithRev" && beforeRecordsRead) {
+        return async (...args: Parameters<Store["recordsWithRev"]>) => { await beforeRecordsRead(); return target.recordsWithRev(...args); };
+      }
       const value = Reflect.get(target, prop, receiver);
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -72,4 +76,25 @@ t.test("a revision without an entry, or a record a full read must refuse: read i
   await f.redis.hset(f.keys.env("e1").stacks, "st1", JSON.stringify({ ...stack("e1", "st1", "app"), state: "sideways", rev }));
   t.ok((await read()).fresh, "the bad record is not taken from the events");
   t.equal(fullReads(), 3);
+});
+
+t.test("a write landing between the events read and the records read: both are read again, not every record", async (t) => {
+  let landing = 0;
+  let between = 0;
+  // Two writes land in the gap (hosts registering by the thousand), then none.
+  const { f, read, fullReads } = await seeded(t, async () => {
+    if (between-- > 0) await f.store.write("e1", { put: [{ kind: "host", record: host("e1", `hn${++landing}`, `new-${landing}`) }] });
+  });
+  await f.store.write("e1", { put: [{ kind: "stack", record: { ...stack("e1", "st1", "app"), description: "edited" } }] });
+  between = 2;
+  const { snapshot, fresh } = await read();
+  t.notOk(fresh, "taken from the events");
+  t.equal(fullReads(), 1, "no full read after the first");
+  t.same(snapshot, await f.store.snapshot("e1"), "the snapshot is what is stored, both new hosts with it");
+  t.equal(snapshot.hosts.length, 3);
+
+  await f.store.write("e1", { put: [{ kind: "stack", record: { ...stack("e1", "st1", "app"), description: "edited again" } }] });
+  between = 100;
+  t.ok((await read()).fresh, "writes landing in the gap every time: read in full, at last");
+  t.equal(fullReads(), 2);
 });
