@@ -17,7 +17,11 @@ import { nsInode, ProcRef, procRef, isAlive, runOk, tailFile, cmdline } from "./
 /**
  * Runs inside the new mount namespace, once:
  * - unmounts the nsfs mounts copied from the root namespace (/run/netns/*, a root dockerd's
- *   netns files): they would keep other runs' network namespaces alive until this one ends;
+ *   netns files): they would keep other runs' network namespaces alive until this one ends.
+ *   One that vanished meanwhile is as good as unmounted: another run deleting its namespace
+ *   unlinks the mount point, which detaches this copy too (Linux >= 3.18), and umount then
+ *   failed with "no mount point specified" (sidekicks and tls-underlay, set-up failures in one
+ *   suite run while a neighbour's lab came down);
  * - fresh sysfs for this network namespace, with the cgroup mounts moved back on top;
  * - hostname, a private /etc/docker (own key.json, hence own engine ID) and a private /run
  *   (own docker.sock, docker.pid, sshd privsep dir, containerd shim sockets).
@@ -25,8 +29,9 @@ import { nsInode, ProcRef, procRef, isAlive, runOk, tailFile, cmdline } from "./
  */
 const SETUP_SCRIPT = String.raw`set -eu
 H="$1"
+mounted() { awk -v m="$1" '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo; }
 awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i+1) == "nsfs") print $5; break } }' /proc/self/mountinfo \
-  | sort -r | while read -r m; do umount -l "$m"; done
+  | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || ! mounted "$m" || { echo "lab-setup: could not unmount $m" >&2; exit 1; }; done
 mkdir -p "$H/cgroup-move"
 mount --rbind /sys/fs/cgroup "$H/cgroup-move"
 mount -t sysfs sysfs /sys
