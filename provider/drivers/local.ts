@@ -25,6 +25,10 @@ export function localRunner(): Runner {
         child.stderr.on("data", (b) => (stderr += b));
         child.on("error", (err) => { clearTimeout(timer); reject(err); });
         child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+        // A script that exits before reading its input makes the write fail (EPIPE): its exit
+        // code says how it went. Unhandled, that error ended the whole provider process, with no
+        // answer (host-local.test: a delete that printed nothing and left the host behind).
+        child.stdin.on("error", () => undefined);
         child.stdin.end(opts.stdin ?? "");
       });
     },

@@ -48,6 +48,8 @@ export class QuickstartPulumi {
       const timer = setTimeout(() => child.kill("SIGTERM"), timeoutMs);
       child.on("error", (err) => { clearTimeout(timer); reject(err); });
       child.on("close", (code) => { clearTimeout(timer); resolve({ code: code ?? -1, output }); });
+      // pulumi exiting before it reads its input (EPIPE) must not end this process: its exit code tells.
+      child.stdin.on("error", () => undefined);
       child.stdin.end(opts.stdin ?? "");
     });
   }
