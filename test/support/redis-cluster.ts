@@ -36,6 +36,14 @@ export interface RedisClusterHandle {
   primaryOf(slot: number): Promise<number>;
   /** The ports of the replicas of the primary on `port`. */
   replicasOf(port: number): Promise<number[]>;
+  /** The ports of the nodes that are primaries now (killed ones left out). */
+  primaries(): Promise<number[]>;
+  /**
+   * Moves `slot` and its keys from the primary serving it to the primary on `target`, as
+   * `redis-cli --cluster reshard --cluster-pipeline <batch>` does: IMPORTING/MIGRATING, MIGRATE
+   * in batches back to back, then SETSLOT NODE on every primary. Returns the keys moved.
+   */
+  moveSlot(slot: number, target: number, batch?: number): Promise<number>;
   /** SIGKILL of the node on `port`. */
   kill(port: number): Promise<void>;
   /** Runs redis-cli with the given arguments (e.g. `--cluster reshard ...`). */
@@ -133,6 +141,30 @@ export async function startRedisCluster(opts: { primaries?: number; replicasPerP
       async replicasOf(port) {
         const role = (await admins.get(port)!.call("ROLE")) as [string, number, [string, string, string][]];
         return role[0] === "master" ? role[2].map(([, p]) => Number(p)) : [];
+      },
+      async primaries() {
+        const out: number[] = [];
+        for (const [port, c] of admins) {
+          if (procs.get(port)?.exitCode !== null || procs.get(port)?.signalCode !== null) continue;
+          if (((await c.call("ROLE")) as unknown[])[0] === "master") out.push(port);
+        }
+        return out;
+      },
+      async moveSlot(slot, target, batch = 3) {
+        const source = await handle.primaryOf(slot);
+        const id = async (port: number) => String(await admins.get(port)!.call("CLUSTER", "MYID"));
+        const [sourceId, targetId] = [await id(source), await id(target)];
+        await admins.get(target)!.call("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId);
+        await admins.get(source)!.call("CLUSTER", "SETSLOT", slot, "MIGRATING", targetId);
+        let moved = 0;
+        for (;;) {
+          const keys = (await admins.get(source)!.call("CLUSTER", "GETKEYSINSLOT", slot, batch)) as string[];
+          if (keys.length === 0) break;
+          await admins.get(source)!.call("MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS", ...keys);
+          moved += keys.length;
+        }
+        for (const port of await handle.primaries()) await admins.get(port)!.call("CLUSTER", "SETSLOT", slot, "NODE", targetId);
+        return moved;
       },
       async kill(port) {
         const proc = procs.get(port);

@@ -32,14 +32,7 @@ t.test("a read refused MOVED inside an auto-pipeline is sent again, not reported
   await client.set(write, "0");
 
   // Move the read's slot (and its key) to another primary through admin connections only.
-  const target = (await Promise.all(cluster.nodes.map(async (p) => [p, ((await cluster.node(p).call("ROLE")) as unknown[])[0]] as const)))
-    .find(([p, role]) => role === "master" && p !== source)![0];
-  const id = async (p: number) => String(await cluster.node(p).call("CLUSTER", "MYID"));
-  const [sourceId, targetId] = [await id(source), await id(target)];
-  await cluster.node(target).call("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId);
-  await cluster.node(source).call("CLUSTER", "SETSLOT", slot, "MIGRATING", targetId);
-  await cluster.node(source).call("MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS", read);
-  for (const p of cluster.nodes) await cluster.node(p).call("CLUSTER", "SETSLOT", slot, "NODE", targetId);
+  await cluster.moveSlot(slot, (await cluster.primaries()).find((p) => p !== source)!);
 
   // Both in one tick: one auto-pipeline to the old owner; the write runs, the read is refused.
   const [incremented, value] = await Promise.all([

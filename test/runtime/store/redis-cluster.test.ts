@@ -135,26 +135,14 @@ t.test("server and agents on a 3+3 Redis Cluster: placement, a primary failover 
     const env = envs[1];
     const slot = slots[1];
     const source = await cluster.primaryOf(slot);
-    const primaries = await primaryPorts(cluster);
-    const target = primaries.find((p) => p !== source)!;
-    const id = async (p: number) => String(await cluster!.node(p).call("CLUSTER", "MYID"));
-    const [sourceId, targetId] = [await id(source), await id(target)];
+    const target = (await cluster.primaries()).find((p) => p !== source)!;
     const w = writers(env, 3, "m");
     await waitFor(() => w.acked.length >= 20, { what: "writes flowing", timeoutMs: 15_000 });
     const startedAt = performance.now();
-    await cluster.node(target).call("CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId);
-    await cluster.node(source).call("CLUSTER", "SETSLOT", slot, "MIGRATING", targetId);
     // Keys move in batches of 3 (redis-cli --cluster reshard --cluster-pipeline 3), back to back
     // as redis-cli moves them, under the writers: meanwhile the slot is half here, half there,
     // and a script over keys on both sides is answered TRYAGAIN (retried) or ASK (followed).
-    let moved = 0;
-    for (;;) {
-      const batch = (await cluster.node(source).call("CLUSTER", "GETKEYSINSLOT", slot, 3)) as string[];
-      if (batch.length === 0) break;
-      await cluster.node(source).call("MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS", ...batch);
-      moved += batch.length;
-    }
-    for (const p of primaries) await cluster.node(p).call("CLUSTER", "SETSLOT", slot, "NODE", targetId);
+    const moved = await cluster.moveSlot(slot, target, 3);
     const doneAt = performance.now();
     await waitFor(() => w.okAt.filter((x) => x > doneAt).length >= 20, { what: "writes after the migration", timeoutMs: 30_000, maxIntervalMs: 100 });
     await w.stop();
@@ -195,14 +183,3 @@ t.test("server and agents on a 3+3 Redis Cluster: placement, a primary failover 
     t.equal((await store.snapshot(envs[1].id)).env.id, envs[1].id, "the other environments stay");
   }
 });
-
-async function primaryPorts(cluster: RedisClusterHandle): Promise<number[]> {
-  const out: number[] = [];
-  for (const p of cluster.nodes) {
-    try {
-      const role = (await cluster.node(p).call("ROLE")) as unknown[];
-      if (role[0] === "master") out.push(p);
-    } catch { /* killed */ }
-  }
-  return out;
-}
